@@ -1,0 +1,100 @@
+import { localHost, publicHost } from "./addresses.ts";
+import { ConfigError, parseArgs, usage, type Config } from "./config.ts";
+import { Node } from "./node.ts";
+import { createApp } from "./routes/index.ts";
+import { openStorage, StorageError, type Storage } from "./storage/index.ts";
+import { SignalHub, type HubMember } from "./transport/signal-hub.ts";
+import { VERSION } from "./version.ts";
+
+/** Largest request body any route accepts; routes set tighter limits of their own. */
+const MAX_REQUEST_BYTES = 1024 * 1024;
+
+function fail(message: string, code: number): never {
+  console.error(`e-goat: ${message}`);
+  process.exit(code);
+}
+
+function listenError(err: unknown, flag: string, port: number, host: string): never {
+  const code = (err as { code?: string }).code;
+  if (code === "EADDRINUSE") fail(`--${flag} ${port} is already in use on ${host}; pick another port or 0 for any free one`, 1);
+  if (code === "EACCES") fail(`--${flag} ${port}: permission denied to listen on ${host}`, 1);
+  fail(`--${flag} ${port}: cannot listen on ${host}: ${(err as Error).message}`, 1);
+}
+
+function start(config: Config) {
+  let storage: Storage;
+  try {
+    storage = openStorage(config.db);
+  } catch (err) {
+    if (err instanceof StorageError) fail(err.message, 1);
+    throw err;
+  }
+  const node = new Node({ storage, name: config.name });
+  for (const room of config.rooms) node.join(room);
+
+  let httpPort = config.httpPort;
+  const app = createApp({ node, version: VERSION, publicUrl: () => `http://${publicHost(config.host)}:${httpPort}` });
+  try {
+    app.listen({ port: config.httpPort, hostname: config.host, maxRequestBodySize: MAX_REQUEST_BYTES });
+  } catch (err) {
+    storage.close();
+    listenError(err, "http-port", config.httpPort, config.host);
+  }
+  httpPort = app.server!.port!;
+
+  const hub = new SignalHub();
+  let ws: ReturnType<typeof Bun.serve<HubMember>>;
+  try {
+    ws = Bun.serve<HubMember>({
+      port: config.wsPort,
+      hostname: config.host,
+      fetch(req, server) {
+        if (new URL(req.url).pathname === "/signal") return hub.upgrade(req, server);
+        return Response.json({ error: "this port serves /signal only" }, { status: 404 });
+      },
+      websocket: hub.websocket,
+    });
+  } catch (err) {
+    app.stop(true);
+    storage.close();
+    listenError(err, "ws-port", config.wsPort, config.host);
+  }
+
+  if (config.peers.length > 0) console.log("e-goat: note: linking to other instances is not built yet; --peer is accepted and ignored");
+  const host = localHost(config.host);
+  console.log(`e-goat ready http=http://${host}:${httpPort} ws=ws://${host}:${ws.port} node=${node.id}`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`e-goat: ${signal}, shutting down`);
+    ws.stop(true);
+    await app.stop(true);
+    storage.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+function main(argv: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 2);
+    throw err;
+  }
+  if (parsed.kind === "help") {
+    console.log(usage());
+    process.exit(0);
+  }
+  if (parsed.kind === "version") {
+    console.log(`e-goat ${VERSION}`);
+    process.exit(0);
+  }
+  start(parsed.config);
+}
+
+main(process.argv.slice(2));

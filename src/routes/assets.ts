@@ -1,0 +1,22 @@
+import { Elysia } from "elysia";
+// Imported as files so `bun build --compile` embeds them in the binary.
+import appJs from "../../public/app.js" with { type: "file" };
+import styleCss from "../../public/style.css" with { type: "file" };
+import sseJs from "../../node_modules/htmx.org/dist/ext/hx-sse.min.js" with { type: "file" };
+import htmxJs from "../../node_modules/htmx.org/dist/htmx.min.js" with { type: "file" };
+
+const ASSETS: Record<string, { path: string; type: string }> = {
+  "htmx.js": { path: htmxJs, type: "text/javascript; charset=utf-8" },
+  "hx-sse.js": { path: sseJs, type: "text/javascript; charset=utf-8" },
+  "app.js": { path: appJs, type: "text/javascript; charset=utf-8" },
+  "style.css": { path: styleCss, type: "text/css; charset=utf-8" },
+};
+
+/** The page's CSS and scripts, served from the files embedded at build time. */
+export function assetRoutes() {
+  return new Elysia({ name: "assets" }).get("/assets/:name", ({ params }) => {
+    const asset = ASSETS[params.name];
+    if (!asset) return Response.json({ error: `no asset named '${params.name}'` }, { status: 404 });
+    return new Response(Bun.file(asset.path), { headers: { "content-type": asset.type, "cache-control": "public, max-age=3600" } });
+  });
+}

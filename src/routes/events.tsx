@@ -1,0 +1,87 @@
+import { Elysia } from "elysia";
+import { isRoomName } from "../config.ts";
+import type { Message } from "../storage/index.ts";
+import { MessageItem } from "../views/message.tsx";
+import { HttpError, intParam } from "./http.ts";
+import type { AppOptions } from "./options.ts";
+
+const REPLAY_PAGE = 500;
+const HEARTBEAT_MS = 5000;
+/** A client that falls this far behind is cut off; it reconnects with Last-Event-ID and misses nothing. */
+const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+/** One SSE event: one `data:` line per line of the payload (so HTML keeps its newlines) and an `id:` line. */
+export function sseEvent(id: number | string, data: string, event?: string): string {
+  const lines = data.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`);
+  return `${event ? `event: ${event}\n` : ""}id: ${id}\n${lines.join("")}\n`;
+}
+
+/** `GET /rooms/:room/events`: the room's new messages as rendered HTML, resuming after `Last-Event-ID` (or `since`). */
+export function eventRoutes(opts: AppOptions) {
+  const { node } = opts;
+  const maxStreams = opts.maxStreams ?? 1000;
+  let streams = 0;
+
+  return new Elysia({ name: "events" }).get("/rooms/:room/events", ({ params, request }) => {
+    const room = params.room;
+    if (!isRoomName(room)) throw new HttpError(400, "room must be 1-64 letters, digits, '-', '_' or '.'");
+    const query = new URL(request.url).searchParams;
+    const resume = request.headers.get("last-event-id");
+    const since = intParam(resume ?? query.get("since"), resume ? "Last-Event-ID" : "since", 0, 0, Number.MAX_SAFE_INTEGER);
+    if (streams >= maxStreams) throw new HttpError(429, "too many live streams are open; try again later");
+    streams++;
+
+    let send: (m: Message) => void = () => {};
+    const encoder = new TextEncoder();
+    let last = since;
+    let replaying = true;
+    let stopped = false;
+    let stop = () => {};
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start(controller) {
+          const write = (chunk: string) => {
+            if (stopped) return;
+            controller.enqueue(encoder.encode(chunk));
+            if ((controller.desiredSize ?? 0) < -MAX_QUEUED_BYTES) {
+              stop();
+              controller.close();
+            }
+          };
+          send = (m: Message) => {
+            last = m.timestamp;
+            write(sseEvent(m.timestamp, String(<MessageItem message={m} />)));
+          };
+          const unsubscribe = node.onMessage((m) => {
+            // While replaying, a later history page picks the message up instead.
+            if (!replaying && m.room === room && m.timestamp > last) send(m);
+          });
+          const heartbeat = setInterval(() => write(": keep-alive\n\n"), HEARTBEAT_MS);
+          stop = () => {
+            if (stopped) return;
+            stopped = true;
+            streams--;
+            unsubscribe();
+            clearInterval(heartbeat);
+          };
+          request.signal.addEventListener("abort", () => stop(), { once: true });
+          write(": connected\n\n");
+        },
+        // History is replayed a page at a time as the client reads, then live messages follow.
+        pull() {
+          if (!replaying || stopped) return;
+          const page = node.history(room, last, REPLAY_PAGE);
+          for (const m of page) send(m);
+          if (page.length < REPLAY_PAGE) replaying = false;
+        },
+        cancel() {
+          stop();
+        },
+      },
+      { highWaterMark: 64 * 1024, size: (chunk) => chunk?.byteLength ?? 0 },
+    );
+    return new Response(stream, {
+      headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
+    });
+  });
+}

@@ -1,0 +1,15 @@
+import type { Node } from "../node.ts";
+import type { RateLimitInit } from "../rate-limit.ts";
+
+export interface AppOptions {
+  node: Node;
+  version: string;
+  /** The base URL other machines reach this instance at, for invite links (e.g. http://192.168.1.5:8080). */
+  publicUrl: () => string;
+  /** Message rate for each client address off this machine (the user's own browser is not limited). @default 10/s, bursts of 50 */
+  guestSendRate?: RateLimitInit;
+  /** Long-polling `/history?wait=` requests held at once. @default 1000 */
+  maxWaiting?: number;
+  /** SSE streams open at once. @default 1000 */
+  maxStreams?: number;
+}

@@ -1,0 +1,29 @@
+import type { Database } from "bun:sqlite";
+import { openDatabase } from "./db.ts";
+import { loadIdentity, type Identity } from "./identity.ts";
+import { MessageStore } from "./messages.ts";
+import { RoomStore } from "./rooms.ts";
+
+export { StorageError } from "./db.ts";
+export type { Identity } from "./identity.ts";
+export type { Message, NewMessage } from "./messages.ts";
+
+/** Everything one instance keeps in its `--db` file. */
+export interface Storage {
+  db: Database;
+  identity: Identity;
+  messages: MessageStore;
+  rooms: RoomStore;
+  close(): void;
+}
+
+export function openStorage(path: string): Storage {
+  const db = openDatabase(path);
+  return {
+    db,
+    identity: loadIdentity(db),
+    messages: new MessageStore(db),
+    rooms: new RoomStore(db),
+    close: () => db.close(),
+  };
+}

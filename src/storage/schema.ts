@@ -1,0 +1,26 @@
+/** Forward migrations; entry N-1 takes a database from `user_version` N-1 to N. Never edit a shipped entry. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE identity (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+  );
+  CREATE TABLE rooms (
+    name TEXT PRIMARY KEY,
+    joined_at INTEGER NOT NULL
+  );
+  -- stamp is the rowid: local, strictly increasing, so appends stay at the end of the b-tree
+  CREATE TABLE messages (
+    stamp INTEGER PRIMARY KEY,
+    origin TEXT NOT NULL,
+    room TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    peer_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    id TEXT GENERATED ALWAYS AS (origin || ':' || seq || ':' || room) VIRTUAL,
+    UNIQUE (origin, room, seq)
+  );
+  CREATE INDEX messages_room_stamp ON messages (room, stamp);
+  `,
+];

@@ -1,0 +1,136 @@
+import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import { isRoomName, isDisplayName } from "../config.ts";
+import { RateLimiter } from "../rate-limit.ts";
+
+export interface SignalHubInit {
+  /** Largest envelope relayed, in bytes. @default 65536 */
+  maxEnvelopeBytes?: number;
+  /** Members one room may hold. @default 256 */
+  maxMembersPerRoom?: number;
+  /** Connections the hub holds at once. @default 4096 */
+  maxConnections?: number;
+  /** Envelopes per second one connection may send (bursts of twice that). @default 100 */
+  envelopesPerSecond?: number;
+}
+
+export const DEFAULT_MAX_ENVELOPE_BYTES = 64 * 1024;
+
+export interface HubMember {
+  room: string;
+  peerId: string;
+  /** Unique per connection, so a replaced member's late close does not remove its successor. */
+  serial: number;
+}
+
+type MemberSocket = ServerWebSocket<HubMember>;
+
+/** The `/signal` relay: WebRTC offers, answers and candidates pass between members of a room. */
+export class SignalHub {
+  readonly #rooms = new Map<string, Map<string, MemberSocket>>();
+  readonly #maxEnvelopeBytes: number;
+  readonly #maxMembersPerRoom: number;
+  readonly #maxConnections: number;
+  readonly #rate: RateLimiter;
+  #connections = 0;
+  #serial = 0;
+
+  constructor(init: SignalHubInit = {}) {
+    this.#maxEnvelopeBytes = init.maxEnvelopeBytes ?? DEFAULT_MAX_ENVELOPE_BYTES;
+    this.#maxMembersPerRoom = init.maxMembersPerRoom ?? 256;
+    this.#maxConnections = init.maxConnections ?? 4096;
+    const perSecond = init.envelopesPerSecond ?? 100;
+    this.#rate = new RateLimiter({ perSecond, burst: perSecond * 2 });
+  }
+
+  /** Checks room and peer_id, then upgrades; any refusal is an HTTP error before the upgrade. */
+  upgrade(req: Request, server: Server<HubMember>): Response | undefined {
+    const url = new URL(req.url);
+    const room = url.searchParams.get("room");
+    const peerId = url.searchParams.get("peer_id");
+    if (!room || !peerId) return jsonError(400, "room and peer_id query parameters are required");
+    if (!isRoomName(room)) return jsonError(400, "room must be 1-64 letters, digits, '-', '_' or '.'");
+    if (!isDisplayName(peerId)) return jsonError(400, "peer_id must be 1-64 characters without control characters");
+    if (this.#connections >= this.#maxConnections) return jsonError(429, "the signaling hub is full; try again later");
+    const members = this.#rooms.get(room);
+    if (members && members.size >= this.#maxMembersPerRoom && !members.has(peerId)) {
+      return jsonError(429, `room '${room}' has the most members the hub allows (${this.#maxMembersPerRoom})`);
+    }
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return jsonError(426, "this endpoint speaks WebSocket only");
+    if (server.upgrade(req, { data: { room, peerId, serial: ++this.#serial } })) return undefined;
+    return jsonError(400, "WebSocket upgrade failed");
+  }
+
+  readonly websocket: WebSocketHandler<HubMember> = {
+    // Bigger than an envelope may be, so an oversized one gets an answer instead of a dropped connection.
+    maxPayloadLength: 1024 * 1024,
+    idleTimeout: 120,
+    sendPings: true,
+    open: (ws) => this.#join(ws),
+    message: (ws, data) => this.#relay(ws, data),
+    close: (ws) => this.#leave(ws),
+  };
+
+  /** Members of a room, for tests and status pages. */
+  members(room: string): string[] {
+    return [...(this.#rooms.get(room)?.keys() ?? [])];
+  }
+
+  #join(ws: MemberSocket): void {
+    this.#connections++;
+    const { room, peerId } = ws.data;
+    let members = this.#rooms.get(room);
+    if (!members) this.#rooms.set(room, (members = new Map()));
+    const previous = members.get(peerId);
+    members.set(peerId, ws);
+    // A reconnect under the same id replaces the old connection; the others hear of it as a fresh join.
+    previous?.close(4001, "replaced by a newer connection with the same peer_id");
+    ws.send(JSON.stringify({ type: "peers", payload: [...members.keys()].filter((id) => id !== peerId) }));
+    this.#broadcast(room, peerId, JSON.stringify({ type: "peer_joined", peer_id: peerId }));
+  }
+
+  #leave(ws: MemberSocket): void {
+    this.#connections--;
+    const { room, peerId, serial } = ws.data;
+    this.#rate.forget(String(serial));
+    const members = this.#rooms.get(room);
+    if (!members || members.get(peerId)?.data.serial !== serial) return;
+    members.delete(peerId);
+    if (members.size === 0) this.#rooms.delete(room);
+    else this.#broadcast(room, peerId, JSON.stringify({ type: "peer_left", peer_id: peerId }));
+  }
+
+  #relay(ws: MemberSocket, data: string | Buffer): void {
+    const { room, peerId, serial } = ws.data;
+    const size = typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+    if (size > this.#maxEnvelopeBytes) return reject(ws, `envelope of ${size} bytes is over the ${this.#maxEnvelopeBytes}-byte limit`);
+    if (!this.#rate.take(String(serial))) return reject(ws, "too many envelopes; slow down");
+    let envelope: unknown;
+    try {
+      envelope = JSON.parse(typeof data === "string" ? data : data.toString("utf8"));
+    } catch {
+      return reject(ws, "envelope is not valid JSON");
+    }
+    if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)) return reject(ws, "envelope must be a JSON object");
+    const { type, payload, target_peer_id: target } = envelope as Record<string, unknown>;
+    if (typeof type !== "string" || type.length === 0 || type.length > 64) return reject(ws, "envelope needs a type (1-64 characters)");
+    if (target !== undefined && typeof target !== "string") return reject(ws, "target_peer_id must be a string");
+    // The sender is who the connection joined as, whatever the body claims.
+    const out = JSON.stringify({ peer_id: peerId, type, payload, ...(target === undefined ? {} : { target_peer_id: target }) });
+    if (target === undefined) return this.#broadcast(room, peerId, out);
+    const to = this.#rooms.get(room)?.get(target);
+    if (!to) return reject(ws, `no member '${target}' in room '${room}'`);
+    to.send(out);
+  }
+
+  #broadcast(room: string, except: string, text: string): void {
+    for (const [id, member] of this.#rooms.get(room) ?? []) if (id !== except) member.send(text);
+  }
+}
+
+function reject(ws: MemberSocket, reason: string): void {
+  ws.send(JSON.stringify({ type: "error", payload: reason }));
+}
+
+function jsonError(status: number, error: string): Response {
+  return Response.json({ error }, { status });
+}

@@ -1,0 +1,67 @@
+/** The tiers a link can run over, best first, with the priority that orders them. */
+export const TIER_PRIORITY = {
+  webrtc: 100,
+  turn: 80,
+  websocket: 60,
+  http: 40,
+  lan: 20,
+} as const;
+
+export type Tier = keyof typeof TIER_PRIORITY;
+
+/** Tiers from best to worst. */
+export const TIERS_BY_PRIORITY: readonly Tier[] = (Object.keys(TIER_PRIORITY) as Tier[]).sort(
+  (a, b) => TIER_PRIORITY[b] - TIER_PRIORITY[a],
+);
+
+/** How to reach another instance; each tier dials the fields it understands. */
+export interface PeerAddress {
+  /** HTTP base URL, e.g. http://192.168.1.5:8080 */
+  http?: string;
+  /** WebSocket base URL, e.g. ws://192.168.1.5:9000 */
+  ws?: string;
+  /** host:port for LAN datagrams */
+  lan?: string;
+  /** an address only the in-memory transport understands */
+  memory?: string;
+}
+
+/** One open path to one other instance. Frames are opaque bytes here; sync/ gives them meaning. */
+export interface Link {
+  /** The tier this link runs over. */
+  readonly tier: Tier;
+  /** A readable description of the far end, for logs. */
+  readonly remote: string;
+  /** True once either side closed the link or it failed. */
+  readonly closed: boolean;
+  /** Sends one frame; throws LinkClosedError once the link is closed. */
+  send(frame: Uint8Array): void;
+  /** Registers the handler for frames arriving from the far end (one handler; a later call replaces it). */
+  onFrame(handler: (frame: Uint8Array) => void): void;
+  /** Registers a handler called once when the link closes, from either side, with the reason. */
+  onClose(handler: (reason: string) => void): void;
+  /** Closes the link; the far end sees it close too. Idempotent. */
+  close(reason?: string): void;
+}
+
+/** One tier: dials out and accepts links in. */
+export interface Transport {
+  /** The tier whose links this transport makes. */
+  readonly tier: Tier;
+  /** Whether `dial` can try this address at all (the address has the fields this tier needs). */
+  canDial(address: PeerAddress): boolean;
+  /** Opens a link to the address; rejects with DialError, or with the signal's reason when aborted. */
+  dial(address: PeerAddress, signal?: AbortSignal): Promise<Link>;
+  /** Starts accepting links; every accepted link is passed to `onLink`. */
+  listen(onLink: (link: Link) => void): Promise<void>;
+  /** Stops listening and closes every link this transport made or accepted. */
+  close(): Promise<void>;
+}
+
+export class LinkClosedError extends Error {
+  override name = "LinkClosedError";
+}
+
+export class DialError extends Error {
+  override name = "DialError";
+}

@@ -1,0 +1,38 @@
+import type { Children } from "@kitajs/html";
+
+export interface InstanceInfo {
+  name: string;
+  nodeId: string;
+  version: string;
+}
+
+export function Layout({ title, instance, children }: { title: string; instance: InstanceInfo; children: Children }) {
+  return (
+    <>
+      {"<!doctype html>"}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="color-scheme" content="light dark" />
+          <title safe>{title}</title>
+          <link rel="stylesheet" href="/assets/style.css" />
+          <script src="/assets/htmx.js" defer></script>
+          <script src="/assets/hx-sse.js" defer></script>
+          <script src="/assets/app.js" defer></script>
+        </head>
+        <body>
+          <header class="topbar">
+            <a class="brand" href="/">
+              E-Goat
+            </a>
+            <span class="instance" title={`node ${instance.nodeId} · e-goat ${instance.version}`} safe>
+              {instance.name}
+            </span>
+          </header>
+          {children}
+        </body>
+      </html>
+    </>
+  );
+}
