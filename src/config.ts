@@ -31,7 +31,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-export type ParsedArgs = { kind: "run"; config: Config } | { kind: "help" } | { kind: "version" };
+export type ParsedArgs = { kind: "run"; config: Config } | { kind: "help" } | { kind: "version" } | { kind: "self-test" };
 
 export const DEFAULT_STUN = "stun:stun.l.google.com:19302";
 
@@ -68,6 +68,7 @@ const FLAGS: Record<string, FlagSpec> = {
   transports: { value: "LIST", help: `tiers that may be used, comma-separated [${TIER_NAMES.join(",")}]` },
   "lan-port": { value: "N", help: "UDP port for LAN discovery and the LAN tier [9999]" },
   "lan-addr": { value: "ADDR", help: "where LAN beacons and frames go [each interface's broadcast address]" },
+  "self-test": { help: "open a WebRTC DataChannel to this process over loopback, print the result and exit" },
   help: { help: "print this help and exit" },
   version: { help: "print the version and exit" },
 };
@@ -183,6 +184,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
         return { kind: "help" };
       case "version":
         return { kind: "version" };
+      case "self-test":
+        return { kind: "self-test" };
       case "http-port":
         config.httpPort = parsePort(flag, v);
         break;

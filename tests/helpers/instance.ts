@@ -1,0 +1,94 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+const ROOT = join(import.meta.dir, "..", "..");
+
+/** Flags every test instance gets: nothing leaves this machine. */
+export const SAFE_FLAGS = ["--host", "127.0.0.1", "--http-port", "0", "--ws-port", "0", "--stun", "none", "--lan-addr", "127.255.255.255"];
+
+export interface Instance {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  http: string;
+  ws: string;
+  nodeId: string;
+  db: string;
+  /** Everything the process printed on stdout so far. */
+  output: () => string;
+  /** SIGTERM (or the given signal) and wait for exit; returns the exit code. */
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+  [Symbol.asyncDispose]: () => Promise<void>;
+}
+
+export function tempDir(prefix = "e-goat-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+const READY = /^e-goat ready http=(\S+) ws=(\S+) node=(\S+)$/m;
+
+/** Starts a real instance (`bun run src/app.ts`, or `cmd` such as the compiled binary) and waits for its ready line. */
+export async function startInstance(opts: { args?: string[]; db?: string; cmd?: string[]; cwd?: string; timeoutMs?: number } = {}): Promise<Instance> {
+  const dir = opts.db ? null : tempDir();
+  const db = opts.db ?? join(dir!, "chat.db");
+  const cmd = opts.cmd ?? [process.execPath, "run", join(ROOT, "src/app.ts")];
+  const proc = Bun.spawn([...cmd, ...SAFE_FLAGS, "--db", db, ...(opts.args ?? [])], {
+    cwd: opts.cwd ?? ROOT,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let out = "";
+  let err = "";
+  const decoder = new TextDecoder();
+  const ready = Promise.withResolvers<RegExpExecArray>();
+  (async () => {
+    for await (const chunk of proc.stdout) {
+      out += decoder.decode(chunk, { stream: true });
+      const m = READY.exec(out);
+      if (m) ready.resolve(m);
+    }
+  })();
+  (async () => {
+    for await (const chunk of proc.stderr) err += decoder.decode(chunk, { stream: true });
+  })();
+  proc.exited.then((code) => ready.reject(new Error(`instance exited with ${code} before ready:\n${out}\n${err}`)));
+  const timer = setTimeout(() => ready.reject(new Error(`no ready line within ${opts.timeoutMs ?? 20000} ms:\n${out}\n${err}`)), opts.timeoutMs ?? 20000);
+  let m: RegExpExecArray;
+  try {
+    m = await ready.promise;
+  } catch (e) {
+    proc.kill("SIGKILL");
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    return proc.exited;
+  };
+  return {
+    proc,
+    http: m[1]!,
+    ws: m[2]!,
+    nodeId: m[3]!,
+    db,
+    output: () => out,
+    stop,
+    async [Symbol.asyncDispose]() {
+      await stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 10000, what = "condition"): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await Bun.sleep(25);
+  }
+}
