@@ -94,7 +94,20 @@ function main(argv: string[]) {
     console.log(`e-goat ${VERSION}`);
     process.exit(0);
   }
+  if (parsed.kind === "self-test") return void selfTest();
   start(parsed.config);
+}
+
+async function selfTest() {
+  try {
+    // Loaded only here, so a normal start does not pay for the native addon.
+    const { checkWebRtc } = await import("./transport/webrtc-check.ts");
+    const { setupMs, rttMs } = await checkWebRtc();
+    console.log(`e-goat self-test: WebRTC DataChannel over loopback ok (setup ${setupMs.toFixed(1)} ms, round trip ${rttMs.toFixed(2)} ms)`);
+    process.exit(0);
+  } catch (err) {
+    fail(`self-test failed: ${(err as Error).message}`, 1);
+  }
 }
 
 main(process.argv.slice(2));
