@@ -18,7 +18,9 @@ export interface SendInput {
 
 /** Checks a message as any client gives it (JSON or form); throws HttpError 400/413 naming the first problem. */
 export function checkSend(body: Record<string, unknown>, defaultPeerId: string): SendInput {
-  const { room, text, peer_id } = body;
+  const { room, peer_id } = body;
+  // Line ends are stored as "\n" alone: forms send "\r\n", and an SSE data line cannot carry a bare "\r".
+  const text = typeof body.text === "string" ? body.text.replace(/\r\n?/g, "\n") : body.text;
   if (room === undefined || room === null || room === "") throw new HttpError(400, "room is required");
   if (!isRoomName(room)) throw new HttpError(400, "room must be 1-64 letters, digits, '-', '_' or '.'");
   if (typeof text !== "string" || text.trim() === "") throw new HttpError(400, "text is required and must not be empty");

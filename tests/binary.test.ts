@@ -1,0 +1,127 @@
+/**
+ * The single binary (`bun run build` -> dist/e-goat): it runs from an empty directory, outside the repository, with
+ * no node_modules in reach, serves the page and its embedded assets, and carries the WebRTC native addon.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { copyFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import pkg from "../package.json" with { type: "json" };
+import { startInstance, tempDir } from "./helpers/instance.ts";
+
+const ROOT = join(import.meta.dir, "..");
+const DIST = join(ROOT, "dist/e-goat");
+/** What the binary is built from: a change to any of these makes dist/e-goat stale. */
+const SOURCES = ["src", "public", "scripts/build.ts", "package.json"];
+const BUILD_TIMEOUT_MS = 240_000;
+
+function newestMtime(path: string): number {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = st.mtimeMs;
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  return newest;
+}
+
+function isStale(): boolean {
+  const built = statSync(DIST, { throwIfNoEntry: false });
+  if (!built) return true;
+  return SOURCES.some((s) => newestMtime(join(ROOT, s)) > built.mtimeMs);
+}
+
+/** An environment as a user's shell might have it, without anything that points at Bun or a project. */
+function plainEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || k.startsWith("BUN_") || k.startsWith("NODE_") || k.startsWith("npm_")) continue;
+    env[k] = v;
+  }
+  env.PATH = "/usr/bin:/bin";
+  return env;
+}
+
+/** Runs the binary to completion in `cwd`; returns its exit code and output. */
+async function run(args: string[], cwd: string, timeoutMs = 20_000) {
+  const proc = Bun.spawn([binary, ...args], { cwd, env: plainEnv(), stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+let dir = "";
+let binary = "";
+
+beforeAll(async () => {
+  if (isStale()) {
+    const started = performance.now();
+    const build = Bun.spawn([process.execPath, "run", "build"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([new Response(build.stdout).text(), new Response(build.stderr).text(), build.exited]);
+    if (code !== 0) throw new Error(`bun run build exited with ${code}:\n${out}${err}`);
+    console.log(`binary: built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  // Outside the repository: nothing from node_modules is reachable from here.
+  dir = tempDir("e-goat-binary-");
+  binary = join(dir, "e-goat");
+  copyFileSync(DIST, binary);
+  console.log(`binary: ${(statSync(binary).size / (1024 * 1024)).toFixed(1)} MB`);
+}, BUILD_TIMEOUT_MS);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("compiled binary", () => {
+  it("starts from an empty directory and serves the page and its embedded assets", async () => {
+    const started = performance.now();
+    await using inst = await startInstance({ cmd: [binary], cwd: dir });
+    console.log(`binary: spawn to ready line in ${(performance.now() - started).toFixed(0)} ms`);
+
+    const health = await fetch(`${inst.http}/healthz`);
+    expect(health.status).toBe(200);
+    const body = (await health.json()) as { ok: boolean; node_id: string; version: string };
+    expect(body.ok).toBe(true);
+    expect(body.node_id).toBe(inst.nodeId);
+    expect(body.version).toBe(pkg.version);
+
+    const page = await fetch(`${inst.http}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(await page.text()).toContain("E-Goat");
+
+    const htmx = await fetch(`${inst.http}/assets/htmx.js`);
+    expect(htmx.status).toBe(200);
+    expect(htmx.headers.get("content-type")).toContain("javascript");
+    const js = await htmx.text();
+    expect(js.length).toBeGreaterThan(1000);
+    expect(js).toContain("htmx");
+
+    const css = await fetch(`${inst.http}/assets/style.css`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get("content-type")).toContain("text/css");
+    expect((await css.text()).length).toBeGreaterThan(0);
+
+    expect(await inst.stop()).toBe(0);
+  });
+
+  it("--self-test opens a WebRTC DataChannel with the embedded native addon", async () => {
+    const { code, stdout, stderr } = await run(["--self-test"], dir);
+    expect(stderr).toBe("");
+    expect(stdout).toMatch(/^e-goat self-test: WebRTC DataChannel over loopback ok /m);
+    expect(code).toBe(0);
+    console.log(`binary: ${stdout.trim()}`);
+  });
+
+  it("--version prints the package version", async () => {
+    const { code, stdout } = await run(["--version"], dir);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(`e-goat ${pkg.version}`);
+  });
+
+  it("a bad flag value exits 2 with one line on stderr naming the flag", async () => {
+    const { code, stdout, stderr } = await run(["--http-port", "abc"], dir);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    const lines = stderr.trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain("--http-port");
+  });
+});

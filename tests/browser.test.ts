@@ -1,0 +1,287 @@
+// The page in a real browser: two tabs on one room over SSE, Enter and the Send button, XSS, the JSON API feeding the
+// page, the form without JavaScript, "Load older messages", and the screenshots in docs/.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { startInstance, tempDir, waitFor, type Instance } from "./helpers/instance.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.log(`browser tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+
+const ROOT = join(import.meta.dir, "..");
+const DOCS = join(ROOT, "docs");
+const ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const TIMEOUT = 30_000;
+
+/** What the page is told in `page.evaluate`: the test's TypeScript has no DOM types, so the page's globals are `any`. */
+type PageGlobal = any;
+
+async function launch(options: Parameters<typeof chromium.launchPersistentContext>[1] = {}) {
+  const dir = tempDir("e-goat-chromium-");
+  try {
+    const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS, ...options });
+    return { context, dir };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function send(instance: Instance, room: string, peer_id: string, text: string) {
+  const res = await fetch(`${instance.http}/send`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ room, peer_id, text }),
+  });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { id: string; timestamp: number };
+}
+
+/** Texts of the messages shown in a tab, in page order. */
+const texts = (page: Page) => page.locator("#messages li.msg .text").allTextContents();
+const countOf = async (page: Page, text: string) => (await texts(page)).filter((t) => t === text).length;
+
+/** Waits until `text` shows in every tab, then a little longer, and checks it shows exactly once in each. */
+async function expectOnceEverywhere(pages: Page[], text: string) {
+  for (const page of pages) await waitFor(async () => (await countOf(page, text)) >= 1, 10_000, `"${text}" in ${page.url()}`);
+  await Bun.sleep(300); // a duplicate (replay plus live, or SSE plus the form's answer) would show by now
+  for (const page of pages) expect(await countOf(page, text)).toBe(1);
+}
+
+/** The room page has loaded its scripts and its SSE stream is open. */
+async function openRoom(page: Page, instance: Instance, room: string, peerId: string) {
+  const live = page.waitForResponse((r) => r.url().includes(`/rooms/${room}/events`), { timeout: 10_000 });
+  const res = await page.goto(`${instance.http}/?${new URLSearchParams({ room, peer_id: peerId })}`);
+  expect(res?.status()).toBe(200);
+  await page.waitForFunction(() => (globalThis as PageGlobal).htmx !== undefined);
+  await live;
+}
+
+describe.skipIf(!hasChromium)("the page in Chromium", () => {
+  let instance: Instance | undefined;
+  let context: BrowserContext | undefined;
+  let profile: string | undefined;
+  let alice: Page;
+  let bob: Page;
+  const extra: { context: BrowserContext; dir?: string }[] = [];
+
+  async function cleanup() {
+    for (const e of extra.splice(0)) {
+      await e.context.close().catch(() => {});
+      if (e.dir) rmSync(e.dir, { recursive: true, force: true });
+    }
+    await context?.close().catch(() => {});
+    context = undefined;
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    profile = undefined;
+    await instance?.[Symbol.asyncDispose]().catch(() => {});
+    instance = undefined;
+  }
+
+  /** A fresh context for special settings (no JavaScript, phone, dark mode) in the same browser, or its own one. */
+  async function newContext(options: Parameters<Browser["newContext"]>[0]): Promise<BrowserContext> {
+    const browser = context!.browser();
+    if (browser) {
+      const c = await browser.newContext(options);
+      extra.push({ context: c });
+      return c;
+    }
+    const { context: c, dir } = await launch(options);
+    extra.push({ context: c, dir });
+    return c;
+  }
+
+  beforeAll(async () => {
+    try {
+      instance = await startInstance();
+      const launched = await launch({ viewport: { width: 1280, height: 800 } });
+      context = launched.context;
+      profile = launched.dir;
+      alice = context.pages()[0] ?? (await context.newPage());
+      bob = await context.newPage();
+      await alice.bringToFront();
+      await openRoom(alice, instance, "lobby", "alice");
+      await bob.bringToFront();
+      await openRoom(bob, instance, "lobby", "bob");
+    } catch (err) {
+      await cleanup();
+      throw err;
+    }
+  }, TIMEOUT);
+
+  afterAll(cleanup, TIMEOUT);
+
+  test(
+    "Enter sends; the message shows live in both tabs once, and the textarea is cleared",
+    async () => {
+      await alice.bringToFront();
+      const box = alice.locator("#send textarea");
+      await box.fill("Hello Bob, this went out with Enter");
+      await box.press("Enter");
+      await expectOnceEverywhere([alice, bob], "Hello Bob, this went out with Enter");
+      await waitFor(async () => (await alice.locator("#send textarea").inputValue()) === "", 5000, "the textarea to clear");
+
+      // Shift+Enter is a new line, not a send.
+      await alice.locator("#send textarea").fill("line one");
+      await alice.locator("#send textarea").press("Shift+Enter");
+      expect(await alice.locator("#send textarea").inputValue()).toBe("line one\n");
+      await alice.locator("#send textarea").fill("");
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "the Send button sends too",
+    async () => {
+      await alice.bringToFront();
+      await alice.locator("#send textarea").fill("And this one with the Send button");
+      await alice.locator("#send button[type=submit]").click();
+      await expectOnceEverywhere([alice, bob], "And this one with the Send button");
+      expect(await alice.locator("#send textarea").inputValue()).toBe("");
+      // Both tabs show the same messages in the same order.
+      expect(await texts(bob)).toEqual(await texts(alice));
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "HTML in a message is shown as text and never runs",
+    async () => {
+      const payload = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script><b>bold?</b>`;
+      await bob.bringToFront();
+      await bob.locator("#send textarea").fill(payload);
+      await bob.locator("#send textarea").press("Enter");
+      await expectOnceEverywhere([alice, bob], payload);
+      await Bun.sleep(200); // give an injected image's onerror time to fire
+      for (const page of [alice, bob]) {
+        expect(await page.locator("#messages li.msg .text").last().textContent()).toBe(payload);
+        expect(await page.evaluate(() => (globalThis as PageGlobal).__xss)).toBeUndefined();
+        expect(await page.locator("#messages img, #messages script, #messages b").count()).toBe(0);
+      }
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a message posted to the JSON API shows live in both tabs",
+    async () => {
+      await send(instance!, "lobby", "carol", "Posted with curl to /send");
+      await expectOnceEverywhere([alice, bob], "Posted with curl to /send");
+      const authors = await bob.locator("#messages li.msg .author").allTextContents();
+      expect(authors.at(-1)).toBe("carol");
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "without JavaScript the form posts, redirects back with 303, and the page shows the message",
+    async () => {
+      const nojs = await newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 800 } });
+      const page = await nojs.newPage();
+      await page.bringToFront();
+      const res = await page.goto(`${instance!.http}/?room=nojs&peer_id=dave`);
+      expect(res?.status()).toBe(200);
+      await page.locator("#send textarea").fill("Sent from a browser without JavaScript");
+      const posted = page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/rooms/nojs/messages"));
+      const loaded = page.waitForResponse((r) => r.request().method() === "GET" && new URL(r.url()).searchParams.get("room") === "nojs");
+      await page.locator("#send button[type=submit]").click();
+      const post = await posted;
+      expect(post.status()).toBe(303);
+      expect(new URL(post.headers()["location"] ?? "", instance!.http).searchParams.get("peer_id")).toBe("dave");
+      expect((await loaded).status()).toBe(200);
+      await page.waitForLoadState("domcontentloaded");
+      expect(new URL(page.url()).searchParams.get("room")).toBe("nojs");
+      expect(await countOf(page, "Sent from a browser without JavaScript")).toBe(1);
+      expect(await page.locator("#send textarea").inputValue()).toBe("");
+
+      // An empty message is refused by the server too (the browser's `required` is bypassed here): error shown, no message.
+      await page.locator("#send textarea").evaluate((el: PageGlobal) => el.removeAttribute("required"));
+      await page.locator("#send textarea").fill("");
+      const refused = page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/rooms/nojs/messages"));
+      await page.locator("#send button[type=submit]").click();
+      expect((await refused).status()).toBe(400);
+      await page.waitForLoadState("domcontentloaded");
+      expect(await page.locator("#send .error").count()).toBe(1);
+      expect(await page.locator("#messages li.msg").count()).toBe(1);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    '"Load older messages" shows all 60 messages once each',
+    async () => {
+      const all = Array.from({ length: 60 }, (_, i) => `history message ${String(i + 1).padStart(2, "0")}`);
+      for (const text of all) await send(instance!, "history", "erin", text);
+      await alice.bringToFront();
+      await openRoom(alice, instance!, "history", "alice");
+      expect(await texts(alice)).toEqual(all.slice(10));
+      const older = alice.locator("#messages li.older a");
+      expect(await older.textContent()).toBe("Load older messages");
+      await older.click();
+      await waitFor(async () => (await alice.locator("#messages li.msg").count()) >= 60, 10_000, "older messages");
+      await Bun.sleep(200);
+      expect(await texts(alice)).toEqual(all);
+      expect(await alice.locator("#messages li.older").count()).toBe(0);
+
+      // Live messages still arrive after the older page was loaded.
+      await send(instance!, "history", "erin", "history message 61");
+      await expectOnceEverywhere([alice], "history message 61");
+      expect((await texts(alice)).length).toBe(61);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "screenshots for the README: desktop (light) and phone (dark)",
+    async () => {
+      // A fresh instance, so the sidebar lists only realistic rooms.
+      await using shots = await startInstance({ args: ["--name", "bob-laptop", "--room", "family", "--room", "book-club"] });
+      const room = "weekend-trip";
+      const conversation: [string, string][] = [
+        ["alice", "Are we still on for the lake this weekend?"],
+        ["bob", "Yes! I booked the cabin from Friday evening to Sunday."],
+        ["alice", "Great. I can drive; there is room for four and the kayaks."],
+        ["bob", "Perfect. I'll bring the camping stove and coffee ☕"],
+        ["alice", "Weather says sunny on Saturday, some rain Sunday morning.\nPack a rain jacket just in case."],
+        ["bob", "Noted. Shall we leave at 5 pm to beat the traffic?"],
+        ["alice", "5 pm works. See you at the station 👋"],
+      ];
+      for (const [who, text] of conversation) await send(shots, room, who, text);
+
+      mkdirSync(DOCS, { recursive: true });
+
+      const desktop = await newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "light" });
+      const page = await desktop.newPage();
+      await page.bringToFront();
+      await openRoom(page, shots, room, "bob");
+      await page.locator("#send textarea").fill("Sounds good, see you then!");
+      await page.locator("#send textarea").blur();
+      expect((await texts(page)).length).toBe(conversation.length);
+      // The page must not scroll sideways.
+      expect(await page.evaluate(() => (globalThis as PageGlobal).document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+      await page.screenshot({ path: join(DOCS, "screenshot.png") });
+
+      const phone = await newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: "dark" });
+      const small = await phone.newPage();
+      await small.bringToFront();
+      await openRoom(small, shots, room, "bob");
+      expect(await small.evaluate(() => (globalThis as PageGlobal).matchMedia("(prefers-color-scheme: dark)").matches)).toBe(true);
+      expect(await small.evaluate(() => (globalThis as PageGlobal).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await small.screenshot({ path: join(DOCS, "screenshot-phone-dark.png") });
+
+      expect(Bun.file(join(DOCS, "screenshot.png")).size).toBeGreaterThan(10_000);
+      expect(Bun.file(join(DOCS, "screenshot-phone-dark.png")).size).toBeGreaterThan(10_000);
+    },
+    TIMEOUT,
+  );
+});

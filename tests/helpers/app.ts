@@ -1,0 +1,15 @@
+import { Node } from "../../src/node.ts";
+import { createApp, type AppOptions } from "../../src/routes/index.ts";
+import { openStorage } from "../../src/storage/index.ts";
+
+/** An app over an in-memory database, driven with `app.handle(new Request(...))`. */
+export function makeApp(opts: Partial<Omit<AppOptions, "node">> & { maxRooms?: number } = {}) {
+  const storage = openStorage(":memory:");
+  const node = new Node({ storage, name: "tester", maxRooms: opts.maxRooms });
+  // Requests made with app.handle have no client address, so they count as guests: lift the guest rate unless a test sets one.
+  const app = createApp({ node, version: "test", publicUrl: () => "http://192.0.2.1:8080", guestSendRate: { perSecond: 1e6 }, ...opts });
+  const request = (path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init));
+  const send = (body: unknown, headers: Record<string, string> = { "content-type": "application/json" }) =>
+    request("/send", { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+  return { app, node, storage, request, send };
+}
