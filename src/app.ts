@@ -35,7 +35,8 @@ function start(config: Config) {
   let httpPort = config.httpPort;
   const app = createApp({ node, version: VERSION, publicUrl: () => `http://${publicHost(config.host)}:${httpPort}` });
   try {
-    app.listen({ port: config.httpPort, hostname: config.host, maxRequestBodySize: MAX_REQUEST_BYTES });
+    // Elysia turns reusePort on by default, which would let a second instance share a busy port silently.
+    app.listen({ port: config.httpPort, hostname: config.host, maxRequestBodySize: MAX_REQUEST_BYTES, reusePort: false, development: false });
   } catch (err) {
     storage.close();
     listenError(err, "http-port", config.httpPort, config.host);

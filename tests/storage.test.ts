@@ -1,0 +1,143 @@
+import { Database } from "bun:sqlite";
+import { afterEach, describe, expect, it } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { migrate, openDatabase, schemaVersion, StorageError } from "../src/storage/db.ts";
+import { openStorage } from "../src/storage/index.ts";
+import { MIGRATIONS } from "../src/storage/schema.ts";
+import { tempDir } from "./helpers/instance.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function dbPath() {
+  const dir = tempDir();
+  dirs.push(dir);
+  return join(dir, "chat.db");
+}
+
+const msg = (seq: number, text = `m${seq}`, origin = "origin-a", room = "r") => ({ origin, room, seq, peer_id: "p", text, sent_at: 1 });
+
+describe("database file", () => {
+  it("is created in WAL mode at the latest schema version", () => {
+    const db = openDatabase(dbPath());
+    expect((db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode).toBe("wal");
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length);
+    db.close();
+  });
+
+  it("migrates forward step by step and leaves a migrated file alone", () => {
+    const db = new Database(":memory:");
+    const steps = ["CREATE TABLE a (x)", "ALTER TABLE a ADD COLUMN y", "CREATE TABLE b (z)"];
+    migrate(db, steps.slice(0, 1));
+    expect(schemaVersion(db)).toBe(1);
+    migrate(db, steps);
+    expect(schemaVersion(db)).toBe(3);
+    expect(db.query("SELECT name FROM pragma_table_info('a')").all()).toEqual([{ name: "x" }, { name: "y" }]);
+    migrate(db, steps);
+    expect(schemaVersion(db)).toBe(3);
+  });
+
+  it("rolls back a failing migration as a whole", () => {
+    const db = new Database(":memory:");
+    expect(() => migrate(db, ["CREATE TABLE a (x); CREATE TABLE a (x)"])).toThrow();
+    expect(schemaVersion(db)).toBe(0);
+    expect(db.query("SELECT name FROM sqlite_master WHERE name = 'a'").all()).toEqual([]);
+  });
+
+  it("refuses a file from a newer build with a clear error", () => {
+    const path = dbPath();
+    const raw = new Database(path);
+    raw.exec(`PRAGMA user_version = ${MIGRATIONS.length + 5}`);
+    raw.close();
+    expect(() => openDatabase(path)).toThrow(StorageError);
+    expect(() => openDatabase(path)).toThrow(/newer/);
+  });
+
+  it("refuses a file that is not a database with a clear error", async () => {
+    const path = dbPath();
+    await Bun.write(path, "this is not sqlite, just text long enough to be read as a header".repeat(20));
+    expect(() => openDatabase(path)).toThrow(StorageError);
+  });
+});
+
+describe("identity", () => {
+  it("is created once and kept across restarts", () => {
+    const path = dbPath();
+    const first = openStorage(path);
+    const id = first.identity.nodeId;
+    first.close();
+    const second = openStorage(path);
+    expect(second.identity.nodeId).toBe(id);
+    expect(id).toMatch(/^[0-9a-f]{20}$/);
+    second.close();
+  });
+
+  it("differs between databases", () => {
+    expect(openStorage(":memory:").identity.nodeId).not.toBe(openStorage(":memory:").identity.nodeId);
+  });
+});
+
+describe("messages", () => {
+  it("stores each (origin, room, seq) once", () => {
+    const s = openStorage(":memory:");
+    expect(s.messages.insert(msg(1))).not.toBeNull();
+    expect(s.messages.insert(msg(1, "again"))).toBeNull();
+    expect(s.messages.since("r", 0, 10).map((m) => m.text)).toEqual(["m1"]);
+  });
+
+  it("gives strictly increasing stamps even within one millisecond", () => {
+    const s = openStorage(":memory:");
+    const stamps = Array.from({ length: 500 }, (_, i) => s.messages.insert(msg(i + 1))!.timestamp);
+    for (let i = 1; i < stamps.length; i++) expect(stamps[i]!).toBeGreaterThan(stamps[i - 1]!);
+  });
+
+  it("never reuses a stamp after a restart, even if the clock went back", () => {
+    const path = dbPath();
+    const first = openStorage(path);
+    first.db.query("INSERT INTO messages (stamp, origin, room, seq, peer_id, text, sent_at) VALUES (?, 'o', 'r', 1, 'p', 'future', 1)").run(Date.now() + 3_600_000);
+    first.close();
+    const second = openStorage(path);
+    const m = second.messages.insert(msg(2))!;
+    expect(m.timestamp).toBeGreaterThan(Date.now() + 3_000_000);
+    second.close();
+  });
+
+  it("derives the id from origin, seq and room", () => {
+    const s = openStorage(":memory:");
+    expect(s.messages.insert(msg(7, "x", "abc", "room.1"))!.id).toBe("abc:7:room.1");
+    expect(s.messages.since("room.1", 0, 1)[0]!.id).toBe("abc:7:room.1");
+  });
+
+  it("pages before a stamp, newest window first but oldest first within it", () => {
+    const s = openStorage(":memory:");
+    const stamps = Array.from({ length: 10 }, (_, i) => s.messages.insert(msg(i + 1))!.timestamp);
+    expect(s.messages.before("r", stamps[5]!, 3).map((m) => m.text)).toEqual(["m3", "m4", "m5"]);
+  });
+
+  it("reports the highest sequence per origin and room", () => {
+    const s = openStorage(":memory:");
+    s.messages.insert(msg(1));
+    s.messages.insert(msg(4));
+    s.messages.insert(msg(9, "x", "origin-b"));
+    expect(s.messages.maxSeq("origin-a", "r")).toBe(4);
+    expect(s.messages.maxSeq("origin-a", "other")).toBe(0);
+  });
+
+  it("a copy of the file restores everything", async () => {
+    const path = dbPath();
+    const s = openStorage(path);
+    s.rooms.join("r");
+    s.messages.insert(msg(1));
+    const id = s.identity.nodeId;
+    s.close();
+    const copy = dbPath();
+    await Bun.write(copy, Bun.file(path));
+    const restored = openStorage(copy);
+    expect(restored.identity.nodeId).toBe(id);
+    expect(restored.rooms.list()).toEqual(["r"]);
+    expect(restored.messages.since("r", 0, 10)).toHaveLength(1);
+    restored.close();
+  });
+});
