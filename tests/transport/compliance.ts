@@ -1,0 +1,132 @@
+import { afterEach, describe, expect, it } from "bun:test";
+import { DialError, LinkClosedError, type Link, type PeerAddress, type Transport } from "../../src/transport/types.ts";
+
+export interface ComplianceSetup {
+  /** Two transports of the tier under test; `b` is listening when dialed. */
+  a: Transport;
+  b: Transport;
+  /** Where `a` reaches `b`. */
+  addressOfB: PeerAddress;
+  /** An address nothing listens on. */
+  nowhere: PeerAddress;
+  teardown?: () => Promise<void>;
+}
+
+function frameQueue(link: Link) {
+  const frames: Uint8Array[] = [];
+  let wake = () => {};
+  link.onFrame((f) => {
+    frames.push(f);
+    wake();
+  });
+  return {
+    frames,
+    async take(n: number, timeoutMs = 5000): Promise<Uint8Array[]> {
+      const deadline = Date.now() + timeoutMs;
+      while (frames.length < n) {
+        if (Date.now() > deadline) throw new Error(`only ${frames.length} of ${n} frames arrived`);
+        await Promise.race([new Promise<void>((r) => (wake = r)), Bun.sleep(20)]);
+      }
+      return frames.splice(0, n);
+    },
+  };
+}
+
+/** The behaviour every tier's transport must show; run by each tier's test file. */
+export function transportCompliance(name: string, setup: () => Promise<ComplianceSetup>) {
+  describe(`${name} transport compliance`, () => {
+    let s: ComplianceSetup;
+    let accepted: Link[];
+
+    const connect = async () => {
+      s = await setup();
+      accepted = [];
+      await s.b.listen((link) => accepted.push(link));
+      const link = await s.a.dial(s.addressOfB);
+      const deadline = Date.now() + 5000;
+      while (accepted.length === 0 && Date.now() < deadline) await Bun.sleep(5);
+      expect(accepted).toHaveLength(1);
+      return { mine: link, theirs: accepted[0]! };
+    };
+
+    afterEach(async () => {
+      await s?.a.close();
+      await s?.b.close();
+      await s?.teardown?.();
+    });
+
+    it("dials a listener, and both links are of the tier", async () => {
+      const { mine, theirs } = await connect();
+      expect(mine.tier).toBe(s.a.tier);
+      expect(theirs.tier).toBe(s.b.tier);
+      expect(mine.closed).toBe(false);
+      expect(theirs.closed).toBe(false);
+    });
+
+    it("carries frames both ways, in order, byte for byte", async () => {
+      const { mine, theirs } = await connect();
+      const atB = frameQueue(theirs);
+      const atA = frameQueue(mine);
+      const all = new Uint8Array(256).map((_, i) => i);
+      const big = new Uint8Array(60 * 1024).map((_, i) => (i * 31) % 251);
+      const sent = [all, new TextEncoder().encode("hello"), big, Uint8Array.of(0)];
+      for (const f of sent) mine.send(f);
+      expect(await atB.take(sent.length)).toEqual(sent);
+      for (let i = 0; i < 100; i++) theirs.send(Uint8Array.of(i));
+      expect((await atA.take(100)).map((f) => f[0])).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    });
+
+    it("a sender may reuse its buffer right after send", async () => {
+      const { mine, theirs } = await connect();
+      const atB = frameQueue(theirs);
+      const buffer = Uint8Array.of(1, 2, 3);
+      mine.send(buffer);
+      buffer.fill(9);
+      expect(await atB.take(1)).toEqual([Uint8Array.of(1, 2, 3)]);
+    });
+
+    it("closing one end closes the other, once, with a reason", async () => {
+      const { mine, theirs } = await connect();
+      const reasons: string[] = [];
+      theirs.onClose((r) => reasons.push(r));
+      mine.close("done");
+      mine.close("twice");
+      const deadline = Date.now() + 5000;
+      while (!theirs.closed && Date.now() < deadline) await Bun.sleep(5);
+      await Bun.sleep(20);
+      expect(mine.closed).toBe(true);
+      expect(theirs.closed).toBe(true);
+      expect(reasons).toHaveLength(1);
+      expect(() => mine.send(Uint8Array.of(1))).toThrow(LinkClosedError);
+      expect(() => theirs.send(Uint8Array.of(1))).toThrow(LinkClosedError);
+    });
+
+    it("closing the transport closes its links", async () => {
+      const { mine, theirs } = await connect();
+      await s.a.close();
+      const deadline = Date.now() + 5000;
+      while (!theirs.closed && Date.now() < deadline) await Bun.sleep(5);
+      expect(mine.closed).toBe(true);
+      expect(theirs.closed).toBe(true);
+    });
+
+    it("dialing where nothing listens fails with DialError", async () => {
+      s = await setup();
+      expect(s.a.canDial(s.nowhere)).toBe(true);
+      await expect(s.a.dial(s.nowhere)).rejects.toBeInstanceOf(DialError);
+    });
+
+    it("an aborted dial fails with the signal's reason", async () => {
+      s = await setup();
+      await s.b.listen(() => {});
+      const ac = new AbortController();
+      ac.abort(new Error("gave up"));
+      await expect(s.a.dial(s.addressOfB, ac.signal)).rejects.toThrow("gave up");
+    });
+
+    it("declines addresses without the fields it needs", async () => {
+      s = await setup();
+      expect(s.a.canDial({})).toBe(false);
+    });
+  });
+}
