@@ -8,5 +8,5 @@ it("orders the five tiers by priority, best first", () => {
 });
 
 it("the --transports flag knows exactly the transport tiers", () => {
-  expect([...TIER_NAMES].sort()).toEqual(Object.keys(TIER_PRIORITY).sort());
+  expect([...TIER_NAMES].sort() as string[]).toEqual(Object.keys(TIER_PRIORITY).sort());
 });
