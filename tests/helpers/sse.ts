@@ -6,7 +6,7 @@ export interface SseEvent {
 
 /** Reads server-sent events from a response the way a browser does (data lines joined with "\n"). */
 export class SseReader {
-  readonly #reader: ReadableStreamDefaultReader<any>;
+  readonly #reader: { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(): Promise<void> };
   readonly #decoder = new TextDecoder();
   #buffer = "";
   readonly events: SseEvent[] = [];
