@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { Message } from "../src/storage/index.ts";
 import { MessageItem } from "../src/views/message.tsx";

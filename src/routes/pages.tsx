@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import { Elysia } from "elysia";
 import { isDisplayName, isRoomName } from "../config.ts";
 import { RoomLimitError } from "../node.ts";

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import { Layout, type InstanceInfo } from "./layout.tsx";
 import { roomHref } from "./links.ts";
 

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import type { Message } from "../storage/index.ts";
 
 /** Hours and minutes in UTC; the page's script rewrites it to the reader's local time. */

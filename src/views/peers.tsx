@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import type { PeerStatus } from "../node.ts";
 
 /** Other instances with their tier, round trip and state; refreshes itself every few seconds. */

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 import type { PeerStatus } from "../node.ts";
 import type { Message } from "../storage/index.ts";
 import { Layout, type InstanceInfo } from "./layout.tsx";
