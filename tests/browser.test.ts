@@ -2,6 +2,7 @@
 // page, the form without JavaScript, "Load older messages", and the screenshots in docs/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { startInstance, tempDir, waitFor, type Instance } from "./helpers/instance.ts";
@@ -11,7 +12,9 @@ const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.log(`browser tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
 const ROOT = join(import.meta.dir, "..");
-const DOCS = join(ROOT, "docs");
+/** The README's screenshots are rewritten only when asked (SCREENSHOTS=1); otherwise they go to a scratch folder. */
+const WRITE_DOCS = process.env.SCREENSHOTS === "1";
+const DOCS = WRITE_DOCS ? join(ROOT, "docs") : join(tmpdir(), `e-goat-screenshots-${process.pid}`);
 const ARGS = [
   "--no-sandbox",
   "--disable-gpu",
@@ -58,13 +61,14 @@ async function expectOnceEverywhere(pages: Page[], text: string) {
   for (const page of pages) expect(await countOf(page, text)).toBe(1);
 }
 
-/** The room page has loaded its scripts and its SSE stream is open. */
+/** Opens a room page and waits until its scripts ran and its SSE stream is open. */
 async function openRoom(page: Page, instance: Instance, room: string, peerId: string) {
-  const live = page.waitForResponse((r) => r.url().includes(`/rooms/${room}/events`), { timeout: 10_000 });
-  const res = await page.goto(`${instance.http}/?${new URLSearchParams({ room, peer_id: peerId })}`);
+  const url = `${instance.http}/?${new URLSearchParams({ room, peer_id: peerId })}`;
+  const live = page.waitForResponse((r) => r.url().includes(`/rooms/${room}/events`), { timeout: 5000 });
+  const res = await page.goto(url);
   expect(res?.status()).toBe(200);
   await page.waitForFunction(() => (globalThis as PageGlobal).htmx !== undefined);
-  await live;
+  expect((await live).status()).toBe(200);
 }
 
 describe.skipIf(!hasChromium)("the page in Chromium", () => {
@@ -74,6 +78,14 @@ describe.skipIf(!hasChromium)("the page in Chromium", () => {
   let alice: Page;
   let bob: Page;
   const extra: { context: BrowserContext; dir?: string }[] = [];
+  /** Script errors and failed loads in the two tabs. */
+  const errors: string[] = [];
+  const watch = (page: Page, who: string) => {
+    page.on("pageerror", (err) => errors.push(`${who}: ${err.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(`${who}: ${m.text()} (${m.location().url})`);
+    });
+  };
 
   async function cleanup() {
     for (const e of extra.splice(0)) {
@@ -109,6 +121,8 @@ describe.skipIf(!hasChromium)("the page in Chromium", () => {
       profile = launched.dir;
       alice = context.pages()[0] ?? (await context.newPage());
       bob = await context.newPage();
+      watch(alice, "alice");
+      watch(bob, "bob");
       await alice.bringToFront();
       await openRoom(alice, instance, "lobby", "alice");
       await bob.bringToFront();
@@ -119,7 +133,10 @@ describe.skipIf(!hasChromium)("the page in Chromium", () => {
     }
   }, TIMEOUT);
 
-  afterAll(cleanup, TIMEOUT);
+  afterAll(async () => {
+    await cleanup();
+    if (!WRITE_DOCS) rmSync(DOCS, { recursive: true, force: true });
+  }, TIMEOUT);
 
   test(
     "Enter sends; the message shows live in both tabs once, and the textarea is cleared",
@@ -184,6 +201,34 @@ describe.skipIf(!hasChromium)("the page in Chromium", () => {
   );
 
   test(
+    "a tab that was hidden resumes its stream with Last-Event-ID and misses nothing",
+    async () => {
+      // htmx's SSE extension drops the stream while the tab is hidden and reconnects when it is shown again.
+      const setHidden = (hidden: boolean) =>
+        bob.evaluate((h) => {
+          const d = (globalThis as PageGlobal).document;
+          Object.defineProperty(d, "hidden", { value: h, configurable: true });
+          Object.defineProperty(d, "visibilityState", { value: h ? "hidden" : "visible", configurable: true });
+          d.dispatchEvent(new Event("visibilitychange"));
+        }, hidden);
+      await bob.bringToFront();
+      const resumed = bob.waitForRequest((r) => r.url().includes("/rooms/lobby/events") && r.headers()["last-event-id"] !== undefined, { timeout: 10_000 });
+      await setHidden(true);
+      await Bun.sleep(200);
+      await send(instance!, "lobby", "carol", "Sent while Bob's tab was hidden");
+      await expectOnceEverywhere([alice], "Sent while Bob's tab was hidden");
+      await setHidden(false);
+      const request = await resumed;
+      expect(Number(request.headers()["last-event-id"])).toBeGreaterThan(0);
+      await expectOnceEverywhere([alice, bob], "Sent while Bob's tab was hidden");
+      await send(instance!, "lobby", "carol", "And one after it came back");
+      await expectOnceEverywhere([alice, bob], "And one after it came back");
+      expect(await texts(bob)).toEqual(await texts(alice));
+    },
+    TIMEOUT,
+  );
+
+  test(
     "without JavaScript the form posts, redirects back with 303, and the page shows the message",
     async () => {
       const nojs = await newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 800 } });
@@ -242,6 +287,84 @@ describe.skipIf(!hasChromium)("the page in Chromium", () => {
   );
 
   test(
+    "the live stream opens even when hx-sse.js arrives after htmx.js",
+    async () => {
+      // htmx initializes the page in a setTimeout once it runs after parsing (as a `defer` script does). If hx-sse.js
+      // has not run by then, `hx-sse:connect` is never processed and the page silently gets no live messages.
+      const slow = await newContext({ viewport: { width: 1280, height: 800 } });
+      await slow.route("**/assets/hx-sse.js", async (route) => {
+        await Bun.sleep(300);
+        await route.continue();
+      });
+      const page = await slow.newPage();
+      await page.bringToFront();
+      const live = page.waitForResponse((r) => r.url().includes("/rooms/lobby/events"), { timeout: 5000 }).then(
+        () => true,
+        () => false,
+      );
+      await page.goto(`${instance!.http}/?room=lobby&peer_id=frank`);
+      expect(await live).toBe(true);
+      await send(instance!, "lobby", "carol", "Does Frank see this?");
+      await expectOnceEverywhere([page], "Does Frank see this?");
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "no script errors in the two tabs",
+    () => {
+      expect(errors).toEqual([]);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "on a desktop a long room scrolls inside the message list, not the page, and opens at the newest message",
+    async () => {
+      // The "history" room above holds 61 messages, so the page shows 50 plus the "Load older messages" link.
+      const desktop = await newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await desktop.newPage();
+      await page.bringToFront();
+      await openRoom(page, instance!, "history", "bob");
+      await Bun.sleep(200);
+      const m = await page.evaluate(() => {
+        const g = globalThis as PageGlobal;
+        const list = g.document.getElementById("messages");
+        const last = list.querySelector("li.msg:last-child").getBoundingClientRect();
+        const box = list.getBoundingClientRect();
+        return {
+          pageHeight: g.document.documentElement.scrollHeight,
+          viewport: g.innerHeight,
+          scrollY: g.scrollY,
+          listScrolls: list.scrollHeight > list.clientHeight,
+          lastInList: last.bottom <= box.bottom + 1 && last.top >= box.top - 1,
+          form: g.document.getElementById("send").getBoundingClientRect().bottom,
+        };
+      });
+      expect({ pageScrolls: m.pageHeight > m.viewport, scrollY: m.scrollY }).toEqual({ pageScrolls: false, scrollY: 0 });
+      expect(m.listScrolls).toBe(true);
+      expect(m.lastInList).toBe(true);
+      expect(m.form).toBeLessThanOrEqual(m.viewport);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "long names and unbroken text do not widen the page on a phone",
+    async () => {
+      const name = "someone-with-a-really-long-display-name-that-never-seems-to-endx"; // 64 characters, the maximum
+      await send(instance!, "long-lines", name, `https://example.com/${"a".repeat(400)}`);
+      const phone = await newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+      const page = await phone.newPage();
+      await page.bringToFront();
+      await openRoom(page, instance!, "long-lines", name);
+      const width = await page.evaluate(() => (globalThis as PageGlobal).document.documentElement.scrollWidth);
+      expect(width).toBeLessThanOrEqual(390);
+    },
+    TIMEOUT,
+  );
+
+  test(
     "screenshots for the README: desktop (light) and phone (dark)",
     async () => {
       // A fresh instance, so the sidebar lists only realistic rooms.
@@ -254,7 +377,7 @@ describe.skipIf(!hasChromium)("the page in Chromium", () => {
         ["bob", "Perfect. I'll bring the camping stove and coffee ☕"],
         ["alice", "Weather says sunny on Saturday, some rain Sunday morning.\nPack a rain jacket just in case."],
         ["bob", "Noted. Shall we leave at 5 pm to beat the traffic?"],
-        ["alice", "5 pm works. See you at the station 👋"],
+        ["alice", "5 pm works. See you at the station!"],
       ];
       for (const [who, text] of conversation) await send(shots, room, who, text);
 

@@ -17,10 +17,12 @@ export function Layout({ title, instance, children }: { title: string; instance:
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <meta name="color-scheme" content="light dark" />
           <title safe>{title}</title>
+          <link rel="icon" href="data:," />
           <link rel="stylesheet" href="/assets/style.css" />
-          <script src="/assets/htmx.js" defer></script>
-          <script src="/assets/hx-sse.js" defer></script>
-          <script src="/assets/app.js" defer></script>
+          {/* Not deferred: htmx must see the SSE extension registered before it processes the page. */}
+          <script src="/assets/htmx.js"></script>
+          <script src="/assets/hx-sse.js"></script>
+          <script src="/assets/app.js"></script>
         </head>
         <body>
           <header class="topbar">
