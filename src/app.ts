@@ -6,8 +6,8 @@ import { openStorage, StorageError, type Storage } from "./storage/index.ts";
 import { SignalHub, type HubMember } from "./transport/signal-hub.ts";
 import { VERSION } from "./version.ts";
 
-/** Largest request body any route accepts; routes set tighter limits of their own. */
-const MAX_REQUEST_BYTES = 1024 * 1024;
+/** Bun answers bodies past this with a bare 413; below it, each route refuses what is over its own limit with JSON. */
+const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 
 function fail(message: string, code: number): never {
   console.error(`e-goat: ${message}`);

@@ -15,7 +15,7 @@ export function createApp(opts: AppOptions) {
       if (error instanceof HttpError) return jsonError(error.status, error.message);
       switch (code) {
         case "NOT_FOUND":
-          return jsonError(404, `no such page: ${new URL(request.url).pathname}`);
+          return jsonError(404, `no route for ${request.method} ${new URL(request.url).pathname}`);
         case "PARSE":
           return jsonError(400, "the request body could not be read");
         case "VALIDATION":

@@ -76,11 +76,8 @@ export function pageRoutes(opts: AppOptions) {
       async ({ params, request, server }) => {
         const room = params.room;
         const htmx = request.headers.has("hx-request");
-        const type = request.headers.get("content-type") ?? "";
-        if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) throw new HttpError(415, "the form must be sent as application/x-www-form-urlencoded");
-        const form = new URLSearchParams(await readBody(request, MAX_SEND_BODY_BYTES));
-        const peerId = form.get("peer_id") || node.name;
-        const draft = form.get("text") ?? "";
+        let peerId = node.name;
+        let draft = "";
         const fail = (status: number, error: string) =>
           htmx
             ? htmlResponse(String(<SendForm room={room} peerId={peerId} error={error} draft={draft} />), status)
@@ -88,8 +85,13 @@ export function pageRoutes(opts: AppOptions) {
               ? roomPage(room, peerId, undefined, { error, draft }, status)
               : landing(status, undefined, error);
         try {
+          const type = request.headers.get("content-type") ?? "";
+          if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) throw new HttpError(415, "The form must be sent as application/x-www-form-urlencoded.");
           const ip = server?.requestIP(request)?.address;
           if (!isLoopback(ip) && !guests.take(ip ?? "unknown")) throw new HttpError(429, "Too many messages; wait a moment.");
+          const form = new URLSearchParams(await readBody(request, MAX_SEND_BODY_BYTES));
+          peerId = form.get("peer_id") || node.name;
+          draft = form.get("text") ?? "";
           const input = checkSend({ room, peer_id: form.get("peer_id"), text: form.get("text") }, node.name);
           node.post(input);
           if (htmx) return htmlResponse(String(<SendForm room={room} peerId={input.peer_id} />));
