@@ -203,3 +203,14 @@ describe("unknown routes and methods", () => {
     expect(res.status).toBeLessThan(500);
   });
 });
+
+describe("guest rate", () => {
+  it("is one budget across the JSON API and the form", async () => {
+    const { send, request } = makeApp({ guestSendRate: { perSecond: 1, burst: 2 } });
+    const form = { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "text=hi" };
+    expect((await send({ room: "r", text: "1" })).status).toBe(200);
+    expect((await request("/rooms/r/messages", form)).status).toBe(303);
+    expect((await request("/rooms/r/messages", form)).status).toBe(429);
+    await expectError(await send({ room: "r", text: "3" }), 429);
+  });
+});

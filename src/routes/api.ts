@@ -1,8 +1,7 @@
 import { Elysia } from "elysia";
 import { isDisplayName, isRoomName } from "../config.ts";
 import { RoomLimitError } from "../node.ts";
-import { RateLimiter } from "../rate-limit.ts";
-import { HttpError, intParam, isLoopback, readBody } from "./http.ts";
+import { HttpError, intParam, readBody, type GuestLimit } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 
 export const MAX_TEXT_BYTES = 16 * 1024;
@@ -32,9 +31,8 @@ export function checkSend(body: Record<string, unknown>, defaultPeerId: string):
 }
 
 /** The JSON API of the contract: /send, /history, /peers, /healthz. */
-export function apiRoutes(opts: AppOptions) {
+export function apiRoutes(opts: AppOptions, guests: GuestLimit) {
   const { node } = opts;
-  const guests = new RateLimiter(opts.guestSendRate ?? { perSecond: 10, burst: 50 });
   const maxWaiting = opts.maxWaiting ?? 1000;
   let waiting = 0;
 
@@ -44,8 +42,7 @@ export function apiRoutes(opts: AppOptions) {
       async ({ request, server }) => {
         const type = request.headers.get("content-type") ?? "";
         if (!/^application\/json\s*(;|$)/i.test(type)) throw new HttpError(415, "Content-Type must be application/json");
-        const ip = server?.requestIP(request)?.address;
-        if (!isLoopback(ip) && !guests.take(ip ?? "unknown")) throw new HttpError(429, "too many messages; slow down");
+        guests.check(request, server);
         const raw = await readBody(request, MAX_SEND_BODY_BYTES);
         let body: unknown;
         try {

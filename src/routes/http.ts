@@ -1,3 +1,6 @@
+import type { Server } from "bun";
+import { RateLimiter, type RateLimitInit } from "../rate-limit.ts";
+
 /** A refusal with a status and one human sentence; `onError` turns it into `{"error": …}`. */
 export class HttpError extends Error {
   override name = "HttpError";
@@ -40,4 +43,19 @@ export function intParam(raw: string | null | undefined, name: string, fallback:
 /** True for requests from this machine: the user's own browser and scripts, exempt from guest rate limits. */
 export function isLoopback(ip: string | undefined): boolean {
   return ip !== undefined && (ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127."));
+}
+
+/** The message rate of clients on other machines (invited guests), one budget per address across every route. */
+export class GuestLimit {
+  readonly #limiter: RateLimiter;
+
+  constructor(init: RateLimitInit = { perSecond: 10, burst: 50 }) {
+    this.#limiter = new RateLimiter(init);
+  }
+
+  /** Throws HttpError 429 when the request comes from another machine that is over its rate. */
+  check(request: Request, server: Server<unknown> | null | undefined): void {
+    const ip = server?.requestIP(request)?.address;
+    if (!isLoopback(ip) && !this.#limiter.take(ip ?? "unknown")) throw new HttpError(429, "too many messages; slow down");
+  }
 }

@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import { apiRoutes } from "./api.ts";
 import { assetRoutes } from "./assets.ts";
 import { eventRoutes } from "./events.tsx";
-import { HttpError, jsonError } from "./http.ts";
+import { GuestLimit, HttpError, jsonError } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 import { pageRoutes } from "./pages.tsx";
 
@@ -10,6 +10,7 @@ export type { AppOptions } from "./options.ts";
 
 /** The whole HTTP side of an instance; every refusal is a 4xx `{"error": …}`. */
 export function createApp(opts: AppOptions) {
+  const guests = new GuestLimit(opts.guestSendRate);
   return new Elysia()
     .onError(({ code, error, request }) => {
       if (error instanceof HttpError) return jsonError(error.status, error.message);
@@ -25,9 +26,9 @@ export function createApp(opts: AppOptions) {
       return jsonError(500, "internal error; see the instance's log");
     })
     .use(assetRoutes())
-    .use(apiRoutes(opts))
+    .use(apiRoutes(opts, guests))
     .use(eventRoutes(opts))
-    .use(pageRoutes(opts));
+    .use(pageRoutes(opts, guests));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -2,7 +2,6 @@
 import { Elysia } from "elysia";
 import { isDisplayName, isRoomName } from "../config.ts";
 import { RoomLimitError } from "../node.ts";
-import { RateLimiter } from "../rate-limit.ts";
 import { Landing } from "../views/landing.tsx";
 import type { InstanceInfo } from "../views/layout.tsx";
 import { roomHref } from "../views/links.ts";
@@ -10,7 +9,7 @@ import { MessageList } from "../views/message.tsx";
 import { PeersPanel } from "../views/peers.tsx";
 import { OlderItem, Room, SendForm } from "../views/room.tsx";
 import { MAX_SEND_BODY_BYTES, checkSend } from "./api.ts";
-import { HttpError, intParam, isLoopback, readBody } from "./http.ts";
+import { HttpError, intParam, readBody, type GuestLimit } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 
 /** Messages shown per page of history. */
@@ -24,9 +23,8 @@ function htmlResponse(body: string, status = 200, headers: Record<string, string
 }
 
 /** The page: landing, room view, the send form post, older messages and the peers panel. */
-export function pageRoutes(opts: AppOptions) {
+export function pageRoutes(opts: AppOptions, guests: GuestLimit) {
   const { node } = opts;
-  const guests = new RateLimiter(opts.guestSendRate ?? { perSecond: 10, burst: 50 });
   const instance = (): InstanceInfo => ({ name: node.name, nodeId: node.id, version: opts.version });
 
   const landing = (status: number, room?: string, error?: string) =>
@@ -87,8 +85,7 @@ export function pageRoutes(opts: AppOptions) {
         try {
           const type = request.headers.get("content-type") ?? "";
           if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) throw new HttpError(415, "The form must be sent as application/x-www-form-urlencoded.");
-          const ip = server?.requestIP(request)?.address;
-          if (!isLoopback(ip) && !guests.take(ip ?? "unknown")) throw new HttpError(429, "Too many messages; wait a moment.");
+          guests.check(request, server);
           const form = new URLSearchParams(await readBody(request, MAX_SEND_BODY_BYTES));
           peerId = form.get("peer_id") || node.name;
           draft = form.get("text") ?? "";
