@@ -37,6 +37,9 @@ export const DEFAULT_STUN = "stun:stun.l.google.com:19302";
 
 const ROOM_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
+/** The room-name rule in words, for every refusal of a bad room name. */
+export const ROOM_RULE = "1-64 letters, digits, '-', '_' or '.'";
+
 /** Room names: 1–64 letters, digits, `-`, `_`, `.` (the contract's rule, shared by every entry point). */
 export function isRoomName(value: unknown): value is string {
   return typeof value === "string" && ROOM_PATTERN.test(value);
@@ -213,7 +216,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
         config.peers.push(parsePeerUrl(v));
         break;
       case "room":
-        if (!isRoomName(v)) throw new ConfigError(`--room: '${v}' is not a room name (1-64 letters, digits, '-', '_', '.')`);
+        if (!isRoomName(v)) throw new ConfigError(`--room: '${v}' is not a room name (${ROOM_RULE})`);
         if (!config.rooms.includes(v)) config.rooms.push(v);
         break;
       case "stun":

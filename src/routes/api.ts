@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import { isDisplayName, isRoomName } from "../config.ts";
+import { ROOM_RULE, isDisplayName, isRoomName } from "../config.ts";
 import { RoomLimitError } from "../node.ts";
 import { HttpError, intParam, readBody, type GuestLimit } from "./http.ts";
 import type { AppOptions } from "./options.ts";
@@ -21,7 +21,7 @@ export function checkSend(body: Record<string, unknown>, defaultPeerId: string):
   // Line ends are stored as "\n" alone: forms send "\r\n", and an SSE data line cannot carry a bare "\r".
   const text = typeof body.text === "string" ? body.text.replace(/\r\n?/g, "\n") : body.text;
   if (room === undefined || room === null || room === "") throw new HttpError(400, "room is required");
-  if (!isRoomName(room)) throw new HttpError(400, "room must be 1-64 letters, digits, '-', '_' or '.'");
+  if (!isRoomName(room)) throw new HttpError(400, `room must be ${ROOM_RULE}`);
   if (typeof text !== "string" || text.trim() === "") throw new HttpError(400, "text is required and must not be empty");
   if (Buffer.byteLength(text) > MAX_TEXT_BYTES) throw new HttpError(413, `text is over ${MAX_TEXT_BYTES / 1024} KiB`);
   if (peer_id !== undefined && peer_id !== null && peer_id !== "" && !isDisplayName(peer_id)) {
@@ -66,7 +66,7 @@ export function apiRoutes(opts: AppOptions, guests: GuestLimit) {
       const params = new URL(request.url).searchParams;
       const room = params.get("room");
       if (!room) throw new HttpError(400, "room is required");
-      if (!isRoomName(room)) throw new HttpError(400, "room must be 1-64 letters, digits, '-', '_' or '.'");
+      if (!isRoomName(room)) throw new HttpError(400, `room must be ${ROOM_RULE}`);
       const since = intParam(params.get("since"), "since", 0, 0, Number.MAX_SAFE_INTEGER);
       const limit = intParam(params.get("limit"), "limit", MAX_HISTORY_LIMIT, 1, MAX_HISTORY_LIMIT);
       const wait = intParam(params.get("wait"), "wait", 0, 0, MAX_WAIT_SECONDS);

@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import { Elysia } from "elysia";
-import { isRoomName } from "../config.ts";
+import { ROOM_RULE, isRoomName } from "../config.ts";
 import type { Message } from "../storage/index.ts";
 import { MessageItem } from "../views/message.tsx";
 import { HttpError, intParam } from "./http.ts";
@@ -25,7 +25,7 @@ export function eventRoutes(opts: AppOptions) {
 
   return new Elysia({ name: "events" }).get("/rooms/:room/events", ({ params, request }) => {
     const room = params.room;
-    if (!isRoomName(room)) throw new HttpError(400, "room must be 1-64 letters, digits, '-', '_' or '.'");
+    if (!isRoomName(room)) throw new HttpError(400, `room must be ${ROOM_RULE}`);
     const query = new URL(request.url).searchParams;
     const resume = request.headers.get("last-event-id");
     const since = intParam(resume ?? query.get("since"), resume ? "Last-Event-ID" : "since", 0, 0, Number.MAX_SAFE_INTEGER);

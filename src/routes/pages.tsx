@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import { Elysia } from "elysia";
-import { isDisplayName, isRoomName } from "../config.ts";
+import { ROOM_RULE, isDisplayName, isRoomName } from "../config.ts";
 import { RoomLimitError } from "../node.ts";
 import { Landing } from "../views/landing.tsx";
 import type { InstanceInfo } from "../views/layout.tsx";
@@ -15,7 +15,7 @@ import type { AppOptions } from "./options.ts";
 /** Messages shown per page of history. */
 export const PAGE_SIZE = 50;
 
-const ROOM_RULE = "Room names are 1-64 letters, digits, '-', '_' or '.'.";
+const ROOM_NAMES = `Room names are ${ROOM_RULE}.`;
 const NAME_RULE = "Names are 1-64 characters without control characters.";
 
 function htmlResponse(body: string, status = 200, headers: Record<string, string> = {}): Response {
@@ -56,7 +56,7 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit) {
       const room = q.get("room");
       const peerId = q.get("peer_id");
       if (room === null) return landing(200);
-      if (!isRoomName(room)) return landing(400, undefined, ROOM_RULE);
+      if (!isRoomName(room)) return landing(400, undefined, ROOM_NAMES);
       if (!peerId) return landing(200, room);
       if (!isDisplayName(peerId)) return landing(400, room, NAME_RULE);
       const beforeRaw = q.get("before");
@@ -103,7 +103,7 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit) {
     )
     .get("/rooms/:room/older", ({ params, request }) => {
       const room = params.room;
-      if (!isRoomName(room)) throw new HttpError(400, ROOM_RULE);
+      if (!isRoomName(room)) throw new HttpError(400, ROOM_NAMES);
       const q = new URL(request.url).searchParams;
       const before = intParam(q.get("before"), "before", Number.MAX_SAFE_INTEGER, 0, Number.MAX_SAFE_INTEGER);
       const peerId = q.get("peer_id") || node.name;

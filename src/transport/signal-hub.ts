@@ -1,5 +1,5 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import { isRoomName, isDisplayName } from "../config.ts";
+import { ROOM_RULE, isRoomName, isDisplayName } from "../config.ts";
 import { RateLimiter } from "../rate-limit.ts";
 
 export interface SignalHubInit {
@@ -48,7 +48,7 @@ export class SignalHub {
     const room = url.searchParams.get("room");
     const peerId = url.searchParams.get("peer_id");
     if (!room || !peerId) return jsonError(400, "room and peer_id query parameters are required");
-    if (!isRoomName(room)) return jsonError(400, "room must be 1-64 letters, digits, '-', '_' or '.'");
+    if (!isRoomName(room)) return jsonError(400, `room must be ${ROOM_RULE}`);
     if (!isDisplayName(peerId)) return jsonError(400, "peer_id must be 1-64 characters without control characters");
     if (this.#connections >= this.#maxConnections) return jsonError(429, "the signaling hub is full; try again later");
     const members = this.#rooms.get(room);
