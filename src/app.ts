@@ -3,7 +3,8 @@ import { ConfigError, parseArgs, usage, type Config } from "./config.ts";
 import { Node } from "./node.ts";
 import { createApp } from "./routes/index.ts";
 import { openStorage, StorageError, type Storage } from "./storage/index.ts";
-import { SignalHub, type HubMember } from "./transport/signal-hub.ts";
+import { SignalHub } from "./transport/signal-hub.ts";
+import { routedWebSocket, type Routed } from "./transport/ws-server.ts";
 import { VERSION } from "./version.ts";
 
 /** Bun answers bodies past this with a bare 413; below it, each route refuses what is over its own limit with JSON. */
@@ -44,16 +45,16 @@ function start(config: Config) {
   httpPort = app.server!.port!;
 
   const hub = new SignalHub();
-  let ws: ReturnType<typeof Bun.serve<HubMember>>;
+  let ws: ReturnType<typeof Bun.serve<Routed>>;
   try {
-    ws = Bun.serve<HubMember>({
+    ws = Bun.serve<Routed>({
       port: config.wsPort,
       hostname: config.host,
       fetch(req, server) {
         if (new URL(req.url).pathname === "/signal") return hub.upgrade(req, server);
         return Response.json({ error: "this port serves /signal only" }, { status: 404 });
       },
-      websocket: hub.websocket,
+      websocket: routedWebSocket,
     });
   } catch (err) {
     app.stop(true);

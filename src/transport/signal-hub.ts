@@ -1,6 +1,7 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { ROOM_RULE, isRoomName, isDisplayName } from "../config.ts";
 import { RateLimiter } from "../rate-limit.ts";
+import type { Routed } from "./ws-server.ts";
 
 export interface SignalHubInit {
   /** Largest envelope relayed, in bytes. @default 65536 */
@@ -15,7 +16,7 @@ export interface SignalHubInit {
 
 export const DEFAULT_MAX_ENVELOPE_BYTES = 64 * 1024;
 
-export interface HubMember {
+export interface HubMember extends Routed {
   room: string;
   peerId: string;
   /** Unique per connection, so a replaced member's late close does not remove its successor. */
@@ -43,7 +44,7 @@ export class SignalHub {
   }
 
   /** Checks room and peer_id, then upgrades; any refusal is an HTTP error before the upgrade. */
-  upgrade(req: Request, server: Server<HubMember>): Response | undefined {
+  upgrade(req: Request, server: Server<Routed>): Response | undefined {
     const url = new URL(req.url);
     const room = url.searchParams.get("room");
     const peerId = url.searchParams.get("peer_id");
@@ -56,15 +57,13 @@ export class SignalHub {
       return jsonError(429, `room '${room}' has the most members the hub allows (${this.#maxMembersPerRoom})`);
     }
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return jsonError(426, "this endpoint speaks WebSocket only");
-    if (server.upgrade(req, { data: { room, peerId, serial: ++this.#serial } })) return undefined;
+    const data: HubMember = { handler: this.websocket, room, peerId, serial: ++this.#serial };
+    if (server.upgrade(req, { data })) return undefined;
     return jsonError(400, "WebSocket upgrade failed");
   }
 
+  /** The hub's WebSocket events; the `--ws-port` server passes them on (see ws-server.ts). */
   readonly websocket: WebSocketHandler<HubMember> = {
-    // Bigger than an envelope may be, so an oversized one gets an answer instead of a dropped connection.
-    maxPayloadLength: 1024 * 1024,
-    idleTimeout: 120,
-    sendPings: true,
     open: (ws) => this.#join(ws),
     message: (ws, data) => this.#relay(ws, data),
     close: (ws) => this.#leave(ws),

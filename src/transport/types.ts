@@ -16,14 +16,35 @@ export const TIERS_BY_PRIORITY: readonly Tier[] = (Object.keys(TIER_PRIORITY) as
 
 /** How to reach another instance; each tier dials the fields it understands. */
 export interface PeerAddress {
-  /** HTTP base URL, e.g. http://192.168.1.5:8080 */
+  /** The instance's node id, when known (WebRTC and LAN need it; the others learn it in the link handshake). */
+  nodeId?: string;
+  /** HTTP base URL, e.g. http://192.168.1.5:8080 (the HTTP tier, and where /mesh/info is) */
   http?: string;
-  /** WebSocket base URL, e.g. ws://192.168.1.5:9000 */
+  /** WebSocket base URL, e.g. ws://192.168.1.5:9000 (the WebSocket tier at /link, the signaling hub at /signal) */
   ws?: string;
-  /** host:port for LAN datagrams */
+  /** Where its LAN beacons came from, host:port; set only by LAN discovery */
   lan?: string;
-  /** an address only the in-memory transport understands */
+  /** An address only the in-memory transport understands */
   memory?: string;
+}
+
+/** One WebRTC negotiation message between two instances; `session` tells concurrent attempts apart. */
+export interface SignalMessage {
+  session: string;
+  kind: "offer" | "answer" | "candidate";
+  /** SDP, for offer and answer */
+  sdp?: string;
+  /** candidate line and its media id, for candidate */
+  candidate?: string;
+  mid?: string;
+}
+
+/** The path WebRTC negotiation travels: an existing link to the peer, or a signaling hub both can reach. */
+export interface Signaling {
+  /** Sends to the instance `to`; rejects when no path to it exists. */
+  send(to: PeerAddress & { nodeId: string }, message: SignalMessage): Promise<void>;
+  /** Registers the handler for messages from other instances (one handler; a later call replaces it). */
+  onMessage(handler: (from: string, message: SignalMessage) => void): void;
 }
 
 /** One open path to one other instance. Frames are opaque bytes here; sync/ gives them meaning. */
