@@ -141,3 +141,51 @@ describe("messages", () => {
     restored.close();
   });
 });
+
+describe("version vectors", () => {
+  it("hold the highest sequence with none missing before it, per origin", () => {
+    const s = openStorage(":memory:");
+    expect(s.messages.vector("r")).toEqual({});
+    for (const seq of [1, 2, 4]) s.messages.insert(msg(seq));
+    s.messages.insert(msg(2, "x", "origin-b"));
+    expect(s.messages.vector("r")).toEqual({ "origin-a": 2, "origin-b": 0 });
+    s.messages.insert(msg(3));
+    expect(s.messages.vector("r")).toEqual({ "origin-a": 4, "origin-b": 0 });
+    s.messages.insert(msg(1, "x", "origin-b"));
+    expect(s.messages.vector("r")).toEqual({ "origin-a": 4, "origin-b": 2 });
+    expect(s.messages.vector("other")).toEqual({});
+  });
+
+  it("are the same when computed afresh from the file", () => {
+    const path = dbPath();
+    const first = openStorage(path);
+    for (const seq of [1, 2, 3, 5, 6]) first.messages.insert(msg(seq));
+    for (const seq of [2, 3]) first.messages.insert(msg(seq, "x", "origin-b"));
+    const before = first.messages.vector("r");
+    first.close();
+    const second = openStorage(path);
+    expect(second.messages.vector("r")).toEqual(before);
+    expect(before).toEqual({ "origin-a": 3, "origin-b": 0 });
+    second.close();
+  });
+
+  it("lists what comes after a sequence, in order", () => {
+    const s = openStorage(":memory:");
+    for (const seq of [3, 1, 2, 5]) s.messages.insert(msg(seq));
+    expect(s.messages.after("origin-a", "r", 1, 10).map((m) => m.seq)).toEqual([2, 3, 5]);
+    expect(s.messages.after("origin-a", "r", 1, 2).map((m) => m.seq)).toEqual([2, 3]);
+  });
+});
+
+describe("known peers", () => {
+  it("are saved, updated and listed newest first", () => {
+    const s = openStorage(":memory:");
+    s.peers.save({ node_id: "a", name: "A", addresses: { http: "http://a" }, rooms: ["r"], last_seen: 1 });
+    s.peers.save({ node_id: "b", name: "B", addresses: {}, rooms: [], last_seen: 2 });
+    s.peers.save({ node_id: "a", name: "A2", addresses: { http: "http://a2" }, rooms: ["r", "s"], last_seen: 3 });
+    expect(s.peers.all()).toEqual([
+      { node_id: "a", name: "A2", addresses: { http: "http://a2" }, rooms: ["r", "s"], last_seen: 3 },
+      { node_id: "b", name: "B", addresses: {}, rooms: [], last_seen: 2 },
+    ]);
+  });
+});

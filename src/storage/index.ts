@@ -2,11 +2,13 @@ import type { Database } from "bun:sqlite";
 import { openDatabase } from "./db.ts";
 import { loadIdentity, type Identity } from "./identity.ts";
 import { MessageStore } from "./messages.ts";
+import { PeerStore } from "./peers.ts";
 import { RoomStore } from "./rooms.ts";
 
 export { StorageError } from "./db.ts";
 export type { Identity } from "./identity.ts";
 export type { Message, NewMessage } from "./messages.ts";
+export type { KnownPeer } from "./peers.ts";
 
 /** Everything one instance keeps in its `--db` file. */
 export interface Storage {
@@ -14,6 +16,7 @@ export interface Storage {
   identity: Identity;
   messages: MessageStore;
   rooms: RoomStore;
+  peers: PeerStore;
   close(): void;
 }
 
@@ -24,6 +27,7 @@ export function openStorage(path: string): Storage {
     identity: loadIdentity(db),
     messages: new MessageStore(db),
     rooms: new RoomStore(db),
+    peers: new PeerStore(db),
     close: () => db.close(),
   };
 }

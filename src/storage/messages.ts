@@ -27,6 +27,11 @@ export class MessageStore {
   readonly #since: Statement<Message>;
   readonly #before: Statement<Message>;
   readonly #maxSeq: Statement<{ seq: number | null }>;
+  readonly #has: Statement<{ one: number }>;
+  readonly #after: Statement<NewMessage>;
+  readonly #runs: Statement<{ origin: string; first: number; top: number }>;
+  /** Per room, per origin: the highest sequence held with none missing before it (loaded per room on first use). */
+  readonly #vectors = new Map<string, Map<string, number>>();
 
   constructor(db: Database) {
     this.#lastStamp = (db.query("SELECT max(stamp) AS s FROM messages").get() as { s: number | null }).s ?? 0;
@@ -38,6 +43,17 @@ export class MessageStore {
       `SELECT * FROM (SELECT ${COLUMNS} FROM messages WHERE room = ? AND stamp < ? ORDER BY stamp DESC LIMIT ?) ORDER BY timestamp`,
     );
     this.#maxSeq = db.query("SELECT max(seq) AS seq FROM messages WHERE origin = ? AND room = ?");
+    this.#has = db.query("SELECT 1 AS one FROM messages WHERE origin = ? AND room = ? AND seq = ?");
+    this.#after = db.query(
+      "SELECT origin, room, seq, peer_id, text, sent_at FROM messages WHERE origin = ? AND room = ? AND seq > ? ORDER BY seq LIMIT ?",
+    );
+    // For each origin of a room: its lowest sequence, and the end of the run that starts there.
+    this.#runs = db.query(`
+      SELECT o.origin AS origin,
+        (SELECT min(seq) FROM messages WHERE origin = o.origin AND room = ?1) AS first,
+        (SELECT min(m.seq) FROM messages m WHERE m.origin = o.origin AND m.room = ?1
+           AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.origin = m.origin AND n.room = m.room AND n.seq = m.seq + 1)) AS top
+      FROM (SELECT DISTINCT origin FROM messages WHERE room = ?1) o`);
   }
 
   /** The next stamp: the clock in ms, or one past the last stamp when the clock has not moved on (or went back). */
@@ -51,6 +67,7 @@ export class MessageStore {
     const stamp = this.#nextStamp();
     const result = this.#insert.run(stamp, m.origin, m.room, m.seq, m.peer_id, m.text, m.sent_at);
     if (result.changes === 0) return null;
+    this.#advance(m.origin, m.room, m.seq);
     return { ...m, id: messageId(m.origin, m.seq, m.room), timestamp: stamp };
   }
 
@@ -67,5 +84,39 @@ export class MessageStore {
   /** The highest sequence number stored from `origin` in `room`, 0 if none. */
   maxSeq(origin: string, room: string): number {
     return this.#maxSeq.get(origin, room)?.seq ?? 0;
+  }
+
+  /** Per origin, the highest sequence of `room` held with none missing before it. */
+  vector(room: string): Record<string, number> {
+    return Object.fromEntries(this.#vectorOf(room));
+  }
+
+  /** Up to `limit` messages of `origin` in `room` with a sequence above `after`, in sequence order. */
+  after(origin: string, room: string, after: number, limit: number): NewMessage[] {
+    return this.#after.all(origin, room, after, limit);
+  }
+
+  #vectorOf(room: string): Map<string, number> {
+    let vector = this.#vectors.get(room);
+    if (!vector) {
+      vector = new Map();
+      for (const run of this.#runs.all(room)) vector.set(run.origin, run.first === 1 ? run.top : 0);
+      this.#vectors.set(room, vector);
+    }
+    return vector;
+  }
+
+  /** Moves the vector on when `seq` closes the gap after it, past any later messages that were waiting. */
+  #advance(origin: string, room: string, seq: number): void {
+    const vector = this.#vectors.get(room);
+    if (!vector) return;
+    let top = vector.get(origin) ?? 0;
+    if (seq !== top + 1) {
+      if (!vector.has(origin)) vector.set(origin, 0);
+      return;
+    }
+    top = seq;
+    while (this.#has.get(origin, room, top + 1)) top++;
+    vector.set(origin, top);
   }
 }

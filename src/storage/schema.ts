@@ -23,4 +23,14 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX messages_room_stamp ON messages (room, stamp);
   `,
+  `
+  -- other instances met in shared rooms, so links come back after a restart
+  CREATE TABLE peers (
+    node_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    addresses TEXT NOT NULL,
+    rooms TEXT NOT NULL,
+    last_seen INTEGER NOT NULL
+  );
+  `,
 ];
