@@ -1,53 +1,94 @@
-import type { NewMessage } from "../storage/index.ts";
-import type { PeerAddress } from "../transport/types.ts";
+import { Type, type Static } from "@sinclair/typebox";
 
-/** Bumped when a frame changes shape; peers with another version refuse the link in `hello`. */
+/** Bumped when a frame changes shape; a peer speaking another version is refused at hello. */
 export const PROTOCOL_VERSION = 1;
 
-/** Per room, per origin: the highest sequence held with no gap before it. */
-export type VersionVector = Record<string, Record<string, number>>;
+/** Limits on what one frame may carry; a frame past them is invalid and closes its link. */
+export const LIMITS = {
+  rooms: 1000,
+  messagesPerFrame: 500,
+  peersPerFrame: 256,
+  originsPerRoom: 10_000,
+  textBytes: 16 * 1024,
+} as const;
 
-/** First frame on every link, each way: who I am, what I hold, where else I can be reached. */
-export interface HelloFrame {
-  type: "hello";
-  protocol: number;
-  node_id: string;
-  name: string;
-  rooms: string[];
-  addresses: PeerAddress;
-}
+const NodeId = Type.String({ pattern: "^[0-9a-f]{20}$" });
+const RoomName = Type.String({ pattern: "^[A-Za-z0-9_.-]{1,64}$" });
+const DisplayName = Type.String({ minLength: 1, maxLength: 64, pattern: "^[^\\u0000-\\u001f\\u007f]*$" });
+const Url = Type.String({ maxLength: 512, pattern: "^(https?|wss?)://" });
+const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 
-/** What I hold, so the other side can send what I lack. */
-export interface VectorFrame {
-  type: "vector";
-  vector: VersionVector;
-}
+/** Where an instance can be reached, as it advertises itself. */
+export const Addresses = Type.Object(
+  { http: Type.Optional(Url), ws: Type.Optional(Url) },
+  { additionalProperties: false },
+);
 
-/** Messages pushed when new, or sent to fill a gap a vector showed. */
-export interface MessagesFrame {
-  type: "messages";
-  messages: NewMessage[];
-}
+/** A message as it travels between instances: the author's fields, without this instance's stamp. */
+export const WireMessage = Type.Object(
+  {
+    origin: NodeId,
+    room: RoomName,
+    seq: Seq,
+    peer_id: DisplayName,
+    text: Type.String({ minLength: 1, maxLength: LIMITS.textBytes }),
+    sent_at: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  },
+  { additionalProperties: false },
+);
+
+/** First frame each way once a peer's link is up, and again whenever joined rooms change. */
+export const HelloFrame = Type.Object(
+  {
+    type: Type.Literal("hello"),
+    protocol: Type.Integer({ minimum: 1 }),
+    node_id: NodeId,
+    name: DisplayName,
+    rooms: Type.Array(RoomName, { maxItems: LIMITS.rooms }),
+    addresses: Addresses,
+  },
+  { additionalProperties: false },
+);
+
+/** What I hold of the rooms we share, so the other side sends what I lack. */
+export const VectorFrame = Type.Object(
+  {
+    type: Type.Literal("vector"),
+    rooms: Type.Record(RoomName, Type.Record(NodeId, Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }))),
+  },
+  { additionalProperties: false },
+);
+
+/** Messages pushed when new, or sent to fill what a vector showed missing. */
+export const MessagesFrame = Type.Object(
+  { type: Type.Literal("messages"), messages: Type.Array(WireMessage, { maxItems: LIMITS.messagesPerFrame }) },
+  { additionalProperties: false },
+);
 
 /** Other members of shared rooms, so a newcomer that knows one member meets all. */
-export interface PeersFrame {
-  type: "peers";
-  peers: { node_id: string; name: string; rooms: string[]; addresses: PeerAddress }[];
-}
+export const PeersFrame = Type.Object(
+  {
+    type: Type.Literal("peers"),
+    peers: Type.Array(
+      Type.Object(
+        { node_id: NodeId, name: DisplayName, rooms: Type.Array(RoomName, { maxItems: LIMITS.rooms }), addresses: Addresses },
+        { additionalProperties: false },
+      ),
+      { maxItems: LIMITS.peersPerFrame },
+    ),
+  },
+  { additionalProperties: false },
+);
 
-/** Liveness and round-trip time on a link. */
-export interface PingFrame {
-  type: "ping" | "pong";
-  nonce: number;
-}
+export const Frame = Type.Union([HelloFrame, VectorFrame, MessagesFrame, PeersFrame]);
 
-/** WebRTC offer, answer or candidate, carried over whatever link already exists. */
-export interface SignalFrame {
-  type: "signal";
-  to: string;
-  from: string;
-  kind: "offer" | "answer" | "candidate";
-  payload: string;
-}
+export type Addresses = Static<typeof Addresses>;
+export type WireMessage = Static<typeof WireMessage>;
+export type HelloFrame = Static<typeof HelloFrame>;
+export type VectorFrame = Static<typeof VectorFrame>;
+export type MessagesFrame = Static<typeof MessagesFrame>;
+export type PeersFrame = Static<typeof PeersFrame>;
+export type Frame = Static<typeof Frame>;
 
-export type Frame = HelloFrame | VectorFrame | MessagesFrame | PeersFrame | PingFrame | SignalFrame;
+/** Per room, per origin: the highest sequence held with no gap before it. */
+export type VersionVector = VectorFrame["rooms"];
