@@ -3,17 +3,22 @@ import { DialError, LinkClosedError, type Link, type PeerAddress, type Tier, typ
 /** A shared in-process "network" that memory transports listen on and dial through. */
 export class MemoryNetwork {
   readonly listeners = new Map<string, (link: Link) => void>();
+  /** Tiers whose traffic is silently dropped, as a firewall would: links stay open but carry nothing. */
+  readonly cut = new Set<Tier>();
 }
 
 class MemoryLink implements Link {
   #closed = false;
-  #frameHandler: (frame: Uint8Array) => void = () => {};
+  #frameHandler: ((frame: Uint8Array) => void) | null = null;
+  /** Frames that arrived before anyone listened, as a socket's receive buffer would hold them. */
+  #early: Uint8Array[] = [];
   #closeHandlers: ((reason: string) => void)[] = [];
   other!: MemoryLink;
 
   constructor(
     readonly tier: Tier,
     readonly remote: string,
+    private readonly network: MemoryNetwork,
   ) {}
 
   get closed(): boolean {
@@ -22,15 +27,21 @@ class MemoryLink implements Link {
 
   send(frame: Uint8Array): void {
     if (this.#closed) throw new LinkClosedError(`link to ${this.remote} is closed`);
+    if (this.network.cut.has(this.tier)) return;
     const copy = frame.slice();
     // Delivered on a later turn, like a socket, so a sender never re-enters its own handler.
-    queueMicrotask(() => {
-      if (!this.other.#closed) this.other.#frameHandler(copy);
-    });
+    queueMicrotask(() => this.other.#deliver(copy));
   }
 
   onFrame(handler: (frame: Uint8Array) => void): void {
     this.#frameHandler = handler;
+    for (const frame of this.#early.splice(0)) this.#deliver(frame);
+  }
+
+  #deliver(frame: Uint8Array): void {
+    if (this.#closed) return;
+    if (this.#frameHandler) this.#frameHandler(frame);
+    else this.#early.push(frame);
   }
 
   onClose(handler: (reason: string) => void): void {
@@ -49,8 +60,9 @@ class MemoryLink implements Link {
   }
 }
 
-/** A transport whose links are in-process queues: lets tests run whole meshes without sockets. */
+/** A transport whose links are in-process queues: lets tests run whole meshes without sockets. Each tier listens apart. */
 export function memoryTransport(network: MemoryNetwork, address: string, tier: Tier = "websocket"): Transport {
+  const key = (at: string) => `${at}#${tier}`;
   const links = new Set<Link>();
   const track = (link: Link) => {
     links.add(link);
@@ -62,21 +74,21 @@ export function memoryTransport(network: MemoryNetwork, address: string, tier: T
     canDial: (to: PeerAddress) => to.memory !== undefined,
     async dial(to: PeerAddress, signal?: AbortSignal): Promise<Link> {
       signal?.throwIfAborted();
-      const accept = to.memory === undefined ? undefined : network.listeners.get(to.memory);
-      if (!accept) throw new DialError(`no memory listener at '${to.memory}'`);
-      const mine = new MemoryLink(tier, to.memory!);
-      const theirs = new MemoryLink(tier, address);
+      const accept = to.memory === undefined ? undefined : network.listeners.get(key(to.memory));
+      if (!accept || network.cut.has(tier)) throw new DialError(`no memory listener at '${to.memory}' on ${tier}`);
+      const mine = new MemoryLink(tier, to.memory!, network);
+      const theirs = new MemoryLink(tier, address, network);
       mine.other = theirs;
       theirs.other = mine;
       accept(theirs);
       return track(mine);
     },
     async listen(onLink: (link: Link) => void): Promise<void> {
-      if (network.listeners.has(address)) throw new DialError(`memory address '${address}' is in use`);
-      network.listeners.set(address, (link) => onLink(track(link)));
+      if (network.listeners.has(key(address))) throw new DialError(`memory address '${address}' is in use on ${tier}`);
+      network.listeners.set(key(address), (link) => onLink(track(link)));
     },
     async close(): Promise<void> {
-      network.listeners.delete(address);
+      network.listeners.delete(key(address));
       for (const link of [...links]) link.close("transport closed");
     },
   };

@@ -1,6 +1,7 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { ROOM_RULE, isRoomName, isDisplayName } from "../config.ts";
 import { RateLimiter } from "../rate-limit.ts";
+import type { HubEnvelope } from "./hub-signaling.ts";
 import type { Routed } from "./ws-server.ts";
 
 export interface SignalHubInit {
@@ -27,7 +28,7 @@ type MemberSocket = ServerWebSocket<HubMember>;
 
 /** The `/signal` relay: WebRTC offers, answers and candidates pass between members of a room. */
 export class SignalHub {
-  readonly #rooms = new Map<string, Map<string, MemberSocket>>();
+  readonly #rooms = new Map<string, Map<string, Member>>();
   readonly #maxEnvelopeBytes: number;
   readonly #maxMembersPerRoom: number;
   readonly #maxConnections: number;
@@ -64,60 +65,80 @@ export class SignalHub {
 
   /** The hub's WebSocket events; the `--ws-port` server passes them on (see ws-server.ts). */
   readonly websocket: WebSocketHandler<HubMember> = {
-    open: (ws) => this.#join(ws),
-    message: (ws, data) => this.#relay(ws, data),
-    close: (ws) => this.#leave(ws),
+    open: (ws) => {
+      this.#connections++;
+      this.#join(ws.data.room, ws.data.peerId, socketMember(ws));
+    },
+    message: (ws, data) => {
+      const { room, peerId, serial } = ws.data;
+      const size = typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+      const member = socketMember(ws);
+      if (size > this.#maxEnvelopeBytes) return reject(member, `envelope of ${size} bytes is over the ${this.#maxEnvelopeBytes}-byte limit`);
+      if (!this.#rate.take(String(serial))) return reject(member, "too many envelopes; slow down");
+      this.#relay(room, peerId, member, typeof data === "string" ? data : data.toString("utf8"));
+    },
+    close: (ws) => {
+      this.#connections--;
+      this.#rate.forget(String(ws.data.serial));
+      this.#leave(ws.data.room, ws.data.peerId, ws.data.serial);
+    },
   };
+
+  /** Joins a room from inside this process (the instance itself waiting for WebRTC offers); not rate limited. */
+  joinLocal(room: string, peerId: string, onEnvelope: (envelope: HubEnvelope) => void): { send(envelope: HubEnvelope): void; leave(): void } {
+    const member: Member = {
+      serial: ++this.#serial,
+      // Delivered on a later turn, as a socket would, so a reply never re-enters the relay that caused it.
+      send: (text) => queueMicrotask(() => onEnvelope(JSON.parse(text))),
+      close: () => {},
+    };
+    this.#join(room, peerId, member);
+    return {
+      send: (envelope) => this.#relay(room, peerId, member, JSON.stringify(envelope)),
+      leave: () => this.#leave(room, peerId, member.serial),
+    };
+  }
 
   /** Members of a room, for tests and status pages. */
   members(room: string): string[] {
     return [...(this.#rooms.get(room)?.keys() ?? [])];
   }
 
-  #join(ws: MemberSocket): void {
-    this.#connections++;
-    const { room, peerId } = ws.data;
+  #join(room: string, peerId: string, member: Member): void {
     let members = this.#rooms.get(room);
     if (!members) this.#rooms.set(room, (members = new Map()));
     const previous = members.get(peerId);
-    members.set(peerId, ws);
+    members.set(peerId, member);
     // A reconnect under the same id replaces the old connection; the others hear of it as a fresh join.
     previous?.close(4001, "replaced by a newer connection with the same peer_id");
-    ws.send(JSON.stringify({ type: "peers", payload: [...members.keys()].filter((id) => id !== peerId) }));
+    member.send(JSON.stringify({ type: "peers", payload: [...members.keys()].filter((id) => id !== peerId) }));
     this.#broadcast(room, peerId, JSON.stringify({ type: "peer_joined", peer_id: peerId }));
   }
 
-  #leave(ws: MemberSocket): void {
-    this.#connections--;
-    const { room, peerId, serial } = ws.data;
-    this.#rate.forget(String(serial));
+  #leave(room: string, peerId: string, serial: number): void {
     const members = this.#rooms.get(room);
-    if (!members || members.get(peerId)?.data.serial !== serial) return;
+    if (!members || members.get(peerId)?.serial !== serial) return;
     members.delete(peerId);
     if (members.size === 0) this.#rooms.delete(room);
     else this.#broadcast(room, peerId, JSON.stringify({ type: "peer_left", peer_id: peerId }));
   }
 
-  #relay(ws: MemberSocket, data: string | Buffer): void {
-    const { room, peerId, serial } = ws.data;
-    const size = typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
-    if (size > this.#maxEnvelopeBytes) return reject(ws, `envelope of ${size} bytes is over the ${this.#maxEnvelopeBytes}-byte limit`);
-    if (!this.#rate.take(String(serial))) return reject(ws, "too many envelopes; slow down");
+  #relay(room: string, peerId: string, from: Member, text: string): void {
     let envelope: unknown;
     try {
-      envelope = JSON.parse(typeof data === "string" ? data : data.toString("utf8"));
+      envelope = JSON.parse(text);
     } catch {
-      return reject(ws, "envelope is not valid JSON");
+      return reject(from, "envelope is not valid JSON");
     }
-    if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)) return reject(ws, "envelope must be a JSON object");
+    if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)) return reject(from, "envelope must be a JSON object");
     const { type, payload, target_peer_id: target } = envelope as Record<string, unknown>;
-    if (typeof type !== "string" || type.length === 0 || type.length > 64) return reject(ws, "envelope needs a type (1-64 characters)");
-    if (target !== undefined && typeof target !== "string") return reject(ws, "target_peer_id must be a string");
+    if (typeof type !== "string" || type.length === 0 || type.length > 64) return reject(from, "envelope needs a type (1-64 characters)");
+    if (target !== undefined && typeof target !== "string") return reject(from, "target_peer_id must be a string");
     // The sender is who the connection joined as, whatever the body claims.
     const out = JSON.stringify({ peer_id: peerId, type, payload, ...(target === undefined ? {} : { target_peer_id: target }) });
     if (target === undefined) return this.#broadcast(room, peerId, out);
     const to = this.#rooms.get(room)?.get(target);
-    if (!to) return reject(ws, `no member '${target}' in room '${room}'`);
+    if (!to) return reject(from, `no member '${target}' in room '${room}'`);
     to.send(out);
   }
 
@@ -126,8 +147,19 @@ export class SignalHub {
   }
 }
 
-function reject(ws: MemberSocket, reason: string): void {
-  ws.send(JSON.stringify({ type: "error", payload: reason }));
+/** One member of a room: a WebSocket client, or a member inside this process. */
+interface Member {
+  serial: number;
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+function socketMember(ws: MemberSocket): Member {
+  return { serial: ws.data.serial, send: (text) => ws.send(text), close: (code, reason) => ws.close(code, reason) };
+}
+
+function reject(member: Member, reason: string): void {
+  member.send(JSON.stringify({ type: "error", payload: reason }));
 }
 
 function jsonError(status: number, error: string): Response {

@@ -76,6 +76,15 @@ export function transportCompliance(name: string, setup: () => Promise<Complianc
       expect((await atA.take(100)).map((f) => f[0])).toEqual(Array.from({ length: 100 }, (_, i) => i));
     });
 
+    it("frames sent the moment a link exists reach a handler registered later", async () => {
+      s = await setup();
+      await s.b.listen((link) => link.send(Uint8Array.of(42)));
+      const link = await s.a.dial(s.addressOfB);
+      await Bun.sleep(100);
+      const got = frameQueue(link);
+      expect(await got.take(1)).toEqual([Uint8Array.of(42)]);
+    });
+
     it("a sender may reuse its buffer right after send", async () => {
       const { mine, theirs } = await connect();
       const atB = frameQueue(theirs);

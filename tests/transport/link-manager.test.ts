@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it } from "bun:test";
+import { LinkManager, type LinkManagerInit } from "../../src/transport/link-manager.ts";
+import { MemoryNetwork, memoryTransport } from "../../src/transport/memory.ts";
+import type { SignalMessage, Tier } from "../../src/transport/types.ts";
+import { waitFor } from "../helpers/instance.ts";
+
+const ID = { a: "aaaaaaaaaaaaaaaaaaaa", b: "bbbbbbbbbbbbbbbbbbbb", c: "cccccccccccccccccccc" } as const;
+const FAST: Partial<LinkManagerInit> = { pingIntervalMs: 50, deadAfterMs: 300, retryMinMs: 100, retryMaxMs: 400, staggerMs: 20, dialTimeoutMs: 1000 };
+
+let managers: LinkManager[] = [];
+afterEach(async () => {
+  await Promise.all(managers.map((m) => m.close()));
+  managers = [];
+});
+
+async function manager(network: MemoryNetwork, name: keyof typeof ID, tiers: Tier[], init: Partial<LinkManagerInit> = {}) {
+  const m = new LinkManager({ localNodeId: ID[name], transports: tiers.map((t) => memoryTransport(network, name, t)), ...FAST, ...init });
+  await m.start();
+  managers.push(m);
+  return m;
+}
+
+const primaryOf = (m: LinkManager, peer: string) => m.status().find((s) => s.nodeId === peer)?.tier ?? null;
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+function inbox(m: LinkManager) {
+  const got: string[] = [];
+  m.onData((from, data) => got.push(`${from.slice(0, 1)}:${new TextDecoder().decode(data)}`));
+  return got;
+}
+
+describe("link manager", () => {
+  it("links on every tier, makes the best one primary, and carries data both ways", async () => {
+    const net = new MemoryNetwork();
+    const a = await manager(net, "a", ["websocket", "http"]);
+    const b = await manager(net, "b", ["websocket", "http"]);
+    const atA = inbox(a);
+    const atB = inbox(b);
+    a.connect({ nodeId: ID.b, memory: "b" });
+    await waitFor(() => primaryOf(a, ID.b) === "websocket" && primaryOf(b, ID.a) === "websocket", 3000, "websocket primary");
+    await waitFor(() => a.status()[0]!.tiers.length === 2, 3000, "http standing by");
+    expect(a.status()[0]).toMatchObject({ state: "connected", tiers: ["websocket", "http"] });
+    expect(a.status()[0]!.rttMs).toBeGreaterThanOrEqual(0);
+    expect(a.send(ID.b, bytes("hello"))).toBe(true);
+    expect(b.send(ID.a, bytes("back"))).toBe(true);
+    await waitFor(() => atB.length === 1 && atA.length === 1, 2000, "data");
+    expect(atB).toEqual(["a:hello"]);
+    expect(atA).toEqual(["b:back"]);
+  });
+
+  it("fails over to the next tier when the primary goes silent, and climbs back when it returns", async () => {
+    const net = new MemoryNetwork();
+    const a = await manager(net, "a", ["webrtc", "websocket"]);
+    const b = await manager(net, "b", ["webrtc", "websocket"]);
+    const changes: string[] = [];
+    a.onChange((_, tier, previous) => changes.push(`${previous}->${tier}`));
+    a.connect({ nodeId: ID.b, memory: "b" });
+    await waitFor(() => primaryOf(a, ID.b) === "webrtc", 3000, "webrtc primary");
+
+    net.cut.add("webrtc");
+    await waitFor(() => primaryOf(a, ID.b) === "websocket" && primaryOf(b, ID.a) === "websocket", 3000, "failover to websocket");
+    const atB = inbox(b);
+    expect(a.send(ID.b, bytes("during the cut"))).toBe(true);
+    await waitFor(() => atB.length === 1, 2000, "data over websocket");
+
+    net.cut.delete("webrtc");
+    await waitFor(() => primaryOf(a, ID.b) === "webrtc" && primaryOf(b, ID.a) === "webrtc", 5000, "back on webrtc");
+    expect(changes).toContain("webrtc->websocket");
+    expect(changes.at(-1)).toBe("websocket->webrtc");
+  });
+
+  it("reports a peer with no live link as disconnected, and send says so", async () => {
+    const net = new MemoryNetwork();
+    const a = await manager(net, "a", ["websocket"]);
+    await manager(net, "b", ["websocket"]);
+    a.connect({ nodeId: ID.b, memory: "b" });
+    await waitFor(() => primaryOf(a, ID.b) === "websocket", 3000, "linked");
+    net.cut.add("websocket");
+    await waitFor(() => a.status()[0]!.state !== "connected", 3000, "link declared dead");
+    expect(a.send(ID.b, bytes("x"))).toBe(false);
+  });
+
+  it("keeps one link per tier when both ends dial at once", async () => {
+    const net = new MemoryNetwork();
+    const a = await manager(net, "a", ["websocket"]);
+    const b = await manager(net, "b", ["websocket"]);
+    a.connect({ nodeId: ID.b, memory: "b" });
+    b.connect({ nodeId: ID.a, memory: "a" });
+    await waitFor(() => primaryOf(a, ID.b) && primaryOf(b, ID.a), 3000, "linked");
+    await Bun.sleep(300);
+    const atB = inbox(b);
+    a.send(ID.b, bytes("once"));
+    await Bun.sleep(50);
+    expect(atB).toEqual(["a:once"]);
+    expect(a.status()).toHaveLength(1);
+    expect(a.status()[0]!.state).toBe("connected");
+  });
+
+  it("refuses a link that reaches the wrong instance, or itself", async () => {
+    const net = new MemoryNetwork();
+    const a = await manager(net, "a", ["websocket"]);
+    await manager(net, "c", ["websocket"]);
+    a.connect({ nodeId: ID.b, memory: "c" });
+    a.connect({ nodeId: ID.a, memory: "a" });
+    await Bun.sleep(300);
+    expect(a.status().filter((s) => s.state === "connected")).toEqual([]);
+  });
+
+  it("carries WebRTC signaling over an existing link", async () => {
+    const net = new MemoryNetwork();
+    const a = await manager(net, "a", ["websocket"]);
+    const b = await manager(net, "b", ["websocket"]);
+    const got: [string, SignalMessage][] = [];
+    b.signaling.onMessage((from, m) => got.push([from, m]));
+    a.connect({ nodeId: ID.b, memory: "b" });
+    await waitFor(() => primaryOf(a, ID.b), 3000, "linked");
+    await a.signaling.send({ nodeId: ID.b }, { session: "s1", kind: "offer", sdp: "v=0" });
+    await waitFor(() => got.length === 1, 1000, "signal");
+    expect(got[0]).toEqual([ID.a, { session: "s1", kind: "offer", sdp: "v=0" }]);
+    await expect(a.signaling.send({ nodeId: ID.c }, { session: "s2", kind: "offer" })).rejects.toThrow();
+  });
+
+  it("links to no more peers than its limit", async () => {
+    const net = new MemoryNetwork();
+    const a = await manager(net, "a", ["websocket"], { maxPeers: 1 });
+    await manager(net, "b", ["websocket"]);
+    await manager(net, "c", ["websocket"]);
+    a.connect({ nodeId: ID.b, memory: "b" });
+    a.connect({ nodeId: ID.c, memory: "c" });
+    await waitFor(() => primaryOf(a, ID.b), 3000, "linked to b");
+    await Bun.sleep(200);
+    expect(a.status().map((s) => s.nodeId)).toEqual([ID.b]);
+  });
+});
