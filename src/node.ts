@@ -1,5 +1,8 @@
-import type { Message, Storage } from "./storage/index.ts";
-import type { Tier } from "./transport/types.ts";
+import type { Message, NewMessage, Storage } from "./storage/index.ts";
+import type { Addresses } from "./sync/frames.ts";
+import { Replicator, type MeshLinks } from "./sync/replicator.ts";
+import type { LinkStatus } from "./transport/link-manager.ts";
+import type { PeerAddress, Tier } from "./transport/types.ts";
 
 /** How one other instance looks from here, as `/peers` and the page show it. */
 export interface PeerStatus {
@@ -17,8 +20,19 @@ export interface PostInput {
   text: string;
 }
 
+/** The links to other instances, when this node takes part in the mesh. */
+export interface NodeMesh {
+  links: MeshLinks & { status(): LinkStatus[] };
+  /** Where other instances reach this one. */
+  addresses: () => Addresses;
+  /** How often vectors are compared with every peer. @default 10000 */
+  antiEntropyMs?: number;
+  log?: (line: string) => void;
+}
+
 export interface NodeInit {
   storage: Storage;
+  mesh?: NodeMesh;
   /** This instance's display name: the author of posts that name none. */
   name: string;
   /** Rooms this instance may join at most. @default 1000 */
@@ -41,6 +55,8 @@ export class Node {
   readonly #rooms: Set<string>;
   readonly #nextSeq = new Map<string, number>();
   readonly #listeners = new Set<MessageListener>();
+  readonly #mesh: NodeMesh | undefined;
+  readonly #replicator: Replicator | undefined;
 
   constructor(init: NodeInit) {
     this.#storage = init.storage;
@@ -48,6 +64,43 @@ export class Node {
     this.name = init.name;
     this.#maxRooms = init.maxRooms ?? 1000;
     this.#rooms = new Set(init.storage.rooms.list());
+    this.#mesh = init.mesh;
+    if (init.mesh) {
+      const storage = this.#storage;
+      this.#replicator = new Replicator({
+        links: init.mesh.links,
+        antiEntropyMs: init.mesh.antiEntropyMs,
+        log: init.mesh.log,
+        replica: {
+          nodeId: this.id,
+          name: this.name,
+          addresses: init.mesh.addresses,
+          rooms: () => this.rooms(),
+          vector: (room) => storage.messages.vector(room),
+          after: (origin, room, seq, limit) => storage.messages.after(origin, room, seq, limit),
+          ingest: (m) => this.ingest(m) !== null,
+          savePeer: (peer) => storage.peers.save({ ...peer, addresses: addressFields(peer.addresses), last_seen: Date.now() }),
+        },
+      });
+    }
+  }
+
+  /** Starts replicating, and links to every known peer of the joined rooms. */
+  startMesh(): void {
+    if (!this.#replicator) return;
+    this.#replicator.start();
+    for (const peer of this.#storage.peers.all()) {
+      this.#replicator.introduce({ ...peer.addresses, nodeId: peer.node_id }, peer.rooms);
+    }
+  }
+
+  stopMesh(): void {
+    this.#replicator?.stop();
+  }
+
+  /** Links to an instance learnt of outside the mesh (`--peer`, a LAN beacon); `rooms` filters when known. */
+  introduce(address: PeerAddress & { nodeId: string }, rooms?: string[]): void {
+    this.#replicator?.introduce(address, rooms);
   }
 
   /** Joined rooms, by name. */
@@ -61,6 +114,7 @@ export class Node {
     if (this.#rooms.size >= this.#maxRooms) throw new RoomLimitError(`this instance has joined the most rooms it allows (${this.#maxRooms})`);
     this.#storage.rooms.join(room);
     this.#rooms.add(room);
+    this.#replicator?.roomsChanged();
   }
 
   /** Stores a message authored here (joining its room), announces it, and returns it with its id and stamp. */
@@ -78,6 +132,18 @@ export class Node {
     // Our own (origin, room, seq) can only exist already if the database was changed under us.
     if (!message) throw new Error(`sequence ${seq} of room '${input.room}' is already taken`);
     this.#nextSeq.set(input.room, seq + 1);
+    this.#emit(message);
+    this.#replicator?.publish(wire(message));
+    return message;
+  }
+
+  /** Stores a message from another instance if new here (its room must be joined); returns it stamped, or null. */
+  ingest(m: NewMessage): Message | null {
+    if (!this.#rooms.has(m.room)) return null;
+    const message = this.#storage.messages.insert(m);
+    if (!message) return null;
+    // Our own messages can come back from a peer (say, after restoring an old backup): never reuse their numbers.
+    if (m.origin === this.id && m.seq >= (this.#nextSeq.get(m.room) ?? 0)) this.#nextSeq.set(m.room, m.seq + 1);
     this.#emit(message);
     return message;
   }
@@ -111,9 +177,20 @@ export class Node {
     return this.history(room, since, limit);
   }
 
-  /** Other instances and how they are linked; empty until the mesh exists. */
+  /** Other instances and how they are linked, with the rooms this instance shares with each. */
   peers(): PeerStatus[] {
-    return [];
+    if (!this.#mesh) return [];
+    return this.#mesh.links.status().map((s) => {
+      const info = this.#replicator?.peerInfo(s.nodeId);
+      return {
+        node_id: s.nodeId,
+        name: info?.name ?? s.nodeId,
+        tier: s.tier,
+        rtt_ms: s.rttMs === null ? null : Math.round(s.rttMs * 100) / 100,
+        state: s.state,
+        rooms: info ? this.rooms().filter((r) => info.rooms.has(r)) : [],
+      };
+    });
   }
 
   /** Calls `listener` with every message stored from now on; returns the function that stops it. */
@@ -131,4 +208,13 @@ export class Node {
       }
     }
   }
+}
+
+function wire(m: Message): NewMessage {
+  return { origin: m.origin, room: m.room, seq: m.seq, peer_id: m.peer_id, text: m.text, sent_at: m.sent_at };
+}
+
+/** The string fields of an address, as stored for known peers. */
+function addressFields(address: PeerAddress): Record<string, string> {
+  return Object.fromEntries(Object.entries(address).filter((e): e is [string, string] => typeof e[1] === "string"));
 }

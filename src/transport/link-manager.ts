@@ -115,7 +115,7 @@ export class LinkManager {
   readonly #peers = new Map<string, Peer>();
   readonly #pending = new Set<Attached>();
   readonly #closing = new AbortController();
-  readonly #dataHandlers: ((nodeId: string, data: Uint8Array) => void)[] = [];
+  readonly #dataHandlers: ((nodeId: string, data: Uint8Array, tier: Tier) => void)[] = [];
   readonly #changeHandlers: ChangeHandler[] = [];
   readonly #hubSignaling: HubSignaling | null;
   #signalHandler: (from: string, message: SignalMessage) => void = () => {};
@@ -199,9 +199,14 @@ export class LinkManager {
     return false;
   }
 
-  /** Calls `handler` with every data frame from any peer. */
-  onData(handler: (nodeId: string, data: Uint8Array) => void): void {
+  /** Calls `handler` with every data frame from any peer, and the tier it came over. */
+  onData(handler: (nodeId: string, data: Uint8Array, tier: Tier) => void): void {
     this.#dataHandlers.push(handler);
+  }
+
+  /** Closes a peer's link on one tier, e.g. after it sent a bad frame; the tier is redialled later. */
+  closeLink(nodeId: string, tier: Tier, reason: string): void {
+    this.#peers.get(nodeId)?.links.get(tier)?.link.close(reason);
   }
 
   /** Calls `handler` whenever a peer's primary tier changes (null: the peer has no live link). */
@@ -309,7 +314,7 @@ export class LinkManager {
       if (frame[0] === DATA) {
         if (!attached.peer) return link.close("data before handshake");
         const data = frame.subarray(1);
-        for (const handler of this.#dataHandlers) handler(attached.peer.nodeId, data);
+        for (const handler of this.#dataHandlers) handler(attached.peer.nodeId, data, tier);
         return;
       }
       let message: Control;

@@ -71,12 +71,14 @@ export function memoryTransport(network: MemoryNetwork, address: string, tier: T
   };
   return {
     tier,
-    canDial: (to: PeerAddress) => to.memory !== undefined,
+    // A node id is an address too, so peers learnt from gossip (which carries no memory address) can be dialled.
+    canDial: (to: PeerAddress) => (to.memory ?? to.nodeId) !== undefined,
     async dial(to: PeerAddress, signal?: AbortSignal): Promise<Link> {
       signal?.throwIfAborted();
-      const accept = to.memory === undefined ? undefined : network.listeners.get(key(to.memory));
-      if (!accept || network.cut.has(tier)) throw new DialError(`no memory listener at '${to.memory}' on ${tier}`);
-      const mine = new MemoryLink(tier, to.memory!, network);
+      const target = to.memory ?? to.nodeId;
+      const accept = target === undefined ? undefined : network.listeners.get(key(target));
+      if (!accept || network.cut.has(tier)) throw new DialError(`no memory listener at '${target}' on ${tier}`);
+      const mine = new MemoryLink(tier, target!, network);
       const theirs = new MemoryLink(tier, address, network);
       mine.other = theirs;
       theirs.other = mine;

@@ -1,0 +1,257 @@
+import type { PeerAddress, Tier } from "../transport/types.ts";
+import { decodeFrame, encodeFrame, FrameError } from "./codec.ts";
+import { LIMITS, PROTOCOL_VERSION, type Addresses, type Frame, type HelloFrame, type PeersFrame, type WireMessage } from "./frames.ts";
+
+/** What replication needs of the links to other instances (the link manager provides it). */
+export interface MeshLinks {
+  connect(address: PeerAddress & { nodeId: string }): void;
+  send(nodeId: string, data: Uint8Array): boolean;
+  onData(handler: (nodeId: string, data: Uint8Array, tier: Tier) => void): void;
+  onChange(handler: (nodeId: string, tier: Tier | null, previous: Tier | null) => void): void;
+  closeLink(nodeId: string, tier: Tier, reason: string): void;
+}
+
+/** What replication needs of this instance: its rooms and messages. */
+export interface Replica {
+  readonly nodeId: string;
+  readonly name: string;
+  addresses(): Addresses;
+  rooms(): string[];
+  vector(room: string): Record<string, number>;
+  after(origin: string, room: string, seq: number, limit: number): WireMessage[];
+  /** Stores a message from another instance; true if it was new here. */
+  ingest(message: WireMessage): boolean;
+  /** Remembers a peer met in a shared room, so links come back after a restart. */
+  savePeer(peer: { node_id: string; name: string; rooms: string[]; addresses: PeerAddress }): void;
+}
+
+/** A peer as its hello described it. */
+export interface PeerInfo {
+  name: string;
+  rooms: Set<string>;
+  addresses: Addresses;
+}
+
+export interface ReplicatorInit {
+  replica: Replica;
+  links: MeshLinks;
+  /** How often vectors are exchanged with every peer even when nothing happened. @default 10000 */
+  antiEntropyMs?: number;
+  log?: (line: string) => void;
+}
+
+const BATCH = LIMITS.messagesPerFrame;
+/** Text bytes per messages frame, well under the codec's 4 MiB header limit whatever the texts are. */
+const FRAME_TEXT_BYTES = 1024 * 1024;
+
+/**
+ * Keeps the rooms this instance shares with its peers the same everywhere: pushes new messages at once, forwards
+ * messages new to it to the room's other peers, and on every link change and periodically exchanges version vectors
+ * so whatever was lost in flight is sent again.
+ */
+export class Replicator {
+  readonly #replica: Replica;
+  readonly #links: MeshLinks;
+  readonly #log: (line: string) => void;
+  readonly #antiEntropyMs: number;
+  readonly #peers = new Map<string, PeerInfo>();
+  /** Peers with a live link now. */
+  readonly #up = new Set<string>();
+  #timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(init: ReplicatorInit) {
+    this.#replica = init.replica;
+    this.#links = init.links;
+    this.#log = init.log ?? (() => {});
+    this.#antiEntropyMs = init.antiEntropyMs ?? 10_000;
+  }
+
+  start(): void {
+    this.#links.onChange((nodeId, tier) => {
+      if (tier === null) return void this.#up.delete(nodeId);
+      // A new primary (first link, failover or upgrade): say hello and compare vectors, so nothing lost in flight stays lost.
+      this.#up.add(nodeId);
+      this.#send(nodeId, this.#hello());
+      this.#sendVector(nodeId);
+    });
+    this.#links.onData((nodeId, data, tier) => {
+      let frame: Frame;
+      try {
+        frame = decodeFrame(data).frame;
+      } catch (err) {
+        if (!(err instanceof FrameError)) throw err;
+        this.#log(`bad frame from ${nodeId} over ${tier}: ${err.message}`);
+        return this.#links.closeLink(nodeId, tier, err.message);
+      }
+      this.#handle(nodeId, frame, tier);
+    });
+    this.#timer = setInterval(() => {
+      for (const nodeId of this.#up) this.#sendVector(nodeId);
+    }, this.#antiEntropyMs);
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+
+  /** What each peer said of itself, for `/peers`. */
+  peerInfo(nodeId: string): PeerInfo | undefined {
+    return this.#peers.get(nodeId);
+  }
+
+  /** Pushes a message authored here to every linked peer that has joined its room. */
+  publish(message: WireMessage): void {
+    for (const nodeId of this.#sharing(message.room)) this.#sendMessages(nodeId, [message]);
+  }
+
+  /** Tells every linked peer our rooms changed, and compares vectors for the rooms now shared. */
+  roomsChanged(): void {
+    const hello = this.#hello();
+    for (const nodeId of this.#up) {
+      this.#send(nodeId, hello);
+      this.#sendVector(nodeId);
+    }
+  }
+
+  /** Links to an instance heard of elsewhere (LAN beacon, `--peer`) if it shares a room or we cannot tell yet. */
+  introduce(peer: PeerAddress & { nodeId: string }, rooms?: string[]): void {
+    if (peer.nodeId === this.#replica.nodeId) return;
+    if (rooms && !rooms.some((r) => this.#replica.rooms().includes(r))) return;
+    this.#links.connect(peer);
+  }
+
+  #handle(from: string, frame: Frame, tier: Tier): void {
+    switch (frame.type) {
+      case "hello":
+        return this.#onHello(from, frame, tier);
+      case "vector":
+        return void this.#onVector(from, frame.rooms);
+      case "messages":
+        return this.#onMessages(from, frame.messages);
+      case "peers":
+        return this.#onPeers(frame);
+    }
+  }
+
+  #onHello(from: string, hello: HelloFrame, tier: Tier): void {
+    if (hello.protocol !== PROTOCOL_VERSION) return this.#links.closeLink(from, tier, `protocol ${hello.protocol} is not ${PROTOCOL_VERSION}`);
+    if (hello.node_id !== from) return this.#links.closeLink(from, tier, `hello names ${hello.node_id} on a link from ${from}`);
+    const known = this.#peers.get(from);
+    const info: PeerInfo = { name: hello.name, rooms: new Set(hello.rooms), addresses: hello.addresses };
+    this.#peers.set(from, info);
+    const shared = this.#shared(info);
+    if (shared.length === 0) return;
+    const address = { nodeId: from, ...hello.addresses };
+    this.#replica.savePeer({ node_id: from, name: hello.name, rooms: hello.rooms, addresses: address });
+    // Now that we know where it listens, link on the other tiers too.
+    this.#links.connect(address);
+    this.#sendVector(from);
+    if (known && this.#shared(known).length === shared.length) return;
+    // Introduce the newcomer and the room's other members to each other.
+    this.#send(from, this.#peersFrame([...this.#up].filter((id) => id !== from && this.#sharesWith(id, info))));
+    for (const other of this.#up) {
+      if (other !== from && this.#sharesWith(other, info)) this.#send(other, this.#peersFrame([from]));
+    }
+  }
+
+  async #onVector(from: string, theirs: Record<string, Record<string, number>>): Promise<void> {
+    const info = this.#peers.get(from);
+    if (!info) return;
+    for (const room of this.#shared(info)) {
+      const seen = theirs[room];
+      if (!seen) continue;
+      for (const origin of Object.keys(this.#replica.vector(room))) {
+        let after = seen[origin] ?? 0;
+        for (;;) {
+          const batch = this.#replica.after(origin, room, after, BATCH);
+          if (batch.length === 0) break;
+          if (!this.#sendMessages(from, batch)) return;
+          after = batch.at(-1)!.seq;
+          if (batch.length < BATCH) break;
+          // Long catch-ups yield between batches, so live traffic and other peers are not starved.
+          await Bun.sleep(0);
+        }
+      }
+    }
+  }
+
+  #onMessages(from: string, messages: WireMessage[]): void {
+    const joined = new Set(this.#replica.rooms());
+    const fresh = messages.filter((m) => joined.has(m.room) && this.#replica.ingest(m));
+    if (fresh.length === 0) return;
+    // Forward what was new here to the room's other peers, which may not be linked to the sender.
+    for (const nodeId of this.#up) {
+      if (nodeId === from) continue;
+      const info = this.#peers.get(nodeId);
+      const forward = fresh.filter((m) => m.origin !== nodeId && info?.rooms.has(m.room));
+      if (forward.length > 0) this.#sendMessages(nodeId, forward);
+    }
+  }
+
+  #onPeers(frame: PeersFrame): void {
+    for (const p of frame.peers) {
+      if (p.node_id === this.#replica.nodeId || this.#up.has(p.node_id)) continue;
+      if (!p.rooms.some((r) => this.#replica.rooms().includes(r))) continue;
+      const address = { nodeId: p.node_id, ...p.addresses };
+      this.#replica.savePeer({ node_id: p.node_id, name: p.name, rooms: p.rooms, addresses: address });
+      this.#links.connect(address);
+    }
+  }
+
+  #hello(): HelloFrame {
+    return { type: "hello", protocol: PROTOCOL_VERSION, node_id: this.#replica.nodeId, name: this.#replica.name, rooms: this.#replica.rooms(), addresses: this.#replica.addresses() };
+  }
+
+  #peersFrame(nodeIds: string[]): Frame {
+    const peers: PeersFrame["peers"] = [];
+    for (const id of nodeIds.slice(0, LIMITS.peersPerFrame)) {
+      const info = this.#peers.get(id);
+      if (info) peers.push({ node_id: id, name: info.name, rooms: [...info.rooms], addresses: info.addresses });
+    }
+    return { type: "peers", peers };
+  }
+
+  #sendVector(nodeId: string): void {
+    const info = this.#peers.get(nodeId);
+    if (!info) return;
+    const rooms: Record<string, Record<string, number>> = {};
+    for (const room of this.#shared(info)) rooms[room] = this.#replica.vector(room);
+    this.#send(nodeId, { type: "vector", rooms });
+  }
+
+  /** Rooms both this instance and the peer have joined. */
+  #shared(info: PeerInfo): string[] {
+    return this.#replica.rooms().filter((room) => info.rooms.has(room));
+  }
+
+  #sharesWith(nodeId: string, info: PeerInfo): boolean {
+    const other = this.#peers.get(nodeId);
+    return other !== undefined && this.#shared(info).some((room) => other.rooms.has(room));
+  }
+
+  /** Linked peers that have joined `room`. */
+  #sharing(room: string): string[] {
+    return [...this.#up].filter((nodeId) => this.#peers.get(nodeId)?.rooms.has(room));
+  }
+
+  /** Sends messages in as many frames as their count and size need; false once the peer has no live link. */
+  #sendMessages(nodeId: string, messages: WireMessage[]): boolean {
+    let chunk: WireMessage[] = [];
+    let bytes = 0;
+    for (const m of messages) {
+      const size = m.text.length * 3 + 256;
+      if (chunk.length === BATCH || (chunk.length > 0 && bytes + size > FRAME_TEXT_BYTES)) {
+        if (!this.#send(nodeId, { type: "messages", messages: chunk })) return false;
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(m);
+      bytes += size;
+    }
+    return chunk.length === 0 || this.#send(nodeId, { type: "messages", messages: chunk });
+  }
+
+  #send(nodeId: string, frame: Frame): boolean {
+    return this.#links.send(nodeId, encodeFrame(frame));
+  }
+}

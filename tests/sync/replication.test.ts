@@ -1,0 +1,143 @@
+import { afterEach, describe, expect, it } from "bun:test";
+import { Node } from "../../src/node.ts";
+import { openStorage } from "../../src/storage/index.ts";
+import { encodeFrame } from "../../src/sync/codec.ts";
+import { LinkManager } from "../../src/transport/link-manager.ts";
+import { MemoryNetwork, memoryTransport } from "../../src/transport/memory.ts";
+import type { Tier } from "../../src/transport/types.ts";
+import { waitFor } from "../helpers/instance.ts";
+
+const FAST = { pingIntervalMs: 50, deadAfterMs: 300, retryMinMs: 100, retryMaxMs: 400, staggerMs: 20, dialTimeoutMs: 1000 };
+
+interface TestNode {
+  node: Node;
+  links: LinkManager;
+  name: string;
+}
+
+let running: TestNode[] = [];
+afterEach(async () => {
+  for (const t of running) t.node.stopMesh();
+  await Promise.all(running.map((t) => t.links.close()));
+  running = [];
+});
+
+async function start(net: MemoryNetwork, name: string, rooms: string[], tiers: Tier[] = ["websocket"]): Promise<TestNode> {
+  const storage = openStorage(":memory:");
+  // Listening under the node id lets peers learnt from gossip be dialled.
+  const links = new LinkManager({ localNodeId: storage.identity.nodeId, transports: tiers.map((t) => memoryTransport(net, storage.identity.nodeId, t)), ...FAST });
+  const node = new Node({ storage, name, mesh: { links, addresses: () => ({}), antiEntropyMs: 200 } });
+  for (const room of rooms) node.join(room);
+  await links.start();
+  node.startMesh();
+  const t = { node, links, name };
+  running.push(t);
+  return t;
+}
+
+const link = (from: TestNode, to: TestNode) => from.node.introduce({ nodeId: to.node.id });
+const texts = (t: TestNode, room: string) => t.node.history(room, 0, 100_000).map((m) => m.text);
+const post = (t: TestNode, room: string, text: string) => t.node.post({ room, peer_id: t.name, text });
+
+describe("replication", () => {
+  it("pushes a new message to a linked peer in the same room, both ways", async () => {
+    const net = new MemoryNetwork();
+    const a = await start(net, "a", ["r"]);
+    const b = await start(net, "b", ["r"]);
+    link(a, b);
+    await waitFor(() => a.node.peers()[0]?.state === "connected", 3000, "linked");
+    await waitFor(() => a.node.peers()[0]?.rooms.length === 1, 3000, "hello");
+    post(a, "r", "from a");
+    post(b, "r", "from b");
+    await waitFor(() => texts(a, "r").length === 2 && texts(b, "r").length === 2, 3000, "both messages everywhere");
+    expect(new Set(texts(a, "r"))).toEqual(new Set(["from a", "from b"]));
+    expect(a.node.peers()[0]).toMatchObject({ node_id: b.node.id, name: "b", tier: "websocket", state: "connected", rooms: ["r"] });
+  });
+
+  it("catches up on history written before the link existed", async () => {
+    const net = new MemoryNetwork();
+    const a = await start(net, "a", ["r"]);
+    const b = await start(net, "b", ["r"]);
+    for (let i = 0; i < 1200; i++) post(a, "r", `old ${i}`);
+    link(b, a);
+    await waitFor(() => texts(b, "r").length === 1200, 5000, "catch-up");
+    expect(texts(b, "r")).toEqual(texts(a, "r"));
+  });
+
+  it("replicates only rooms both sides joined, and starts when one joins later", async () => {
+    const net = new MemoryNetwork();
+    const a = await start(net, "a", ["shared", "only-a"]);
+    const b = await start(net, "b", ["shared"]);
+    post(a, "only-a", "private");
+    post(a, "shared", "public");
+    link(a, b);
+    await waitFor(() => texts(b, "shared").length === 1, 3000, "shared room");
+    await Bun.sleep(200);
+    expect(b.node.history("only-a")).toEqual([]);
+    b.node.join("only-a");
+    await waitFor(() => texts(b, "only-a").length === 1, 3000, "room joined later");
+  });
+
+  it("a chain converges: C knows only B, B only A, and A and C end up linked directly", async () => {
+    const net = new MemoryNetwork();
+    const a = await start(net, "a", ["r"]);
+    const b = await start(net, "b", ["r"]);
+    const c = await start(net, "c", ["r"]);
+    link(b, a);
+    link(c, b);
+    await waitFor(() => a.node.peers().some((p) => p.node_id === c.node.id && p.state === "connected"), 5000, "A linked to C");
+    await waitFor(() => c.node.peers().some((p) => p.node_id === a.node.id && p.state === "connected"), 5000, "C linked to A");
+    for (const t of [a, b, c]) for (let n = 0; n < 20; n++) post(t, "r", `${t.name}${n}`);
+    await waitFor(() => [a, b, c].every((t) => texts(t, "r").length === 60), 5000, "convergence");
+    for (const t of [a, b, c]) expect(new Set(texts(t, "r")).size).toBe(60);
+  });
+
+  it("forwards through a peer when two members have no direct link", async () => {
+    const net = new MemoryNetwork();
+    const a = await start(net, "a", ["r"], ["websocket"]);
+    const b = await start(net, "b", ["r"], ["websocket", "http"]);
+    const c = await start(net, "c", ["r"], ["http"]);
+    link(a, b);
+    link(c, b);
+    await waitFor(() => b.node.peers().filter((p) => p.state === "connected").length === 2, 3000, "B linked to both");
+    await Bun.sleep(300);
+    post(a, "r", "across");
+    await waitFor(() => texts(c, "r").includes("across"), 3000, "forwarded to C");
+    expect(c.node.peers().find((p) => p.node_id === a.node.id)?.state ?? "disconnected").not.toBe("connected");
+  });
+
+  it("loses nothing across a failover: messages sent while the primary died arrive once", async () => {
+    const net = new MemoryNetwork();
+    const a = await start(net, "a", ["r"], ["webrtc", "websocket"]);
+    const b = await start(net, "b", ["r"], ["webrtc", "websocket"]);
+    link(a, b);
+    await waitFor(() => a.node.peers()[0]?.tier === "webrtc" && b.node.peers()[0]?.rooms.length === 1, 3000, "webrtc up");
+    let i = 0;
+    const writer = setInterval(() => post(a, "r", `m${i++}`), 5);
+    await Bun.sleep(100);
+    net.cut.add("webrtc");
+    await waitFor(() => a.node.peers()[0]?.tier === "websocket", 3000, "failover");
+    await Bun.sleep(100);
+    net.cut.delete("webrtc");
+    await waitFor(() => a.node.peers()[0]?.tier === "webrtc", 5000, "climb back");
+    clearInterval(writer);
+    await waitFor(() => texts(b, "r").length === i, 5000, `all ${i} messages at B`);
+    expect(new Set(texts(b, "r")).size).toBe(i);
+  });
+
+  it("a bad frame closes the link it came on, and the instance carries on", async () => {
+    const net = new MemoryNetwork();
+    const a = await start(net, "a", ["r"]);
+    const b = await start(net, "b", ["r"]);
+    link(a, b);
+    await waitFor(() => a.node.peers()[0]?.state === "connected", 3000, "linked");
+    const changes: (string | null)[] = [];
+    b.links.onChange((_, tier) => changes.push(tier));
+    a.links.send(b.node.id, Uint8Array.of(3, 0, 0, 0, 2, 0x7b, 0x7d));
+    a.links.send(b.node.id, encodeFrame({ type: "vector", rooms: {} }).map((x, j) => (j === 0 ? 9 : x)));
+    await waitFor(() => changes.includes(null), 3000, "link closed by B");
+    await waitFor(() => a.node.peers()[0]?.state === "connected", 5000, "relinked");
+    post(a, "r", "still works");
+    await waitFor(() => texts(b, "r").includes("still works"), 3000, "message after relink");
+  });
+});
