@@ -23,3 +23,17 @@ export function localHost(bind: string): string {
 export function publicHost(bind: string): string {
   return urlHost(WILDCARDS.has(bind) ? (lanAddress() ?? "127.0.0.1") : bind);
 }
+
+/** The IPv4 broadcast address of every non-internal interface, where LAN beacons go by default. */
+export function broadcastAddresses(): string[] {
+  const out: string[] = [];
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) {
+      if (a.family !== "IPv4" || a.internal) continue;
+      const ip = a.address.split(".").map(Number);
+      const mask = a.netmask.split(".").map(Number);
+      out.push(ip.map((octet, i) => (octet | (~mask[i]! & 255)) & 255).join("."));
+    }
+  }
+  return [...new Set(out)];
+}

@@ -214,3 +214,15 @@ describe("guest rate", () => {
     await expectError(await send({ room: "r", text: "3" }), 429);
   });
 });
+
+describe("GET /mesh/info", () => {
+  it("names the instance and its protocol for other instances", async () => {
+    const { request, node } = makeApp({ meshAddresses: () => ({ http: "http://192.0.2.1:8080", ws: "ws://192.0.2.1:9000" }) });
+    expect(await (await request("/mesh/info")).json()).toEqual({
+      node_id: node.id,
+      name: "tester",
+      protocol: 1,
+      addresses: { http: "http://192.0.2.1:8080", ws: "ws://192.0.2.1:9000" },
+    });
+  });
+});

@@ -4,6 +4,7 @@ import { assetRoutes } from "./assets.ts";
 import { eventRoutes } from "./events.tsx";
 import { GuestLimit, HttpError, jsonError } from "./http.ts";
 import type { AppOptions } from "./options.ts";
+import { meshRoutes } from "./mesh.ts";
 import { pageRoutes } from "./pages.tsx";
 
 export type { AppOptions } from "./options.ts";
@@ -28,7 +29,8 @@ export function createApp(opts: AppOptions) {
     .use(assetRoutes())
     .use(apiRoutes(opts, guests))
     .use(eventRoutes(opts))
-    .use(pageRoutes(opts, guests));
+    .use(pageRoutes(opts, guests))
+    .use(meshRoutes(opts));
 }
 
 export type App = ReturnType<typeof createApp>;

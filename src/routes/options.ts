@@ -1,4 +1,5 @@
 import type { Node } from "../node.ts";
+import type { Addresses } from "../sync/frames.ts";
 import type { RateLimitInit } from "../rate-limit.ts";
 
 export interface AppOptions {
@@ -12,4 +13,8 @@ export interface AppOptions {
   maxWaiting?: number;
   /** SSE streams open at once. @default 1000 */
   maxStreams?: number;
+  /** Where other instances reach this one, for `/mesh/info`. */
+  meshAddresses?: () => Addresses;
+  /** The HTTP link tier's handler for `/mesh/http/*`, when that tier is on. */
+  meshHttp?: (request: Request) => Promise<Response>;
 }

@@ -1,0 +1,17 @@
+import { Elysia } from "elysia";
+import { PROTOCOL_VERSION } from "../sync/frames.ts";
+import type { AppOptions } from "./options.ts";
+
+/** What other instances use: `/mesh/info` to learn who is here, and the HTTP link tier under `/mesh/http/`. */
+export function meshRoutes(opts: AppOptions) {
+  const { node } = opts;
+  const app = new Elysia({ name: "mesh" }).get("/mesh/info", () => ({
+    node_id: node.id,
+    name: node.name,
+    protocol: PROTOCOL_VERSION,
+    addresses: opts.meshAddresses?.() ?? {},
+  }));
+  const handle = opts.meshHttp;
+  if (!handle) return app;
+  return app.all("/mesh/http/*", ({ request }) => handle(request), { parse: "none" });
+}

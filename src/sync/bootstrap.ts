@@ -1,0 +1,41 @@
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { Type } from "@sinclair/typebox";
+import type { PeerAddress } from "../transport/types.ts";
+import { Addresses, PROTOCOL_VERSION } from "./frames.ts";
+
+/** What `GET /mesh/info` answers: enough for another instance to dial this one on every tier. */
+export const MeshInfo = Type.Object({
+  node_id: Type.String({ pattern: "^[0-9a-f]{20}$" }),
+  name: Type.String({ maxLength: 64 }),
+  protocol: Type.Integer(),
+  addresses: Addresses,
+});
+const checkInfo = TypeCompiler.Compile(MeshInfo);
+
+/**
+ * Learns who answers at a `--peer` URL and where its other tiers listen. The URL's own host is kept for every tier:
+ * it is the one the user knows to work from here, whatever addresses the peer advertises.
+ */
+export async function resolvePeer(url: string, signal?: AbortSignal): Promise<PeerAddress & { nodeId: string }> {
+  const res = await fetch(`${url}/mesh/info`, { signal: signal ?? AbortSignal.timeout(5000) });
+  if (!res.ok) throw new Error(`${url}/mesh/info answered ${res.status}`);
+  const info: unknown = await res.json();
+  if (!checkInfo.Check(info)) throw new Error(`${url} does not look like an e-goat instance`);
+  if (info.protocol !== PROTOCOL_VERSION) throw new Error(`${url} speaks mesh protocol ${info.protocol}, not ${PROTOCOL_VERSION}`);
+  const host = new URL(url).host.replace(/:\d+$/, "");
+  const wsPort = info.addresses.ws ? new URL(info.addresses.ws).port : null;
+  return { nodeId: info.node_id, http: url, ...(wsPort ? { ws: `ws://${host}:${wsPort}` } : {}) };
+}
+
+/** Resolves a `--peer` URL, retrying with backoff until it answers or `signal` aborts (peers start in any order). */
+export async function resolvePeerPatiently(url: string, signal: AbortSignal, log: (line: string) => void): Promise<PeerAddress & { nodeId: string }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await resolvePeer(url, AbortSignal.any([signal, AbortSignal.timeout(5000)]));
+    } catch (err) {
+      signal.throwIfAborted();
+      if (attempt === 1 || attempt % 10 === 0) log(`--peer ${url}: ${(err as Error).message}; retrying`);
+      await Bun.sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
+    }
+  }
+}
