@@ -1,0 +1,175 @@
+/**
+ * The LAN tier's datagram format. Every datagram is broadcast, so each one names its sender and receiver.
+ *
+ * ```
+ * offset size
+ *  0     2    magic "EG"
+ *  2     1    version (1)
+ *  3     1    type (DATAGRAM_TYPES)
+ *  4     4    session: chosen by the dialer, names one link between two instances
+ *  8     4    seq: data: this datagram's number on its link; ack: the next number the receiver expects
+ * 12     2    fragment index within its frame (data only, else 0)
+ * 14     2    fragment count of its frame (data only, else 0)
+ * 16     1+n  sender's node id (1..64 ASCII bytes, length first)
+ * 17+n   1+m  receiver's node id (0..64; empty only in beacons)
+ * ...         payload: frame bytes (data), beacon JSON (beacon), close reason (fin), nothing otherwise
+ * ```
+ * All integers are big-endian.
+ */
+
+/** Bumped when the layout changes; datagrams of another version are dropped. */
+export const WIRE_VERSION = 1;
+const MAGIC_0 = 0x45; // "E"
+const MAGIC_1 = 0x47; // "G"
+const FIXED_BYTES = 16;
+/** Longest node id a datagram may carry. */
+export const MAX_ID_BYTES = 64;
+/** Largest header: fixed part plus two longest ids. */
+export const MAX_HEADER_BYTES = FIXED_BYTES + 2 + 2 * MAX_ID_BYTES;
+/** Largest UDP payload over IPv4. */
+export const MAX_UDP_PAYLOAD = 65_507;
+/** Largest beacon JSON; rooms are trimmed to fit. */
+export const MAX_BEACON_BYTES = 1024;
+/** Longest close reason carried by a FIN. */
+export const MAX_REASON_BYTES = 200;
+
+/** Datagram kinds and their codes on the wire. */
+export const DATAGRAM_TYPES = { beacon: 1, syn: 2, synAck: 3, data: 4, ack: 5, fin: 6, reset: 7 } as const;
+/** A datagram kind by name. */
+export type DatagramType = keyof typeof DATAGRAM_TYPES;
+const TYPE_NAMES = Object.fromEntries(Object.entries(DATAGRAM_TYPES).map(([n, c]) => [c, n])) as Record<number, DatagramType>;
+
+/** One decoded datagram. */
+export interface Datagram {
+  type: DatagramType;
+  from: string;
+  /** Empty for beacons, which are for everyone. */
+  to: string;
+  session: number;
+  seq: number;
+  index: number;
+  count: number;
+  payload: Uint8Array;
+}
+
+/** What an instance tells the LAN about itself every beacon interval. */
+export interface BeaconInfo {
+  nodeId: string;
+  name?: string;
+  rooms?: string[];
+  /** HTTP base URL */
+  http?: string;
+  /** WebSocket base URL */
+  ws?: string;
+}
+
+const encoder = new TextEncoder();
+const strict = new TextDecoder("utf-8", { fatal: true });
+const ID = /^[\x21-\x7e]{1,64}$/;
+
+/** Bytes of header a datagram between these two ids carries. */
+export function headerBytes(from: string, to: string): number {
+  return FIXED_BYTES + 2 + from.length + to.length;
+}
+
+/** Encodes one datagram; ids must be printable ASCII of at most 64 bytes (the caller checks once, up front). */
+export function encodeDatagram(d: Datagram): Uint8Array {
+  const out = new Uint8Array(headerBytes(d.from, d.to) + d.payload.byteLength);
+  const view = new DataView(out.buffer);
+  out[0] = MAGIC_0;
+  out[1] = MAGIC_1;
+  out[2] = WIRE_VERSION;
+  out[3] = DATAGRAM_TYPES[d.type];
+  view.setUint32(4, d.session);
+  view.setUint32(8, d.seq);
+  view.setUint16(12, d.index);
+  view.setUint16(14, d.count);
+  let at = FIXED_BYTES;
+  for (const id of [d.from, d.to]) {
+    out[at++] = id.length;
+    out.set(encoder.encode(id), at);
+    at += id.length;
+  }
+  out.set(d.payload, at);
+  return out;
+}
+
+/** Decodes and checks one datagram; answers a short reason instead when it is malformed. Never throws. */
+export function decodeDatagram(bytes: Uint8Array): Datagram | string {
+  if (bytes.byteLength < FIXED_BYTES + 2) return "shorter than a header";
+  if (bytes[0] !== MAGIC_0 || bytes[1] !== MAGIC_1) return "wrong magic";
+  if (bytes[2] !== WIRE_VERSION) return `unknown version ${bytes[2]}`;
+  const type = TYPE_NAMES[bytes[3]!];
+  if (!type) return `unknown type ${bytes[3]}`;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const session = view.getUint32(4);
+  const seq = view.getUint32(8);
+  const index = view.getUint16(12);
+  const count = view.getUint16(14);
+  let at = FIXED_BYTES;
+  const ids: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const length = bytes[at++];
+    if (length === undefined || at + length > bytes.byteLength) return "ids run past the end";
+    const id = String.fromCharCode(...bytes.subarray(at, at + length));
+    if (length > 0 && !ID.test(id)) return "an id is not printable ASCII of at most 64 bytes";
+    ids.push(id);
+    at += length;
+  }
+  const [from, to] = ids as [string, string];
+  if (from === "") return "no sender id";
+  if ((type === "beacon") !== (to === "")) return type === "beacon" ? "a beacon names a receiver" : "no receiver id";
+  if (type === "data" ? count === 0 || index >= count : index !== 0 || count !== 0) return "bad fragment index or count";
+  const payload = bytes.subarray(at);
+  const limit = type === "data" ? MAX_UDP_PAYLOAD : type === "beacon" ? MAX_BEACON_BYTES : type === "fin" ? MAX_REASON_BYTES : 0;
+  if (payload.byteLength > limit) return `${type} payload of ${payload.byteLength} bytes is over ${limit}`;
+  return { type, from, to, session, seq, index, count, payload };
+}
+
+/** True when `id` can travel in a datagram header. */
+export function isWireId(id: string): boolean {
+  return ID.test(id);
+}
+
+/** Encodes a beacon, dropping rooms from the end until it fits in `maxBytes`; null when even that is too big. */
+export function encodeBeacon(info: BeaconInfo, maxBytes = MAX_BEACON_BYTES): Uint8Array | null {
+  const rooms = [...(info.rooms ?? [])];
+  for (;;) {
+    const json = encoder.encode(JSON.stringify({ ...info, ...(info.rooms ? { rooms } : {}) }));
+    if (json.byteLength <= maxBytes) return json;
+    if (rooms.length === 0) return null;
+    rooms.pop();
+  }
+}
+
+const ROOM = /^[A-Za-z0-9_.-]{1,64}$/;
+const URL = /^(https?|wss?):\/\/[\x21-\x7e]{1,500}$/;
+const NAME = /^[^\u0000-\u001f\u007f]{1,64}$/;
+
+/** Decodes a beacon's JSON and checks every field (unknown fields are ignored); null when it is not valid or not from `from`. */
+export function decodeBeacon(payload: Uint8Array, from: string): BeaconInfo | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(strict.decode(payload));
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const v = value as Record<string, unknown>;
+  if (v.nodeId !== from) return null;
+  const info: BeaconInfo = { nodeId: from };
+  if (v.name !== undefined) {
+    if (typeof v.name !== "string" || !NAME.test(v.name)) return null;
+    info.name = v.name;
+  }
+  if (v.rooms !== undefined) {
+    if (!Array.isArray(v.rooms) || !v.rooms.every((r) => typeof r === "string" && ROOM.test(r))) return null;
+    info.rooms = v.rooms;
+  }
+  for (const key of ["http", "ws"] as const) {
+    if (v[key] === undefined) continue;
+    if (typeof v[key] !== "string" || !URL.test(v[key])) return null;
+    info[key] = v[key];
+  }
+  return info;
+}
