@@ -1,10 +1,12 @@
 import { localHost, publicHost } from "./addresses.ts";
 import { ConfigError, parseArgs, usage, type Config } from "./config.ts";
+import { buildMesh } from "./mesh.ts";
 import { Node } from "./node.ts";
 import { createApp } from "./routes/index.ts";
 import { openStorage, StorageError, type Storage } from "./storage/index.ts";
 import { SignalHub } from "./transport/signal-hub.ts";
 import { routedWebSocket, type Routed } from "./transport/ws-server.ts";
+import { resolvePeerPatiently } from "./sync/bootstrap.ts";
 import { VERSION } from "./version.ts";
 
 /** Bun answers bodies past this with a bare 413; below it, each route refuses what is over its own limit with JSON. */
@@ -22,7 +24,7 @@ function listenError(err: unknown, flag: string, port: number, host: string): ne
   fail(`--${flag} ${port}: cannot listen on ${host}: ${(err as Error).message}`, 1);
 }
 
-function start(config: Config) {
+async function start(config: Config) {
   let storage: Storage;
   try {
     storage = openStorage(config.db);
@@ -30,11 +32,22 @@ function start(config: Config) {
     if (err instanceof StorageError) fail(err.message, 1);
     throw err;
   }
-  const node = new Node({ storage, name: config.name });
+  const nodeId = storage.identity.nodeId;
+  const log = (line: string) => console.log(`e-goat: ${line}`);
+  const ports = { http: config.httpPort, ws: config.wsPort };
+  const hub = new SignalHub();
+  const mesh = buildMesh(config, nodeId, hub, () => ports, log);
+  const node = new Node({ storage, name: config.name, mesh: { links: mesh.links, addresses: mesh.addresses, log } });
   for (const room of config.rooms) node.join(room);
+  mesh.discover(node);
 
-  let httpPort = config.httpPort;
-  const app = createApp({ node, version: VERSION, publicUrl: () => `http://${publicHost(config.host)}:${httpPort}` });
+  const app = createApp({
+    node,
+    version: VERSION,
+    publicUrl: () => `http://${publicHost(config.host)}:${ports.http}`,
+    meshAddresses: mesh.addresses,
+    meshHttp: mesh.http ? (request, server) => mesh.http!.handle(request, server) : undefined,
+  });
   try {
     // Elysia turns reusePort on by default, which would let a second instance share a busy port silently.
     app.listen({ port: config.httpPort, hostname: config.host, maxRequestBodySize: MAX_REQUEST_BYTES, reusePort: false, development: false });
@@ -42,17 +55,18 @@ function start(config: Config) {
     storage.close();
     listenError(err, "http-port", config.httpPort, config.host);
   }
-  httpPort = app.server!.port!;
+  ports.http = app.server!.port!;
 
-  const hub = new SignalHub();
   let ws: ReturnType<typeof Bun.serve<Routed>>;
   try {
     ws = Bun.serve<Routed>({
       port: config.wsPort,
       hostname: config.host,
       fetch(req, server) {
-        if (new URL(req.url).pathname === "/signal") return hub.upgrade(req, server);
-        return Response.json({ error: "this port serves /signal only" }, { status: 404 });
+        const path = new URL(req.url).pathname;
+        if (path === "/signal") return hub.upgrade(req, server);
+        if (path === "/link" && mesh.websocket) return mesh.websocket.upgrade(req, server);
+        return Response.json({ error: "this port serves /signal and /link only" }, { status: 404 });
       },
       websocket: routedWebSocket,
     });
@@ -61,16 +75,35 @@ function start(config: Config) {
     storage.close();
     listenError(err, "ws-port", config.wsPort, config.host);
   }
+  ports.ws = ws.port!;
 
-  if (config.peers.length > 0) console.log("e-goat: note: linking to other instances is not built yet; --peer is accepted and ignored");
+  try {
+    await mesh.links.start();
+    await mesh.lan?.ready;
+  } catch (err) {
+    ws.stop(true);
+    app.stop(true);
+    storage.close();
+    fail(`--lan-port ${config.lanPort}: ${(err as Error).message}`, 1);
+  }
+  node.startMesh();
+  const stopping = new AbortController();
+  for (const url of config.peers) {
+    resolvePeerPatiently(url, stopping.signal, log).then(
+      (address) => node.introduce(address),
+      () => {},
+    );
+  }
+
   const host = localHost(config.host);
-  console.log(`e-goat ready http=http://${host}:${httpPort} ws=ws://${host}:${ws.port} node=${node.id}`);
+  console.log(`e-goat ready http=http://${host}:${ports.http} ws=ws://${host}:${ports.ws} node=${node.id}`);
 
-  let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (stopping.signal.aborted) return;
+    stopping.abort();
     console.log(`e-goat: ${signal}, shutting down`);
+    node.stopMesh();
+    await mesh.links.close();
     ws.stop(true);
     await app.stop(true);
     storage.close();
@@ -97,7 +130,7 @@ function main(argv: string[]) {
     process.exit(0);
   }
   if (parsed.kind === "self-test") return void selfTest();
-  start(parsed.config);
+  void start(parsed.config);
 }
 
 async function selfTest() {

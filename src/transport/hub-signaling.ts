@@ -34,6 +34,8 @@ interface Route {
  */
 export class HubSignaling {
   readonly #routes = new Map<string, Route>();
+  /** Hub connections being opened; the offer and the first candidates must share one, not race to open several. */
+  readonly #joining = new Map<string, Promise<Route>>();
   #local: ReturnType<LocalHub["joinLocal"]> | null = null;
   #sweep: ReturnType<typeof setInterval> | null = null;
 
@@ -77,7 +79,12 @@ export class HubSignaling {
     let route = this.#routes.get(to.nodeId);
     if (!route) {
       if (!to.ws) throw new DialError(`no signaling path to ${to.nodeId}: no link and no hub address`);
-      route = await this.#join(to.nodeId, to.ws);
+      let joining = this.#joining.get(to.nodeId);
+      if (!joining) {
+        joining = this.#join(to.nodeId, to.ws).finally(() => this.#joining.delete(to.nodeId));
+        this.#joining.set(to.nodeId, joining);
+      }
+      route = await joining;
     }
     route.lastUsed = Date.now();
     route.send(message);

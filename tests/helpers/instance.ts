@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { freeUdpPort } from "./ports.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -32,7 +33,9 @@ export async function startInstance(opts: { args?: string[]; db?: string; cmd?: 
   const dir = opts.db ? null : tempDir();
   const db = opts.db ?? join(dir!, "chat.db");
   const cmd = opts.cmd ?? [process.execPath, "run", join(ROOT, "src/app.ts")];
-  const proc = Bun.spawn([...cmd, ...SAFE_FLAGS, "--db", db, ...(opts.args ?? [])], {
+  // A LAN port of its own, so instances of unrelated tests never discover each other; mesh tests pass one to share.
+  const lan = opts.args?.includes("--lan-port") ? [] : ["--lan-port", String(await freeUdpPort())];
+  const proc = Bun.spawn([...cmd, ...SAFE_FLAGS, ...lan, "--db", db, ...(opts.args ?? [])], {
     cwd: opts.cwd ?? ROOT,
     stdin: "ignore",
     stdout: "pipe",
