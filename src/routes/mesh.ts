@@ -13,5 +13,5 @@ export function meshRoutes(opts: AppOptions) {
   }));
   const handle = opts.meshHttp;
   if (!handle) return app;
-  return app.all("/mesh/http/*", ({ request }) => handle(request), { parse: "none" });
+  return app.all("/mesh/http/*", ({ request, server }) => handle(request, server), { parse: "none" });
 }

@@ -1,3 +1,4 @@
+import type { Server } from "bun";
 import type { Node } from "../node.ts";
 import type { Addresses } from "../sync/frames.ts";
 import type { RateLimitInit } from "../rate-limit.ts";
@@ -16,5 +17,5 @@ export interface AppOptions {
   /** Where other instances reach this one, for `/mesh/info`. */
   meshAddresses?: () => Addresses;
   /** The HTTP link tier's handler for `/mesh/http/*`, when that tier is on. */
-  meshHttp?: (request: Request) => Promise<Response>;
+  meshHttp?: (request: Request, server: Server<unknown> | null) => Promise<Response>;
 }
