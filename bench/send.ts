@@ -4,23 +4,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadPost, type LoadResult } from "./load.ts";
+import { LOOPBACK, spawnServer } from "./spawn.ts";
 
 const seconds = Number(process.argv[2] ?? 5);
 const concurrency = Number(process.argv[3] ?? 32);
-const root = join(import.meta.dir, "..");
 const dir = mkdtempSync(join(tmpdir(), "e-goat-bench-"));
-
-/** Starts a server process and resolves its base URL from the ready line it prints. */
-async function spawnServer(cmd: string[]): Promise<{ url: string; stop: () => void }> {
-  const proc = Bun.spawn(cmd, { cwd: root, stdout: "pipe", stderr: "inherit", stdin: "ignore" });
-  let out = "";
-  for await (const chunk of proc.stdout) {
-    out += new TextDecoder().decode(chunk);
-    const m = /ready http=(\S+)/.exec(out);
-    if (m) return { url: m[1]!, stop: () => proc.kill() };
-  }
-  throw new Error(`server exited before ready: ${out}`);
-}
 
 function row(name: string, r: LoadResult): string {
   return `${name.padEnd(28)} ${r.perSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms   ${r.requests} requests, ${r.errors} errors`;
@@ -33,15 +21,12 @@ try {
   const baseline = await spawnServer([process.execPath, "run", "bench/baseline-server.ts", join(dir, "baseline.db")]);
   await loadPost(`${baseline.url}/`, body, concurrency, 1); // warm-up
   const base = await loadPost(`${baseline.url}/`, body, concurrency, seconds);
-  baseline.stop();
+  await baseline.stop();
 
-  const egoat = await spawnServer([
-    process.execPath, "run", "src/app.ts", "--host", "127.0.0.1", "--http-port", "0", "--ws-port", "0",
-    "--stun", "none", "--lan-addr", "127.255.255.255", "--db", join(dir, "chat.db"),
-  ]);
+  const egoat = await spawnServer([process.execPath, "run", "src/app.ts", ...LOOPBACK, "--transports", "websocket", "--db", join(dir, "chat.db")]);
   await loadPost(`${egoat.url}/send`, body, concurrency, 1);
   const ours = await loadPost(`${egoat.url}/send`, body, concurrency, seconds);
-  egoat.stop();
+  await egoat.stop();
 
   console.log(row("bare Bun.serve + bun:sqlite", base));
   console.log(row("e-goat POST /send", ours));

@@ -42,7 +42,7 @@ export async function history(instance: Instance, room: string): Promise<{ id: s
 
 /** Waits until `instance` holds `count` messages of `room`, and checks none is there twice. */
 export async function waitForCount(instance: Instance, room: string, count: number, timeoutMs = 20_000) {
-  let last: { id: string }[] = [];
+  let last: { id: string; text: string; origin: string }[] = [];
   await waitFor(
     async () => (last = await history(instance, room)).length >= count,
     timeoutMs,

@@ -1,0 +1,137 @@
+// Test hosts in network namespaces made (and removed) by the test itself: two hosts on one bridge, reachable from
+// the test through UNIX sockets (which namespaces do not separate), so the machine's own network is never touched.
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { tempDir } from "./instance.ts";
+
+function sh(args: string[]): { ok: boolean; out: string } {
+  const r = Bun.spawnSync(args, { stdout: "pipe", stderr: "pipe" });
+  return { ok: r.exitCode === 0, out: `${r.stdout.toString()}${r.stderr.toString()}` };
+}
+
+function must(args: string[]): void {
+  const r = sh(args);
+  if (!r.ok) throw new Error(`${args.join(" ")}: ${r.out.trim()}`);
+}
+
+/** Why namespace tests cannot run here, or null when they can. */
+export function netnsUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return "network-namespace tests need root";
+  if (!Bun.which("ip")) return "network-namespace tests need iproute2 (ip)";
+  if (!Bun.which("iptables")) return "network-namespace tests need iptables (apt-get install iptables)";
+  const probe = `egprobe${process.pid % 100000}`;
+  if (!sh(["ip", "netns", "add", probe]).ok) return "cannot create network namespaces here";
+  const iptables = sh(["ip", "netns", "exec", probe, "iptables", "-S"]).ok;
+  sh(["ip", "netns", "del", probe]);
+  return iptables ? null : "iptables does not work inside a network namespace here";
+}
+
+export interface TestHost {
+  ns: string;
+  ip: string;
+  /** Runs a command inside this host's namespace. */
+  exec(args: string[]): void;
+}
+
+export interface TestLan {
+  hosts: TestHost[];
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Creates `count` hosts (192.0.2.1, .2, …: TEST-NET-1, never routed) joined by a bridge in a namespace of its own. */
+export function createTestLan(count: number): TestLan {
+  const tag = `eg${(process.pid % 1000).toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`;
+  const bridgeNs = `${tag}-br`;
+  const namespaces = [bridgeNs];
+  const destroy = () => {
+    for (const ns of namespaces) sh(["ip", "netns", "del", ns]);
+  };
+  try {
+    must(["ip", "netns", "add", bridgeNs]);
+    must(["ip", "netns", "exec", bridgeNs, "ip", "link", "add", "br0", "type", "bridge"]);
+    must(["ip", "netns", "exec", bridgeNs, "ip", "link", "set", "br0", "up"]);
+    const hosts: TestHost[] = [];
+    for (let i = 1; i <= count; i++) {
+      const ns = `${tag}-h${i}`;
+      namespaces.push(ns);
+      must(["ip", "netns", "add", ns]);
+      // The veth pair is made inside the namespaces, so nothing is ever created in the machine's own.
+      must(["ip", "netns", "exec", ns, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", `p${i}`, "netns", bridgeNs]);
+      must(["ip", "netns", "exec", bridgeNs, "ip", "link", "set", `p${i}`, "master", "br0", "up"]);
+      must(["ip", "netns", "exec", ns, "ip", "addr", "add", `192.0.2.${i}/24`, "dev", "eth0"]);
+      must(["ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "up"]);
+      must(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"]);
+      hosts.push({ ns, ip: `192.0.2.${i}`, exec: (args) => must(["ip", "netns", "exec", ns, ...args]) });
+    }
+    return { hosts, [Symbol.asyncDispose]: async () => destroy() };
+  } catch (err) {
+    destroy();
+    throw err;
+  }
+}
+
+/** A process inside a host, with a UNIX-socket proxy to its HTTP port so the test can reach it from outside. */
+export interface HostedInstance {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  nodeId: string;
+  /** fetch() against the instance's HTTP API. */
+  api(path: string, init?: RequestInit): Promise<Response>;
+  output(): string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const ROOT = join(import.meta.dir, "..", "..");
+
+/** Starts an instance in `host` on ports 8080/9000, and a proxy beside it; resolves at its ready line. */
+export async function startHosted(host: TestHost, args: string[], timeoutMs = 20_000): Promise<HostedInstance> {
+  const dir = tempDir("e-goat-ns-");
+  const socket = join(dir, "http.sock");
+  const proc = Bun.spawn(
+    ["ip", "netns", "exec", host.ns, process.execPath, "run", join(ROOT, "src/app.ts"), "--host", "0.0.0.0", "--stun", "none", "--db", join(dir, "chat.db"), ...args],
+    { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+  );
+  let out = "";
+  const ready = Promise.withResolvers<string>();
+  (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stdout) {
+      out += decoder.decode(chunk, { stream: true });
+      const m = /^e-goat ready .* node=(\S+)$/m.exec(out);
+      if (m) ready.resolve(m[1]!);
+    }
+  })();
+  (async () => {
+    for await (const chunk of proc.stderr) out += new TextDecoder().decode(chunk);
+  })();
+  proc.exited.then((code) => ready.reject(new Error(`instance in ${host.ns} exited with ${code}:\n${out}`)));
+  const timer = setTimeout(() => ready.reject(new Error(`no ready line from ${host.ns}:\n${out}`)), timeoutMs);
+  const proxy = Bun.spawn(["ip", "netns", "exec", host.ns, process.execPath, join(ROOT, "tests/helpers/ns-proxy.ts"), socket, "http://127.0.0.1:8080"], {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  let nodeId: string;
+  try {
+    nodeId = await ready.promise;
+    while (!existsSync(socket)) await Bun.sleep(20);
+  } catch (err) {
+    proc.kill("SIGKILL");
+    proxy.kill("SIGKILL");
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    proc,
+    nodeId,
+    api: (path, init) => fetch(`http://instance${path}`, { ...init, unix: socket } as RequestInit),
+    output: () => out,
+    async [Symbol.asyncDispose]() {
+      proc.kill("SIGTERM");
+      proxy.kill("SIGTERM");
+      await Promise.all([proc.exited, proxy.exited]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
