@@ -7,6 +7,7 @@ import { copyFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { startInstance, tempDir } from "./helpers/instance.ts";
+import { send, waitForCount, waitForLink } from "./helpers/mesh.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const DIST = join(ROOT, "dist/e-goat");
@@ -109,6 +110,19 @@ describe("compiled binary", () => {
     expect(code).toBe(0);
     console.log(`binary: ${stdout.trim()}`);
   });
+
+  it("two binaries link over webrtc and exchange messages", async () => {
+    await using a = await startInstance({ cmd: [binary], cwd: dir, args: ["--transports", "webrtc", "--room", "bin", "--name", "one"] });
+    await using b = await startInstance({ cmd: [binary], cwd: dir, args: ["--transports", "webrtc", "--room", "bin", "--name", "two", "--peer", a.http] });
+    const row = await waitForLink(a, b, "webrtc");
+    expect(row).toMatchObject({ name: "two", tier: "webrtc", rooms: ["bin"] });
+    await send(a, "bin", "from the first binary");
+    await send(b, "bin", "from the second binary");
+    const atA = await waitForCount(a, "bin", 2);
+    const atB = await waitForCount(b, "bin", 2);
+    expect(atA.map((m) => m.text).sort()).toEqual(["from the first binary", "from the second binary"]);
+    expect(atB.map((m) => m.id).sort()).toEqual(atA.map((m) => m.id).sort());
+  }, 60_000);
 
   it("--version prints the package version", async () => {
     const { code, stdout } = await run(["--version"], dir);

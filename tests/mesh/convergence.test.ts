@@ -2,7 +2,7 @@
 import { expect, it } from "bun:test";
 import { join } from "node:path";
 import { startInstance, tempDir } from "../helpers/instance.ts";
-import { send, waitForCount, waitForLink } from "../helpers/mesh.ts";
+import { history, send, waitForCount, waitForLink } from "../helpers/mesh.ts";
 
 it("three instances, C told only of B and B only of A: A and C link directly and the room converges", async () => {
   await using a = await startInstance({ args: ["--room", "trio", "--name", "A"] });
@@ -47,3 +47,19 @@ it("a receiver killed with SIGKILL mid-stream and restarted on its database ends
   expect(new Set(got.map((m) => m.text)).size).toBe(total);
   console.log(`SIGKILL after ${atKill} of ${total} sent; after restart the receiver holds ${got.length}, each once`);
 }, 90_000);
+
+it("joining a room later, by /send or by opening it in the page, starts replicating it", async () => {
+  await using a = await startInstance({ args: ["--room", "lobby", "--room", "later", "--room", "page", "--transports", "websocket"] });
+  await using b = await startInstance({ args: ["--room", "lobby", "--transports", "websocket", "--peer", a.http] });
+  await waitForLink(b, a);
+  await send(a, "later", "was here first");
+  await send(a, "page", "seen from the page");
+  await Bun.sleep(300);
+  expect(await history(b, "later")).toEqual([]);
+  await send(b, "later", "joined by sending");
+  const later = await waitForCount(b, "later", 2);
+  expect(later.map((m) => m.text).sort()).toEqual(["joined by sending", "was here first"]);
+  await waitForCount(a, "later", 2);
+  expect((await fetch(`${b.http}/?room=page&peer_id=bea`)).status).toBe(200);
+  expect((await waitForCount(b, "page", 1)).map((m) => m.text)).toEqual(["seen from the page"]);
+}, 60_000);
