@@ -26,6 +26,7 @@ const MAX_SESSION_CHARS = 100;
 const MAX_SDP_CHARS = 32 * 1024;
 const MAX_CANDIDATE_CHARS = 1024;
 
+/** Settings of one WebRTC-based tier. */
 export interface WebRtcTransportInit {
   /** `webrtc` uses the STUN servers and any path; `turn` only relays through the TURN servers. */
   tier: "webrtc" | "turn";
@@ -57,6 +58,7 @@ function wellFormed(m: SignalMessage): boolean {
   return m.kind === "candidate" && isText(m.candidate, MAX_CANDIDATE_CHARS) && isText(m.mid, 64);
 }
 
+/** A `--turn` server as node-datachannel takes it. Its prebuilt addon (libjuice) gathers nothing from `turns:` (TLS). */
 function turnIceServer(server: TurnServer): IceServer {
   return { hostname: server.host, port: server.port, username: server.username, password: server.password, relayType: server.secure ? "TurnTls" : "TurnUdp" };
 }
@@ -246,6 +248,8 @@ class WebRtcTransport implements Transport {
     const relayOnly = init.tier === "turn";
     this.#config = {
       iceServers: relayOnly ? (init.turnServers ?? []).map(turnIceServer) : init.iceServers,
+      // libjuice applies "relay" only to the candidates we announce; it may still reach the peer's relay from a
+      // host socket, or a path found through it (libdatachannel#1587). Without a relay nothing connects, though.
       iceTransportPolicy: relayOnly ? "relay" : "all",
       ...(init.bindAddress !== undefined && { bindAddress: init.bindAddress }),
       ...(init.portRange && { portRangeBegin: init.portRange.begin, portRangeEnd: init.portRange.end }),
@@ -352,6 +356,12 @@ class WebRtcTransport implements Transport {
         .catch((error) => n.fail(new DialError(`no signaling path to ${n.peer}: ${messageOf(error)}`)));
     pc.onLocalDescription((sdp, type) => void send({ kind: type === "offer" ? "offer" : "answer", sdp }));
     pc.onLocalCandidate((candidate, mid) => void send({ kind: "candidate", candidate, mid }));
+    // With relay-only ICE this is what a wrong TURN password looks like: gathering ends at once with nothing.
+    pc.onGatheringStateChange((state) => {
+      if (state === "complete" && !pc.localDescription()?.sdp.includes("a=candidate:")) {
+        n.fail(new DialError(`no ${this.tier === "turn" ? "relay " : ""}candidate gathered for ${n.peer}`));
+      }
+    });
     pc.onStateChange((state) => {
       if (state === "failed" || state === "closed") n.fail(new DialError(`${this.tier} connection with ${n.peer} ${state}`));
     });

@@ -66,7 +66,14 @@ export async function startCoturn(timeoutMs = 10_000): Promise<Coturn> {
     `--pidfile=${join(dir, "turnserver.pid")}`, `--userdb=${join(dir, "turndb")}`,
   ], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
   const log = () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
+  // A test process that exits without its teardown must not leave the server running.
+  const killOnExit = () => {
+    proc.kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", killOnExit);
   const stop = async () => {
+    process.off("exit", killOnExit);
     proc.kill();
     await proc.exited;
     rmSync(dir, { recursive: true, force: true });

@@ -7,8 +7,11 @@ import { transportCompliance } from "./compliance.ts";
 
 if (!TURNSERVER) console.warn("skipping the TURN tier tests: coturn missing: apt-get install coturn");
 
-/** Signaling between in-process nodes, delivered on a later turn as JSON; unknown nodes are unreachable. */
-function signalingNetwork() {
+/**
+ * Signaling between in-process nodes, delivered on a later turn as JSON; unknown nodes are unreachable.
+ * `sent` records every message, to see which candidates each side offered.
+ */
+function signalingNetwork(sent: { from: string; message: SignalMessage }[] = []) {
   const handlers = new Map<string, (from: string, message: SignalMessage) => void>();
   return (nodeId: string): Signaling => {
     handlers.set(nodeId, () => {});
@@ -16,6 +19,7 @@ function signalingNetwork() {
       send: async (to, message) => {
         const handler = handlers.get(to.nodeId);
         if (!handler) throw new Error(`no signaling path to ${to.nodeId}`);
+        sent.push({ from: nodeId, message });
         const copy = JSON.parse(JSON.stringify(message)) as SignalMessage;
         queueMicrotask(() => handlers.get(to.nodeId)!(nodeId, copy));
       },
@@ -35,7 +39,8 @@ describe.skipIf(!TURNSERVER)("turn tier through a real coturn on loopback", () =
 
   /** Relay-only transports "a" and "b" that reach the TURN server as `turn`. */
   const pair = (turn: (server: TurnServer) => TurnServer = (s) => s, dialTimeoutMs?: number) => {
-    const join = signalingNetwork();
+    const sent: { from: string; message: SignalMessage }[] = [];
+    const join = signalingNetwork(sent);
     const make = (id: string) =>
       webrtcTransport({
         tier: "turn",
@@ -46,7 +51,7 @@ describe.skipIf(!TURNSERVER)("turn tier through a real coturn on loopback", () =
         bindAddress: "127.0.0.1",
         ...(dialTimeoutMs !== undefined && { dialTimeoutMs }),
       });
-    return { a: make("a"), b: make("b") };
+    return { a: make("a"), b: make("b"), sent };
   };
 
   transportCompliance("turn", async () => {
@@ -61,31 +66,39 @@ describe.skipIf(!TURNSERVER)("turn tier through a real coturn on loopback", () =
       open = [];
     });
 
-    it("both ends of a turn link talk through relay candidates", async () => {
-      const { a, b } = pair();
+    it("each side offers only relay candidates, and frames cross", async () => {
+      const { a, b, sent } = pair();
       open.push(a, b);
       const accepted = Promise.withResolvers<Link>();
       await b.listen(accepted.resolve);
       const mine = await a.dial({ nodeId: "b" });
       const theirs = await accepted.promise;
-      for (const link of [mine, theirs]) {
-        expect(link).toBeInstanceOf(WebRtcLink);
-        const pair = (link as WebRtcLink).selectedCandidatePair();
-        console.log(link === mine ? "mine" : "theirs", JSON.stringify(pair?.local), JSON.stringify(pair?.remote));
-        expect(pair?.local.type).toBe("relay");
-        expect(pair?.remote.type).toBe("relay");
+      const offered = (from: string) =>
+        sent
+          .filter((s) => s.from === from)
+          .flatMap(({ message: m }) => (m.candidate ? [m.candidate] : (m.sdp?.match(/^a=candidate:.*$/gm) ?? [])));
+      for (const side of ["a", "b"]) {
+        expect(offered(side).length).toBeGreaterThan(0);
+        for (const candidate of offered(side)) expect(candidate).toContain(" typ relay");
       }
+      // libjuice may still settle on another pair it discovers through the relay (libdatachannel issue #1587),
+      // so the pair in use is not asserted; that the relay is needed at all is shown by the wrong-password test.
+      expect((mine as WebRtcLink).selectedCandidatePair()).not.toBeNull();
       const got = Promise.withResolvers<Uint8Array>();
       theirs.onFrame(got.resolve);
       mine.send(Uint8Array.of(1, 2, 3));
       expect(await got.promise).toEqual(Uint8Array.of(1, 2, 3));
     });
 
-    it("with a wrong TURN password a relay-only dial fails with DialError", async () => {
-      const { a, b } = pair((s) => ({ ...s, password: "wrong" }), 2000);
+    it("with a wrong TURN password a relay-only dial fails with DialError, without waiting for the timeout", async () => {
+      const { a, b } = pair((s) => ({ ...s, password: "wrong" }), 5000);
       open.push(a, b);
       await b.listen(() => {});
-      await expect(a.dial({ nodeId: "b" })).rejects.toBeInstanceOf(DialError);
+      const started = performance.now();
+      const error = await a.dial({ nodeId: "b" }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DialError);
+      expect((error as DialError).message).toContain("no relay candidate");
+      expect(performance.now() - started).toBeLessThan(4000);
     });
 
     it("cannot dial without a TURN server", () => {
