@@ -139,3 +139,8 @@ export function transportCompliance(name: string, setup: () => Promise<Complianc
     });
   });
 }
+
+/** Resolves with the reason a link closes for. */
+export function closeReason(link: Link): Promise<string> {
+  return new Promise((resolve) => link.onClose(resolve));
+}

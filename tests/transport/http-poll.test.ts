@@ -1,31 +1,13 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { decodeFrames, encodeFrames, httpTransport, type HttpTransport, type HttpTransportInit } from "../../src/transport/http-poll.ts";
 import type { Link } from "../../src/transport/types.ts";
-import { transportCompliance } from "./compliance.ts";
+import { waitFor } from "../helpers/instance.ts";
+import { deadTcpPort } from "../helpers/ports.ts";
+import { closeReason, transportCompliance } from "./compliance.ts";
 
 /** A bare HTTP server on loopback that hands every request to the transport, as the app's `--http-port` would. */
 function serve(transport: HttpTransport) {
   return Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req, server) => transport.handle(req, server) });
-}
-
-/** A port on 127.0.0.1 where nothing listens. */
-function deadPort(): number {
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = server.port!;
-  server.stop(true);
-  return port;
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await Bun.sleep(2);
-  }
-}
-
-function closeReason(link: Link): Promise<string> {
-  return new Promise((resolve) => link.onClose(resolve));
 }
 
 transportCompliance("http", async () => {
@@ -36,7 +18,7 @@ transportCompliance("http", async () => {
     a,
     b,
     addressOfB: { http: `http://127.0.0.1:${server.port}` },
-    nowhere: { http: `http://127.0.0.1:${deadPort()}` },
+    nowhere: { http: `http://127.0.0.1:${deadTcpPort()}` },
     teardown: async () => void server.stop(true),
   };
 });

@@ -11,28 +11,14 @@ import {
 } from "../../src/transport/lan-wire.ts";
 import { lanTransport, type LanTransport, type LanTransportInit } from "../../src/transport/lan.ts";
 import { DialError, type Link } from "../../src/transport/types.ts";
+import { waitFor } from "../helpers/instance.ts";
+import { freeUdpPort } from "../helpers/ports.ts";
 import { transportCompliance } from "./compliance.ts";
 
 const BROADCAST = "127.255.255.255";
 const randomId = () => Buffer.from(crypto.getRandomValues(new Uint8Array(10))).toString("hex");
 
 /** A UDP port nothing uses now: bound on port 0 with reuse, read, released. */
-async function freePort(): Promise<number> {
-  const socket = dgram.createSocket({ type: "udp4", reuseAddr: true });
-  await new Promise<void>((resolve) => socket.bind(0, "0.0.0.0", () => resolve()));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await Bun.sleep(5);
-  }
-}
-
 function collect(link: Link): Uint8Array[] {
   const frames: Uint8Array[] = [];
   link.onFrame((f) => frames.push(f));
@@ -91,7 +77,7 @@ afterEach(async () => {
 });
 
 transportCompliance("lan", async () => {
-  const port = await freePort();
+  const port = await freeUdpPort();
   const bId = randomId();
   const a = lanTransport({ localNodeId: randomId(), port, address: BROADCAST, dialTimeoutMs: 1000 });
   const b = lanTransport({ localNodeId: bId, port, address: BROADCAST, dialTimeoutMs: 1000 });
@@ -196,7 +182,7 @@ describe("LAN datagram codec", () => {
 
 describe("LAN transport", () => {
   it("beacons of each of three instances on one port reach the other two, never itself", async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const heard = new Map<string, (BeaconInfo & { from: string })[]>();
     const ids = [randomId(), randomId(), randomId()];
     for (const [i, id] of ids.entries()) {
@@ -219,7 +205,7 @@ describe("LAN transport", () => {
   });
 
   it("a frame on link A→B does not reach C's links", async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const [bId, cId] = [randomId(), randomId()];
     const [a, b, c] = [transport({ port }), transport({ port, localNodeId: bId }), transport({ port, localNodeId: cId })];
     const atB: Link[] = [];
@@ -242,7 +228,7 @@ describe("LAN transport", () => {
 
   for (const maxDatagramBytes of [60_000, 1200]) {
     it(`a 1 MiB frame and 500 small frames arrive intact and in order (${maxDatagramBytes}-byte datagrams)`, async () => {
-      const port = await freePort();
+      const port = await freeUdpPort();
       const bId = randomId();
       const a = transport({ port, maxDatagramBytes });
       const b = transport({ port, localNodeId: bId, maxDatagramBytes });
@@ -262,7 +248,7 @@ describe("LAN transport", () => {
   }
 
   it("drops bad datagrams without throwing, counts them, and keeps working", async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const bId = randomId();
     const a = transport({ port });
     const b = transport({ port, localNodeId: bId });
@@ -296,7 +282,7 @@ describe("LAN transport", () => {
   });
 
   it("delivers in order, once, whatever order and how often datagrams arrive", async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const bId = randomId();
     const b = transport({ port, localNodeId: bId });
     const accepted: Link[] = [];
@@ -323,7 +309,7 @@ describe("LAN transport", () => {
   });
 
   it("resends what the peer did not acknowledge", async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const a = transport({ port });
     const raw = await RawPeer.open(port);
     const dialing = a.dial({ nodeId: raw.id, lan: `127.0.0.1:${port}` });
@@ -345,7 +331,7 @@ describe("LAN transport", () => {
   });
 
   it("closes a link whose peer stops acknowledging", async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const a = transport({ port, linkTimeoutMs: 400 });
     const raw = await RawPeer.open(port);
     const dialing = a.dial({ nodeId: raw.id, lan: `127.0.0.1:${port}` });
@@ -362,7 +348,7 @@ describe("LAN transport", () => {
   });
 
   it("a dial to an instance that is not listening fails at once", async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const bId = randomId();
     const a = transport({ port, dialTimeoutMs: 5000 });
     await transport({ port, localNodeId: bId }).ready;
@@ -372,14 +358,14 @@ describe("LAN transport", () => {
   });
 
   it("an abort during a dial rejects with the signal's reason", async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const a = transport({ port, dialTimeoutMs: 5000 });
     const dialing = a.dial({ nodeId: randomId(), lan: `127.0.0.1:${port}` }, AbortSignal.timeout(50));
     await expect(dialing).rejects.toHaveProperty("name", "TimeoutError");
   });
 
   it("refuses links past maxLinks", async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const bId = randomId();
     const b = transport({ port, localNodeId: bId, maxLinks: 4 });
     const accepted: Link[] = [];
@@ -394,7 +380,7 @@ describe("LAN transport", () => {
   });
 
   it("nothing keeps the process alive after close", async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const script = `
       import { lanTransport } from "${import.meta.dir}/../../src/transport/lan.ts";
       const common = { port: ${port}, address: "${BROADCAST}", beaconIntervalMs: 20, beacon: () => ({ nodeId: "x" }) };
@@ -427,7 +413,7 @@ describe("LAN transport", () => {
   });
 
   it("round trips 1000 pings in order", async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const bId = randomId();
     const a = transport({ port });
     const b = transport({ port, localNodeId: bId });

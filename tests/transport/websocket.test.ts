@@ -3,7 +3,9 @@ import { resolve } from "node:path";
 import { websocketTransport, type WebSocketTransport, type WebSocketTransportInit } from "../../src/transport/websocket.ts";
 import { DialError, type Link } from "../../src/transport/types.ts";
 import { routedWebSocket, type Routed } from "../../src/transport/ws-server.ts";
-import { transportCompliance } from "./compliance.ts";
+import { waitFor } from "../helpers/instance.ts";
+import { deadTcpPort } from "../helpers/ports.ts";
+import { closeReason, transportCompliance } from "./compliance.ts";
 
 /** The app's `--ws-port` server in miniature: `/link` goes to the transport, through the routed handler. */
 function serve(transport: WebSocketTransport) {
@@ -15,26 +17,6 @@ function serve(transport: WebSocketTransport) {
   });
 }
 
-/** A port on 127.0.0.1 where nothing listens. */
-function deadPort(): number {
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = server.port!;
-  server.stop(true);
-  return port;
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await Bun.sleep(5);
-  }
-}
-
-function closeReason(link: Link): Promise<string> {
-  return new Promise((resolve) => link.onClose(resolve));
-}
-
 transportCompliance("websocket", async () => {
   const a = websocketTransport();
   const b = websocketTransport();
@@ -43,7 +25,7 @@ transportCompliance("websocket", async () => {
     a,
     b,
     addressOfB: { ws: `ws://127.0.0.1:${server.port}` },
-    nowhere: { ws: `ws://127.0.0.1:${deadPort()}` },
+    nowhere: { ws: `ws://127.0.0.1:${deadTcpPort()}` },
     teardown: async () => void server.stop(true),
   };
 });
