@@ -41,8 +41,11 @@ export function buildMesh(config: Config, nodeId: string, hub: SignalHub, ports:
   const bindAddress = config.host === "0.0.0.0" || config.host === "::" ? undefined : config.host;
   const transports: Transport[] = [];
   if (allowed.has("webrtc")) transports.push(webrtcTransport({ tier: "webrtc", localNodeId: nodeId, signaling: signalingFor("webrtc"), iceServers: config.stun, bindAddress }));
-  if (allowed.has("turn") && config.turn.length > 0) {
-    transports.push(webrtcTransport({ tier: "turn", localNodeId: nodeId, signaling: signalingFor("turn"), iceServers: [], turnServers: config.turn, bindAddress }));
+  // The bundled WebRTC library gathers no candidates through TLS (turns:) relays, so only turn: servers are used.
+  const turnServers = config.turn.filter((t) => !t.secure);
+  if (turnServers.length < config.turn.length) log("turns: servers are not supported by this build's WebRTC library; using only turn: servers");
+  if (allowed.has("turn") && turnServers.length > 0) {
+    transports.push(webrtcTransport({ tier: "turn", localNodeId: nodeId, signaling: signalingFor("turn"), iceServers: [], turnServers, bindAddress }));
   }
   const websocket = allowed.has("websocket") ? websocketTransport() : null;
   const http = allowed.has("http") ? httpTransport() : null;

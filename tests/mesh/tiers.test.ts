@@ -28,6 +28,11 @@ async function exchange(tier: string, extra: string[] = [], discover = false) {
     expect(new Set(atA.map((m) => m.id))).toEqual(new Set(atB.map((m) => m.id)));
     // Nothing moved over another tier: each side still names only this one.
     for (const row of [...(await peersOf(a)), ...(await peersOf(b))]) expect(row.tier).toBe(tier);
+    // The page's peers panel shows the same.
+    const panel = await (await fetch(`${a.http}/peers/panel`)).text();
+    expect(panel).toContain("<td>beta</td>");
+    expect(panel).toContain(`<td>${tier}</td>`);
+    expect(panel).toContain("<td>connected</td>");
   } finally {
     await a[Symbol.asyncDispose]();
     await b[Symbol.asyncDispose]();
