@@ -176,8 +176,10 @@ export class Replicator {
   }
 
   #onMessages(from: string, messages: WireMessage[]): void {
+    // Only rooms both sides joined: a peer cannot push into a room it never said it is in.
+    const senderRooms = this.#peers.get(from)?.rooms;
     const joined = new Set(this.#replica.rooms());
-    const fresh = messages.filter((m) => joined.has(m.room) && this.#replica.ingest(m));
+    const fresh = messages.filter((m) => joined.has(m.room) && senderRooms?.has(m.room) && this.#replica.ingest(m));
     if (fresh.length === 0) return;
     // Forward what was new here to the room's other peers, which may not be linked to the sender.
     for (const nodeId of this.#up) {

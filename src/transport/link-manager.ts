@@ -287,12 +287,17 @@ export class LinkManager {
       },
       (err: Error) => {
         peer.dialing.delete(tier);
-        const failures = (peer.retry.get(tier)?.failures ?? 0) + 1;
-        const delay = Math.min(this.#init.retryMaxMs, this.#init.retryMinMs * 2 ** (failures - 1));
-        peer.retry.set(tier, { failures, nextAt: Date.now() + delay * (0.8 + Math.random() * 0.4) });
-        if (failures === 1 || failures % 10 === 0) this.#log(`${tier} dial to ${peer.nodeId} failed (${failures}x): ${err.message}`);
+        this.#backOff(peer, tier, err.message);
       },
     );
+  }
+
+  /** Schedules the next dial of a tier that failed, doubling the wait per failure in a row. */
+  #backOff(peer: Peer, tier: Tier, why: string): void {
+    const failures = (peer.retry.get(tier)?.failures ?? 0) + 1;
+    const delay = Math.min(this.#init.retryMaxMs, this.#init.retryMinMs * 2 ** (failures - 1));
+    peer.retry.set(tier, { failures, nextAt: Date.now() + delay * (0.8 + Math.random() * 0.4) });
+    if (failures === 1 || failures % 10 === 0) this.#log(`${tier} dial to ${peer.nodeId} failed (${failures}x): ${why}`);
   }
 
   /** Takes a fresh link (dialled or accepted): says who we are, and waits to hear who is on the other end. */
@@ -305,8 +310,10 @@ export class LinkManager {
     }, this.#init.handshakeTimeoutMs);
     link.onClose((reason) => {
       clearTimeout(timer);
-      this.#pending.delete(attached);
+      const wasPending = this.#pending.delete(attached);
       if (attached.peer) this.#log(`${tier} link to ${attached.peer.nodeId} closed: ${reason}`);
+      // A dial that connected but never completed the handshake (wrong instance, no answer) counts as a failure.
+      else if (wasPending && expected) this.#backOff(expected, tier, `link closed before the handshake: ${reason}`);
       this.#drop(attached);
     });
     link.onFrame((frame) => {

@@ -140,4 +140,17 @@ describe("replication", () => {
     post(a, "r", "still works");
     await waitFor(() => texts(b, "r").includes("still works"), 3000, "message after relink");
   });
+
+  it("ignores messages for a room the sender never said it joined", async () => {
+    const net = new MemoryNetwork();
+    const a = await start(net, "a", ["r", "x"]);
+    const b = await start(net, "b", ["r"]);
+    link(a, b);
+    await waitFor(() => a.node.peers()[0]?.rooms.length === 1, 3000, "hello");
+    const forged = { origin: b.node.id, room: "x", seq: 1, peer_id: "b", text: "sneaked in", sent_at: 1 };
+    b.links.send(a.node.id, encodeFrame({ type: "messages", messages: [forged] }));
+    b.links.send(a.node.id, encodeFrame({ type: "messages", messages: [{ ...forged, room: "r", text: "fine" }] }));
+    await waitFor(() => texts(a, "r").includes("fine"), 3000, "the shared room's message");
+    expect(a.node.history("x")).toEqual([]);
+  });
 });
