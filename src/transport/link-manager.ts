@@ -8,9 +8,9 @@ export interface LinkManagerInit {
   transports: Transport[];
   /** Where WebRTC offers for this instance arrive when no link exists yet (its own `/signal` hub). */
   hub?: LocalHub;
-  /** How often every link is pinged. @default 1000 */
+  /** How often every link is pinged. @default 500 */
   pingIntervalMs?: number;
-  /** A link that has carried nothing for this long is dead. @default 3000 */
+  /** A link that has carried nothing for this long is dead: four pings in a row unanswered. @default 2000 */
   deadAfterMs?: number;
   /** Each dial attempt's own timeout. @default 10000 */
   dialTimeoutMs?: number;
@@ -124,8 +124,8 @@ export class LinkManager {
 
   constructor(init: LinkManagerInit) {
     this.#init = {
-      pingIntervalMs: 1000,
-      deadAfterMs: 3000,
+      pingIntervalMs: 500,
+      deadAfterMs: 2000,
       dialTimeoutMs: 10_000,
       staggerMs: 250,
       retryMinMs: 1000,
