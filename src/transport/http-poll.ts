@@ -28,7 +28,8 @@
  * server uses 30 s; the default hold is 20 s).
  */
 import type { Server } from "bun";
-import { DialError, LinkClosedError, type Link, type PeerAddress, type Transport } from "./types.ts";
+import { BaseLink } from "./link-base.ts";
+import { DialError, type Link, type PeerAddress, type Transport } from "./types.ts";
 
 export interface HttpTransportInit {
   /** Largest frame carried; a send body may be one such frame plus its 4-byte length. @default 16 MiB */
@@ -69,54 +70,9 @@ const REQUEST_GRACE_MS = 10_000;
 
 type Limits = Required<Omit<HttpTransportInit, "fetch">>;
 
-/** Close bookkeeping and the frame handler, common to both ends. */
-abstract class HttpLink implements Link {
-  readonly tier = "http";
-  #closed = false;
-  #onFrame: ((frame: Uint8Array) => void) | undefined;
-  /** Frames that arrived before a handler was registered, as a socket's receive buffer would hold them. */
-  #early: Uint8Array[] = [];
-  readonly #onClose: ((reason: string) => void)[] = [];
-
-  constructor(readonly remote: string) {}
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  abstract send(frame: Uint8Array): void;
-  abstract close(reason?: string): void;
-
-  onFrame(handler: (frame: Uint8Array) => void): void {
-    this.#onFrame = handler;
-    for (const frame of this.#early.splice(0)) this.deliver(frame);
-  }
-
-  onClose(handler: (reason: string) => void): void {
-    this.#onClose.push(handler);
-  }
-
-  protected checkOpen(): void {
-    if (this.#closed) throw new LinkClosedError(`link to ${this.remote} is closed`);
-  }
-
-  protected deliver(frame: Uint8Array): void {
-    if (this.#closed) return;
-    if (this.#onFrame) this.#onFrame(frame);
-    else this.#early.push(frame);
-  }
-
-  /** Marks the link closed and tells the handlers; false when it already was. */
-  protected end(reason: string): boolean {
-    if (this.#closed) return false;
-    this.#closed = true;
-    for (const handler of this.#onClose) handler(reason);
-    return true;
-  }
-}
-
 /** The listener's end of a session: frames in from sends, frames out through polls. */
-class AcceptedLink extends HttpLink {
+class AcceptedLink extends BaseLink {
+  readonly tier = "http";
   /** Frames sent and not yet acked; the first is numbered `#acked + 1`. */
   readonly #outbox: Uint8Array[] = [];
   #outboxBytes = 0;
@@ -131,11 +87,11 @@ class AcceptedLink extends HttpLink {
 
   constructor(
     readonly id: string,
-    remote: string,
+    readonly remote: string,
     private readonly limits: Limits,
     private readonly forget: (link: AcceptedLink) => void,
   ) {
-    super(remote);
+    super();
     this.#idle();
   }
 
@@ -156,7 +112,7 @@ class AcceptedLink extends HttpLink {
   }
 
   close(reason = "closed"): void {
-    if (!this.end(reason)) return;
+    if (!this.ended(reason)) return;
     this.#closeReason = reason;
     // The next poll (the held one, if any) carries what is queued and the close; an idle session just expires.
     if (this.#wake) this.#wake();
@@ -254,7 +210,8 @@ class AcceptedLink extends HttpLink {
 }
 
 /** The dialer's end: sends batches by POST, receives by keeping one poll outstanding. */
-class DialedLink extends HttpLink {
+class DialedLink extends BaseLink {
+  readonly tier = "http";
   readonly #outbox: Uint8Array[] = [];
   #outboxBytes = 0;
   /** Number of the first frame in the outbox. */
@@ -269,13 +226,13 @@ class DialedLink extends HttpLink {
   done: Promise<void> = Promise.resolve();
 
   constructor(
-    remote: string,
+    readonly remote: string,
     /** The session's URL; a secret, so it stays out of `remote` and the logs. */
     private readonly base: string,
     private readonly limits: Limits,
     private readonly fetch: (url: string, init: RequestInit) => Promise<Response>,
   ) {
-    super(remote);
+    super();
     void this.#pollLoop();
   }
 
@@ -285,7 +242,7 @@ class DialedLink extends HttpLink {
     this.#outboxBytes += frame.byteLength;
     if (this.#outboxBytes > this.limits.maxQueuedBytes) {
       const reason = `over ${this.limits.maxQueuedBytes} bytes unsent; the listener is not taking them`;
-      this.end(reason);
+      this.ended(reason);
       this.#stopPolling.abort();
       this.done = this.#goodbye(reason);
       return;
@@ -295,7 +252,7 @@ class DialedLink extends HttpLink {
   }
 
   close(reason = "closed"): void {
-    if (!this.end(reason)) return;
+    if (!this.ended(reason)) return;
     this.#stopPolling.abort();
     // What was sent before close still goes out, then the listener hears of the close.
     this.done = (this.#flushing ?? Promise.resolve()).then(() => this.#goodbye(reason));
@@ -318,7 +275,7 @@ class DialedLink extends HttpLink {
 
   /** Gives the link up without telling the listener (it is gone, or already knows). */
   #fail(reason: string): void {
-    this.end(reason);
+    this.ended(reason);
     this.#stopPolling.abort();
     this.#dead.abort();
   }

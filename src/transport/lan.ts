@@ -14,7 +14,8 @@ import {
   type Datagram,
   type DatagramType,
 } from "./lan-wire.ts";
-import { DialError, LinkClosedError, type Link, type PeerAddress, type Transport } from "./types.ts";
+import { BaseLink } from "./link-base.ts";
+import { DialError, type Link, type PeerAddress, type Transport } from "./types.ts";
 
 export type { BeaconInfo } from "./lan-wire.ts";
 
@@ -124,14 +125,8 @@ interface InFlight {
  * Lost datagrams are resent (cumulative acks, sliding window), duplicates and reordering are absorbed;
  * a link that cannot deliver within linkTimeoutMs closes instead of losing frames silently.
  */
-class LanLink implements Link {
+class LanLink extends BaseLink {
   readonly tier = "lan" as const;
-  #closed = false;
-  #frameHandler: ((frame: Uint8Array) => void) | undefined;
-  /** Frames that arrived before a handler was registered, as a socket's receive buffer would hold them. */
-  #early: Uint8Array[] = [];
-  #earlyBytes = 0;
-  #closeHandlers: ((reason: string) => void)[] = [];
   // Sending: fragments waiting for the window, then datagrams sent and not yet acknowledged.
   #queue: { index: number; count: number; payload: Uint8Array }[] = [];
   #queueHead = 0;
@@ -158,10 +153,8 @@ class LanLink implements Link {
     readonly session: number,
     readonly remote: string,
     readonly dialer: boolean,
-  ) {}
-
-  get closed(): boolean {
-    return this.#closed;
+  ) {
+    super(context.maxQueuedBytes);
   }
 
   /** True when something is owed in either direction, so silence means trouble. */
@@ -170,7 +163,7 @@ class LanLink implements Link {
   }
 
   send(frame: Uint8Array): void {
-    if (this.#closed) throw new LinkClosedError(`link to ${this.remote} is closed`);
+    this.checkOpen();
     const { maxFrameBytes, maxQueuedBytes, maxDatagramBytes, localNodeId } = this.context;
     if (frame.byteLength > maxFrameBytes) return this.close(`frame of ${frame.byteLength} bytes is over the ${maxFrameBytes}-byte limit`);
     if (this.#queuedBytes + frame.byteLength > maxQueuedBytes) return this.close(`over ${maxQueuedBytes} bytes unsent; the far end is not keeping up`);
@@ -184,39 +177,42 @@ class LanLink implements Link {
     this.#pump();
   }
 
-  onFrame(handler: (frame: Uint8Array) => void): void {
-    this.#frameHandler = handler;
-    this.#earlyBytes = 0;
-    for (const frame of this.#early.splice(0)) this.#deliver(frame);
-  }
-
-  onClose(handler: (reason: string) => void): void {
-    this.#closeHandlers.push(handler);
+  override onFrame(handler: (frame: Uint8Array) => void): void {
+    super.onFrame((frame) => {
+      try {
+        handler(frame);
+      } catch (error) {
+        // The handler's bug is reported like any uncaught error, after this link's state is consistent.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    });
   }
 
   close(reason = "closed"): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     const fin = { type: "fin", to: this.peer, session: this.session, seq: 0, index: 0, count: 0 } as const;
     const payload = new TextEncoder().encode(reason).subarray(0, MAX_REASON_BYTES);
     // Sent twice: a lost FIN would leave the far end open until its own timeouts notice.
     this.context.transmit({ ...fin, payload });
     this.context.transmit({ ...fin, payload });
-    this.end(reason);
+    this.ended(reason);
   }
 
   /** Closes this side only, without telling the peer (it told us, or is gone). */
   end(reason: string): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    this.ended(reason);
+  }
+
+  protected override release(): void {
     clearTimeout(this.#timer);
     this.context.reassembly.used -= this.#partBytes;
     this.#parts = [];
     this.#held.clear();
     this.#queue = [];
     this.#inFlight = [];
-    this.#early = [];
     this.context.forget(this);
-    for (const handler of this.#closeHandlers) handler(reason);
   }
 
   /** Handles a data datagram from the peer: hold it, deliver what is now in order, and acknowledge. */
@@ -227,7 +223,7 @@ class LanLink implements Link {
     if (ahead >= 2 * MAX_IN_FLIGHT || this.#heldBytes + d.payload.byteLength > 2 * this.context.windowBytes) return;
     this.#held.set(d.seq, d);
     this.#heldBytes += d.payload.byteLength;
-    for (let next = this.#held.get(this.#expected); next && !this.#closed; next = this.#held.get(this.#expected)) {
+    for (let next = this.#held.get(this.#expected); next && !this.closed; next = this.#held.get(this.#expected)) {
       this.#held.delete(this.#expected);
       this.#heldBytes -= next.payload.byteLength;
       this.#expected++;
@@ -271,25 +267,7 @@ class LanLink implements Link {
     reassembly.used -= this.#partBytes;
     this.#parts = [];
     this.#partBytes = 0;
-    this.#deliver(frame);
-  }
-
-  #deliver(frame: Uint8Array): void {
-    if (this.#closed) return;
-    if (!this.#frameHandler) {
-      this.#early.push(frame);
-      this.#earlyBytes += frame.byteLength;
-      if (this.#earlyBytes > this.context.maxQueuedBytes) this.close(`over ${this.context.maxQueuedBytes} bytes arrived with no one reading`);
-      return;
-    }
-    try {
-      this.#frameHandler(frame);
-    } catch (error) {
-      // The handler's bug is reported like any uncaught error, after this link's state is consistent.
-      queueMicrotask(() => {
-        throw error;
-      });
-    }
+    this.deliver(frame);
   }
 
   #scheduleAck(): void {
@@ -298,7 +276,7 @@ class LanLink implements Link {
     // One ack per batch of datagrams read in this turn of the event loop.
     setImmediate(() => {
       this.#ackScheduled = false;
-      if (this.#closed) return;
+      if (this.closed) return;
       const ack = { type: "ack", to: this.peer, session: this.session, seq: this.#expected, index: 0, count: 0 } as const;
       this.context.transmit({ ...ack, payload: new Uint8Array(0) });
     });
@@ -332,7 +310,7 @@ class LanLink implements Link {
   #arm(): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      if (this.#closed || this.#inFlight.length === 0) return;
+      if (this.closed || this.#inFlight.length === 0) return;
       // Everything unacknowledged goes again; the receiver drops what it already has.
       for (const { datagram } of this.#inFlight) this.context.transmit(datagram);
       this.context.stats.retransmitted += this.#inFlight.length;

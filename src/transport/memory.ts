@@ -1,4 +1,5 @@
-import { DialError, LinkClosedError, type Link, type PeerAddress, type Tier, type Transport } from "./types.ts";
+import { BaseLink } from "./link-base.ts";
+import { DialError, type Link, type PeerAddress, type Tier, type Transport } from "./types.ts";
 
 /** A shared in-process "network" that memory transports listen on and dial through. */
 export class MemoryNetwork {
@@ -7,56 +8,28 @@ export class MemoryNetwork {
   readonly cut = new Set<Tier>();
 }
 
-class MemoryLink implements Link {
-  #closed = false;
-  #frameHandler: ((frame: Uint8Array) => void) | null = null;
-  /** Frames that arrived before anyone listened, as a socket's receive buffer would hold them. */
-  #early: Uint8Array[] = [];
-  #closeHandlers: ((reason: string) => void)[] = [];
+class MemoryLink extends BaseLink {
   other!: MemoryLink;
 
   constructor(
     readonly tier: Tier,
     readonly remote: string,
     private readonly network: MemoryNetwork,
-  ) {}
-
-  get closed(): boolean {
-    return this.#closed;
+  ) {
+    super();
   }
 
   send(frame: Uint8Array): void {
-    if (this.#closed) throw new LinkClosedError(`link to ${this.remote} is closed`);
+    this.checkOpen();
     if (this.network.cut.has(this.tier)) return;
     const copy = frame.slice();
     // Delivered on a later turn, like a socket, so a sender never re-enters its own handler.
-    queueMicrotask(() => this.other.#deliver(copy));
-  }
-
-  onFrame(handler: (frame: Uint8Array) => void): void {
-    this.#frameHandler = handler;
-    for (const frame of this.#early.splice(0)) this.#deliver(frame);
-  }
-
-  #deliver(frame: Uint8Array): void {
-    if (this.#closed) return;
-    if (this.#frameHandler) this.#frameHandler(frame);
-    else this.#early.push(frame);
-  }
-
-  onClose(handler: (reason: string) => void): void {
-    this.#closeHandlers.push(handler);
+    queueMicrotask(() => this.other.deliver(copy));
   }
 
   close(reason = "closed"): void {
-    this.#end(reason);
-    queueMicrotask(() => this.other.#end(`closed by peer: ${reason}`));
-  }
-
-  #end(reason: string): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const handler of this.#closeHandlers) handler(reason);
+    this.ended(reason);
+    queueMicrotask(() => this.other.ended(`closed by peer: ${reason}`));
   }
 }
 

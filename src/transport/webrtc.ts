@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import nodeDataChannel, { type DataChannel, type IceServer, type PeerConnection, type RtcConfig } from "node-datachannel";
 import type { TurnServer } from "../config.ts";
+import { BaseLink } from "./link-base.ts";
 import { DialError, LinkClosedError, type Link, type PeerAddress, type SignalMessage, type Signaling, type Transport } from "./types.ts";
 
 /** The largest frame a link carries; bigger ones are refused on send and end the link on receipt. */
@@ -64,13 +65,7 @@ function turnIceServer(server: TurnServer): IceServer {
 }
 
 /** A link over one ordered, reliable DataChannel; it owns its PeerConnection and closes it with the link. */
-export class WebRtcLink implements Link {
-  #closed = false;
-  #onFrame: ((frame: Uint8Array) => void) | null = null;
-  /** Frames that came before anyone registered onFrame. */
-  #early: Uint8Array[] = [];
-  #earlyBytes = 0;
-  #closeHandlers: ((reason: string) => void)[] = [];
+export class WebRtcLink extends BaseLink {
   #parts: Uint8Array[] = [];
   #partBytes = 0;
   readonly #chunkBytes: number;
@@ -81,19 +76,16 @@ export class WebRtcLink implements Link {
     private readonly pc: PeerConnection,
     private readonly channel: DataChannel,
   ) {
+    super(MAX_BUFFERED_BYTES);
     this.#chunkBytes = Math.min(CHUNK_BYTES, channel.maxMessageSize()) - 1;
     pc.onLocalCandidate(() => {});
     pc.onDataChannel((extra) => extra.close());
     pc.onStateChange((state) => {
-      if (state === "disconnected" || state === "failed" || state === "closed") this.#end(`connection ${state}`);
+      if (state === "disconnected" || state === "failed" || state === "closed") this.ended(`connection ${state}`);
     });
     channel.onMessage((message) => this.#receive(message));
-    channel.onClosed(() => this.#end("closed by peer"));
-    channel.onError((error) => this.#end(`DataChannel error: ${error}`));
-  }
-
-  get closed(): boolean {
-    return this.#closed;
+    channel.onClosed(() => void this.ended("closed by peer"));
+    channel.onError((error) => void this.ended(`DataChannel error: ${error}`));
   }
 
   /** The ICE candidate pair in use (its `local.type` is `relay` when a TURN server carries the traffic). */
@@ -102,7 +94,7 @@ export class WebRtcLink implements Link {
   }
 
   send(frame: Uint8Array): void {
-    if (this.#closed) throw new LinkClosedError(`link to ${this.remote} is closed`);
+    this.checkOpen();
     if (frame.byteLength > MAX_FRAME_BYTES) throw new RangeError(`frame of ${frame.byteLength} bytes is over the ${MAX_FRAME_BYTES}-byte limit`);
     if (this.channel.bufferedAmount() + frame.byteLength > MAX_BUFFERED_BYTES) {
       const reason = `peer is not reading: over ${MAX_BUFFERED_BYTES} bytes waiting to be sent`;
@@ -121,23 +113,13 @@ export class WebRtcLink implements Link {
       }
     } catch (error) {
       const reason = `send failed: ${messageOf(error)}`;
-      this.#end(reason);
+      this.ended(reason);
       throw new LinkClosedError(reason);
     }
   }
 
-  onFrame(handler: (frame: Uint8Array) => void): void {
-    this.#onFrame = handler;
-    for (const frame of this.#early.splice(0)) handler(frame);
-    this.#earlyBytes = 0;
-  }
-
-  onClose(handler: (reason: string) => void): void {
-    this.#closeHandlers.push(handler);
-  }
-
   close(reason = "closed"): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     try {
       const text = new TextEncoder().encode(reason.slice(0, MAX_REASON_CHARS));
       const chunk = new Uint8Array(1 + text.length);
@@ -147,15 +129,15 @@ export class WebRtcLink implements Link {
     } catch {
       // The channel is already gone: the far end learns of it from the connection instead.
     }
-    this.#end(reason);
+    this.ended(reason);
   }
 
   #receive(message: string | Buffer | ArrayBuffer): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     if (typeof message === "string") return this.close("protocol error: text message");
     const bytes = message instanceof ArrayBuffer ? new Uint8Array(message) : message;
     const kind = bytes[0];
-    if (kind === CHUNK_CLOSE) return this.#end(`closed by peer: ${new TextDecoder().decode(bytes.subarray(1))}`);
+    if (kind === CHUNK_CLOSE) return void this.ended(`closed by peer: ${new TextDecoder().decode(bytes.subarray(1))}`);
     if (kind !== CHUNK_MORE && kind !== CHUNK_LAST) return this.close(`protocol error: chunk kind ${kind}`);
     this.#partBytes += bytes.length - 1;
     if (this.#partBytes > MAX_FRAME_BYTES) return this.close(`peer sent a frame over ${MAX_FRAME_BYTES} bytes`);
@@ -169,20 +151,13 @@ export class WebRtcLink implements Link {
     }
     this.#parts = [];
     this.#partBytes = 0;
-    if (this.#onFrame) return this.#onFrame(frame);
-    this.#early.push(frame);
-    this.#earlyBytes += frame.length;
-    if (this.#earlyBytes > MAX_BUFFERED_BYTES) this.close(`over ${MAX_BUFFERED_BYTES} bytes arrived with no frame handler`);
+    this.deliver(frame);
   }
 
-  #end(reason: string): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#early = [];
+  protected override release(): void {
     this.#parts = [];
     this.channel.close();
     this.pc.close();
-    for (const handler of this.#closeHandlers) handler(reason);
   }
 }
 

@@ -4,7 +4,8 @@
  * for the app's single WebSocket server (see ws-server.ts), as the signaling hub does.
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import { DialError, LinkClosedError, type Link, type PeerAddress, type Transport } from "./types.ts";
+import { BaseLink } from "./link-base.ts";
+import { DialError, type Link, type PeerAddress, type Transport } from "./types.ts";
 import type { Routed } from "./ws-server.ts";
 
 export interface WebSocketTransportInit {
@@ -51,37 +52,21 @@ export interface LinkSocketData extends Routed {
 type LinkSocket = ServerWebSocket<LinkSocketData>;
 
 /** A link over one WebSocket, either end. */
-class WebSocketLink implements Link {
+class WebSocketLink extends BaseLink {
   readonly tier = "websocket";
-  #closed = false;
-  #onFrame: ((frame: Uint8Array) => void) | undefined;
-  /** Frames that arrived before a handler was registered, as a socket's receive buffer would hold them. */
-  #early: Uint8Array[] = [];
-  readonly #onClose: ((reason: string) => void)[] = [];
 
   constructor(
     readonly remote: string,
     private readonly wire: Wire,
     private readonly limits: Required<WebSocketTransportInit>,
-  ) {}
-
-  get closed(): boolean {
-    return this.#closed;
+  ) {
+    super();
   }
 
   send(frame: Uint8Array): void {
-    if (this.#closed) throw new LinkClosedError(`link to ${this.remote} is closed`);
+    this.checkOpen();
     const waiting = this.wire.write(frame);
     if (waiting > this.limits.maxQueuedBytes) this.fail(POLICY, `over ${this.limits.maxQueuedBytes} bytes unsent; the far end is not reading`);
-  }
-
-  onFrame(handler: (frame: Uint8Array) => void): void {
-    this.#onFrame = handler;
-    for (const frame of this.#early.splice(0)) this.#deliver(frame);
-  }
-
-  onClose(handler: (reason: string) => void): void {
-    this.#onClose.push(handler);
   }
 
   close(reason = "closed"): void {
@@ -90,36 +75,23 @@ class WebSocketLink implements Link {
 
   /** Closes this end with a close code the far end sees. */
   fail(code: number, reason: string): void {
-    if (this.#end(reason)) this.wire.end(code, reason);
+    if (this.ended(reason)) this.wire.end(code, reason);
   }
 
   /** A message arrived from the far end. */
   receive(data: string | ArrayBuffer | Uint8Array): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     if (typeof data === "string") return this.fail(UNSUPPORTED_DATA, "text messages are not frames");
     if (data.byteLength > this.limits.maxFrameBytes) {
       return this.fail(TOO_BIG, `frame of ${data.byteLength} bytes is over the ${this.limits.maxFrameBytes}-byte limit`);
     }
-    this.#deliver(data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  }
-
-  #deliver(frame: Uint8Array): void {
-    if (this.#closed) return;
-    if (this.#onFrame) this.#onFrame(frame);
-    else this.#early.push(frame);
+    this.deliver(data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 
   /** The socket closed under the link: the far end closed it, or the connection failed. */
-  ended(code: number, reason: string): void {
-    if (code === NORMAL) this.#end(`closed by peer: ${reason || "no reason given"}`);
-    else this.#end(`connection lost (code ${code}${reason ? `: ${reason}` : ""})`);
-  }
-
-  #end(reason: string): boolean {
-    if (this.#closed) return false;
-    this.#closed = true;
-    for (const handler of this.#onClose) handler(reason);
-    return true;
+  socketClosed(code: number, reason: string): void {
+    if (code === NORMAL) this.ended(`closed by peer: ${reason || "no reason given"}`);
+    else this.ended(`connection lost (code ${code}${reason ? `: ${reason}` : ""})`);
   }
 }
 
@@ -177,7 +149,7 @@ export class WebSocketTransport implements Transport {
 
     const link = new WebSocketLink(url, clientWire(socket), this.#limits);
     socket.onmessage = (event) => link.receive(event.data);
-    socket.onclose = (event) => link.ended(event.code, event.reason);
+    socket.onclose = (event) => link.socketClosed(event.code, event.reason);
     socket.onerror = null;
     return this.#track(link);
   }
@@ -215,7 +187,7 @@ export class WebSocketTransport implements Transport {
       this.#accepted.delete(ws);
       ws.data.queue = [];
       ws.data.queued = 0;
-      ws.data.link?.ended(code, reason);
+      ws.data.link?.socketClosed(code, reason);
     },
   };
 
