@@ -102,6 +102,11 @@ async function start(config: Config) {
     if (stopping.signal.aborted) return;
     stopping.abort();
     console.log(`e-goat: ${signal}, shutting down`);
+    // Closing links waits on peers and native WebRTC teardown; never let that keep the process alive.
+    setTimeout(() => {
+      console.error("e-goat: shutdown took over 5 s; exiting anyway");
+      process.exit(0);
+    }, 5000);
     node.stopMesh();
     await mesh.links.close();
     ws.stop(true);

@@ -1,5 +1,5 @@
 import { HubSignaling, type LocalHub } from "./hub-signaling.ts";
-import { DialError, TIER_PRIORITY, type Link, type PeerAddress, type Signaling, type SignalMessage, type Tier, type Transport } from "./types.ts";
+import { DialError, TIER_PRIORITY, TIERS_BY_PRIORITY, type Link, type PeerAddress, type Signaling, type SignalMessage, type Tier, type Transport } from "./types.ts";
 
 export interface LinkManagerInit {
   /** This instance's node id, sent first on every link. */
@@ -184,16 +184,19 @@ export class LinkManager {
   /** Sends data to a peer over its primary link; false when the peer has no live link. */
   send(nodeId: string, data: Uint8Array): boolean {
     const peer = this.#peers.get(nodeId);
-    while (peer?.primary) {
-      const frame = new Uint8Array(data.byteLength + 1);
-      frame[0] = DATA;
-      frame.set(data, 1);
+    if (!peer) return false;
+    const frame = new Uint8Array(data.byteLength + 1);
+    frame[0] = DATA;
+    frame.set(data, 1);
+    // Each failed try removes that link, so this ends after at most one try per tier.
+    for (let tries = 0; peer.primary && tries <= TIERS_BY_PRIORITY.length; tries++) {
+      const primary = peer.primary;
       try {
-        peer.primary.link.send(frame);
+        primary.link.send(frame);
         return true;
       } catch (err) {
-        peer.primary.link.close(`send failed: ${(err as Error).message}`);
-        this.#drop(peer.primary);
+        primary.link.close(`send failed: ${(err as Error).message}`);
+        this.#drop(primary);
       }
     }
     return false;
@@ -394,17 +397,21 @@ export class LinkManager {
       existing.link.close("duplicate link");
     }
     peer.links.set(attached.tier, attached);
+    // The link replaced may have been the primary: elect again, so the primary is always one of the peer's links.
+    this.#elect(peer);
     this.#ping(attached);
   }
 
   /** Forgets a closed or failed link; its peer's next best link takes over at once. */
   #drop(attached: Attached): void {
     const peer = attached.peer;
-    if (!peer || peer.links.get(attached.tier) !== attached) return;
+    if (!peer) return;
     attached.peer = null;
-    peer.links.delete(attached.tier);
-    // A tier that worked and broke is redialled soon, not after a long backoff.
-    peer.retry.set(attached.tier, { failures: 0, nextAt: Date.now() + this.#init.retryMinMs });
+    if (peer.links.get(attached.tier) === attached) {
+      peer.links.delete(attached.tier);
+      // A tier that worked and broke is redialled soon, not after a long backoff.
+      peer.retry.set(attached.tier, { failures: 0, nextAt: Date.now() + this.#init.retryMinMs });
+    }
     this.#elect(peer);
   }
 

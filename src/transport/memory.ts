@@ -6,6 +6,10 @@ export class MemoryNetwork {
   readonly listeners = new Map<string, (link: Link) => void>();
   /** Tiers whose traffic is silently dropped, as a firewall would: links stay open but carry nothing. */
   readonly cut = new Set<Tier>();
+  /** One-way delay of every frame in ms; 0 delivers on the next microtask. */
+  delayMs = 0;
+  /** How long a dial from one address to another takes, in ms (a slow handshake, such as a stalled DTLS). */
+  dialDelayMs: (from: string, to: string) => number = () => 0;
 }
 
 class MemoryLink extends BaseLink {
@@ -24,12 +28,16 @@ class MemoryLink extends BaseLink {
     if (this.network.cut.has(this.tier)) return;
     const copy = frame.slice();
     // Delivered on a later turn, like a socket, so a sender never re-enters its own handler.
-    queueMicrotask(() => this.other.deliver(copy));
+    const deliver = () => this.other.deliver(copy);
+    if (this.network.delayMs > 0) setTimeout(deliver, this.network.delayMs);
+    else queueMicrotask(deliver);
   }
 
   close(reason = "closed"): void {
     this.ended(reason);
-    queueMicrotask(() => this.other.ended(`closed by peer: ${reason}`));
+    const end = () => this.other.ended(`closed by peer: ${reason}`);
+    if (this.network.delayMs > 0) setTimeout(end, this.network.delayMs);
+    else queueMicrotask(end);
   }
 }
 
@@ -49,6 +57,9 @@ export function memoryTransport(network: MemoryNetwork, address: string, tier: T
     async dial(to: PeerAddress, signal?: AbortSignal): Promise<Link> {
       signal?.throwIfAborted();
       const target = to.memory ?? to.nodeId;
+      const delay = target === undefined ? 0 : network.dialDelayMs(address, target);
+      if (delay > 0) await Bun.sleep(delay);
+      signal?.throwIfAborted();
       const accept = target === undefined ? undefined : network.listeners.get(key(target));
       if (!accept || network.cut.has(tier)) throw new DialError(`no memory listener at '${target}' on ${tier}`);
       const mine = new MemoryLink(tier, target!, network);

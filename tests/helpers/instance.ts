@@ -68,7 +68,13 @@ export async function startInstance(opts: { args?: string[]; db?: string; cmd?: 
   }
   const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-    return proc.exited;
+    // An instance that does not stop in time is killed, so a hung one never outlives its test.
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+    try {
+      return await proc.exited;
+    } finally {
+      clearTimeout(timer);
+    }
   };
   return {
     proc,

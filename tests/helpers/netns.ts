@@ -130,7 +130,13 @@ export async function startHosted(host: TestHost, args: string[], timeoutMs = 20
     async [Symbol.asyncDispose]() {
       proc.kill("SIGTERM");
       proxy.kill("SIGTERM");
+      const timer = setTimeout(() => {
+        console.log(`instance in ${host.ns} did not stop within 10 s of SIGTERM; killing it`);
+        proc.kill("SIGKILL");
+        proxy.kill("SIGKILL");
+      }, 10_000);
       await Promise.all([proc.exited, proxy.exited]);
+      clearTimeout(timer);
       rmSync(dir, { recursive: true, force: true });
     },
   };

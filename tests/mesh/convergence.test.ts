@@ -21,7 +21,7 @@ it("a receiver killed with SIGKILL mid-stream and restarted on its database ends
   await using a = await startInstance({ args: ["--room", "stream", "--transports", "websocket,http"] });
   const bArgs = ["--room", "stream", "--transports", "websocket,http", "--peer", a.http];
   const db = join(dir, "b.db");
-  const b = await startInstance({ db, args: bArgs });
+  await using b = await startInstance({ db, args: bArgs });
   await waitForLink(a, b);
   const ports = ["--http-port", new URL(b.http).port, "--ws-port", new URL(b.ws).port];
 

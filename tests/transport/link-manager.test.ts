@@ -131,4 +131,26 @@ describe("link manager", () => {
     await Bun.sleep(200);
     expect(a.status().map((s) => s.nodeId)).toEqual([ID.b]);
   });
+
+  it("a duplicate that replaces the primary on its tier leaves a usable primary (send never spins)", async () => {
+    const net = new MemoryNetwork();
+    // Both ends dial at once; b's dial is quick and becomes primary, a's is slow (a stalled handshake) and, being the
+    // lower id's, replaces it when it finally connects.
+    net.dialDelayMs = (from) => (from === "a" ? 300 : 0);
+    net.delayMs = 20;
+    const a = await manager(net, "a", ["websocket"]);
+    const b = await manager(net, "b", ["websocket"]);
+    const atA = inbox(a);
+    a.connect({ nodeId: ID.b, memory: "b" });
+    b.connect({ nodeId: ID.a, memory: "a" });
+    await waitFor(() => primaryOf(b, ID.a) === "websocket", 3000, "b's link primary");
+    const deadline = Date.now() + 800;
+    while (Date.now() < deadline) {
+      b.send(ID.a, bytes("tick"));
+      await Bun.sleep(1);
+    }
+    await waitFor(() => primaryOf(b, ID.a) === "websocket", 3000, "a primary again");
+    expect(b.send(ID.a, bytes("after"))).toBe(true);
+    await waitFor(() => atA.includes("b:after"), 2000, "data after the swap");
+  });
 });
