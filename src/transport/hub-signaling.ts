@@ -1,4 +1,4 @@
-import { DialError, type PeerAddress, type SignalMessage } from "./types.ts";
+import { DialError, isSignalMessage, type PeerAddress, type SignalMessage } from "./types.ts";
 
 /** An envelope as the `/signal` hub relays it. */
 export interface HubEnvelope {
@@ -44,7 +44,6 @@ export class HubSignaling {
       localNodeId: string;
       hub: LocalHub;
       onMessage: (from: string, message: SignalMessage) => void;
-      isSignalMessage: (m: unknown) => m is SignalMessage;
       log: (line: string) => void;
     },
   ) {}
@@ -52,7 +51,7 @@ export class HubSignaling {
   start(): void {
     const local = this.init.hub.joinLocal(meshRoom(this.init.localNodeId), this.init.localNodeId, (envelope) => {
       const from = envelope.peer_id;
-      if (!from || envelope.type !== ENVELOPE_TYPE || !this.init.isSignalMessage(envelope.payload)) return;
+      if (!from || envelope.type !== ENVELOPE_TYPE || !isSignalMessage(envelope.payload)) return;
       if (!this.#routes.has(from)) {
         this.#routes.set(from, {
           send: (message) => local.send({ type: ENVELOPE_TYPE, payload: message, target_peer_id: from }),
@@ -123,7 +122,7 @@ export class HubSignaling {
       } catch {
         return;
       }
-      if (envelope.peer_id === nodeId && envelope.type === ENVELOPE_TYPE && this.init.isSignalMessage(envelope.payload)) {
+      if (envelope.peer_id === nodeId && envelope.type === ENVELOPE_TYPE && isSignalMessage(envelope.payload)) {
         route.lastUsed = Date.now();
         this.init.onMessage(nodeId, envelope.payload);
       }

@@ -1,5 +1,5 @@
 import { HubSignaling, type LocalHub } from "./hub-signaling.ts";
-import { DialError, TIER_PRIORITY, TIERS_BY_PRIORITY, type Link, type PeerAddress, type Signaling, type SignalMessage, type Tier, type Transport } from "./types.ts";
+import { DialError, isSignalMessage, TIER_PRIORITY, TIERS_BY_PRIORITY, type Link, type PeerAddress, type Signaling, type SignalMessage, type Tier, type Transport } from "./types.ts";
 
 export interface LinkManagerInit {
   /** This instance's node id, sent first on every link. */
@@ -92,18 +92,6 @@ function controlFrame(message: Control): Uint8Array {
   return out;
 }
 
-/** True for a well-formed signaling message of sane size; anything else from the wire is dropped. */
-export function isSignalMessage(m: unknown): m is SignalMessage {
-  if (typeof m !== "object" || m === null) return false;
-  const { session, kind, sdp, candidate, mid } = m as Record<string, unknown>;
-  const optional = (v: unknown, max: number) => v === undefined || (typeof v === "string" && v.length <= max);
-  return (
-    typeof session === "string" && session.length > 0 && session.length <= 64 &&
-    (kind === "offer" || kind === "answer" || kind === "candidate") &&
-    optional(sdp, 64 * 1024) && optional(candidate, 1024) && optional(mid, 64)
-  );
-}
-
 /**
  * Keeps, per peer, one link on every tier that works: the best one that has carried a ping is the primary and carries
  * the data; the others stand by, pinged, ready to take over the moment the primary goes silent. Tiers without a link
@@ -141,7 +129,6 @@ export class LinkManager {
           localNodeId: init.localNodeId,
           hub: init.hub,
           onMessage: (from, m) => this.#signalHandler(from, m),
-          isSignalMessage,
           log: this.#log,
         })
       : null;
@@ -215,11 +202,6 @@ export class LinkManager {
   /** Calls `handler` whenever a peer's primary tier changes (null: the peer has no live link). */
   onChange(handler: ChangeHandler): void {
     this.#changeHandlers.push(handler);
-  }
-
-  /** Peers with a live link, or being dialled. */
-  connectedPeers(): string[] {
-    return [...this.#peers.values()].filter((p) => p.primary).map((p) => p.nodeId);
   }
 
   status(): LinkStatus[] {

@@ -39,6 +39,21 @@ export interface SignalMessage {
   mid?: string;
 }
 
+const MAX_SESSION_CHARS = 100;
+const MAX_SDP_CHARS = 32 * 1024;
+const MAX_CANDIDATE_CHARS = 1024;
+
+const isText = (value: unknown, max: number): value is string => typeof value === "string" && value.length > 0 && value.length <= max;
+
+/** True for a signaling message with the fields its kind needs, within size caps; anything else from the wire is dropped. */
+export function isSignalMessage(m: unknown): m is SignalMessage {
+  if (typeof m !== "object" || m === null) return false;
+  const { session, kind, sdp, candidate, mid } = m as Record<string, unknown>;
+  if (!isText(session, MAX_SESSION_CHARS)) return false;
+  if (kind === "offer" || kind === "answer") return isText(sdp, MAX_SDP_CHARS);
+  return kind === "candidate" && isText(candidate, MAX_CANDIDATE_CHARS) && isText(mid, 64);
+}
+
 /** The path WebRTC negotiation travels: an existing link to the peer, or a signaling hub both can reach. */
 export interface Signaling {
   /** Sends to the instance `to`; rejects when no path to it exists. */

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import nodeDataChannel, { type DataChannel, type IceServer, type PeerConnection, type RtcConfig } from "node-datachannel";
 import type { TurnServer } from "../config.ts";
 import { BaseLink } from "./link-base.ts";
-import { DialError, LinkClosedError, type Link, type PeerAddress, type SignalMessage, type Signaling, type Transport } from "./types.ts";
+import { DialError, isSignalMessage, LinkClosedError, type Link, type PeerAddress, type SignalMessage, type Signaling, type Transport } from "./types.ts";
 
 /** The largest frame a link carries; bigger ones are refused on send and end the link on receipt. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -23,9 +23,6 @@ const MAX_REASON_CHARS = 200;
 const MAX_PENDING = 256;
 const MAX_PENDING_PER_PEER = 16;
 const MAX_EARLY_CANDIDATES = 32;
-const MAX_SESSION_CHARS = 100;
-const MAX_SDP_CHARS = 32 * 1024;
-const MAX_CANDIDATE_CHARS = 1024;
 
 /** Settings of one WebRTC-based tier. */
 export interface WebRtcTransportInit {
@@ -50,14 +47,6 @@ export interface WebRtcTransportInit {
 }
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
-const isText = (value: unknown, max: number): value is string => typeof value === "string" && value.length > 0 && value.length <= max;
-
-/** Whether a signaling message has the fields its kind needs, within size caps. */
-function wellFormed(m: SignalMessage): boolean {
-  if (typeof m !== "object" || m === null || !isText(m.session, MAX_SESSION_CHARS)) return false;
-  if (m.kind === "offer" || m.kind === "answer") return isText(m.sdp, MAX_SDP_CHARS);
-  return m.kind === "candidate" && isText(m.candidate, MAX_CANDIDATE_CHARS) && isText(m.mid, 64);
-}
 
 /** A `--turn` server as node-datachannel takes it. Its prebuilt addon (libjuice) gathers nothing from `turns:` (TLS). */
 function turnIceServer(server: TurnServer): IceServer {
@@ -283,7 +272,7 @@ class WebRtcTransport implements Transport {
   }
 
   #onSignal(from: string, m: SignalMessage): void {
-    if (this.#closed || !wellFormed(m)) return;
+    if (this.#closed || !isSignalMessage(m)) return;
     const n = this.#negotiations.get(`${from} ${m.session}`);
     const mayAccept = this.#onLink !== null && m.session.startsWith(this.#sessionPrefix);
     if (m.kind === "offer") {
