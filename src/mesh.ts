@@ -74,6 +74,7 @@ export function buildMesh(config: Config, nodeId: string, hub: SignalHub, ports:
   links = new LinkManager({ localNodeId: nodeId, transports, hub, log });
   links.signaling.onMessage((from, message) => {
     const at = message.session.indexOf(":");
+    if (at < 0) return;
     handlers.get(message.session.slice(0, at))?.(from, { ...message, session: message.session.slice(at + 1) });
   });
   return {

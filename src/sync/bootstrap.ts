@@ -1,11 +1,11 @@
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Type } from "@sinclair/typebox";
 import type { PeerAddress } from "../transport/types.ts";
-import { Addresses, PROTOCOL_VERSION } from "./frames.ts";
+import { Addresses, NodeId, PROTOCOL_VERSION } from "./frames.ts";
 
 /** What `GET /mesh/info` answers: enough for another instance to dial this one on every tier. */
 export const MeshInfo = Type.Object({
-  node_id: Type.String({ pattern: "^[0-9a-f]{20}$" }),
+  node_id: NodeId,
   name: Type.String({ maxLength: 64 }),
   protocol: Type.Integer(),
   addresses: Addresses,

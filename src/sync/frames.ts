@@ -12,7 +12,7 @@ export const LIMITS = {
   textBytes: 16 * 1024,
 } as const;
 
-const NodeId = Type.String({ pattern: "^[0-9a-f]{20}$" });
+export const NodeId = Type.String({ pattern: "^[0-9a-f]{20}$" });
 const RoomName = Type.String({ pattern: "^[A-Za-z0-9_.-]{1,64}$" });
 const DisplayName = Type.String({ minLength: 1, maxLength: 64, pattern: "^[^\\u0000-\\u001f\\u007f]*$" });
 const Url = Type.String({ maxLength: 512, pattern: "^(https?|wss?)://" });

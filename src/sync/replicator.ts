@@ -1,6 +1,6 @@
 import type { PeerAddress, Tier } from "../transport/types.ts";
 import { decodeFrame, encodeFrame, FrameError } from "./codec.ts";
-import { LIMITS, PROTOCOL_VERSION, type Addresses, type Frame, type HelloFrame, type PeersFrame, type WireMessage } from "./frames.ts";
+import { LIMITS, PROTOCOL_VERSION, type Addresses, type Frame, type HelloFrame, type PeersFrame, type VersionVector, type WireMessage } from "./frames.ts";
 
 /** What replication needs of the links to other instances (the link manager provides it). */
 export interface MeshLinks {
@@ -19,7 +19,7 @@ export interface Replica {
   rooms(): string[];
   vector(room: string): Record<string, number>;
   after(origin: string, room: string, seq: number, limit: number): WireMessage[];
-  /** Stores a message from another instance; true if it was new here. */
+  /** Stores a message from another instance; true if it was new here (false for a room not joined here). */
   ingest(message: WireMessage): boolean;
   /** Remembers a peer met in a shared room, so links come back after a restart. */
   savePeer(peer: { node_id: string; name: string; rooms: string[]; addresses: PeerAddress }): void;
@@ -154,7 +154,7 @@ export class Replicator {
     }
   }
 
-  async #onVector(from: string, theirs: Record<string, Record<string, number>>): Promise<void> {
+  async #onVector(from: string, theirs: VersionVector): Promise<void> {
     const info = this.#peers.get(from);
     if (!info) return;
     for (const room of this.#shared(info)) {
@@ -176,10 +176,9 @@ export class Replicator {
   }
 
   #onMessages(from: string, messages: WireMessage[]): void {
-    // Only rooms both sides joined: a peer cannot push into a room it never said it is in.
+    // Only rooms both sides joined: a peer cannot push into a room it never said it is in (ingest refuses rooms not joined here).
     const senderRooms = this.#peers.get(from)?.rooms;
-    const joined = new Set(this.#replica.rooms());
-    const fresh = messages.filter((m) => joined.has(m.room) && senderRooms?.has(m.room) && this.#replica.ingest(m));
+    const fresh = messages.filter((m) => senderRooms?.has(m.room) && this.#replica.ingest(m));
     if (fresh.length === 0) return;
     // Forward what was new here to the room's other peers, which may not be linked to the sender.
     for (const nodeId of this.#up) {
@@ -216,7 +215,7 @@ export class Replicator {
   #sendVector(nodeId: string): void {
     const info = this.#peers.get(nodeId);
     if (!info) return;
-    const rooms: Record<string, Record<string, number>> = {};
+    const rooms: VersionVector = {};
     for (const room of this.#shared(info)) rooms[room] = this.#replica.vector(room);
     this.#send(nodeId, { type: "vector", rooms });
   }

@@ -44,7 +44,6 @@ export class HubSignaling {
       localNodeId: string;
       hub: LocalHub;
       onMessage: (from: string, message: SignalMessage) => void;
-      log: (line: string) => void;
     },
   ) {}
 

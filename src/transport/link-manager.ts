@@ -129,7 +129,6 @@ export class LinkManager {
           localNodeId: init.localNodeId,
           hub: init.hub,
           onMessage: (from, m) => this.#signalHandler(from, m),
-          log: this.#log,
         })
       : null;
   }
