@@ -75,7 +75,12 @@ export async function startCoturn(timeoutMs = 10_000): Promise<Coturn> {
   const stop = async () => {
     process.off("exit", killOnExit);
     proc.kill();
-    await proc.exited;
+    // Never wait on the server for ever: kill it hard, and go on, if it has not gone within 5 s.
+    const gone = await Promise.race([proc.exited.then(() => true), Bun.sleep(5000).then(() => false)]);
+    if (!gone) {
+      console.log(`coturn (pid ${proc.pid}) did not stop within 5 s of SIGTERM; killing it`);
+      proc.kill("SIGKILL");
+    }
     rmSync(dir, { recursive: true, force: true });
   };
   if (!(await answersStun(port, timeoutMs))) {
