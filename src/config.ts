@@ -1,7 +1,6 @@
 import { hostname } from "node:os";
-
-export const TIER_NAMES = ["webrtc", "turn", "websocket", "http", "lan"] as const;
-export type TierName = (typeof TIER_NAMES)[number];
+import { DISPLAY_NAME_MAX, DISPLAY_NAME_RULE, isDisplayName, isRoomName, ROOM_RULE } from "./domain/names.ts";
+import { isTier, TIERS, type Tier } from "./domain/tiers.ts";
 
 export interface TurnServer {
   secure: boolean;
@@ -21,7 +20,7 @@ export interface Config {
   rooms: string[];
   stun: string[];
   turn: TurnServer[];
-  transports: TierName[];
+  transports: Tier[];
   lanPort: number;
   lanAddr: string | null;
 }
@@ -34,23 +33,6 @@ export class ConfigError extends Error {
 export type ParsedArgs = { kind: "run"; config: Config } | { kind: "help" } | { kind: "version" } | { kind: "self-test" };
 
 export const DEFAULT_STUN = "stun:stun.l.google.com:19302";
-
-const ROOM_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
-
-/** The room-name rule in words, for every refusal of a bad room name. */
-export const ROOM_RULE = "1-64 letters, digits, '-', '_' or '.'";
-
-/** Room names: 1–64 letters, digits, `-`, `_`, `.` (the contract's rule, shared by every entry point). */
-export function isRoomName(value: unknown): value is string {
-  return typeof value === "string" && ROOM_PATTERN.test(value);
-}
-
-const NAME_MAX = 64;
-
-/** A display name: 1–64 characters with no control characters. */
-export function isDisplayName(value: unknown): value is string {
-  return typeof value === "string" && value.length >= 1 && value.length <= NAME_MAX && !/[\u0000-\u001f\u007f]/.test(value);
-}
 
 interface FlagSpec {
   help: string;
@@ -68,7 +50,7 @@ const FLAGS: Record<string, FlagSpec> = {
   room: { value: "NAME", repeatable: true, help: "join this room at start" },
   stun: { value: "URL", repeatable: true, help: `STUN server (stun:host:port); 'none' disables STUN [${DEFAULT_STUN}]` },
   turn: { value: "URL", repeatable: true, help: "TURN server: turn:USER:PASS@HOST:PORT (also turns:)" },
-  transports: { value: "LIST", help: `tiers that may be used, comma-separated [${TIER_NAMES.join(",")}]` },
+  transports: { value: "LIST", help: `tiers that may be used, comma-separated [${TIERS.join(",")}]` },
   "lan-port": { value: "N", help: "UDP port for LAN discovery and the LAN tier [9999]" },
   "lan-addr": { value: "ADDR", help: "where LAN beacons and frames go [each interface's broadcast address]" },
   "self-test": { help: "open a WebRTC DataChannel to this process over loopback, print the result and exit" },
@@ -88,7 +70,7 @@ export function usage(): string {
 
 function defaultName(): string {
   const base = hostname().split(".")[0]?.replace(/[^A-Za-z0-9_.-]/g, "") ?? "";
-  return base.slice(0, NAME_MAX) || "e-goat";
+  return base.slice(0, DISPLAY_NAME_MAX) || "e-goat";
 }
 
 function parsePort(flag: string, raw: string): number {
@@ -123,15 +105,15 @@ export function parseTurn(raw: string): TurnServer {
   return { secure: scheme === "turns", username, password, host, port: parsePort("turn", port) };
 }
 
-function parseTransports(raw: string): TierName[] {
+function parseTransports(raw: string): Tier[] {
   const names = raw.split(",").map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new ConfigError(`--transports: give at least one of ${TIER_NAMES.join(", ")}`);
+  if (names.length === 0) throw new ConfigError(`--transports: give at least one of ${TIERS.join(", ")}`);
   for (const name of names) {
-    if (!(TIER_NAMES as readonly string[]).includes(name)) {
-      throw new ConfigError(`--transports: unknown tier '${name}' (known: ${TIER_NAMES.join(", ")})`);
+    if (!isTier(name)) {
+      throw new ConfigError(`--transports: unknown tier '${name}' (known: ${TIERS.join(", ")})`);
     }
   }
-  return [...new Set(names)] as TierName[];
+  return [...new Set(names)] as Tier[];
 }
 
 function parseAddr(flag: string, raw: string): string {
@@ -175,7 +157,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     rooms: [],
     stun: [DEFAULT_STUN],
     turn: [],
-    transports: [...TIER_NAMES],
+    transports: [...TIERS],
     lanPort: 9999,
     lanAddr: null,
   };
@@ -209,7 +191,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
         config.db = v;
         break;
       case "name":
-        if (!isDisplayName(v)) throw new ConfigError(`--name: must be 1-${NAME_MAX} characters without control characters`);
+        if (!isDisplayName(v)) throw new ConfigError(`--name: must be ${DISPLAY_NAME_RULE}`);
         config.name = v;
         break;
       case "peer":

@@ -1,10 +1,9 @@
 import { Elysia } from "elysia";
-import { ROOM_RULE, isDisplayName, isRoomName } from "../config.ts";
+import { DISPLAY_NAME_RULE, isDisplayName, isRoomName, MAX_TEXT_BYTES, ROOM_RULE } from "../domain/names.ts";
 import { RoomLimitError } from "../node.ts";
 import { HttpError, intParam, readBody, type GuestLimit } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 
-export const MAX_TEXT_BYTES = 16 * 1024;
 export const MAX_SEND_BODY_BYTES = 64 * 1024;
 export const MAX_HISTORY_LIMIT = 1000;
 export const MAX_WAIT_SECONDS = 30;
@@ -25,7 +24,7 @@ export function checkSend(body: Record<string, unknown>, defaultPeerId: string):
   if (typeof text !== "string" || text.trim() === "") throw new HttpError(400, "text is required and must not be empty");
   if (Buffer.byteLength(text) > MAX_TEXT_BYTES) throw new HttpError(413, `text is over ${MAX_TEXT_BYTES / 1024} KiB`);
   if (peer_id !== undefined && peer_id !== null && peer_id !== "" && !isDisplayName(peer_id)) {
-    throw new HttpError(400, "peer_id must be 1-64 characters without control characters");
+    throw new HttpError(400, `peer_id must be ${DISPLAY_NAME_RULE}`);
   }
   return { room, text, peer_id: typeof peer_id === "string" && peer_id !== "" ? peer_id : defaultPeerId };
 }

@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import { Elysia } from "elysia";
-import { ROOM_RULE, isRoomName } from "../config.ts";
+import { isRoomName, ROOM_RULE } from "../domain/names.ts";
 import type { Message } from "../storage/index.ts";
 import { MessageItem } from "../views/message.tsx";
 import { HttpError, intParam } from "./http.ts";

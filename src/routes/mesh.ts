@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import { PROTOCOL_VERSION } from "../sync/frames.ts";
+import { PROTOCOL_VERSION } from "../domain/protocol.ts";
 import type { AppOptions } from "./options.ts";
 
 /** What other instances use: `/mesh/info` to learn who is here, and the HTTP link tier under `/mesh/http/`. */

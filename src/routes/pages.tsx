@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import { Elysia } from "elysia";
-import { ROOM_RULE, isDisplayName, isRoomName } from "../config.ts";
+import { DISPLAY_NAME_RULE, isDisplayName, isRoomName, ROOM_RULE } from "../domain/names.ts";
 import { RoomLimitError } from "../node.ts";
 import { Landing } from "../views/landing.tsx";
 import type { InstanceInfo } from "../views/layout.tsx";
@@ -16,7 +16,7 @@ import type { AppOptions } from "./options.ts";
 export const PAGE_SIZE = 50;
 
 const ROOM_NAMES = `Room names are ${ROOM_RULE}.`;
-const NAME_RULE = "Names are 1-64 characters without control characters.";
+const NAME_RULE = `Names are ${DISPLAY_NAME_RULE}.`;
 
 function htmlResponse(body: string, status = 200, headers: Record<string, string> = {}): Response {
   return new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8", ...headers } });

@@ -1,7 +1,9 @@
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Type } from "@sinclair/typebox";
 import type { PeerAddress } from "../transport/types.ts";
-import { Addresses, NodeId, PROTOCOL_VERSION } from "./frames.ts";
+import { NodeId } from "../domain/names.ts";
+import { PROTOCOL_VERSION } from "../domain/protocol.ts";
+import { Addresses } from "./frames.ts";
 
 /** What `GET /mesh/info` answers: enough for another instance to dial this one on every tier. */
 export const MeshInfo = Type.Object({

@@ -1,7 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
-
-/** Bumped when a frame changes shape; a peer speaking another version is refused at hello. */
-export const PROTOCOL_VERSION = 1;
+import { DisplayName, MAX_TEXT_BYTES, NodeId, RoomName } from "../domain/names.ts";
 
 /** Limits on what one frame may carry; a frame past them is invalid and closes its link. */
 export const LIMITS = {
@@ -9,12 +7,9 @@ export const LIMITS = {
   messagesPerFrame: 500,
   peersPerFrame: 256,
   originsPerRoom: 10_000,
-  textBytes: 16 * 1024,
+  textBytes: MAX_TEXT_BYTES,
 } as const;
 
-export const NodeId = Type.String({ pattern: "^[0-9a-f]{20}$" });
-const RoomName = Type.String({ pattern: "^[A-Za-z0-9_.-]{1,64}$" });
-const DisplayName = Type.String({ minLength: 1, maxLength: 64, pattern: "^[^\\u0000-\\u001f\\u007f]*$" });
 const Url = Type.String({ maxLength: 512, pattern: "^(https?|wss?)://" });
 const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 

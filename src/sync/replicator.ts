@@ -1,6 +1,7 @@
 import type { PeerAddress, Tier } from "../transport/types.ts";
 import { decodeFrame, encodeFrame, FrameError } from "./codec.ts";
-import { LIMITS, PROTOCOL_VERSION, type Addresses, type Frame, type HelloFrame, type PeersFrame, type VersionVector, type WireMessage } from "./frames.ts";
+import { PROTOCOL_VERSION } from "../domain/protocol.ts";
+import { LIMITS, type Addresses, type Frame, type HelloFrame, type PeersFrame, type VersionVector, type WireMessage } from "./frames.ts";
 
 /** What replication needs of the links to other instances (the link manager provides it). */
 export interface MeshLinks {

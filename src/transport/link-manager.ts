@@ -1,5 +1,6 @@
 import { HubSignaling, type LocalHub } from "./hub-signaling.ts";
-import { DialError, isSignalMessage, TIER_PRIORITY, TIERS_BY_PRIORITY, type Link, type PeerAddress, type Signaling, type SignalMessage, type Tier, type Transport } from "./types.ts";
+import { TIER_PRIORITY, TIERS } from "../domain/tiers.ts";
+import { DialError, isSignalMessage, type Link, type PeerAddress, type Signaling, type SignalMessage, type Tier, type Transport } from "./types.ts";
 
 export interface LinkManagerInit {
   /** This instance's node id, sent first on every link. */
@@ -175,7 +176,7 @@ export class LinkManager {
     frame[0] = DATA;
     frame.set(data, 1);
     // Each failed try removes that link, so this ends after at most one try per tier.
-    for (let tries = 0; peer.primary && tries <= TIERS_BY_PRIORITY.length; tries++) {
+    for (let tries = 0; peer.primary && tries <= TIERS.length; tries++) {
       const primary = peer.primary;
       try {
         primary.link.send(frame);

@@ -1,5 +1,5 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import { ROOM_RULE, isRoomName, isDisplayName } from "../config.ts";
+import { DISPLAY_NAME_RULE, isDisplayName, isRoomName, ROOM_RULE } from "../domain/names.ts";
 import { RateLimiter } from "../rate-limit.ts";
 import type { HubEnvelope } from "./hub-signaling.ts";
 import type { Routed } from "./ws-server.ts";
@@ -51,7 +51,7 @@ export class SignalHub {
     const peerId = url.searchParams.get("peer_id");
     if (!room || !peerId) return jsonError(400, "room and peer_id query parameters are required");
     if (!isRoomName(room)) return jsonError(400, `room must be ${ROOM_RULE}`);
-    if (!isDisplayName(peerId)) return jsonError(400, "peer_id must be 1-64 characters without control characters");
+    if (!isDisplayName(peerId)) return jsonError(400, `peer_id must be ${DISPLAY_NAME_RULE}`);
     if (this.#connections >= this.#maxConnections) return jsonError(429, "the signaling hub is full; try again later");
     const members = this.#rooms.get(room);
     if (members && members.size >= this.#maxMembersPerRoom && !members.has(peerId)) {

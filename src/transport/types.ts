@@ -1,18 +1,6 @@
-/** The tiers a link can run over, best first, with the priority that orders them. */
-export const TIER_PRIORITY = {
-  webrtc: 100,
-  turn: 80,
-  websocket: 60,
-  http: 40,
-  lan: 20,
-} as const;
+import type { Tier } from "../domain/tiers.ts";
 
-export type Tier = keyof typeof TIER_PRIORITY;
-
-/** Tiers from best to worst. */
-export const TIERS_BY_PRIORITY: readonly Tier[] = (Object.keys(TIER_PRIORITY) as Tier[]).sort(
-  (a, b) => TIER_PRIORITY[b] - TIER_PRIORITY[a],
-);
+export type { Tier } from "../domain/tiers.ts";
 
 /** How to reach another instance; each tier dials the fields it understands. */
 export interface PeerAddress {

@@ -1,0 +1,32 @@
+/**
+ * The naming rules every layer shares: rooms, display names, node ids. Each is a TypeBox schema (for frames, routes and
+ * other validated input) and a predicate (for code that checks one value), written once here.
+ */
+import { Type } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+
+/** A room name: 1–64 letters, digits, `-`, `_`, `.` (the contract's rule). */
+export const RoomName = Type.String({ pattern: "^[A-Za-z0-9_.-]{1,64}$" });
+/** The room-name rule in words, for every refusal of a bad room name. */
+export const ROOM_RULE = "1-64 letters, digits, '-', '_' or '.'";
+
+/** Longest display name, in characters. */
+export const DISPLAY_NAME_MAX = 64;
+/** A display name (an instance's `--name`, a message's `peer_id`): 1–64 characters, no control characters. */
+export const DisplayName = Type.String({ minLength: 1, maxLength: DISPLAY_NAME_MAX, pattern: "^[^\\u0000-\\u001f\\u007f]*$" });
+/** The display-name rule in words. */
+export const DISPLAY_NAME_RULE = `1-${DISPLAY_NAME_MAX} characters without control characters`;
+
+/** A node id: 20 lowercase hex digits, derived from the instance's Ed25519 key. */
+export const NodeId = Type.String({ pattern: "^[0-9a-f]{20}$" });
+
+const roomName = TypeCompiler.Compile(RoomName);
+const displayName = TypeCompiler.Compile(DisplayName);
+const nodeId = TypeCompiler.Compile(NodeId);
+
+export const isRoomName = (value: unknown): value is string => roomName.Check(value);
+export const isDisplayName = (value: unknown): value is string => displayName.Check(value);
+export const isNodeId = (value: unknown): value is string => nodeId.Check(value);
+
+/** Largest message text, in UTF-8 bytes. */
+export const MAX_TEXT_BYTES = 16 * 1024;
