@@ -37,3 +37,8 @@ export function broadcastAddresses(): string[] {
   }
   return [...new Set(out)];
 }
+
+/** True for an address on this machine's loopback (127.0.0.0/8, ::1, IPv4-mapped 127.x); false for undefined. */
+export function isLoopback(ip: string | undefined): boolean {
+  return ip !== undefined && (ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127."));
+}

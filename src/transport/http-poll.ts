@@ -28,7 +28,7 @@
  * server uses 30 s; the default hold is 20 s).
  */
 import type { Server } from "bun";
-import { BaseLink } from "./link-base.ts";
+import { BaseLink } from "./base-link.ts";
 import { DialError, type Link, type PeerAddress, type Transport } from "./types.ts";
 
 export interface HttpTransportInit {
@@ -96,7 +96,7 @@ class AcceptedLink extends BaseLink {
   }
 
   send(frame: Uint8Array): void {
-    this.checkOpen();
+    this.checkSend(frame);
     this.#outbox.push(frame.slice());
     this.#outboxBytes += frame.byteLength;
     if (this.#outboxBytes > this.limits.maxQueuedBytes) {
@@ -237,7 +237,7 @@ class DialedLink extends BaseLink {
   }
 
   send(frame: Uint8Array): void {
-    this.checkOpen();
+    this.checkSend(frame);
     this.#outbox.push(frame.slice());
     this.#outboxBytes += frame.byteLength;
     if (this.#outboxBytes > this.limits.maxQueuedBytes) {

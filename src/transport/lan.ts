@@ -14,7 +14,7 @@ import {
   type Datagram,
   type DatagramType,
 } from "./lan-wire.ts";
-import { BaseLink } from "./link-base.ts";
+import { BaseLink } from "./base-link.ts";
 import { DialError, type Link, type PeerAddress, type Transport } from "./types.ts";
 
 export type { BeaconInfo } from "./lan-wire.ts";
@@ -163,7 +163,7 @@ class LanLink extends BaseLink {
   }
 
   send(frame: Uint8Array): void {
-    this.checkOpen();
+    this.checkSend(frame);
     const { maxFrameBytes, maxQueuedBytes, maxDatagramBytes, localNodeId } = this.context;
     if (frame.byteLength > maxFrameBytes) return this.close(`frame of ${frame.byteLength} bytes is over the ${maxFrameBytes}-byte limit`);
     if (this.#queuedBytes + frame.byteLength > maxQueuedBytes) return this.close(`over ${maxQueuedBytes} bytes unsent; the far end is not keeping up`);
@@ -175,19 +175,6 @@ class LanLink extends BaseLink {
     }
     this.#queuedBytes += copy.byteLength;
     this.#pump();
-  }
-
-  override onFrame(handler: (frame: Uint8Array) => void): void {
-    super.onFrame((frame) => {
-      try {
-        handler(frame);
-      } catch (error) {
-        // The handler's bug is reported like any uncaught error, after this link's state is consistent.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    });
   }
 
   close(reason = "closed"): void {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import nodeDataChannel, { type DataChannel, type IceServer, type PeerConnection, type RtcConfig } from "node-datachannel";
 import type { TurnServer } from "../config.ts";
-import { BaseLink } from "./link-base.ts";
+import { BaseLink } from "./base-link.ts";
 import { DialError, isSignalMessage, LinkClosedError, type Link, type PeerAddress, type SignalMessage, type Signaling, type Transport } from "./types.ts";
 
 /** The largest frame a link carries; bigger ones are refused on send and end the link on receipt. */
@@ -83,7 +83,7 @@ export class WebRtcLink extends BaseLink {
   }
 
   send(frame: Uint8Array): void {
-    this.checkOpen();
+    this.checkSend(frame);
     if (frame.byteLength > MAX_FRAME_BYTES) throw new RangeError(`frame of ${frame.byteLength} bytes is over the ${MAX_FRAME_BYTES}-byte limit`);
     if (this.channel.bufferedAmount() + frame.byteLength > MAX_BUFFERED_BYTES) {
       const reason = `peer is not reading: over ${MAX_BUFFERED_BYTES} bytes waiting to be sent`;

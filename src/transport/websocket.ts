@@ -4,7 +4,7 @@
  * for the app's single WebSocket server (see ws-server.ts), as the signaling hub does.
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import { BaseLink } from "./link-base.ts";
+import { BaseLink } from "./base-link.ts";
 import { DialError, type Link, type PeerAddress, type Transport } from "./types.ts";
 import type { Routed } from "./ws-server.ts";
 
@@ -64,7 +64,7 @@ class WebSocketLink extends BaseLink {
   }
 
   send(frame: Uint8Array): void {
-    this.checkOpen();
+    this.checkSend(frame);
     const waiting = this.wire.write(frame);
     if (waiting > this.limits.maxQueuedBytes) this.fail(POLICY, `over ${this.limits.maxQueuedBytes} bytes unsent; the far end is not reading`);
   }

@@ -3,7 +3,7 @@ import { Node } from "../../src/node.ts";
 import { openStorage } from "../../src/storage/index.ts";
 import { encodeFrame } from "../../src/sync/codec.ts";
 import { LinkManager } from "../../src/transport/link-manager.ts";
-import { MemoryNetwork, memoryTransport } from "../../src/transport/memory.ts";
+import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
 import type { Tier } from "../../src/transport/types.ts";
 import { waitFor } from "../helpers/instance.ts";
 

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "bun:test";
-import { DialError, LinkClosedError, type Link, type PeerAddress, type Transport } from "../../src/transport/types.ts";
+import { DialError, FrameTooLargeError, LinkClosedError } from "../../src/transport/errors.ts";
+import type { Link, PeerAddress, Transport } from "../../src/transport/link.ts";
+import { MAX_FRAME_BYTES } from "../../src/transport/limits.ts";
 
 export interface ComplianceSetup {
   /** Two transports of the tier under test; `b` is listening when dialed. */
@@ -10,6 +12,12 @@ export interface ComplianceSetup {
   /** An address nothing listens on. */
   nowhere: PeerAddress;
   teardown?: () => Promise<void>;
+}
+
+/** What a test may ask of the transports it is given. */
+export interface ComplianceOptions {
+  /** The queue limit of every link both transports make (see link.ts); small, so a test can pass it quickly. */
+  maxQueuedBytes?: number;
 }
 
 function frameQueue(link: Link) {
@@ -33,13 +41,13 @@ function frameQueue(link: Link) {
 }
 
 /** The behaviour every tier's transport must show; run by each tier's test file. */
-export function transportCompliance(name: string, setup: () => Promise<ComplianceSetup>) {
+export function transportCompliance(name: string, setup: (options?: ComplianceOptions) => Promise<ComplianceSetup>) {
   describe(`${name} transport compliance`, () => {
     let s: ComplianceSetup;
     let accepted: Link[];
 
-    const connect = async () => {
-      s = await setup();
+    const connect = async (options?: ComplianceOptions) => {
+      s = await setup(options);
       accepted = [];
       await s.b.listen((link) => accepted.push(link));
       const link = await s.a.dial(s.addressOfB);
@@ -131,6 +139,69 @@ export function transportCompliance(name: string, setup: () => Promise<Complianc
       const ac = new AbortController();
       ac.abort(new Error("gave up"));
       await expect(s.a.dial(s.addressOfB, ac.signal)).rejects.toThrow("gave up");
+    });
+
+    it("refuses to send a frame over the limit, sends nothing, and the link stays open", async () => {
+      const { mine, theirs } = await connect();
+      const atB = frameQueue(theirs);
+      expect(() => mine.send(new Uint8Array(MAX_FRAME_BYTES + 1))).toThrow(FrameTooLargeError);
+      expect(mine.closed).toBe(false);
+      mine.send(Uint8Array.of(5));
+      expect(await atB.take(1)).toEqual([Uint8Array.of(5)]);
+      await Bun.sleep(50);
+      expect(atB.frames).toEqual([]);
+      expect(theirs.closed).toBe(false);
+    });
+
+    it("a frame handler that throws closes its link with the error as reason; the other links carry on", async () => {
+      const { mine, theirs } = await connect();
+      const other = await s.a.dial(s.addressOfB);
+      const deadline = Date.now() + 5000;
+      while (accepted.length < 2 && Date.now() < deadline) await Bun.sleep(5);
+      const otherTheirs = accepted[1]!;
+      const reasons = [closeReason(theirs), closeReason(mine)];
+      theirs.onFrame(() => {
+        throw new Error("handler bug");
+      });
+      mine.send(Uint8Array.of(1));
+      expect(await reasons[0]).toContain("handler bug");
+      await reasons[1];
+      const atOther = frameQueue(otherTheirs);
+      other.send(Uint8Array.of(2));
+      expect(await atOther.take(1)).toEqual([Uint8Array.of(2)]);
+    });
+
+    it("a sender past the queue limit gets LinkClosedError, and both ends close saying the far end is not reading", async () => {
+      const { mine, theirs } = await connect({ maxQueuedBytes: 1024 * 1024 });
+      const theirReason = closeReason(theirs);
+      const frame = new Uint8Array(256 * 1024);
+      const flood = () => {
+        // Far past the limit, in one turn of the event loop: nothing can drain meanwhile.
+        for (let i = 0; i < 256; i++) mine.send(frame);
+      };
+      expect(flood).toThrow(LinkClosedError);
+      expect(mine.closed).toBe(true);
+      expect(await closeReason(mine)).toContain("not reading");
+      expect(await theirReason).toBeString();
+      expect(() => mine.send(Uint8Array.of(1))).toThrow(LinkClosedError);
+    });
+
+    it("a removed frame handler gets no more frames; a close handler added after the close still runs once", async () => {
+      const { mine, theirs } = await connect();
+      const seen: number[] = [];
+      const remove = theirs.onFrame((f) => seen.push(f[0]!));
+      const atB = frameQueue(theirs);
+      mine.send(Uint8Array.of(1));
+      await atB.take(1);
+      remove();
+      mine.send(Uint8Array.of(2));
+      await atB.take(1);
+      expect(seen).toEqual([1]);
+      mine.close("bye");
+      const late: string[] = [];
+      mine.onClose((r) => late.push(r));
+      await Bun.sleep(10);
+      expect(late).toEqual(["bye"]);
     });
 
     it("declines addresses without the fields it needs", async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { LinkManager, type LinkManagerInit } from "../../src/transport/link-manager.ts";
-import { MemoryNetwork, memoryTransport } from "../../src/transport/memory.ts";
+import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
 import type { SignalMessage, Tier } from "../../src/transport/types.ts";
 import { waitFor } from "../helpers/instance.ts";
 

@@ -1,11 +1,11 @@
-import { MemoryNetwork, memoryTransport } from "../../src/transport/memory.ts";
+import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
 import { transportCompliance } from "./compliance.ts";
 
-transportCompliance("memory", async () => {
+transportCompliance("memory", async (options) => {
   const network = new MemoryNetwork();
   return {
-    a: memoryTransport(network, "a"),
-    b: memoryTransport(network, "b"),
+    a: memoryTransport(network, "a", options),
+    b: memoryTransport(network, "b", options),
     addressOfB: { memory: "b" },
     nowhere: { memory: "nobody" },
   };

@@ -1,5 +1,7 @@
-import { BaseLink } from "./link-base.ts";
-import { DialError, type Link, type PeerAddress, type Tier, type Transport } from "./types.ts";
+import type { Tier } from "../../domain/tiers.ts";
+import { BaseLink } from "../base-link.ts";
+import { DialRefusedError, TransportClosedError } from "../errors.ts";
+import type { Link, PeerAddress, Transport } from "../link.ts";
 
 /** A shared in-process "network" that memory transports listen on and dial through. */
 export class MemoryNetwork {
@@ -12,29 +14,44 @@ export class MemoryNetwork {
   dialDelayMs: (from: string, to: string) => number = () => 0;
 }
 
+export interface MemoryTransportInit {
+  /** The tier the links claim to be. @default "websocket" */
+  tier?: Tier;
+  /** Bytes in flight to the far end past which a link closes (see link.ts). @default MAX_QUEUED_BYTES */
+  maxQueuedBytes?: number;
+}
+
 class MemoryLink extends BaseLink {
   other!: MemoryLink;
+  /** Bytes sent and not yet handed to the far end. */
+  #inFlight = 0;
 
   constructor(
     readonly tier: Tier,
     readonly remote: string,
     private readonly network: MemoryNetwork,
+    maxQueuedBytes?: number,
   ) {
-    super();
+    super(maxQueuedBytes);
   }
 
   send(frame: Uint8Array): void {
-    this.checkOpen();
+    this.checkSend(frame);
     if (this.network.cut.has(this.tier)) return;
+    this.checkQueue(this.#inFlight + frame.byteLength);
     const copy = frame.slice();
+    this.#inFlight += copy.byteLength;
     // Delivered on a later turn, like a socket, so a sender never re-enters its own handler.
-    const deliver = () => this.other.deliver(copy);
+    const deliver = () => {
+      this.#inFlight -= copy.byteLength;
+      this.other.deliver(copy);
+    };
     if (this.network.delayMs > 0) setTimeout(deliver, this.network.delayMs);
     else queueMicrotask(deliver);
   }
 
   close(reason = "closed"): void {
-    this.ended(reason);
+    if (!this.ended(reason)) return;
     const end = () => this.other.ended(`closed by peer: ${reason}`);
     if (this.network.delayMs > 0) setTimeout(end, this.network.delayMs);
     else queueMicrotask(end);
@@ -42,9 +59,11 @@ class MemoryLink extends BaseLink {
 }
 
 /** A transport whose links are in-process queues: lets tests run whole meshes without sockets. Each tier listens apart. */
-export function memoryTransport(network: MemoryNetwork, address: string, tier: Tier = "websocket"): Transport {
+export function memoryTransport(network: MemoryNetwork, address: string, init: MemoryTransportInit | Tier = {}): Transport {
+  const { tier = "websocket", maxQueuedBytes } = typeof init === "string" ? { tier: init } : init;
   const key = (at: string) => `${at}#${tier}`;
   const links = new Set<Link>();
+  let closed = false;
   const track = (link: Link) => {
     links.add(link);
     link.onClose(() => links.delete(link));
@@ -56,25 +75,27 @@ export function memoryTransport(network: MemoryNetwork, address: string, tier: T
     canDial: (to: PeerAddress) => (to.memory ?? to.nodeId) !== undefined,
     async dial(to: PeerAddress, signal?: AbortSignal): Promise<Link> {
       signal?.throwIfAborted();
+      if (closed) throw new TransportClosedError(`the memory transport at '${address}' is closed`);
       const target = to.memory ?? to.nodeId;
       const delay = target === undefined ? 0 : network.dialDelayMs(address, target);
       if (delay > 0) await Bun.sleep(delay);
       signal?.throwIfAborted();
       const accept = target === undefined ? undefined : network.listeners.get(key(target));
-      if (!accept || network.cut.has(tier)) throw new DialError(`no memory listener at '${target}' on ${tier}`);
-      const mine = new MemoryLink(tier, target!, network);
-      const theirs = new MemoryLink(tier, address, network);
+      if (!accept || network.cut.has(tier)) throw new DialRefusedError(`no memory listener at '${target}' on ${tier}`);
+      const mine = new MemoryLink(tier, target!, network, maxQueuedBytes);
+      const theirs = new MemoryLink(tier, address, network, maxQueuedBytes);
       mine.other = theirs;
       theirs.other = mine;
       accept(theirs);
       return track(mine);
     },
     async listen(onLink: (link: Link) => void): Promise<void> {
-      if (network.listeners.has(key(address))) throw new DialError(`memory address '${address}' is in use on ${tier}`);
+      if (network.listeners.has(key(address))) throw new Error(`memory address '${address}' is in use on ${tier}`);
       network.listeners.set(key(address), (link) => onLink(track(link)));
     },
     async close(): Promise<void> {
-      network.listeners.delete(key(address));
+      closed = true;
+      if (network.listeners.get(key(address))) network.listeners.delete(key(address));
       for (const link of [...links]) link.close("transport closed");
     },
   };

@@ -1,0 +1,99 @@
+import { Handlers } from "../util/handlers.ts";
+import { FrameTooLargeError, LinkClosedError, messageOf } from "./errors.ts";
+import type { Link, Tier } from "./link.ts";
+import { MAX_FRAME_BYTES, MAX_QUEUED_BYTES } from "./limits.ts";
+
+/**
+ * What every tier's Link does the same way (the rules in link.ts): the closed flag, frame handlers with the frames
+ * that came before them, close handlers run once, the frame-size and queue limits. A tier writes `send` and `close`,
+ * and calls `deliver` and `ended` as its wire reports.
+ */
+export abstract class BaseLink implements Link {
+  abstract readonly tier: Tier;
+  abstract readonly remote: string;
+  #closeReason: string | undefined;
+  readonly #onFrame = new Handlers<[Uint8Array]>();
+  readonly #onClose = new Handlers<[string]>();
+  /** Frames that arrived before a handler was registered, as a socket's receive buffer would hold them. */
+  #early: Uint8Array[] = [];
+  #earlyBytes = 0;
+
+  /** `maxQueuedBytes`: bytes the link may hold for a far end that stopped reading, or for a reader not there yet. */
+  constructor(readonly maxQueuedBytes = MAX_QUEUED_BYTES) {}
+
+  /** True once either side closed the link or it failed. */
+  get closed(): boolean {
+    return this.#closeReason !== undefined;
+  }
+
+  /** Sends one frame (copied); throws FrameTooLargeError, or LinkClosedError when closed or the far end stopped reading. */
+  abstract send(frame: Uint8Array): void;
+  /** Closes the link; the far end sees it close too. Idempotent. */
+  abstract close(reason?: string): void;
+
+  onFrame(handler: (frame: Uint8Array) => void): () => void {
+    const remove = this.#onFrame.add(handler);
+    const early = this.#early.splice(0);
+    this.#earlyBytes = 0;
+    for (const frame of early) this.deliver(frame);
+    return remove;
+  }
+
+  onClose(handler: (reason: string) => void): () => void {
+    const reason = this.#closeReason;
+    if (reason === undefined) return this.#onClose.add(handler);
+    let removed = false;
+    queueMicrotask(() => removed || handler(reason));
+    return () => void (removed = true);
+  }
+
+  /** The checks every `send` starts with: the link is open and the frame within MAX_FRAME_BYTES. */
+  protected checkSend(frame: Uint8Array): void {
+    if (this.closed) throw new LinkClosedError(`link to ${this.remote} is closed`);
+    if (frame.byteLength > MAX_FRAME_BYTES) throw new FrameTooLargeError(`frame of ${frame.byteLength} bytes is over the ${MAX_FRAME_BYTES}-byte limit`);
+  }
+
+  /** Closes the link and throws LinkClosedError when `queuedBytes` waiting for the far end pass the queue limit. */
+  protected checkQueue(queuedBytes: number): void {
+    if (queuedBytes <= this.maxQueuedBytes) return;
+    const reason = `the far end is not reading: over ${this.maxQueuedBytes} bytes waiting to be sent`;
+    this.close(reason);
+    throw new LinkClosedError(reason);
+  }
+
+  /** Hands a frame from the far end to the handlers, or holds it until one is registered; drops it once closed. */
+  protected deliver(frame: Uint8Array): void {
+    if (this.closed) return;
+    if (this.#onFrame.size === 0) {
+      this.#early.push(frame);
+      this.#earlyBytes += frame.byteLength;
+      if (this.#earlyBytes > this.maxQueuedBytes) this.close(`over ${this.maxQueuedBytes} bytes arrived with no one reading`);
+      return;
+    }
+    try {
+      this.#onFrame.emit(frame);
+    } catch (error) {
+      this.close(`a frame handler failed: ${messageOf(error)}`);
+    }
+  }
+
+  /** Marks the link closed, lets the tier `release` what it holds, then runs the close handlers; false when it already was. */
+  protected ended(reason: string): boolean {
+    if (this.closed) return false;
+    this.#closeReason = reason;
+    this.#early = [];
+    this.#earlyBytes = 0;
+    this.#onFrame.clear();
+    this.release();
+    try {
+      this.#onClose.emit(reason);
+    } catch (error) {
+      console.error(`e-goat: a close handler of the ${this.tier} link to ${this.remote} failed:`, error);
+    }
+    this.#onClose.clear();
+    return true;
+  }
+
+  /** Frees the tier's resources; runs once, after the link is marked closed (so callbacks it sets off see it closed). */
+  protected release(): void {}
+}

@@ -1,0 +1,69 @@
+/**
+ * The two seams of the transport layer: a Transport is one tier, a Link one open path to one other instance.
+ * Every tier keeps the same rules, written here once and held by the compliance suite (tests/transport/compliance.ts):
+ *
+ * - **Frames** arrive whole, in order, once. A frame is at most MAX_FRAME_BYTES (limits.ts): `send` of a bigger one
+ *   throws FrameTooLargeError, sends nothing and leaves the link open; a far end that sends a bigger one loses the link.
+ * - **Backpressure**: `send` never blocks and copies the frame, so the caller may reuse its buffer at once. When the bytes
+ *   waiting for the far end pass the tier's queue limit (MAX_QUEUED_BYTES by default), the far end has stopped reading:
+ *   the link closes with a reason that says so, and that `send` throws LinkClosedError. `send` on a closed link throws
+ *   LinkClosedError too.
+ * - **Handlers**: every `on*` adds a handler and returns the function that removes it. Frames that arrive while no frame
+ *   handler is registered are held (within the same queue limit) for the first one. A handler that throws closes its
+ *   link with a reason naming the error; it never breaks the tier or other links.
+ * - **Closing**: a link closes once, from either end; the other end closes too. Close handlers run once with the
+ *   reason; one added after the close runs on the next microtask.
+ * - **Dials** reject with a DialError subclass (errors.ts), or with the signal's reason when the caller aborts.
+ */
+import type { Tier } from "../domain/tiers.ts";
+
+export type { Tier } from "../domain/tiers.ts";
+
+/** How to reach another instance; each tier dials the fields it understands. */
+export interface PeerAddress {
+  /** The instance's node id, when known (WebRTC and LAN need it; the others learn it in the link handshake). */
+  nodeId?: string;
+  /** HTTP base URL, e.g. http://192.168.1.5:8080 (the HTTP tier, and where /mesh/info is) */
+  http?: string;
+  /** WebSocket base URL, e.g. ws://192.168.1.5:9000 (the WebSocket tier at /link, the signaling hub at /signal) */
+  ws?: string;
+  /** Where its LAN beacons came from, host:port; set only by LAN discovery */
+  lan?: string;
+  /** An address only the in-memory transport understands */
+  memory?: string;
+}
+
+/** An address whose node id is known: what the link manager dials and signaling sends to. */
+export type NodeAddress = PeerAddress & { nodeId: string };
+
+/** One open path to one other instance. Frames are opaque bytes here; sync/ gives them meaning. */
+export interface Link {
+  /** The tier this link runs over. */
+  readonly tier: Tier;
+  /** A readable description of the far end, for logs. */
+  readonly remote: string;
+  /** True once either side closed the link or it failed. */
+  readonly closed: boolean;
+  /** Sends one frame (copied); throws FrameTooLargeError, or LinkClosedError when closed or when the far end stopped reading. */
+  send(frame: Uint8Array): void;
+  /** Adds a handler for frames from the far end; returns its removal. */
+  onFrame(handler: (frame: Uint8Array) => void): () => void;
+  /** Adds a handler called once when the link closes, with the reason; returns its removal. */
+  onClose(handler: (reason: string) => void): () => void;
+  /** Closes the link; the far end sees it close too. Idempotent. */
+  close(reason?: string): void;
+}
+
+/** One tier: dials out and accepts links in. */
+export interface Transport {
+  /** The tier whose links this transport makes. */
+  readonly tier: Tier;
+  /** Whether `dial` can try this address at all (the address has the fields this tier needs). */
+  canDial(address: PeerAddress): boolean;
+  /** Opens a link to the address; rejects with a DialError subclass, or with the signal's reason when aborted. */
+  dial(address: PeerAddress, signal?: AbortSignal): Promise<Link>;
+  /** Starts accepting links; every accepted link is passed to `onLink`. */
+  listen(onLink: (link: Link) => void): Promise<void>;
+  /** Stops listening and closes every link this transport made or accepted. */
+  close(): Promise<void>;
+}
