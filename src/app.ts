@@ -1,12 +1,13 @@
 import { localHost, publicHost } from "./addresses.ts";
 import { ConfigError, parseArgs, usage, type Config } from "./config.ts";
-import { buildMesh } from "./mesh.ts";
+import { buildNetwork } from "./network.ts";
 import { Node } from "./node.ts";
 import { createApp } from "./routes/index.ts";
 import { openStorage, StorageError, type Storage } from "./storage/index.ts";
-import { SignalHub } from "./transport/signal-hub.ts";
-import { routedWebSocket, type Routed } from "./transport/ws-server.ts";
 import { resolvePeerPatiently } from "./sync/bootstrap.ts";
+import { SignalHub } from "./transport/signaling/hub.ts";
+import { LINK_PATH, routedWebSocket, type Routed } from "./transport/websocket/index.ts";
+import { jsonError } from "./util/http.ts";
 import { VERSION } from "./version.ts";
 
 /** Bun answers bodies past this with a bare 413; below it, each route refuses what is over its own limit with JSON. */
@@ -17,44 +18,54 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-function listenError(err: unknown, flag: string, port: number, host: string): never {
-  const code = (err as { code?: string }).code;
-  if (code === "EADDRINUSE") fail(`--${flag} ${port} is already in use on ${host}; pick another port or 0 for any free one`, 1);
-  if (code === "EACCES") fail(`--${flag} ${port}: permission denied to listen on ${host}`, 1);
-  fail(`--${flag} ${port}: cannot listen on ${host}: ${(err as Error).message}`, 1);
+/** A start-up step failed: what to print, and the exit code. */
+class StartError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
 }
 
-async function start(config: Config) {
+function listenError(err: unknown, flag: string, port: number, host: string): StartError {
+  const code = (err as { code?: string }).code;
+  if (code === "EADDRINUSE") return new StartError(`--${flag} ${port} is already in use on ${host}; pick another port or 0 for any free one`, 1);
+  if (code === "EACCES") return new StartError(`--${flag} ${port}: permission denied to listen on ${host}`, 1);
+  return new StartError(`--${flag} ${port}: cannot listen on ${host}: ${(err as Error).message}`, 1);
+}
+
+/** Opens storage, builds the node and its network, and starts both servers; every step is undone in reverse by `stack`. */
+async function open(config: Config, stack: AsyncDisposableStack, log: (line: string) => void) {
   let storage: Storage;
   try {
     storage = openStorage(config.db);
   } catch (err) {
-    if (err instanceof StorageError) fail(err.message, 1);
+    if (err instanceof StorageError) throw new StartError(err.message, 1);
     throw err;
   }
-  const nodeId = storage.identity.nodeId;
-  const log = (line: string) => console.log(`e-goat: ${line}`);
+  stack.defer(() => storage.close());
   const ports = { http: config.httpPort, ws: config.wsPort };
   const hub = new SignalHub();
-  const mesh = buildMesh(config, nodeId, hub, () => ports, log);
-  const node = new Node({ storage, name: config.name, mesh: { links: mesh.links, addresses: mesh.addresses, log } });
+  const network = buildNetwork({ config, nodeId: storage.identity.nodeId, hub, ports: () => ports, log });
+  const node = new Node({ storage, name: config.name, network: { links: network.links, addresses: network.addresses, log } });
   for (const room of config.rooms) node.join(room);
-  mesh.discover(node);
+  network.discovery.serve(node);
 
   const app = createApp({
     node,
     version: VERSION,
     publicUrl: () => `http://${publicHost(config.host)}:${ports.http}`,
-    meshAddresses: mesh.addresses,
-    meshHttp: mesh.http ? (request, server) => mesh.http!.handle(request, server) : undefined,
+    meshAddresses: network.addresses,
+    meshHttp: network.http ? (request, server) => network.http!.handle(request, server) : undefined,
   });
   try {
     // Elysia turns reusePort on by default, which would let a second instance share a busy port silently.
     app.listen({ port: config.httpPort, hostname: config.host, maxRequestBodySize: MAX_REQUEST_BYTES, reusePort: false, development: false });
   } catch (err) {
-    storage.close();
-    listenError(err, "http-port", config.httpPort, config.host);
+    throw listenError(err, "http-port", config.httpPort, config.host);
   }
+  stack.defer(async () => void (await app.stop(true)));
   ports.http = app.server!.port!;
 
   let ws: ReturnType<typeof Bun.serve<Routed>>;
@@ -65,29 +76,43 @@ async function start(config: Config) {
       fetch(req, server) {
         const path = new URL(req.url).pathname;
         if (path === "/signal") return hub.upgrade(req, server);
-        if (path === "/link" && mesh.websocket) return mesh.websocket.upgrade(req, server);
-        return Response.json({ error: "this port serves /signal and /link only" }, { status: 404 });
+        if (path === LINK_PATH && network.websocket) return network.websocket.upgrade(req, server);
+        return jsonError(404, "this port serves /signal and /link only");
       },
       websocket: routedWebSocket,
     });
   } catch (err) {
-    app.stop(true);
-    storage.close();
-    listenError(err, "ws-port", config.wsPort, config.host);
+    throw listenError(err, "ws-port", config.wsPort, config.host);
   }
+  stack.defer(() => ws.stop(true));
   ports.ws = ws.port!;
 
+  stack.defer(() => network.links.close());
   try {
-    await mesh.links.start();
-    await mesh.lan?.ready;
+    await network.links.start();
+    await network.lan?.ready;
   } catch (err) {
-    ws.stop(true);
-    app.stop(true);
-    storage.close();
-    fail(`--lan-port ${config.lanPort}: ${(err as Error).message}`, 1);
+    throw new StartError(`--lan-port ${config.lanPort}: ${(err as Error).message}`, 1);
   }
-  node.startMesh();
+  node.startReplication();
+  stack.defer(() => node.stopReplication());
+  return { node, ports };
+}
+
+async function start(config: Config) {
+  const log = (line: string) => console.log(`e-goat: ${line}`);
+  const stack = new AsyncDisposableStack();
+  let node: Node;
+  let ports: { http: number; ws: number };
+  try {
+    ({ node, ports } = await open(config, stack, log));
+  } catch (err) {
+    await stack.disposeAsync();
+    if (err instanceof StartError) fail(err.message, err.code);
+    throw err;
+  }
   const stopping = new AbortController();
+  stack.defer(() => stopping.abort());
   for (const url of config.peers) {
     resolvePeerPatiently(url, stopping.signal, log).then(
       (address) => node.introduce(address),
@@ -100,18 +125,13 @@ async function start(config: Config) {
 
   const shutdown = async (signal: string) => {
     if (stopping.signal.aborted) return;
-    stopping.abort();
     console.log(`e-goat: ${signal}, shutting down`);
     // Closing links waits on peers and native WebRTC teardown; never let that keep the process alive.
     setTimeout(() => {
       console.error("e-goat: shutdown took over 5 s; exiting anyway");
       process.exit(0);
     }, 5000);
-    node.stopMesh();
-    await mesh.links.close();
-    ws.stop(true);
-    await app.stop(true);
-    storage.close();
+    await stack.disposeAsync();
     process.exit(0);
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
@@ -141,7 +161,7 @@ function main(argv: string[]) {
 async function selfTest() {
   try {
     // Loaded only here, so a normal start does not pay for the native addon.
-    const { checkWebRtc } = await import("./transport/webrtc-check.ts");
+    const { checkWebRtc } = await import("./transport/webrtc/self-check.ts");
     const { setupMs, rttMs } = await checkWebRtc();
     console.log(`e-goat self-test: WebRTC DataChannel over loopback ok (setup ${setupMs.toFixed(1)} ms, round trip ${rttMs.toFixed(2)} ms)`);
     process.exit(0);

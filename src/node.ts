@@ -1,8 +1,9 @@
 import type { Message, NewMessage, Storage } from "./storage/index.ts";
-import type { Addresses } from "./sync/frames.ts";
-import { Replicator, type MeshLinks } from "./sync/replicator.ts";
-import type { LinkStatus } from "./transport/link-manager.ts";
-import type { PeerAddress, Tier } from "./transport/types.ts";
+import type { Tier } from "./domain/tiers.ts";
+import type { AdvertisedAddresses } from "./sync/frames.ts";
+import { Replicator, type PeerLinks } from "./sync/replicator.ts";
+import type { NodeAddress, PeerAddress } from "./transport/link.ts";
+import type { LinkStatus, PeerEvent } from "./transport/links/index.ts";
 
 /** How one other instance looks from here, as `/peers` and the page show it. */
 export interface PeerStatus {
@@ -12,6 +13,8 @@ export interface PeerStatus {
   rtt_ms: number | null;
   state: "connecting" | "connected" | "disconnected";
   rooms: string[];
+  /** The peer's last state changes, when asked for. */
+  log?: readonly PeerEvent[];
 }
 
 export interface PostInput {
@@ -20,11 +23,11 @@ export interface PostInput {
   text: string;
 }
 
-/** The links to other instances, when this node takes part in the mesh. */
-export interface NodeMesh {
-  links: MeshLinks & { status(): LinkStatus[] };
+/** The links to other instances, when this node replicates its rooms with them. */
+export interface NodeNetwork {
+  links: PeerLinks & { status(): LinkStatus[] };
   /** Where other instances reach this one. */
-  addresses: () => Addresses;
+  addresses: () => AdvertisedAddresses;
   /** How often vectors are compared with every peer. @default 10000 */
   antiEntropyMs?: number;
   log?: (line: string) => void;
@@ -32,7 +35,7 @@ export interface NodeMesh {
 
 export interface NodeInit {
   storage: Storage;
-  mesh?: NodeMesh;
+  network?: NodeNetwork;
   /** This instance's display name: the author of posts that name none. */
   name: string;
   /** Rooms this instance may join at most. @default 1000 */
@@ -55,7 +58,7 @@ export class Node {
   readonly #rooms: Set<string>;
   readonly #nextSeq = new Map<string, number>();
   readonly #listeners = new Set<MessageListener>();
-  readonly #mesh: NodeMesh | undefined;
+  readonly #network: NodeNetwork | undefined;
   readonly #replicator: Replicator | undefined;
 
   constructor(init: NodeInit) {
@@ -64,17 +67,17 @@ export class Node {
     this.name = init.name;
     this.#maxRooms = init.maxRooms ?? 1000;
     this.#rooms = new Set(init.storage.rooms.list());
-    this.#mesh = init.mesh;
-    if (init.mesh) {
+    this.#network = init.network;
+    if (init.network) {
       const storage = this.#storage;
       this.#replicator = new Replicator({
-        links: init.mesh.links,
-        antiEntropyMs: init.mesh.antiEntropyMs,
-        log: init.mesh.log,
+        links: init.network.links,
+        antiEntropyMs: init.network.antiEntropyMs,
+        log: init.network.log,
         replica: {
           nodeId: this.id,
           name: this.name,
-          addresses: init.mesh.addresses,
+          addresses: init.network.addresses,
           rooms: () => this.rooms(),
           vector: (room) => storage.messages.vector(room),
           after: (origin, room, seq, limit) => storage.messages.after(origin, room, seq, limit),
@@ -86,7 +89,7 @@ export class Node {
   }
 
   /** Starts replicating, and links to every known peer of the joined rooms. */
-  startMesh(): void {
+  startReplication(): void {
     if (!this.#replicator) return;
     this.#replicator.start();
     for (const peer of this.#storage.peers.all()) {
@@ -94,12 +97,12 @@ export class Node {
     }
   }
 
-  stopMesh(): void {
+  stopReplication(): void {
     this.#replicator?.stop();
   }
 
   /** Links to an instance learnt of outside the mesh (`--peer`, a LAN beacon); `rooms` filters when known. */
-  introduce(address: PeerAddress & { nodeId: string }, rooms?: string[]): void {
+  introduce(address: NodeAddress, rooms?: string[]): void {
     this.#replicator?.introduce(address, rooms);
   }
 
@@ -177,10 +180,10 @@ export class Node {
     return this.history(room, since, limit);
   }
 
-  /** Other instances and how they are linked, with the rooms this instance shares with each. */
-  peers(): PeerStatus[] {
-    if (!this.#mesh) return [];
-    return this.#mesh.links.status().map((s) => {
+  /** Other instances and how they are linked, with the rooms this instance shares with each (and their logs if `log`). */
+  peers(options: { log?: boolean } = {}): PeerStatus[] {
+    if (!this.#network) return [];
+    return this.#network.links.status().map((s) => {
       const info = this.#replicator?.peerInfo(s.nodeId);
       return {
         node_id: s.nodeId,
@@ -189,6 +192,7 @@ export class Node {
         rtt_ms: s.rttMs === null ? null : Math.round(s.rttMs * 100) / 100,
         state: s.state,
         rooms: info ? this.rooms().filter((r) => info.rooms.has(r)) : [],
+        ...(options.log ? { log: s.log } : {}),
       };
     });
   }

@@ -1,24 +1,27 @@
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Type } from "@sinclair/typebox";
-import type { PeerAddress } from "../transport/types.ts";
+import type { NodeAddress } from "../transport/link.ts";
+import { backoffDelay } from "../util/backoff.ts";
 import { NodeId } from "../domain/names.ts";
 import { PROTOCOL_VERSION } from "../domain/protocol.ts";
-import { Addresses } from "./frames.ts";
+import { AdvertisedAddresses } from "./frames.ts";
 
 /** What `GET /mesh/info` answers: enough for another instance to dial this one on every tier. */
 export const MeshInfo = Type.Object({
   node_id: NodeId,
   name: Type.String({ maxLength: 64 }),
   protocol: Type.Integer(),
-  addresses: Addresses,
+  addresses: AdvertisedAddresses,
 });
 const checkInfo = TypeCompiler.Compile(MeshInfo);
+/** How often an unanswered `--peer` is asked again: 1 s, doubling to 30 s. */
+const RETRY = { minMs: 1000, maxMs: 30_000 };
 
 /**
  * Learns who answers at a `--peer` URL and where its other tiers listen. The URL's own host is kept for every tier:
  * it is the one the user knows to work from here, whatever addresses the peer advertises.
  */
-export async function resolvePeer(url: string, signal?: AbortSignal): Promise<PeerAddress & { nodeId: string }> {
+export async function resolvePeer(url: string, signal?: AbortSignal): Promise<NodeAddress> {
   const res = await fetch(`${url}/mesh/info`, { signal: signal ?? AbortSignal.timeout(5000) });
   if (!res.ok) throw new Error(`${url}/mesh/info answered ${res.status}`);
   const info: unknown = await res.json();
@@ -30,14 +33,14 @@ export async function resolvePeer(url: string, signal?: AbortSignal): Promise<Pe
 }
 
 /** Resolves a `--peer` URL, retrying with backoff until it answers or `signal` aborts (peers start in any order). */
-export async function resolvePeerPatiently(url: string, signal: AbortSignal, log: (line: string) => void): Promise<PeerAddress & { nodeId: string }> {
+export async function resolvePeerPatiently(url: string, signal: AbortSignal, log: (line: string) => void): Promise<NodeAddress> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await resolvePeer(url, AbortSignal.any([signal, AbortSignal.timeout(5000)]));
     } catch (err) {
       signal.throwIfAborted();
       if (attempt === 1 || attempt % 10 === 0) log(`--peer ${url}: ${(err as Error).message}; retrying`);
-      await Bun.sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
+      await Bun.sleep(backoffDelay(attempt, RETRY));
     }
   }
 }

@@ -13,8 +13,8 @@ export const LIMITS = {
 const Url = Type.String({ maxLength: 512, pattern: "^(https?|wss?)://" });
 const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 
-/** Where an instance can be reached, as it advertises itself. */
-export const Addresses = Type.Object(
+/** Where an instance can be reached, as it advertises itself to others (a dialable PeerAddress is made from it). */
+export const AdvertisedAddresses = Type.Object(
   { http: Type.Optional(Url), ws: Type.Optional(Url) },
   { additionalProperties: false },
 );
@@ -32,15 +32,16 @@ export const WireMessage = Type.Object(
   { additionalProperties: false },
 );
 
-/** First frame each way once a peer's link is up, and again whenever joined rooms change. */
+/**
+ * First frame each way once a peer's link is up, and again whenever joined rooms change. Who sent it and which
+ * protocol it speaks were settled by the link handshake.
+ */
 export const HelloFrame = Type.Object(
   {
     type: Type.Literal("hello"),
-    protocol: Type.Integer({ minimum: 1 }),
-    node_id: NodeId,
     name: DisplayName,
     rooms: Type.Array(RoomName, { maxItems: LIMITS.rooms }),
-    addresses: Addresses,
+    addresses: AdvertisedAddresses,
   },
   { additionalProperties: false },
 );
@@ -66,7 +67,7 @@ export const PeersFrame = Type.Object(
     type: Type.Literal("peers"),
     peers: Type.Array(
       Type.Object(
-        { node_id: NodeId, name: DisplayName, rooms: Type.Array(RoomName, { maxItems: LIMITS.rooms }), addresses: Addresses },
+        { node_id: NodeId, name: DisplayName, rooms: Type.Array(RoomName, { maxItems: LIMITS.rooms }), addresses: AdvertisedAddresses },
         { additionalProperties: false },
       ),
       { maxItems: LIMITS.peersPerFrame },
@@ -77,7 +78,7 @@ export const PeersFrame = Type.Object(
 
 export const Frame = Type.Union([HelloFrame, VectorFrame, MessagesFrame, PeersFrame]);
 
-export type Addresses = Static<typeof Addresses>;
+export type AdvertisedAddresses = Static<typeof AdvertisedAddresses>;
 export type WireMessage = Static<typeof WireMessage>;
 export type HelloFrame = Static<typeof HelloFrame>;
 export type VectorFrame = Static<typeof VectorFrame>;

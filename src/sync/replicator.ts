@@ -1,14 +1,15 @@
-import type { PeerAddress, Tier } from "../transport/types.ts";
+import type { Tier } from "../domain/tiers.ts";
+import type { NodeAddress, PeerAddress } from "../transport/link.ts";
 import { decodeFrame, encodeFrame, FrameError } from "./codec.ts";
-import { PROTOCOL_VERSION } from "../domain/protocol.ts";
-import { LIMITS, type Addresses, type Frame, type HelloFrame, type PeersFrame, type VersionVector, type WireMessage } from "./frames.ts";
+import { LIMITS, type AdvertisedAddresses, type Frame, type HelloFrame, type PeersFrame, type VersionVector, type WireMessage } from "./frames.ts";
 
 /** What replication needs of the links to other instances (the link manager provides it). */
-export interface MeshLinks {
-  connect(address: PeerAddress & { nodeId: string }): void;
+export interface PeerLinks {
+  /** Links to the instance and keeps doing so; the outcome of the first dials is not replication's business. */
+  connect(address: NodeAddress): Promise<unknown>;
   send(nodeId: string, data: Uint8Array): boolean;
-  onData(handler: (nodeId: string, data: Uint8Array, tier: Tier) => void): void;
-  onChange(handler: (nodeId: string, tier: Tier | null, previous: Tier | null) => void): void;
+  onData(handler: (nodeId: string, data: Uint8Array, tier: Tier) => void): () => void;
+  onChange(handler: (nodeId: string, tier: Tier | null, previous: Tier | null) => void): () => void;
   closeLink(nodeId: string, tier: Tier, reason: string): void;
 }
 
@@ -16,7 +17,7 @@ export interface MeshLinks {
 export interface Replica {
   readonly nodeId: string;
   readonly name: string;
-  addresses(): Addresses;
+  addresses(): AdvertisedAddresses;
   rooms(): string[];
   vector(room: string): Record<string, number>;
   after(origin: string, room: string, seq: number, limit: number): WireMessage[];
@@ -30,12 +31,12 @@ export interface Replica {
 export interface PeerInfo {
   name: string;
   rooms: Set<string>;
-  addresses: Addresses;
+  addresses: AdvertisedAddresses;
 }
 
 export interface ReplicatorInit {
   replica: Replica;
-  links: MeshLinks;
+  links: PeerLinks;
   /** How often vectors are exchanged with every peer even when nothing happened. @default 10000 */
   antiEntropyMs?: number;
   log?: (line: string) => void;
@@ -52,13 +53,14 @@ const FRAME_TEXT_BYTES = 1024 * 1024;
  */
 export class Replicator {
   readonly #replica: Replica;
-  readonly #links: MeshLinks;
+  readonly #links: PeerLinks;
   readonly #log: (line: string) => void;
   readonly #antiEntropyMs: number;
   readonly #peers = new Map<string, PeerInfo>();
   /** Peers with a live link now. */
   readonly #up = new Set<string>();
-  #timer: ReturnType<typeof setInterval> | null = null;
+  /** Undoes what `start` set up: the handlers it added and its timer. */
+  #stops: (() => void)[] = [];
 
   constructor(init: ReplicatorInit) {
     this.#replica = init.replica;
@@ -68,14 +70,14 @@ export class Replicator {
   }
 
   start(): void {
-    this.#links.onChange((nodeId, tier) => {
+    const stopChanges = this.#links.onChange((nodeId, tier) => {
       if (tier === null) return void this.#up.delete(nodeId);
       // A new primary (first link, failover or upgrade): say hello and compare vectors, so nothing lost in flight stays lost.
       this.#up.add(nodeId);
       this.#send(nodeId, this.#hello());
       this.#sendVector(nodeId);
     });
-    this.#links.onData((nodeId, data, tier) => {
+    const stopData = this.#links.onData((nodeId, data, tier) => {
       let frame: Frame;
       try {
         frame = decodeFrame(data).frame;
@@ -84,15 +86,16 @@ export class Replicator {
         this.#log(`bad frame from ${nodeId} over ${tier}: ${err.message}`);
         return this.#links.closeLink(nodeId, tier, err.message);
       }
-      this.#handle(nodeId, frame, tier);
+      this.#handle(nodeId, frame);
     });
-    this.#timer = setInterval(() => {
+    const timer = setInterval(() => {
       for (const nodeId of this.#up) this.#sendVector(nodeId);
     }, this.#antiEntropyMs);
+    this.#stops = [stopChanges, stopData, () => clearInterval(timer)];
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    for (const stop of this.#stops.splice(0)) stop();
   }
 
   /** What each peer said of itself, for `/peers`. */
@@ -115,16 +118,16 @@ export class Replicator {
   }
 
   /** Links to an instance heard of elsewhere (LAN beacon, `--peer`) if it shares a room or we cannot tell yet. */
-  introduce(peer: PeerAddress & { nodeId: string }, rooms?: string[]): void {
+  introduce(peer: NodeAddress, rooms?: string[]): void {
     if (peer.nodeId === this.#replica.nodeId) return;
     if (rooms && !rooms.some((r) => this.#replica.rooms().includes(r))) return;
-    this.#links.connect(peer);
+    void this.#links.connect(peer);
   }
 
-  #handle(from: string, frame: Frame, tier: Tier): void {
+  #handle(from: string, frame: Frame): void {
     switch (frame.type) {
       case "hello":
-        return this.#onHello(from, frame, tier);
+        return this.#onHello(from, frame);
       case "vector":
         return void this.#onVector(from, frame.rooms);
       case "messages":
@@ -134,9 +137,7 @@ export class Replicator {
     }
   }
 
-  #onHello(from: string, hello: HelloFrame, tier: Tier): void {
-    if (hello.protocol !== PROTOCOL_VERSION) return this.#links.closeLink(from, tier, `protocol ${hello.protocol} is not ${PROTOCOL_VERSION}`);
-    if (hello.node_id !== from) return this.#links.closeLink(from, tier, `hello names ${hello.node_id} on a link from ${from}`);
+  #onHello(from: string, hello: HelloFrame): void {
     const known = this.#peers.get(from);
     const info: PeerInfo = { name: hello.name, rooms: new Set(hello.rooms), addresses: hello.addresses };
     this.#peers.set(from, info);
@@ -145,7 +146,7 @@ export class Replicator {
     const address = { nodeId: from, ...hello.addresses };
     this.#replica.savePeer({ node_id: from, name: hello.name, rooms: hello.rooms, addresses: address });
     // Now that we know where it listens, link on the other tiers too.
-    this.#links.connect(address);
+    void this.#links.connect(address);
     this.#sendVector(from);
     if (known && this.#shared(known).length === shared.length) return;
     // Introduce the newcomer and the room's other members to each other.
@@ -196,12 +197,12 @@ export class Replicator {
       if (!p.rooms.some((r) => this.#replica.rooms().includes(r))) continue;
       const address = { nodeId: p.node_id, ...p.addresses };
       this.#replica.savePeer({ node_id: p.node_id, name: p.name, rooms: p.rooms, addresses: address });
-      this.#links.connect(address);
+      void this.#links.connect(address);
     }
   }
 
   #hello(): HelloFrame {
-    return { type: "hello", protocol: PROTOCOL_VERSION, node_id: this.#replica.nodeId, name: this.#replica.name, rooms: this.#replica.rooms(), addresses: this.#replica.addresses() };
+    return { type: "hello", name: this.#replica.name, rooms: this.#replica.rooms(), addresses: this.#replica.addresses() };
   }
 
   #peersFrame(nodeIds: string[]): Frame {

@@ -17,6 +17,8 @@ export abstract class BaseLink implements Link {
   /** Frames that arrived before a handler was registered, as a socket's receive buffer would hold them. */
   #early: Uint8Array[] = [];
   #earlyBytes = 0;
+  /** True while held frames wait to be handed to a new handler: later frames queue behind them, so order holds. */
+  #draining = false;
 
   /** `maxQueuedBytes`: bytes the link may hold for a far end that stopped reading, or for a reader not there yet. */
   constructor(readonly maxQueuedBytes = MAX_QUEUED_BYTES) {}
@@ -33,9 +35,11 @@ export abstract class BaseLink implements Link {
 
   onFrame(handler: (frame: Uint8Array) => void): () => void {
     const remove = this.#onFrame.add(handler);
-    const early = this.#early.splice(0);
-    this.#earlyBytes = 0;
-    for (const frame of early) this.deliver(frame);
+    // Held frames go out on the next microtask, once the caller holds the removal function it may need.
+    if (this.#early.length > 0 && !this.#draining) {
+      this.#draining = true;
+      queueMicrotask(() => this.#drain());
+    }
     return remove;
   }
 
@@ -64,12 +68,23 @@ export abstract class BaseLink implements Link {
   /** Hands a frame from the far end to the handlers, or holds it until one is registered; drops it once closed. */
   protected deliver(frame: Uint8Array): void {
     if (this.closed) return;
-    if (this.#onFrame.size === 0) {
-      this.#early.push(frame);
-      this.#earlyBytes += frame.byteLength;
-      if (this.#earlyBytes > this.maxQueuedBytes) this.close(`over ${this.maxQueuedBytes} bytes arrived with no one reading`);
-      return;
+    if (this.#onFrame.size > 0 && !this.#draining) return this.#emit(frame);
+    this.#early.push(frame);
+    this.#earlyBytes += frame.byteLength;
+    if (this.#earlyBytes > this.maxQueuedBytes) this.close(`over ${this.maxQueuedBytes} bytes arrived with no one reading`);
+  }
+
+  /** Hands held frames to the handlers, in order, for as long as there are handlers (one may remove itself). */
+  #drain(): void {
+    this.#draining = false;
+    while (this.#early.length > 0 && this.#onFrame.size > 0 && !this.closed) {
+      const frame = this.#early.shift()!;
+      this.#earlyBytes -= frame.byteLength;
+      this.#emit(frame);
     }
+  }
+
+  #emit(frame: Uint8Array): void {
     try {
       this.#onFrame.emit(frame);
     } catch (error) {

@@ -7,7 +7,7 @@ const B = "fedcba9876543210fedc";
 const message = { origin: A, room: "r", seq: 1, peer_id: "ann", text: "hi\nthere", sent_at: 1 };
 
 const valid: Frame[] = [
-  { type: "hello", protocol: 1, node_id: A, name: "Ann's laptop", rooms: ["r", "s.t"], addresses: { http: "http://10.0.0.1:8080", ws: "ws://10.0.0.1:9000" } },
+  { type: "hello", name: "Ann's laptop", rooms: ["r", "s.t"], addresses: { http: "http://10.0.0.1:8080", ws: "ws://10.0.0.1:9000" } },
   { type: "vector", rooms: { r: { [A]: 3, [B]: 0 } } },
   { type: "messages", messages: [message, { ...message, seq: 2, text: "é".repeat(8192) }] },
   { type: "peers", peers: [{ node_id: B, name: "B", rooms: ["r"], addresses: {} }] },

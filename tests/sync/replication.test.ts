@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { Node } from "../../src/node.ts";
 import { openStorage } from "../../src/storage/index.ts";
 import { encodeFrame } from "../../src/sync/codec.ts";
-import { LinkManager } from "../../src/transport/link-manager.ts";
+import { LinkManager } from "../../src/transport/links/index.ts";
 import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
-import type { Tier } from "../../src/transport/types.ts";
+import type { Tier } from "../../src/domain/tiers.ts";
 import { waitFor } from "../helpers/instance.ts";
 
 const FAST = { pingIntervalMs: 50, deadAfterMs: 300, retryMinMs: 100, retryMaxMs: 400, staggerMs: 20, dialTimeoutMs: 1000 };
@@ -17,7 +17,7 @@ interface TestNode {
 
 let running: TestNode[] = [];
 afterEach(async () => {
-  for (const t of running) t.node.stopMesh();
+  for (const t of running) t.node.stopReplication();
   await Promise.all(running.map((t) => t.links.close()));
   running = [];
 });
@@ -26,10 +26,10 @@ async function start(net: MemoryNetwork, name: string, rooms: string[], tiers: T
   const storage = openStorage(":memory:");
   // Listening under the node id lets peers learnt from gossip be dialled.
   const links = new LinkManager({ localNodeId: storage.identity.nodeId, transports: tiers.map((t) => memoryTransport(net, storage.identity.nodeId, t)), ...FAST });
-  const node = new Node({ storage, name, mesh: { links, addresses: () => ({}), antiEntropyMs: 200 } });
+  const node = new Node({ storage, name, network: { links, addresses: () => ({}), antiEntropyMs: 200 } });
   for (const room of rooms) node.join(room);
   await links.start();
-  node.startMesh();
+  node.startReplication();
   const t = { node, links, name };
   running.push(t);
   return t;

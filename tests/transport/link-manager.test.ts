@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "bun:test";
-import { LinkManager, type LinkManagerInit } from "../../src/transport/link-manager.ts";
+import { LinkManager, type LinkManagerInit } from "../../src/transport/links/index.ts";
 import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
-import type { SignalMessage, Tier } from "../../src/transport/types.ts";
+import type { Tier } from "../../src/domain/tiers.ts";
+import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
 import { waitFor } from "../helpers/instance.ts";
 
 const ID = { a: "aaaaaaaaaaaaaaaaaaaa", b: "bbbbbbbbbbbbbbbbbbbb", c: "cccccccccccccccccccc" } as const;
@@ -117,7 +118,7 @@ describe("link manager", () => {
     await a.signaling.send({ nodeId: ID.b }, { session: "s1", kind: "offer", sdp: "v=0" });
     await waitFor(() => got.length === 1, 1000, "signal");
     expect(got[0]).toEqual([ID.a, { session: "s1", kind: "offer", sdp: "v=0" }]);
-    await expect(a.signaling.send({ nodeId: ID.c }, { session: "s2", kind: "offer" })).rejects.toThrow();
+    await expect(a.signaling.send({ nodeId: ID.c }, { session: "s2", kind: "offer", sdp: "v=0" })).rejects.toThrow();
   });
 
   it("links to no more peers than its limit", async () => {

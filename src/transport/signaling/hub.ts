@@ -1,8 +1,9 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import { DISPLAY_NAME_RULE, isDisplayName, isRoomName, ROOM_RULE } from "../domain/names.ts";
-import { RateLimiter } from "../rate-limit.ts";
-import type { HubEnvelope } from "./hub-signaling.ts";
-import type { Routed } from "./ws-server.ts";
+import { DISPLAY_NAME_RULE, isDisplayName, isRoomName, ROOM_RULE } from "../../domain/names.ts";
+import { RateLimiter } from "../../rate-limit.ts";
+import { jsonError } from "../../util/http.ts";
+import type { Routed } from "../websocket/routed-server.ts";
+import { parseEnvelope, type HubEnvelope, type LocalHub } from "./envelope.ts";
 
 export interface SignalHubInit {
   /** Largest envelope relayed, in bytes. @default 65536 */
@@ -27,7 +28,7 @@ export interface HubMember extends Routed {
 type MemberSocket = ServerWebSocket<HubMember>;
 
 /** The `/signal` relay: WebRTC offers, answers and candidates pass between members of a room. */
-export class SignalHub {
+export class SignalHub implements LocalHub {
   readonly #rooms = new Map<string, Map<string, Member>>();
   readonly #maxEnvelopeBytes: number;
   readonly #maxMembersPerRoom: number;
@@ -124,16 +125,9 @@ export class SignalHub {
   }
 
   #relay(room: string, peerId: string, from: Member, text: string): void {
-    let envelope: unknown;
-    try {
-      envelope = JSON.parse(text);
-    } catch {
-      return reject(from, "envelope is not valid JSON");
-    }
-    if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)) return reject(from, "envelope must be a JSON object");
-    const { type, payload, target_peer_id: target } = envelope as Record<string, unknown>;
-    if (typeof type !== "string" || type.length === 0 || type.length > 64) return reject(from, "envelope needs a type (1-64 characters)");
-    if (target !== undefined && typeof target !== "string") return reject(from, "target_peer_id must be a string");
+    const envelope = parseEnvelope(text);
+    if (typeof envelope === "string") return reject(from, envelope);
+    const { type, payload, target_peer_id: target } = envelope;
     // The sender is who the connection joined as, whatever the body claims.
     const out = JSON.stringify({ peer_id: peerId, type, payload, ...(target === undefined ? {} : { target_peer_id: target }) });
     if (target === undefined) return this.#broadcast(room, peerId, out);
@@ -160,8 +154,4 @@ function socketMember(ws: MemberSocket): Member {
 
 function reject(member: Member, reason: string): void {
   member.send(JSON.stringify({ type: "error", payload: reason }));
-}
-
-function jsonError(status: number, error: string): Response {
-  return Response.json({ error }, { status });
 }

@@ -1,21 +1,7 @@
-import { DialError, isSignalMessage, type PeerAddress, type SignalMessage } from "./types.ts";
-
-/** An envelope as the `/signal` hub relays it. */
-export interface HubEnvelope {
-  peer_id?: string;
-  type: string;
-  payload?: unknown;
-  target_peer_id?: string;
-}
-
-/** A signaling hub this process runs, joined from inside the process rather than over a WebSocket. */
-export interface LocalHub {
-  /** Joins `room` as `peerId`; envelopes relayed to this member go to `onEnvelope`. */
-  joinLocal(room: string, peerId: string, onEnvelope: (envelope: HubEnvelope) => void): { send(envelope: HubEnvelope): void; leave(): void };
-}
-
-/** The hub room where an instance waits for WebRTC offers: one room per instance, named after it. */
-export const meshRoom = (nodeId: string) => `mesh.${nodeId}`;
+import { DialError, DialRefusedError, DialTimeoutError } from "../errors.ts";
+import type { NodeAddress } from "../link.ts";
+import { hubRoomOf, parseEnvelope, type HubEnvelope, type LocalHub } from "./envelope.ts";
+import { isSignalMessage, type SignalMessage } from "./signal.ts";
 
 const ENVELOPE_TYPE = "webrtc";
 const IDLE_CLOSE_MS = 60_000;
@@ -28,11 +14,11 @@ interface Route {
 }
 
 /**
- * WebRTC signaling through `/signal` hubs, for peers with no link yet: this instance waits in its own hub's room
+ * The signaling path through `/signal` hubs, for peers with no link yet: this instance waits in its own hub's room
  * `mesh.<id>`, and reaches another instance by joining that instance's room on its hub. Answers go back the way
  * the offer came.
  */
-export class HubSignaling {
+export class HubPath {
   readonly #routes = new Map<string, Route>();
   /** Hub connections being opened; the offer and the first candidates must share one, not race to open several. */
   readonly #joining = new Map<string, Promise<Route>>();
@@ -48,7 +34,7 @@ export class HubSignaling {
   ) {}
 
   start(): void {
-    const local = this.init.hub.joinLocal(meshRoom(this.init.localNodeId), this.init.localNodeId, (envelope) => {
+    const local = this.init.hub.joinLocal(hubRoomOf(this.init.localNodeId), this.init.localNodeId, (envelope: HubEnvelope) => {
       const from = envelope.peer_id;
       if (!from || envelope.type !== ENVELOPE_TYPE || !isSignalMessage(envelope.payload)) return;
       if (!this.#routes.has(from)) {
@@ -73,7 +59,7 @@ export class HubSignaling {
   }
 
   /** Sends through the route a peer last used, or joins the peer's room on its hub at `to.ws`. */
-  async send(to: PeerAddress & { nodeId: string }, message: SignalMessage): Promise<void> {
+  async send(to: NodeAddress, message: SignalMessage): Promise<void> {
     let route = this.#routes.get(to.nodeId);
     if (!route) {
       if (!to.ws) throw new DialError(`no signaling path to ${to.nodeId}: no link and no hub address`);
@@ -96,17 +82,17 @@ export class HubSignaling {
   }
 
   async #join(nodeId: string, ws: string): Promise<Route> {
-    const query = new URLSearchParams({ room: meshRoom(nodeId), peer_id: this.init.localNodeId });
+    const query = new URLSearchParams({ room: hubRoomOf(nodeId), peer_id: this.init.localNodeId });
     const socket = new WebSocket(`${ws}/signal?${query}`);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new DialError(`hub at ${ws} did not answer`)), OPEN_TIMEOUT_MS);
+      const timer = setTimeout(() => reject(new DialTimeoutError(`hub at ${ws} did not answer`)), OPEN_TIMEOUT_MS);
       socket.onopen = () => {
         clearTimeout(timer);
         resolve();
       };
       socket.onerror = () => {
         clearTimeout(timer);
-        reject(new DialError(`cannot reach the hub at ${ws}`));
+        reject(new DialRefusedError(`cannot reach the hub at ${ws}`));
       };
     });
     const route: Route = {
@@ -115,12 +101,8 @@ export class HubSignaling {
       lastUsed: Date.now(),
     };
     socket.onmessage = (event) => {
-      let envelope: HubEnvelope;
-      try {
-        envelope = JSON.parse(String(event.data));
-      } catch {
-        return;
-      }
+      const envelope = parseEnvelope(String(event.data));
+      if (typeof envelope === "string") return;
       if (envelope.peer_id === nodeId && envelope.type === ENVELOPE_TYPE && isSignalMessage(envelope.payload)) {
         route.lastUsed = Date.now();
         this.init.onMessage(nodeId, envelope.payload);

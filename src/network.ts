@@ -1,0 +1,72 @@
+import { broadcastAddresses, publicHost } from "./addresses.ts";
+import type { Config } from "./config.ts";
+import { LanDiscovery } from "./discovery.ts";
+import type { AdvertisedAddresses } from "./sync/frames.ts";
+import { httpTransport, type HttpTransport } from "./transport/http/index.ts";
+import { lanTransport, type LanTransport } from "./transport/lan/index.ts";
+import type { Transport } from "./transport/link.ts";
+import { LinkManager } from "./transport/links/index.ts";
+import type { SignalHub } from "./transport/signaling/hub.ts";
+import { SignalRouter } from "./transport/signaling/router.ts";
+import { webrtcTransport } from "./transport/webrtc/index.ts";
+import { websocketTransport, type WebSocketTransport } from "./transport/websocket/index.ts";
+
+/** The instance's side of the mesh: every tier `--transports` allows, and the link manager over them. */
+export interface Network {
+  links: LinkManager;
+  /** The tiers the servers route requests to (null when not allowed). */
+  websocket: WebSocketTransport | null;
+  http: HttpTransport | null;
+  lan: LanTransport | null;
+  discovery: LanDiscovery;
+  /** Where other instances reach this one (known once the servers listen). */
+  addresses: () => AdvertisedAddresses;
+}
+
+export interface NetworkInit {
+  config: Config;
+  nodeId: string;
+  /** This instance's `/signal` hub, where WebRTC offers arrive from instances with no link yet. */
+  hub: SignalHub;
+  /** The ports the servers listen on, once they do. */
+  ports: () => { http: number; ws: number };
+  log: (line: string) => void;
+}
+
+/** Builds the tiers `--transports` allows, the signaling they share, and the link manager over them. */
+export function buildNetwork({ config, nodeId, hub, ports, log }: NetworkInit): Network {
+  const allowed = new Set(config.transports);
+  const addresses = (): AdvertisedAddresses => {
+    const host = publicHost(config.host);
+    return { http: `http://${host}:${ports().http}`, ws: `ws://${host}:${ports().ws}` };
+  };
+  const signaling = new SignalRouter();
+  const bindAddress = config.host === "0.0.0.0" || config.host === "::" ? undefined : config.host;
+  const transports: Transport[] = [];
+  if (allowed.has("webrtc")) {
+    transports.push(webrtcTransport({ tier: "webrtc", localNodeId: nodeId, signaling: signaling.forTier("webrtc"), iceServers: config.stun, bindAddress }));
+  }
+  // The bundled WebRTC library gathers no candidates through TLS (turns:) relays, so only turn: servers are used.
+  const turnServers = config.turn.filter((t) => !t.secure);
+  if (turnServers.length < config.turn.length) log("turns: servers are not supported by this build's WebRTC library; using only turn: servers");
+  if (allowed.has("turn") && turnServers.length > 0) {
+    transports.push(webrtcTransport({ tier: "turn", localNodeId: nodeId, signaling: signaling.forTier("turn"), iceServers: [], turnServers, bindAddress }));
+  }
+  const websocket = allowed.has("websocket") ? websocketTransport() : null;
+  const http = allowed.has("http") ? httpTransport() : null;
+  if (websocket) transports.push(websocket);
+  if (http) transports.push(http);
+  const discovery = new LanDiscovery(nodeId, addresses);
+  const lan = allowed.has("lan")
+    ? lanTransport({
+        localNodeId: nodeId,
+        port: config.lanPort,
+        address: config.lanAddr ?? broadcastAddresses(),
+        beacon: () => discovery.beacon(),
+        onBeacon: (info) => discovery.heard(info),
+      })
+    : null;
+  if (lan) transports.push(lan);
+  const links = new LinkManager({ localNodeId: nodeId, transports, signaling, hub, log });
+  return { links, websocket, http, lan, discovery, addresses };
+}

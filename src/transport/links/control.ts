@@ -1,0 +1,63 @@
+/**
+ * The link manager's wire protocol, the first thing on every link of every tier. Each frame starts with one byte:
+ * DATA frames carry what the layer above sends (sync frames); CONTROL frames carry one JSON message of this file's
+ * schema: the `id` handshake, pings and pongs, and WebRTC signaling between linked peers.
+ */
+import { Type, type Static } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { NodeId } from "../../domain/names.ts";
+import { SignalMessage } from "../signaling/signal.ts";
+
+const CONTROL = 0;
+const DATA = 1;
+/** Largest control frame: a signal message with a 32 KiB SDP fits with room to spare. */
+const MAX_CONTROL_BYTES = 64 * 1024;
+
+const Nonce = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
+export const ControlMessage = Type.Union([
+  /** The handshake: the first frame each way, naming the sender and the protocol version it speaks. */
+  Type.Object({ t: Type.Literal("id"), node: NodeId, protocol: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+  Type.Object({ t: Type.Literal("ping"), n: Nonce }, { additionalProperties: false }),
+  Type.Object({ t: Type.Literal("pong"), n: Nonce }, { additionalProperties: false }),
+  /** WebRTC negotiation for a better tier, over a link the two already have. */
+  Type.Object({ t: Type.Literal("signal"), m: SignalMessage }, { additionalProperties: false }),
+]);
+export type ControlMessage = Static<typeof ControlMessage>;
+
+const checkControl = TypeCompiler.Compile(ControlMessage);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** One frame off a link: data for the layer above, a valid control message, or why it is neither. */
+export type Decoded = { kind: "data"; data: Uint8Array } | { kind: "control"; message: ControlMessage } | { kind: "invalid"; reason: string };
+
+export function encodeControl(message: ControlMessage): Uint8Array {
+  const json = encoder.encode(JSON.stringify(message));
+  const out = new Uint8Array(json.byteLength + 1);
+  out[0] = CONTROL;
+  out.set(json, 1);
+  return out;
+}
+
+export function encodeData(data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(data.byteLength + 1);
+  out[0] = DATA;
+  out.set(data, 1);
+  return out;
+}
+
+/** Splits a frame into data or a checked control message; never throws. */
+export function decodeFrame(frame: Uint8Array): Decoded {
+  if (frame[0] === DATA) return { kind: "data", data: frame.subarray(1) };
+  if (frame[0] !== CONTROL) return { kind: "invalid", reason: `unknown frame kind ${frame[0]}` };
+  if (frame.byteLength > MAX_CONTROL_BYTES) return { kind: "invalid", reason: `control frame of ${frame.byteLength} bytes` };
+  let message: unknown;
+  try {
+    message = JSON.parse(decoder.decode(frame.subarray(1)));
+  } catch {
+    return { kind: "invalid", reason: "unreadable control frame" };
+  }
+  if (!checkControl.Check(message)) return { kind: "invalid", reason: "malformed control frame" };
+  return { kind: "control", message };
+}

@@ -1,0 +1,131 @@
+import type { Tier } from "../../domain/tiers.ts";
+import { backoffDelay } from "../../util/backoff.ts";
+import { abortReason, DialError, messageOf } from "../errors.ts";
+import type { Link, Transport } from "../link.ts";
+import type { Peer } from "./peer.ts";
+
+export interface DialQueueInit {
+  /** Every tier this instance may dial, best first. */
+  transports: Transport[];
+  /** Each dial attempt's own timeout, the handshake aside. */
+  dialTimeoutMs: number;
+  /** Delay between starting one tier's first dial and the next lower tier's. */
+  staggerMs: number;
+  /** First retry delay of a failed tier; doubles per failure up to `retryMaxMs`. */
+  retryMinMs: number;
+  retryMaxMs: number;
+  /** Aborts every dial under way, for good. */
+  closing: AbortSignal;
+  /** Runs the handshake on a dialled link: resolves with the node id, or rejects (and closes the link). */
+  identify(link: Link, expected: string): Promise<string>;
+  /** A dial and its handshake succeeded (the link manager then files it and calls `linked`). */
+  onLinked(peer: Peer, link: Link, tier: Tier): void;
+  /** A dial failed; `failures` counts this tier's failures in a row. */
+  onFailed(peer: Peer, tier: Tier, error: unknown, failures: number): void;
+}
+
+/** The first dial of every tier of a peer: it ends with the first tier that links, or with every tier's failure. */
+interface Round {
+  tiers: Set<Tier>;
+  errors: unknown[];
+  resolve(tier: Tier): void;
+  reject(error: AggregateError): void;
+  promise: Promise<Tier>;
+}
+
+/**
+ * Dial scheduling: which tiers of which peer to dial now. Tiers start best first, each lower one a little later
+ * (happy eyeballs, so a slow WebRTC setup delays nothing); a failed tier is retried with backoff, for as long as the
+ * peer is wanted.
+ */
+export class DialQueue {
+  readonly #init: DialQueueInit;
+  readonly #rounds = new Map<Peer, Round>();
+
+  constructor(init: DialQueueInit) {
+    this.#init = init;
+  }
+
+  /**
+   * Starts dialling a peer on every tier that can reach it. Resolves with the first tier that links; rejects with an
+   * AggregateError of every tier's error when all of them failed once (they are still retried afterwards).
+   */
+  connect(peer: Peer): Promise<Tier> {
+    const primary = peer.primary;
+    if (primary) return Promise.resolve(primary.tier);
+    const running = this.#rounds.get(peer);
+    if (running) return running.promise;
+    const dialable = this.#dialable(peer);
+    if (!peer.dials) {
+      peer.dials = true;
+      const now = Date.now();
+      dialable.forEach((t, rank) => rank > 0 && !peer.tiers.has(t.tier) && peer.tiers.set(t.tier, { kind: "waiting", until: now + rank * this.#init.staggerMs, failures: 0 }));
+    }
+    const tiers = new Set(dialable.filter((t) => !peer.linkOn(t.tier)).map((t) => t.tier));
+    if (tiers.size === 0) return Promise.reject(new AggregateError([], `no tier of this instance can reach ${peer.nodeId}`));
+    const round = { tiers, errors: [] as unknown[], ...Promise.withResolvers<Tier>() };
+    this.#rounds.set(peer, round);
+    round.promise.catch(() => {}); // callers that do not wait for the outcome must not see an unhandled rejection
+    this.pump(peer);
+    return round.promise;
+  }
+
+  /** Dials every tier of a wanted peer that has no link, no dial under way and no wait pending. */
+  pump(peer: Peer): void {
+    if (!peer.dials || this.#init.closing.aborted) return;
+    const now = Date.now();
+    for (const transport of this.#dialable(peer)) {
+      const state = peer.tiers.get(transport.tier);
+      if (state === undefined || (state.kind === "waiting" && state.until <= now)) this.#dial(peer, transport, state?.failures ?? 0);
+    }
+  }
+
+  #dialable(peer: Peer): Transport[] {
+    return this.#init.transports.filter((t) => t.canDial(peer.address));
+  }
+
+  async #dial(peer: Peer, transport: Transport, failures: number): Promise<void> {
+    const { tier } = transport;
+    peer.tiers.set(tier, { kind: "dialing", failures });
+    const timeout = AbortSignal.timeout(this.#init.dialTimeoutMs);
+    const signal = AbortSignal.any([timeout, this.#init.closing]);
+    let link: Link;
+    try {
+      try {
+        link = await transport.dial(peer.address, signal);
+      } catch (error) {
+        throw signal.aborted ? abortReason(signal, `${tier} dial to ${peer.nodeId}`, this.#init.dialTimeoutMs) : error;
+      }
+      await this.#init.identify(link, peer.nodeId);
+    } catch (error) {
+      return this.#failed(peer, tier, error instanceof Error ? error : new DialError(messageOf(error)));
+    }
+    this.#init.onLinked(peer, link, tier);
+  }
+
+  /** A link to the peer is up on `tier`, dialled or accepted: its first round, if any, is over. */
+  linked(peer: Peer, tier: Tier): void {
+    const round = this.#rounds.get(peer);
+    if (!round) return;
+    this.#rounds.delete(peer);
+    round.resolve(tier);
+  }
+
+  #failed(peer: Peer, tier: Tier, error: Error): void {
+    const state = peer.tiers.get(tier);
+    // An accepted link may have filled the tier meanwhile; then there is nothing to retry.
+    if (state?.kind === "dialing") {
+      const failures = state.failures + 1;
+      const delay = backoffDelay(failures, { minMs: this.#init.retryMinMs, maxMs: this.#init.retryMaxMs, jitter: 0.2 });
+      peer.tiers.set(tier, { kind: "waiting", until: Date.now() + delay, failures });
+      peer.record(`${tier} dial failed (${failures}x): ${error.message}`);
+      this.#init.onFailed(peer, tier, error, failures);
+    }
+    const round = this.#rounds.get(peer);
+    if (!round?.tiers.delete(tier)) return;
+    round.errors.push(error);
+    if (round.tiers.size > 0) return;
+    this.#rounds.delete(peer);
+    round.reject(new AggregateError(round.errors, `could not link to ${peer.nodeId} on any tier`));
+  }
+}

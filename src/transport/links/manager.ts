@@ -1,0 +1,325 @@
+import { byPriority, TIERS, type Tier } from "../../domain/tiers.ts";
+import { Handlers } from "../../util/handlers.ts";
+import { DialError, messageOf } from "../errors.ts";
+import type { Link, NodeAddress, Transport } from "../link.ts";
+import type { LocalHub } from "../signaling/envelope.ts";
+import { HubPath } from "../signaling/hub-path.ts";
+import { SignalRouter } from "../signaling/router.ts";
+import type { SignalMessage } from "../signaling/signal.ts";
+import { decodeFrame, encodeControl, encodeData } from "./control.ts";
+import { DialQueue } from "./dial-queue.ts";
+import { handshake } from "./handshake.ts";
+import { LinkHealth } from "./health.ts";
+import { Peer, type PeerEvent, type PeerLink } from "./peer.ts";
+
+export interface LinkManagerInit {
+  /** This instance's node id, sent first on every link. */
+  localNodeId: string;
+  /** The tiers this instance may use (the `--transports` flag). */
+  transports: Transport[];
+  /** The signaling paths the WebRTC tiers were given; links to peers become their first path. @default a new router */
+  signaling?: SignalRouter;
+  /** Where WebRTC offers for this instance arrive when no link exists yet (its own `/signal` hub). */
+  hub?: LocalHub;
+  /** How often every link is pinged. @default 500 */
+  pingIntervalMs?: number;
+  /** A link that has carried nothing for this long is dead: four pings in a row unanswered. @default 2000 */
+  deadAfterMs?: number;
+  /** Each dial attempt's own timeout. @default 10000 */
+  dialTimeoutMs?: number;
+  /** Delay between starting one tier's first dial and the next lower tier's. @default 250 */
+  staggerMs?: number;
+  /** First retry delay of a failed tier; doubles per failure. @default 1000 */
+  retryMinMs?: number;
+  /** Longest retry delay. @default 30000 */
+  retryMaxMs?: number;
+  /** Peers linked at most; beyond it new peers are refused (replication forwards to them). @default 64 */
+  maxPeers?: number;
+  /** A link must complete the handshake within this. @default 5000 */
+  handshakeTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+/** How one peer's links stand, for `/peers` and the page. */
+export interface LinkStatus {
+  nodeId: string;
+  /** The primary link's tier, null when no link has carried a ping yet. */
+  tier: Tier | null;
+  /** The primary link's smoothed round trip. */
+  rttMs: number | null;
+  /** Share of the primary link's recent pings left unanswered, 0 to 1. */
+  loss: number;
+  state: Peer["state"]["kind"];
+  /** Every live tier, the primary and those standing by. */
+  tiers: Tier[];
+  /** The peer's last state changes, oldest first. */
+  log: readonly PeerEvent[];
+}
+
+type Settings = Required<Omit<LinkManagerInit, "hub" | "log" | "signaling">>;
+
+/**
+ * Keeps, per peer, one link on every tier that works: the best one that has carried a ping is the primary and carries
+ * the data; the others stand by, pinged, ready to take over the moment the primary goes silent. The jobs are apart:
+ * the handshake (handshake.ts), dial scheduling (dial-queue.ts), link health (health.ts), each peer's state and
+ * election (peer.ts), the wire (control.ts); this class holds the peers and wires the jobs together.
+ */
+export class LinkManager {
+  readonly signaling: SignalRouter;
+  readonly #init: Settings;
+  readonly #log: (line: string) => void;
+  readonly #peers = new Map<string, Peer>();
+  /** Links whose handshake is under way. */
+  readonly #handshaking = new Set<Link>();
+  readonly #closing = new AbortController();
+  readonly #onData = new Handlers<[string, Uint8Array, Tier]>();
+  readonly #onChange = new Handlers<[string, Tier | null, Tier | null]>();
+  readonly #hubPath: HubPath | null;
+  readonly #queue: DialQueue;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #nonce = 0;
+
+  constructor(init: LinkManagerInit) {
+    this.#init = {
+      pingIntervalMs: 500,
+      deadAfterMs: 2000,
+      dialTimeoutMs: 10_000,
+      staggerMs: 250,
+      retryMinMs: 1000,
+      retryMaxMs: 30_000,
+      maxPeers: 64,
+      handshakeTimeoutMs: 5000,
+      ...init,
+      transports: [...init.transports].sort((a, b) => byPriority(a.tier, b.tier)),
+    };
+    this.#log = init.log ?? (() => {});
+    this.signaling = init.signaling ?? new SignalRouter();
+    this.signaling.useLinks((nodeId, message) => this.#signalOverLink(nodeId, message));
+    this.#hubPath = init.hub ? new HubPath({ localNodeId: init.localNodeId, hub: init.hub, onMessage: (from, m) => this.signaling.receive(from, m) }) : null;
+    if (this.#hubPath) this.signaling.useHub(this.#hubPath);
+    this.#queue = new DialQueue({
+      ...this.#init,
+      closing: this.#closing.signal,
+      identify: (link, expected) => this.#identify(link, expected),
+      onLinked: (peer, link, tier) => this.#attach(peer, link, tier, true),
+      onFailed: (peer, tier, error, failures) => {
+        if (failures === 1 || failures % 10 === 0) this.#log(`${tier} dial to ${peer.nodeId} failed (${failures}x): ${messageOf(error)}`);
+      },
+    });
+  }
+
+  /** Starts accepting links on every transport, pinging, and redialling. */
+  async start(): Promise<void> {
+    for (const transport of this.#init.transports) await transport.listen((link) => void this.#accept(link, transport.tier));
+    this.#hubPath?.start();
+    this.#timers.push(setInterval(() => this.#pingAll(), this.#init.pingIntervalMs));
+    this.#timers.push(setInterval(() => this.#pumpAll(), Math.min(500, this.#init.retryMinMs)));
+  }
+
+  /**
+   * Links to the instance at `address` on every tier that can reach it, and keeps doing so. Resolves with the first
+   * tier that links; rejects with an AggregateError of every tier's failure when all failed once (retries go on).
+   */
+  connect(address: NodeAddress): Promise<Tier> {
+    if (this.#closing.signal.aborted) return refused("shutting down");
+    if (address.nodeId === this.#init.localNodeId) return refused("will not link to itself");
+    const peer = this.#peers.get(address.nodeId) ?? this.#addPeer(address.nodeId);
+    if (!peer) return refused(`already linked to the most peers allowed (${this.#init.maxPeers})`);
+    peer.address = { ...peer.address, ...address };
+    const outcome = this.#queue.connect(peer);
+    this.#pump(peer);
+    return outcome;
+  }
+
+  /** Sends data to a peer over its primary link; false when the peer has no live link. */
+  send(nodeId: string, data: Uint8Array): boolean {
+    const peer = this.#peers.get(nodeId);
+    if (!peer) return false;
+    const frame = encodeData(data);
+    // Each failed try removes that link, so this ends after at most one try per tier.
+    for (let tries = 0; peer.primary && tries <= TIERS.length; tries++) {
+      const primary = peer.primary;
+      try {
+        primary.link.send(frame);
+        return true;
+      } catch (error) {
+        this.#lost(peer, primary, `send failed: ${messageOf(error)}`);
+      }
+    }
+    return false;
+  }
+
+  /** Adds a handler for every data frame from any peer, with the tier it came over; returns its removal. */
+  onData(handler: (nodeId: string, data: Uint8Array, tier: Tier) => void): () => void {
+    return this.#onData.add(handler);
+  }
+
+  /** Adds a handler for every change of a peer's primary tier (null: no live link); returns its removal. */
+  onChange(handler: (nodeId: string, tier: Tier | null, previous: Tier | null) => void): () => void {
+    return this.#onChange.add(handler);
+  }
+
+  /** Closes a peer's link on one tier, e.g. after it sent a bad frame; the tier is redialled later. */
+  closeLink(nodeId: string, tier: Tier, reason: string): void {
+    this.#peers.get(nodeId)?.linkOn(tier)?.link.close(reason);
+  }
+
+  status(): LinkStatus[] {
+    return [...this.#peers.values()].map((peer) => {
+      const primary = peer.primary;
+      return {
+        nodeId: peer.nodeId,
+        tier: primary?.tier ?? null,
+        rttMs: primary?.health.rttMs ?? null,
+        loss: primary?.health.loss ?? 0,
+        state: peer.state.kind,
+        tiers: peer.links().map((e) => e.tier),
+        log: peer.log(),
+      };
+    });
+  }
+
+  /** Closes every link and transport; nothing is dialled afterwards. */
+  async close(): Promise<void> {
+    this.#closing.abort(new DialError("shutting down"));
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#hubPath?.close();
+    for (const link of this.#handshaking) link.close("shutting down");
+    for (const peer of this.#peers.values()) for (const entry of peer.links()) entry.link.close("shutting down");
+    await Promise.all(this.#init.transports.map((t) => t.close()));
+  }
+
+  #addPeer(nodeId: string): Peer | null {
+    if (this.#peers.size >= this.#init.maxPeers) {
+      this.#log(`not linking to ${nodeId}: already linked to the most peers allowed (${this.#init.maxPeers})`);
+      return null;
+    }
+    const peer = new Peer(nodeId);
+    this.#peers.set(nodeId, peer);
+    return peer;
+  }
+
+  /** Runs the handshake on a fresh link, dialled (`expected` set) or accepted. */
+  async #identify(link: Link, expected?: string): Promise<string> {
+    if (this.#closing.signal.aborted) {
+      link.close("shutting down");
+      throw new DialError("shutting down");
+    }
+    this.#handshaking.add(link);
+    try {
+      return await handshake(link, { localNodeId: this.#init.localNodeId, expected, timeoutMs: this.#init.handshakeTimeoutMs });
+    } finally {
+      this.#handshaking.delete(link);
+    }
+  }
+
+  async #accept(link: Link, tier: Tier): Promise<void> {
+    let nodeId: string;
+    try {
+      nodeId = await this.#identify(link);
+    } catch {
+      return; // the handshake closed the link with its reason
+    }
+    const peer = this.#peers.get(nodeId) ?? this.#addPeer(nodeId);
+    if (!peer) return link.close("mesh is full");
+    this.#attach(peer, link, tier, false);
+  }
+
+  /** Files an identified link under its peer, wires its frames and close, and pings it at once. */
+  #attach(peer: Peer, link: Link, tier: Tier, dialedByMe: boolean): void {
+    if (this.#closing.signal.aborted) return link.close("shutting down");
+    const entry: PeerLink = { link, tier, dialedByMe, health: new LinkHealth() };
+    const loser = peer.attach(entry, this.#init.localNodeId);
+    if (loser === entry) return link.close("duplicate link");
+    loser?.link.close("duplicate link");
+    link.onFrame((frame) => this.#receive(peer, entry, frame));
+    link.onClose((reason) => this.#lost(peer, entry, reason));
+    this.#queue.linked(peer, tier);
+    // The link replaced may have been the primary: settle again, so the primary is always one of the peer's links.
+    this.#settle(peer);
+    this.#ping(entry);
+  }
+
+  #receive(peer: Peer, entry: PeerLink, frame: Uint8Array): void {
+    entry.health.heard();
+    const decoded = decodeFrame(frame);
+    if (decoded.kind === "data") return this.#onData.emit(peer.nodeId, decoded.data, entry.tier);
+    if (decoded.kind === "invalid") return entry.link.close(decoded.reason);
+    const message = decoded.message;
+    switch (message.t) {
+      case "id":
+        return; // a late copy of the handshake
+      case "ping":
+        return void this.#sendControl(entry, { t: "pong", n: message.n });
+      case "pong":
+        if (entry.health.ponged(message.n)) this.#settle(peer);
+        return;
+      case "signal":
+        return this.signaling.receive(peer.nodeId, message.m);
+    }
+  }
+
+  /** A link closed or failed: its peer's next best link takes over at once, and the tier is redialled soon. */
+  #lost(peer: Peer, entry: PeerLink, reason: string): void {
+    if (!entry.link.closed) entry.link.close(reason);
+    if (!peer.detach(entry, this.#init.retryMinMs, reason)) return;
+    this.#log(`${entry.tier} link to ${peer.nodeId} closed: ${reason}`);
+    this.#settle(peer);
+  }
+
+  #settle(peer: Peer): void {
+    const change = peer.settle();
+    if (!change) return;
+    const tier = peer.primary?.tier ?? null;
+    this.#log(`${peer.nodeId} primary: ${change.previous ?? "none"} -> ${tier ?? "none"}`);
+    this.#onChange.emit(peer.nodeId, tier, change.previous);
+  }
+
+  #signalOverLink(nodeId: string, message: SignalMessage): boolean {
+    const peer = this.#peers.get(nodeId);
+    const via = peer?.primary ?? peer?.links()[0];
+    if (!via) return false;
+    return this.#sendControl(via, { t: "signal", m: message });
+  }
+
+  #sendControl(entry: PeerLink, message: Parameters<typeof encodeControl>[0]): boolean {
+    try {
+      entry.link.send(encodeControl(message));
+      return true;
+    } catch {
+      return false; // the link closed under us; its close handler cleans up
+    }
+  }
+
+  #ping(entry: PeerLink): void {
+    const n = ++this.#nonce;
+    entry.health.pinged(n);
+    if (!this.#sendControl(entry, { t: "ping", n })) entry.link.close("ping failed");
+  }
+
+  #pingAll(): void {
+    for (const peer of this.#peers.values()) {
+      for (const entry of peer.links()) {
+        if (entry.health.expire(this.#init.deadAfterMs)) this.#lost(peer, entry, `silent for ${entry.health.silentMs()} ms`);
+        else this.#ping(entry);
+      }
+    }
+  }
+
+  #pumpAll(): void {
+    for (const peer of this.#peers.values()) this.#pump(peer);
+  }
+
+  #pump(peer: Peer): void {
+    this.#queue.pump(peer);
+    // Starting dials may turn a disconnected peer into a connecting one.
+    this.#settle(peer);
+  }
+}
+
+/** A connect that cannot start; handled already, so callers that do not wait for it see no unhandled rejection. */
+function refused(why: string): Promise<never> {
+  const outcome = Promise.reject(new DialError(why));
+  outcome.catch(() => {});
+  return outcome;
+}
