@@ -3,6 +3,7 @@ import { LinkManager, type LinkManagerInit } from "../../src/transport/links/ind
 import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
 import type { Tier } from "../../src/domain/tiers.ts";
 import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
+import { DialRefusedError, WrongPeerError } from "../../src/transport/errors.ts";
 import { waitFor } from "../helpers/instance.ts";
 
 const ID = { a: "aaaaaaaaaaaaaaaaaaaa", b: "bbbbbbbbbbbbbbbbbbbb", c: "cccccccccccccccccccc" } as const;
@@ -153,5 +154,44 @@ describe("link manager", () => {
     await waitFor(() => primaryOf(b, ID.a) === "websocket", 3000, "a primary again");
     expect(b.send(ID.a, bytes("after"))).toBe(true);
     await waitFor(() => atA.includes("b:after"), 2000, "data after the swap");
+  });
+
+  it("connect resolves with the first tier that links", async () => {
+    const net = new MemoryNetwork();
+    const a = await manager(net, "a", ["webrtc", "websocket"]);
+    await manager(net, "b", ["websocket"]);
+    expect(await a.connect({ nodeId: ID.b, memory: "b" })).toBe("websocket");
+  });
+
+  it("a connect where every tier fails rejects with an AggregateError of each tier's error, and retries go on", async () => {
+    const net = new MemoryNetwork();
+    const a = await manager(net, "a", ["webrtc", "websocket"]);
+    await manager(net, "c", ["websocket"]);
+    // Nothing listens for webrtc at c, and c is not b.
+    const error = await a.connect({ nodeId: ID.b, memory: "c" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AggregateError);
+    const causes = (error as AggregateError).errors;
+    expect(causes).toHaveLength(2);
+    expect(causes.some((e) => e instanceof DialRefusedError)).toBe(true);
+    expect(causes.some((e) => e instanceof WrongPeerError && /reached c+, not b+/.test(e.message))).toBe(true);
+    await waitFor(() => (a.status()[0]?.log.filter((e) => /websocket dial failed/.test(e.event)).length ?? 0) >= 2, 3000, "a retry");
+  });
+
+  it("keeps a short log of each peer's state changes", async () => {
+    const net = new MemoryNetwork();
+    const a = await manager(net, "a", ["webrtc", "websocket"]);
+    await manager(net, "b", ["webrtc", "websocket"]);
+    await a.connect({ nodeId: ID.b, memory: "b" });
+    await waitFor(() => primaryOf(a, ID.b) === "webrtc", 3000, "webrtc primary");
+    net.cut.add("webrtc");
+    await waitFor(() => primaryOf(a, ID.b) === "websocket", 3000, "failover");
+    const events = a.status()[0]!.log.map((e) => e.event);
+    expect(events[0]).toBe("connecting");
+    expect(events).toContain("webrtc link up (dialled)");
+    expect(events.some((e) => /^connected over (webrtc|websocket)$/.test(e))).toBe(true);
+    expect(events.some((e) => /^webrtc link closed: silent for \d+ ms$/.test(e))).toBe(true);
+    expect(events.at(-1)).toBe("primary webrtc -> websocket");
+    for (let i = 0; i < 100; i++) a.closeLink(ID.b, "websocket", `churn ${i}`);
+    expect(a.status()[0]!.log.length).toBeLessThanOrEqual(32);
   });
 });

@@ -1,2 +1,3 @@
-export { LinkManager, type LinkManagerInit, type LinkStatus } from "./manager.ts";
+export { LinkManager } from "./manager.ts";
+export type { LinkManagerInit, LinkStatus } from "./settings.ts";
 export type { PeerEvent } from "./peer.ts";

@@ -1,8 +1,7 @@
 import { byPriority, TIERS, type Tier } from "../../domain/tiers.ts";
 import { Handlers } from "../../util/handlers.ts";
 import { DialError, messageOf } from "../errors.ts";
-import type { Link, NodeAddress, Transport } from "../link.ts";
-import type { LocalHub } from "../signaling/envelope.ts";
+import type { Link, NodeAddress } from "../link.ts";
 import { HubPath } from "../signaling/hub-path.ts";
 import { SignalRouter } from "../signaling/router.ts";
 import type { SignalMessage } from "../signaling/signal.ts";
@@ -10,53 +9,9 @@ import { decodeFrame, encodeControl, encodeData } from "./control.ts";
 import { DialQueue } from "./dial-queue.ts";
 import { handshake } from "./handshake.ts";
 import { LinkHealth } from "./health.ts";
-import { Peer, type PeerEvent, type PeerLink } from "./peer.ts";
+import { Peer, type PeerLink } from "./peer.ts";
+import { LINK_MANAGER_DEFAULTS, type LinkManagerInit, type LinkManagerSettings, type LinkStatus } from "./settings.ts";
 
-export interface LinkManagerInit {
-  /** This instance's node id, sent first on every link. */
-  localNodeId: string;
-  /** The tiers this instance may use (the `--transports` flag). */
-  transports: Transport[];
-  /** The signaling paths the WebRTC tiers were given; links to peers become their first path. @default a new router */
-  signaling?: SignalRouter;
-  /** Where WebRTC offers for this instance arrive when no link exists yet (its own `/signal` hub). */
-  hub?: LocalHub;
-  /** How often every link is pinged. @default 500 */
-  pingIntervalMs?: number;
-  /** A link that has carried nothing for this long is dead: four pings in a row unanswered. @default 2000 */
-  deadAfterMs?: number;
-  /** Each dial attempt's own timeout. @default 10000 */
-  dialTimeoutMs?: number;
-  /** Delay between starting one tier's first dial and the next lower tier's. @default 250 */
-  staggerMs?: number;
-  /** First retry delay of a failed tier; doubles per failure. @default 1000 */
-  retryMinMs?: number;
-  /** Longest retry delay. @default 30000 */
-  retryMaxMs?: number;
-  /** Peers linked at most; beyond it new peers are refused (replication forwards to them). @default 64 */
-  maxPeers?: number;
-  /** A link must complete the handshake within this. @default 5000 */
-  handshakeTimeoutMs?: number;
-  log?: (line: string) => void;
-}
-
-/** How one peer's links stand, for `/peers` and the page. */
-export interface LinkStatus {
-  nodeId: string;
-  /** The primary link's tier, null when no link has carried a ping yet. */
-  tier: Tier | null;
-  /** The primary link's smoothed round trip. */
-  rttMs: number | null;
-  /** Share of the primary link's recent pings left unanswered, 0 to 1. */
-  loss: number;
-  state: Peer["state"]["kind"];
-  /** Every live tier, the primary and those standing by. */
-  tiers: Tier[];
-  /** The peer's last state changes, oldest first. */
-  log: readonly PeerEvent[];
-}
-
-type Settings = Required<Omit<LinkManagerInit, "hub" | "log" | "signaling">>;
 
 /**
  * Keeps, per peer, one link on every tier that works: the best one that has carried a ping is the primary and carries
@@ -66,7 +21,7 @@ type Settings = Required<Omit<LinkManagerInit, "hub" | "log" | "signaling">>;
  */
 export class LinkManager {
   readonly signaling: SignalRouter;
-  readonly #init: Settings;
+  readonly #init: LinkManagerSettings;
   readonly #log: (line: string) => void;
   readonly #peers = new Map<string, Peer>();
   /** Links whose handshake is under way. */
@@ -80,18 +35,7 @@ export class LinkManager {
   #nonce = 0;
 
   constructor(init: LinkManagerInit) {
-    this.#init = {
-      pingIntervalMs: 500,
-      deadAfterMs: 2000,
-      dialTimeoutMs: 10_000,
-      staggerMs: 250,
-      retryMinMs: 1000,
-      retryMaxMs: 30_000,
-      maxPeers: 64,
-      handshakeTimeoutMs: 5000,
-      ...init,
-      transports: [...init.transports].sort((a, b) => byPriority(a.tier, b.tier)),
-    };
+    this.#init = { ...LINK_MANAGER_DEFAULTS, ...init, transports: [...init.transports].sort((a, b) => byPriority(a.tier, b.tier)) };
     this.#log = init.log ?? (() => {});
     this.signaling = init.signaling ?? new SignalRouter();
     this.signaling.useLinks((nodeId, message) => this.#signalOverLink(nodeId, message));

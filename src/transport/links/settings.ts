@@ -1,0 +1,63 @@
+import type { Tier } from "../../domain/tiers.ts";
+import type { Transport } from "../link.ts";
+import type { LocalHub } from "../signaling/envelope.ts";
+import type { SignalRouter } from "../signaling/router.ts";
+import type { PeerEvent, PeerState } from "./peer.ts";
+
+export interface LinkManagerInit {
+  /** This instance's node id, sent first on every link. */
+  localNodeId: string;
+  /** The tiers this instance may use (the `--transports` flag). */
+  transports: Transport[];
+  /** The signaling paths the WebRTC tiers were given; links to peers become their first path. @default a new router */
+  signaling?: SignalRouter;
+  /** Where WebRTC offers for this instance arrive when no link exists yet (its own `/signal` hub). */
+  hub?: LocalHub;
+  /** How often every link is pinged. @default 500 */
+  pingIntervalMs?: number;
+  /** A link that has carried nothing for this long is dead: four pings in a row unanswered. @default 2000 */
+  deadAfterMs?: number;
+  /** Each dial attempt's own timeout. @default 10000 */
+  dialTimeoutMs?: number;
+  /** Delay between starting one tier's first dial and the next lower tier's. @default 250 */
+  staggerMs?: number;
+  /** First retry delay of a failed tier; doubles per failure. @default 1000 */
+  retryMinMs?: number;
+  /** Longest retry delay. @default 30000 */
+  retryMaxMs?: number;
+  /** Peers linked at most; beyond it new peers are refused (replication forwards to them). @default 64 */
+  maxPeers?: number;
+  /** A link must complete the handshake within this. @default 5000 */
+  handshakeTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+/** How one peer's links stand, for `/peers` and the page. */
+export interface LinkStatus {
+  nodeId: string;
+  /** The primary link's tier, null when no link has carried a ping yet. */
+  tier: Tier | null;
+  /** The primary link's smoothed round trip. */
+  rttMs: number | null;
+  /** Share of the primary link's recent pings left unanswered, 0 to 1. */
+  loss: number;
+  state: PeerState["kind"];
+  /** Every live tier, the primary and those standing by. */
+  tiers: Tier[];
+  /** The peer's last state changes, oldest first. */
+  log: readonly PeerEvent[];
+}
+
+/** The link manager's settings with every default filled in. */
+export type LinkManagerSettings = Required<Omit<LinkManagerInit, "hub" | "log" | "signaling">>;
+
+export const LINK_MANAGER_DEFAULTS = {
+  pingIntervalMs: 500,
+  deadAfterMs: 2000,
+  dialTimeoutMs: 10_000,
+  staggerMs: 250,
+  retryMinMs: 1000,
+  retryMaxMs: 30_000,
+  maxPeers: 64,
+  handshakeTimeoutMs: 5000,
+} satisfies Partial<LinkManagerInit>;
