@@ -1,16 +1,10 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import dgram from "node:dgram";
-import {
-  decodeBeacon,
-  decodeDatagram,
-  encodeBeacon,
-  encodeDatagram,
-  MAX_BEACON_BYTES,
-  type BeaconInfo,
-  type Datagram,
-} from "../../src/transport/lan-wire.ts";
-import { lanTransport, type LanTransport, type LanTransportInit } from "../../src/transport/lan.ts";
-import { DialError, type Link } from "../../src/transport/types.ts";
+import { DialError, DialRefusedError, DialTimeoutError, TransportClosedError } from "../../src/transport/errors.ts";
+import { decodeBeacon, encodeBeacon } from "../../src/transport/lan/beacon.ts";
+import { lanTransport, type BeaconInfo, type LanTransport, type LanTransportInit } from "../../src/transport/lan/index.ts";
+import { decodeDatagram, encodeDatagram, MAX_BEACON_BYTES, type Datagram } from "../../src/transport/lan/wire.ts";
+import type { Link } from "../../src/transport/link.ts";
 import { waitFor } from "../helpers/instance.ts";
 import { freeUdpPort } from "../helpers/ports.ts";
 import { transportCompliance } from "./compliance.ts";
@@ -76,11 +70,11 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));
 });
 
-transportCompliance("lan", async () => {
+transportCompliance("lan", async (options) => {
   const port = await freeUdpPort();
   const bId = randomId();
-  const a = lanTransport({ localNodeId: randomId(), port, address: BROADCAST, dialTimeoutMs: 1000 });
-  const b = lanTransport({ localNodeId: bId, port, address: BROADCAST, dialTimeoutMs: 1000 });
+  const a = lanTransport({ localNodeId: randomId(), port, address: BROADCAST, dialTimeoutMs: 1000, ...options });
+  const b = lanTransport({ localNodeId: bId, port, address: BROADCAST, dialTimeoutMs: 1000, ...options });
   await Promise.all([a.ready, b.ready]);
   return {
     a,
@@ -353,8 +347,22 @@ describe("LAN transport", () => {
     const a = transport({ port, dialTimeoutMs: 5000 });
     await transport({ port, localNodeId: bId }).ready;
     const started = Date.now();
-    await expect(a.dial({ nodeId: bId, lan: `127.0.0.1:${port}` })).rejects.toBeInstanceOf(DialError);
+    await expect(a.dial({ nodeId: bId, lan: `127.0.0.1:${port}` })).rejects.toBeInstanceOf(DialRefusedError);
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it("a failed dial says why: no answer, a bad address, the transport closed", async () => {
+    const port = await freeUdpPort();
+    const lan = `127.0.0.1:${port}`;
+    const a = transport({ port, dialTimeoutMs: 300 });
+    await expect(a.dial({ nodeId: randomId(), lan })).rejects.toBeInstanceOf(DialTimeoutError);
+    await expect(a.dial({ nodeId: "not a wire id", lan })).rejects.toHaveProperty("name", "DialError");
+    await expect(a.dial({ nodeId: randomId() })).rejects.toHaveProperty("name", "DialError");
+    const dialing = a.dial({ nodeId: randomId(), lan });
+    await Bun.sleep(20);
+    await a.close();
+    await expect(dialing).rejects.toBeInstanceOf(TransportClosedError);
+    await expect(a.dial({ nodeId: randomId(), lan })).rejects.toBeInstanceOf(TransportClosedError);
   });
 
   it("an abort during a dial rejects with the signal's reason", async () => {
@@ -382,7 +390,7 @@ describe("LAN transport", () => {
   it("nothing keeps the process alive after close", async () => {
     const port = await freeUdpPort();
     const script = `
-      import { lanTransport } from "${import.meta.dir}/../../src/transport/lan.ts";
+      import { lanTransport } from "${import.meta.dir}/../../src/transport/lan/index.ts";
       const common = { port: ${port}, address: "${BROADCAST}", beaconIntervalMs: 20, beacon: () => ({ nodeId: "x" }) };
       const a = lanTransport({ ...common, localNodeId: "a" });
       const b = lanTransport({ ...common, localNodeId: "b" });

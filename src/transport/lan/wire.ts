@@ -16,6 +16,9 @@
  * ```
  * All integers are big-endian.
  */
+import { Type } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { MAX_REASON_CHARS } from "../limits.ts";
 
 /** Bumped when the layout changes; datagrams of another version are dropped. */
 export const WIRE_VERSION = 1;
@@ -30,8 +33,8 @@ export const MAX_HEADER_BYTES = FIXED_BYTES + 2 + 2 * MAX_ID_BYTES;
 export const MAX_UDP_PAYLOAD = 65_507;
 /** Largest beacon JSON; rooms are trimmed to fit. */
 export const MAX_BEACON_BYTES = 1024;
-/** Longest close reason carried by a FIN. */
-export const MAX_REASON_BYTES = 200;
+/** Largest FIN payload: a reason cut to MAX_REASON_CHARS UTF-16 units takes at most 3 UTF-8 bytes a unit. */
+const MAX_REASON_BYTES = 3 * MAX_REASON_CHARS;
 
 /** Datagram kinds and their codes on the wire. */
 export const DATAGRAM_TYPES = { beacon: 1, syn: 2, synAck: 3, data: 4, ack: 5, fin: 6, reset: 7 } as const;
@@ -52,27 +55,27 @@ export interface Datagram {
   payload: Uint8Array;
 }
 
-/** What an instance tells the LAN about itself every beacon interval. */
-export interface BeaconInfo {
-  nodeId: string;
-  name?: string;
-  rooms?: string[];
-  /** HTTP base URL */
-  http?: string;
-  /** WebSocket base URL */
-  ws?: string;
-}
+/** A node id as a datagram header carries it: 1 to MAX_ID_BYTES printable ASCII characters. */
+export const WireId = Type.String({ pattern: `^[\\x21-\\x7e]{1,${MAX_ID_BYTES}}$` });
+const wireId = TypeCompiler.Compile(WireId);
+
+/** True when `id` can travel in a datagram header. */
+export const isWireId = (id: unknown): id is string => wireId.Check(id);
 
 const encoder = new TextEncoder();
-const strict = new TextDecoder("utf-8", { fatal: true });
-const ID = /^[\x21-\x7e]{1,64}$/;
+const decoder = new TextDecoder();
 
 /** Bytes of header a datagram between these two ids carries. */
 export function headerBytes(from: string, to: string): number {
   return FIXED_BYTES + 2 + from.length + to.length;
 }
 
-/** Encodes one datagram; ids must be printable ASCII of at most 64 bytes (the caller checks once, up front). */
+/** A FIN's payload: the close reason, cut to MAX_REASON_CHARS. */
+export const encodeReason = (reason: string): Uint8Array => encoder.encode(reason.slice(0, MAX_REASON_CHARS));
+/** The close reason a FIN carries. */
+export const decodeReason = (payload: Uint8Array): string => decoder.decode(payload);
+
+/** Encodes one datagram; ids must be wire ids (the caller checks once, up front). */
 export function encodeDatagram(d: Datagram): Uint8Array {
   const out = new Uint8Array(headerBytes(d.from, d.to) + d.payload.byteLength);
   const view = new DataView(out.buffer);
@@ -112,7 +115,7 @@ export function decodeDatagram(bytes: Uint8Array): Datagram | string {
     const length = bytes[at++];
     if (length === undefined || at + length > bytes.byteLength) return "ids run past the end";
     const id = String.fromCharCode(...bytes.subarray(at, at + length));
-    if (length > 0 && !ID.test(id)) return "an id is not printable ASCII of at most 64 bytes";
+    if (length > 0 && !isWireId(id)) return `an id is not printable ASCII of at most ${MAX_ID_BYTES} bytes`;
     ids.push(id);
     at += length;
   }
@@ -124,52 +127,4 @@ export function decodeDatagram(bytes: Uint8Array): Datagram | string {
   const limit = type === "data" ? MAX_UDP_PAYLOAD : type === "beacon" ? MAX_BEACON_BYTES : type === "fin" ? MAX_REASON_BYTES : 0;
   if (payload.byteLength > limit) return `${type} payload of ${payload.byteLength} bytes is over ${limit}`;
   return { type, from, to, session, seq, index, count, payload };
-}
-
-/** True when `id` can travel in a datagram header. */
-export function isWireId(id: string): boolean {
-  return ID.test(id);
-}
-
-/** Encodes a beacon, dropping rooms from the end until it fits in `maxBytes`; null when even that is too big. */
-export function encodeBeacon(info: BeaconInfo, maxBytes = MAX_BEACON_BYTES): Uint8Array | null {
-  const rooms = [...(info.rooms ?? [])];
-  for (;;) {
-    const json = encoder.encode(JSON.stringify({ ...info, ...(info.rooms ? { rooms } : {}) }));
-    if (json.byteLength <= maxBytes) return json;
-    if (rooms.length === 0) return null;
-    rooms.pop();
-  }
-}
-
-const ROOM = /^[A-Za-z0-9_.-]{1,64}$/;
-const URL = /^(https?|wss?):\/\/[\x21-\x7e]{1,500}$/;
-const NAME = /^[^\u0000-\u001f\u007f]{1,64}$/;
-
-/** Decodes a beacon's JSON and checks every field (unknown fields are ignored); null when it is not valid or not from `from`. */
-export function decodeBeacon(payload: Uint8Array, from: string): BeaconInfo | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(strict.decode(payload));
-  } catch {
-    return null;
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
-  const v = value as Record<string, unknown>;
-  if (v.nodeId !== from) return null;
-  const info: BeaconInfo = { nodeId: from };
-  if (v.name !== undefined) {
-    if (typeof v.name !== "string" || !NAME.test(v.name)) return null;
-    info.name = v.name;
-  }
-  if (v.rooms !== undefined) {
-    if (!Array.isArray(v.rooms) || !v.rooms.every((r) => typeof r === "string" && ROOM.test(r))) return null;
-    info.rooms = v.rooms;
-  }
-  for (const key of ["http", "ws"] as const) {
-    if (v[key] === undefined) continue;
-    if (typeof v[key] !== "string" || !URL.test(v[key])) return null;
-    info[key] = v[key];
-  }
-  return info;
 }

@@ -1,0 +1,48 @@
+import { Type, type Static } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { Value } from "@sinclair/typebox/value";
+import { DisplayName, RoomName } from "../../domain/names.ts";
+import { MAX_BEACON_BYTES, WireId } from "./wire.ts";
+
+/** An HTTP or WebSocket base URL as a beacon carries it. */
+const BaseUrl = Type.String({ pattern: "^(https?|wss?)://[\\x21-\\x7e]{1,500}$" });
+
+/**
+ * What an instance tells the LAN about itself every beacon interval: its node id, display name, the rooms it holds
+ * (as hashes) and where its HTTP and WebSocket servers listen. Fields a beacon carries beyond these are ignored.
+ */
+export const BeaconInfo = Type.Object({
+  nodeId: WireId,
+  name: Type.Optional(DisplayName),
+  rooms: Type.Optional(Type.Array(RoomName)),
+  http: Type.Optional(BaseUrl),
+  ws: Type.Optional(BaseUrl),
+});
+export type BeaconInfo = Static<typeof BeaconInfo>;
+
+const check = TypeCompiler.Compile(BeaconInfo);
+const encoder = new TextEncoder();
+const strict = new TextDecoder("utf-8", { fatal: true });
+
+/** Encodes a beacon, dropping rooms from the end until it fits in `maxBytes`; null when even that is too big. */
+export function encodeBeacon(info: BeaconInfo, maxBytes = MAX_BEACON_BYTES): Uint8Array | null {
+  const rooms = [...(info.rooms ?? [])];
+  for (;;) {
+    const json = encoder.encode(JSON.stringify({ ...info, ...(info.rooms ? { rooms } : {}) }));
+    if (json.byteLength <= maxBytes) return json;
+    if (rooms.length === 0) return null;
+    rooms.pop();
+  }
+}
+
+/** Decodes a beacon's JSON and checks every field (unknown fields are dropped); null when it is not valid or not from `from`. */
+export function decodeBeacon(payload: Uint8Array, from: string): BeaconInfo | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(strict.decode(payload));
+  } catch {
+    return null;
+  }
+  if (!check.Check(value) || value.nodeId !== from) return null;
+  return Value.Clean(BeaconInfo, value) as BeaconInfo;
+}

@@ -1,0 +1,211 @@
+import { BaseLink } from "../base-link.ts";
+import { MAX_FRAME_BYTES } from "../limits.ts";
+import type { LanStats, OutgoingDatagram } from "./socket.ts";
+import { encodeReason, headerBytes, MAX_HEADER_BYTES, type Datagram } from "./wire.ts";
+
+/** Most datagrams in flight on one link, whatever their size (each costs ~2 KiB of a receiver's socket buffer). */
+const MAX_IN_FLIGHT = 64;
+const RETRANSMIT_MS = 200;
+const MAX_RETRANSMIT_MS = 2000;
+
+/** What a link needs from its transport. */
+export interface LinkContext {
+  localNodeId: string;
+  transmit(datagram: OutgoingDatagram): void;
+  forget(link: LanLink): void;
+  /** Bytes of half-assembled frames held by all links, and the most they may hold. */
+  reassembly: { used: number; limit: number };
+  stats: LanStats;
+  maxDatagramBytes: number;
+  windowBytes: number;
+  maxQueuedBytes: number;
+}
+
+interface InFlight {
+  seq: number;
+  bytes: number;
+  datagram: OutgoingDatagram;
+}
+
+/**
+ * One LAN link: a reliable, ordered stream of frames over broadcast datagrams.
+ * Lost datagrams are resent (cumulative acks, sliding window), duplicates and reordering are absorbed;
+ * a link that cannot deliver within linkTimeoutMs closes instead of losing frames silently.
+ */
+export class LanLink extends BaseLink {
+  readonly tier = "lan" as const;
+  // Sending: fragments waiting for the window, then datagrams sent and not yet acknowledged.
+  #queue: { index: number; count: number; payload: Uint8Array }[] = [];
+  #queueHead = 0;
+  #queuedBytes = 0;
+  #inFlight: InFlight[] = [];
+  #inFlightBytes = 0;
+  #nextSeq = 0;
+  #retransmitMs = RETRANSMIT_MS;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  lastSendProgress = Date.now();
+  // Receiving: out-of-order datagrams held until the gap fills, then the fragments of the current frame.
+  #expected = 0;
+  #held = new Map<number, Datagram>();
+  #heldBytes = 0;
+  #parts: Uint8Array[] = [];
+  #partBytes = 0;
+  #partCount = 0;
+  #ackScheduled = false;
+  lastReceiveProgress = Date.now();
+
+  constructor(
+    private readonly context: LinkContext,
+    readonly peer: string,
+    readonly session: number,
+    readonly remote: string,
+    readonly dialer: boolean,
+  ) {
+    super(context.maxQueuedBytes);
+  }
+
+  /** True when something is owed in either direction, so silence means trouble. */
+  get waiting(): { sending: boolean; receiving: boolean } {
+    return { sending: this.#inFlight.length > 0, receiving: this.#held.size > 0 || this.#parts.length > 0 };
+  }
+
+  send(frame: Uint8Array): void {
+    this.checkSend(frame);
+    this.checkQueue(this.#queuedBytes + frame.byteLength);
+    const copy = frame.slice();
+    const chunk = this.context.maxDatagramBytes - headerBytes(this.context.localNodeId, this.peer);
+    const count = Math.max(1, Math.ceil(copy.byteLength / chunk));
+    for (let index = 0; index < count; index++) {
+      this.#queue.push({ index, count, payload: copy.subarray(index * chunk, (index + 1) * chunk) });
+    }
+    this.#queuedBytes += copy.byteLength;
+    this.#pump();
+  }
+
+  close(reason = "closed"): void {
+    if (this.closed) return;
+    const fin = { type: "fin", to: this.peer, session: this.session, seq: 0, index: 0, count: 0, payload: encodeReason(reason) } as const;
+    // Sent twice: a lost FIN would leave the far end open until its own timeouts notice.
+    this.context.transmit(fin);
+    this.context.transmit(fin);
+    this.ended(reason);
+  }
+
+  /** Closes this side only, without telling the peer (it told us, or is gone). */
+  end(reason: string): void {
+    this.ended(reason);
+  }
+
+  protected override release(): void {
+    clearTimeout(this.#timer);
+    this.context.reassembly.used -= this.#partBytes;
+    this.#parts = [];
+    this.#held.clear();
+    this.#queue = [];
+    this.#inFlight = [];
+    this.context.forget(this);
+  }
+
+  /** Handles a data datagram from the peer: hold it, deliver what is now in order, and acknowledge. */
+  receive(d: Datagram): void {
+    this.#scheduleAck();
+    const ahead = d.seq - this.#expected;
+    if (ahead < 0 || this.#held.has(d.seq)) return;
+    if (ahead >= 2 * MAX_IN_FLIGHT || this.#heldBytes + d.payload.byteLength > 2 * this.context.windowBytes) return;
+    this.#held.set(d.seq, d);
+    this.#heldBytes += d.payload.byteLength;
+    for (let next = this.#held.get(this.#expected); next && !this.closed; next = this.#held.get(this.#expected)) {
+      this.#held.delete(this.#expected);
+      this.#heldBytes -= next.payload.byteLength;
+      this.#expected++;
+      this.lastReceiveProgress = Date.now();
+      this.#assemble(next);
+    }
+  }
+
+  /** Handles the peer's cumulative ack: everything below `next` arrived. */
+  acknowledge(next: number): void {
+    if (next > this.#nextSeq) return;
+    let acked = 0;
+    while (acked < this.#inFlight.length && this.#inFlight[acked]!.seq < next) this.#inFlightBytes -= this.#inFlight[acked++]!.bytes;
+    if (acked === 0) return;
+    this.#inFlight.splice(0, acked);
+    this.lastSendProgress = Date.now();
+    this.#retransmitMs = RETRANSMIT_MS;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#pump();
+  }
+
+  #assemble(d: Datagram): void {
+    if (this.#parts.length === 0) this.#partCount = d.count;
+    if (d.index !== this.#parts.length || d.count !== this.#partCount) return this.close("fragments out of sequence");
+    const reassembly = this.context.reassembly;
+    if (d.count > 1) {
+      if (this.#partBytes + d.payload.byteLength > MAX_FRAME_BYTES) return this.close(`a frame over the ${MAX_FRAME_BYTES}-byte limit arrived`);
+      if (reassembly.used + d.payload.byteLength > reassembly.limit) return this.close("reassembly budget exhausted");
+      reassembly.used += d.payload.byteLength;
+      this.#partBytes += d.payload.byteLength;
+    }
+    this.#parts.push(d.payload);
+    if (d.index + 1 < d.count) return;
+    const frame = new Uint8Array(this.#parts.reduce((sum, part) => sum + part.byteLength, 0));
+    let at = 0;
+    for (const part of this.#parts) {
+      frame.set(part, at);
+      at += part.byteLength;
+    }
+    reassembly.used -= this.#partBytes;
+    this.#parts = [];
+    this.#partBytes = 0;
+    this.deliver(frame);
+  }
+
+  #scheduleAck(): void {
+    if (this.#ackScheduled) return;
+    this.#ackScheduled = true;
+    // One ack per batch of datagrams read in this turn of the event loop.
+    setImmediate(() => {
+      this.#ackScheduled = false;
+      if (this.closed) return;
+      this.context.transmit({ type: "ack", to: this.peer, session: this.session, seq: this.#expected, index: 0, count: 0, payload: new Uint8Array(0) });
+    });
+  }
+
+  #pump(): void {
+    while (this.#queueHead < this.#queue.length && this.#inFlight.length < MAX_IN_FLIGHT) {
+      const next = this.#queue[this.#queueHead]!;
+      const bytes = next.payload.byteLength + MAX_HEADER_BYTES;
+      if (this.#inFlight.length > 0 && this.#inFlightBytes + bytes > this.context.windowBytes) break;
+      if (this.#nextSeq === 0xffff_ffff) return this.close("sequence numbers exhausted");
+      this.#queueHead++;
+      this.#queuedBytes -= next.payload.byteLength;
+      const datagram = { type: "data", to: this.peer, session: this.session, seq: this.#nextSeq++, ...next } as const;
+      if (this.#inFlight.length === 0) this.lastSendProgress = Date.now();
+      this.#inFlight.push({ seq: datagram.seq, bytes, datagram });
+      this.#inFlightBytes += bytes;
+      this.context.transmit(datagram);
+    }
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 1024) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+    if (this.#inFlight.length > 0 && !this.#timer) this.#arm();
+  }
+
+  #arm(): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.closed || this.#inFlight.length === 0) return;
+      // Everything unacknowledged goes again; the receiver drops what it already has.
+      for (const { datagram } of this.#inFlight) this.context.transmit(datagram);
+      this.context.stats.retransmitted += this.#inFlight.length;
+      this.#retransmitMs = Math.min(this.#retransmitMs * 2, MAX_RETRANSMIT_MS);
+      this.#arm();
+    }, this.#retransmitMs);
+    this.#timer.unref();
+  }
+}
