@@ -1,1 +1,0 @@
-export * from "./lan/index.ts";
