@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import type { Node } from "../node.ts";
-import type { Addresses } from "../sync/frames.ts";
+import type { AdvertisedAddresses } from "../sync/frames.ts";
 import type { RateLimitInit } from "../rate-limit.ts";
 
 export interface AppOptions {
@@ -15,7 +15,7 @@ export interface AppOptions {
   /** SSE streams open at once. @default 1000 */
   maxStreams?: number;
   /** Where other instances reach this one, for `/mesh/info`. */
-  meshAddresses?: () => Addresses;
+  meshAddresses?: () => AdvertisedAddresses;
   /** The HTTP link tier's handler for `/mesh/http/*`, when that tier is on. */
   meshHttp?: (request: Request, server: Server<unknown> | null) => Promise<Response>;
 }
