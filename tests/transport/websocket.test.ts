@@ -1,8 +1,15 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { resolve } from "node:path";
-import { websocketTransport, type WebSocketTransport, type WebSocketTransportInit } from "../../src/transport/websocket.ts";
-import { DialError, type Link } from "../../src/transport/types.ts";
-import { routedWebSocket, type Routed } from "../../src/transport/ws-server.ts";
+import { DialRefusedError, FrameTooLargeError } from "../../src/transport/errors.ts";
+import type { Link } from "../../src/transport/link.ts";
+import { MAX_FRAME_BYTES } from "../../src/transport/limits.ts";
+import {
+  routedWebSocket,
+  websocketTransport,
+  type Routed,
+  type WebSocketTransport,
+  type WebSocketTransportInit,
+} from "../../src/transport/websocket/index.ts";
 import { waitFor } from "../helpers/instance.ts";
 import { deadTcpPort } from "../helpers/ports.ts";
 import { closeReason, transportCompliance } from "./compliance.ts";
@@ -17,9 +24,9 @@ function serve(transport: WebSocketTransport) {
   });
 }
 
-transportCompliance("websocket", async () => {
-  const a = websocketTransport();
-  const b = websocketTransport();
+transportCompliance("websocket", async (options) => {
+  const a = websocketTransport(options);
+  const b = websocketTransport(options);
   const server = serve(b);
   return {
     a,
@@ -37,9 +44,9 @@ describe("websocket tier", () => {
   });
 
   /** A listening transport behind its own server, and a dialer; both closed after the test. */
-  async function pair(listenerInit?: WebSocketTransportInit, dialerInit?: WebSocketTransportInit) {
+  async function pair(listenerInit?: WebSocketTransportInit) {
     const listener = websocketTransport(listenerInit);
-    const dialer = websocketTransport(dialerInit);
+    const dialer = websocketTransport();
     const server = serve(listener);
     cleanup.push(() => server.stop(true), () => listener.close(), () => dialer.close());
     const accepted: Link[] = [];
@@ -54,54 +61,65 @@ describe("websocket tier", () => {
     return { listener, dialer, server, address, accepted, connect };
   }
 
-  it("a frame over the receiver's limit closes the link on both sides, with the reason", async () => {
-    const { connect } = await pair({ maxFrameBytes: 1024 });
-    const { mine, theirs } = await connect();
-    const atListener = closeReason(theirs);
-    const atDialer = closeReason(mine);
-    mine.send(new Uint8Array(1024)); // at the limit: fine
-    mine.send(new Uint8Array(1025));
-    expect(await atListener).toBe("frame of 1025 bytes is over the 1024-byte limit");
-    expect(await atDialer).toBe("connection lost (code 1009: frame of 1025 bytes is over the 1024-byte limit)");
+  /** A bare client WebSocket, open on a listener's /link, and the link the listener made for it. */
+  async function rawClient() {
+    const { address, accepted } = await pair();
+    const socket = new WebSocket(`${address.ws}/link`);
+    const closed = new Promise<CloseEvent>((resolve) => (socket.onclose = resolve));
+    await new Promise((resolve) => (socket.onopen = resolve));
+    await waitFor(() => accepted.length === 1);
+    return { socket, closed, link: accepted[0]! };
+  }
+
+  it("a far end that sends a frame over 16 MiB anyway loses the link", async () => {
+    const { socket, closed, link } = await rawClient();
+    const atListener = closeReason(link);
+    socket.send(new Uint8Array(MAX_FRAME_BYTES + 1));
+    expect((await closed).code).toBe(1009);
+    // Bun's server refuses it before the tier sees it (routedWebSocket.maxPayloadLength); locally it reports code 1006.
+    expect(await atListener).toMatch(/^connection lost \(code \d+: Received too big message\)$/);
   });
 
-  it("the dialing side enforces its limit too", async () => {
-    const { connect } = await pair({}, { maxFrameBytes: 100 });
-    const { mine, theirs } = await connect();
-    const atDialer = closeReason(mine);
-    const atListener = closeReason(theirs);
-    theirs.send(new Uint8Array(101));
-    expect(await atDialer).toBe("frame of 101 bytes is over the 100-byte limit");
-    expect(await atListener).toContain("code 1009");
+  it("a dialer whose far end sends a frame over 16 MiB closes the link with code 1009", async () => {
+    // A bare server standing in for a peer that ignores the limit.
+    const peerSaw = Promise.withResolvers<number>();
+    const rogue = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req, server) => (server.upgrade(req) ? undefined : new Response("no", { status: 400 })),
+      websocket: { open: (ws) => void ws.sendBinary(new Uint8Array(MAX_FRAME_BYTES + 1)), message() {}, close: (_, code) => peerSaw.resolve(code) },
+    });
+    cleanup.push(() => rogue.stop(true));
+    const dialer = websocketTransport();
+    cleanup.push(() => dialer.close());
+    const link = await dialer.dial({ ws: `ws://127.0.0.1:${rogue.port}` });
+    expect(await closeReason(link)).toBe(`frame of ${MAX_FRAME_BYTES + 1} bytes is over the ${MAX_FRAME_BYTES}-byte limit`);
+    expect(await peerSaw.promise).toBe(1009);
   });
 
-  it("carries a 16 MiB frame, and closes on a bigger one", async () => {
+  it("carries a 16 MiB frame; a bigger one throws FrameTooLargeError, sends nothing and the link stays open", async () => {
     const { connect } = await pair();
     const { mine, theirs } = await connect();
     const got: Uint8Array[] = [];
     theirs.onFrame((f) => got.push(f));
-    const max = new Uint8Array(16 * 1024 * 1024).map((_, i) => i % 253);
+    const max = new Uint8Array(MAX_FRAME_BYTES).map((_, i) => i % 253);
     mine.send(max);
     await waitFor(() => got.length === 1);
     expect(got[0]!.byteLength).toBe(max.byteLength);
     expect(Buffer.compare(got[0]!, max)).toBe(0);
-    const closed = closeReason(theirs);
-    mine.send(new Uint8Array(16 * 1024 * 1024 + 1));
-    // Bun's server refuses it before the tier sees it (routedWebSocket.maxPayloadLength).
-    expect(await closed).toMatch(/^connection lost \(code \d+: Received too big message\)$/);
-    await waitFor(() => mine.closed);
+    expect(() => mine.send(new Uint8Array(MAX_FRAME_BYTES + 1))).toThrow(FrameTooLargeError);
+    mine.send(Uint8Array.of(9));
+    await waitFor(() => got.length === 2);
+    expect(got[1]).toEqual(Uint8Array.of(9));
+    expect(mine.closed).toBe(false);
+    expect(theirs.closed).toBe(false);
   });
 
   it("a text message is not a frame and closes the link", async () => {
-    const { listener, address } = await pair();
-    const links: Link[] = [];
-    await listener.listen((link) => links.push(link));
-    const socket = new WebSocket(`${address.ws}/link`);
-    const closed = new Promise<CloseEvent>((resolve) => (socket.onclose = resolve));
-    await new Promise((resolve) => (socket.onopen = resolve));
+    const { socket, closed, link } = await rawClient();
     socket.send("hello");
     expect((await closed).code).toBe(1003);
-    expect(links[0]!.closed).toBe(true);
+    expect(link.closed).toBe(true);
   });
 
   it("refuses upgrades with 503 JSON before listen", async () => {
@@ -113,7 +131,7 @@ describe("websocket tier", () => {
     expect(await res.json()).toEqual({ error: expect.any(String) });
     const dialer = websocketTransport();
     cleanup.push(() => dialer.close());
-    await expect(dialer.dial({ ws: `ws://127.0.0.1:${server.port}` })).rejects.toBeInstanceOf(DialError);
+    await expect(dialer.dial({ ws: `ws://127.0.0.1:${server.port}` })).rejects.toBeInstanceOf(DialRefusedError);
   });
 
   it("answers 426 JSON to a plain HTTP request on /link", async () => {
@@ -127,7 +145,7 @@ describe("websocket tier", () => {
     const { dialer, address, connect } = await pair({ maxLinks: 2 });
     const first = await connect();
     await connect();
-    await expect(dialer.dial(address)).rejects.toBeInstanceOf(DialError);
+    await expect(dialer.dial(address)).rejects.toBeInstanceOf(DialRefusedError);
     const res = await fetch(`${address.ws.replace("ws:", "http:")}/link`, { headers: { upgrade: "websocket" } });
     expect(res.status).toBe(429);
     expect(await res.json()).toEqual({ error: expect.any(String) });
@@ -147,14 +165,12 @@ describe("websocket tier", () => {
   });
 
   it("a killed listener process closes the dialer's link", async () => {
-    const module = resolve(import.meta.dir, "../../src/transport/websocket.ts");
-    const routed = resolve(import.meta.dir, "../../src/transport/ws-server.ts");
+    const module = resolve(import.meta.dir, "../../src/transport/websocket/index.ts");
     const child = Bun.spawn(
       [
         process.execPath,
         "-e",
-        `import { websocketTransport } from ${JSON.stringify(module)};
-         import { routedWebSocket } from ${JSON.stringify(routed)};
+        `import { routedWebSocket, websocketTransport } from ${JSON.stringify(module)};
          const t = websocketTransport();
          await t.listen((link) => link.onFrame((f) => link.send(f)));
          const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req, server) => t.upgrade(req, server), websocket: routedWebSocket });
@@ -211,6 +227,6 @@ describe("websocket tier", () => {
     const { mine } = await connect();
     await listener.close();
     await waitFor(() => mine.closed);
-    await expect(dialer.dial(address)).rejects.toBeInstanceOf(DialError);
+    await expect(dialer.dial(address)).rejects.toBeInstanceOf(DialRefusedError);
   });
 });
