@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "bun:test";
-import { decodeFrames, encodeFrames, httpTransport, type HttpTransport, type HttpTransportInit } from "../../src/transport/http-poll.ts";
-import type { Link } from "../../src/transport/types.ts";
+import { DialError, DialRefusedError, FrameTooLargeError, LinkClosedError, TransportClosedError } from "../../src/transport/errors.ts";
+import { MAX_FRAME_BYTES } from "../../src/transport/limits.ts";
+import { decodeFrames, encodeFrames, httpTransport, type HttpTransport, type HttpTransportInit } from "../../src/transport/http/index.ts";
+import type { Link } from "../../src/transport/link.ts";
 import { waitFor } from "../helpers/instance.ts";
 import { deadTcpPort } from "../helpers/ports.ts";
 import { closeReason, transportCompliance } from "./compliance.ts";
@@ -10,9 +12,9 @@ function serve(transport: HttpTransport) {
   return Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req, server) => transport.handle(req, server) });
 }
 
-transportCompliance("http", async () => {
-  const a = httpTransport();
-  const b = httpTransport();
+transportCompliance("http", async (options) => {
+  const a = httpTransport(options);
+  const b = httpTransport(options);
   const server = serve(b);
   return {
     a,
@@ -187,8 +189,10 @@ describe("http tier", () => {
     await fetch(`${base}/mesh/http/open`, { method: "POST" });
     const theirs = accepted[0]!;
     const closed = closeReason(theirs);
-    for (let i = 0; i < 20 && !theirs.closed; i++) theirs.send(new Uint8Array(1000));
-    expect(await closed).toBe("over 10000 bytes queued; the dialer stopped polling");
+    expect(() => {
+      for (let i = 0; i < 20; i++) theirs.send(new Uint8Array(1000));
+    }).toThrow(LinkClosedError);
+    expect(await closed).toBe("the far end is not reading: over 10000 bytes waiting to be sent");
   });
 
   it("a dialer whose sends stall closes the link once too much is queued, and tells the listener", async () => {
@@ -202,9 +206,11 @@ describe("http tier", () => {
     const { mine, theirs } = await connect();
     const atDialer = closeReason(mine);
     const atListener = closeReason(theirs);
-    for (let i = 0; i < 20 && !mine.closed; i++) mine.send(new Uint8Array(1000));
-    expect(await atDialer).toBe("over 10000 bytes unsent; the listener is not taking them");
-    expect(await atListener).toBe("closed by peer: over 10000 bytes unsent; the listener is not taking them");
+    expect(() => {
+      for (let i = 0; i < 20; i++) mine.send(new Uint8Array(1000));
+    }).toThrow(LinkClosedError);
+    expect(await atDialer).toBe("the far end is not reading: over 10000 bytes waiting to be sent");
+    expect(await atListener).toBe("closed by peer: the far end is not reading: over 10000 bytes waiting to be sent");
   });
 
   it("frames sent before the listener closes still arrive, then the close", async () => {
@@ -239,6 +245,58 @@ describe("http tier", () => {
     const closed = closeReason(mine);
     server.stop(true);
     expect(await closed).toStartWith("poll failed 4 times");
+  });
+
+  it("a listener past its queue limit refuses the send, and its dialer learns of the close on its next poll", async () => {
+    const { connect } = await pair({ maxQueuedBytes: 1024 * 1024 });
+    const { mine, theirs } = await connect();
+    const atDialer = closeReason(mine);
+    expect(() => {
+      for (let i = 0; i < 64; i++) theirs.send(new Uint8Array(64 * 1024));
+    }).toThrow(LinkClosedError);
+    expect(theirs.closed).toBe(true);
+    expect(await atDialer).toBe("closed by peer: the far end is not reading: over 1048576 bytes waiting to be sent");
+  });
+
+  it("refuses to send a frame over the limit from the listener's end too; the link stays open", async () => {
+    const { connect } = await pair();
+    const { mine, theirs } = await connect();
+    const first = new Promise<Uint8Array>((resolve) => mine.onFrame(resolve));
+    expect(() => theirs.send(new Uint8Array(MAX_FRAME_BYTES + 1))).toThrow(FrameTooLargeError);
+    expect(theirs.closed).toBe(false);
+    theirs.send(Uint8Array.of(7));
+    expect(await first).toEqual(Uint8Array.of(7)); // the refused frame would have come first
+    expect(mine.closed).toBe(false);
+  });
+
+  it("a send the listener refuses closes the link on both sides", async () => {
+    const { connect } = await pair({ maxFrameBytes: 1024 });
+    const { mine, theirs } = await connect();
+    const atDialer = closeReason(mine);
+    const atListener = closeReason(theirs);
+    mine.send(new Uint8Array(2000));
+    expect(await atDialer).toStartWith("the peer refused a send: 413");
+    expect(await atListener).toStartWith("closed by peer: the peer refused a send: 413");
+  });
+
+  it("dial failures say why: refused, closed, or a bad address", async () => {
+    const { base, listener } = await pair();
+    const dialer = httpTransport();
+    cleanup.push(() => dialer.close());
+    await expect(dialer.dial({ http: `http://127.0.0.1:${deadTcpPort()}` })).rejects.toBeInstanceOf(DialRefusedError);
+    const notListening = httpTransport();
+    const server = serve(notListening);
+    cleanup.push(() => server.stop(true), () => notListening.close());
+    const refused = dialer.dial({ http: `http://127.0.0.1:${server.port}` });
+    await expect(refused).rejects.toBeInstanceOf(DialRefusedError);
+    await expect(refused).rejects.toThrow("refused the link: 503");
+    const bad = dialer.dial({ http: "not a url" });
+    await expect(bad).rejects.toBeInstanceOf(DialError);
+    await expect(bad).rejects.not.toBeInstanceOf(DialRefusedError);
+    await listener.close();
+    await expect(dialer.dial({ http: base })).rejects.toBeInstanceOf(DialRefusedError); // closed: 503
+    await dialer.close();
+    await expect(dialer.dial({ http: base })).rejects.toBeInstanceOf(TransportClosedError);
   });
 
   describe("refuses bad requests with 4xx JSON", () => {
