@@ -7,6 +7,7 @@ import { openStorage, StorageError, type Storage } from "./storage/index.ts";
 import { resolvePeerPatiently } from "./sync/bootstrap.ts";
 import { SignalHub } from "./transport/signaling/hub.ts";
 import { LINK_PATH, routedWebSocket, type Routed } from "./transport/websocket/index.ts";
+import { describeDialFailure } from "./transport/errors.ts";
 import { jsonError } from "./util/http.ts";
 import { VERSION } from "./version.ts";
 
@@ -115,7 +116,10 @@ async function start(config: Config) {
   stack.defer(() => stopping.abort());
   for (const url of config.peers) {
     resolvePeerPatiently(url, stopping.signal, log).then(
-      (address) => node.introduce(address),
+      (address) =>
+        node.introduce(address)?.catch((error: unknown) => {
+          if (!stopping.signal.aborted) log(`--peer ${url}: ${describeDialFailure(error)}; still trying`);
+        }),
       () => {},
     );
   }

@@ -93,7 +93,7 @@ export class Node {
     if (!this.#replicator) return;
     this.#replicator.start();
     for (const peer of this.#storage.peers.all()) {
-      this.#replicator.introduce({ ...peer.addresses, nodeId: peer.node_id }, peer.rooms);
+      void this.#replicator.introduce({ ...peer.addresses, nodeId: peer.node_id }, peer.rooms);
     }
   }
 
@@ -102,8 +102,8 @@ export class Node {
   }
 
   /** Links to an instance learnt of outside the mesh (`--peer`, a LAN beacon); `rooms` filters when known. */
-  introduce(address: NodeAddress, rooms?: string[]): void {
-    this.#replicator?.introduce(address, rooms);
+  introduce(address: NodeAddress, rooms?: string[]): Promise<unknown> | undefined {
+    return this.#replicator?.introduce(address, rooms);
   }
 
   /** Joined rooms, by name. */

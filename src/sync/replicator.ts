@@ -117,11 +117,14 @@ export class Replicator {
     }
   }
 
-  /** Links to an instance heard of elsewhere (LAN beacon, `--peer`) if it shares a room or we cannot tell yet. */
-  introduce(peer: NodeAddress, rooms?: string[]): void {
-    if (peer.nodeId === this.#replica.nodeId) return;
-    if (rooms && !rooms.some((r) => this.#replica.rooms().includes(r))) return;
-    void this.#links.connect(peer);
+  /**
+   * Links to an instance heard of elsewhere (LAN beacon, `--peer`) if it shares a room or we cannot tell yet. Answers
+   * the outcome of the first dials (see LinkManager.connect), or undefined when the instance is not linked to.
+   */
+  introduce(peer: NodeAddress, rooms?: string[]): Promise<unknown> | undefined {
+    if (peer.nodeId === this.#replica.nodeId) return undefined;
+    if (rooms && !rooms.some((r) => this.#replica.rooms().includes(r))) return undefined;
+    return this.#links.connect(peer);
   }
 
   #handle(from: string, frame: Frame): void {

@@ -48,3 +48,10 @@ export function abortReason(signal: AbortSignal, what: string, timeoutMs: number
 
 /** An error's message, whatever was thrown. */
 export const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** One line for a failed connect: each tier's error when all of them failed, else the error's message. */
+export function describeDialFailure(error: unknown): string {
+  if (!(error instanceof AggregateError)) return messageOf(error);
+  const causes = error.errors.map((e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
+  return causes.length === 0 ? error.message : `${error.message} (${causes.join("; ")})`;
+}

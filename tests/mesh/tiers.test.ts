@@ -1,7 +1,7 @@
 // Two real instances on loopback, restricted to one tier at a time, exchange messages both ways over it.
 import { describe, expect, it } from "bun:test";
 import { startCoturn, TURNSERVER } from "../helpers/coturn.ts";
-import { startInstance } from "../helpers/instance.ts";
+import { startInstance, waitFor } from "../helpers/instance.ts";
 import { history, peersOf, send, waitForCount, waitForLink } from "../helpers/mesh.ts";
 import { freeUdpPort } from "../helpers/ports.ts";
 
@@ -64,4 +64,13 @@ it("a message sent before the peer was linked arrives once it is", async () => {
   const got = await waitForCount(b, "late", 1);
   expect(got.map((m) => m.text)).toEqual(["written alone"]);
   expect((await history(a, "late")).map((m) => m.text)).toEqual(["written alone"]);
+});
+
+it("a --peer that no tier can reach is reported with each tier's reason, and retried", async () => {
+  // a listens on http only; b may use websocket only, so b's one tier is refused at a's /link.
+  await using a = await startInstance({ args: ["--transports", "http", "--room", "lonely"] });
+  await using b = await startInstance({ args: ["--transports", "websocket", "--room", "lonely", "--peer", a.http] });
+  await waitFor(() => /--peer \S+: could not link to [0-9a-f]{20} on any tier \(DialRefusedError: [^)]+\); still trying/.test(b.output()), 15_000, "the failure line");
+  const [row] = await peersOf(b);
+  expect(row).toMatchObject({ node_id: a.nodeId, state: expect.stringMatching(/^(connecting|disconnected)$/), tier: null });
 });
