@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { parseArgs as parseFlags, type ParseArgsOptionDescriptor } from "node:util";
 import { DISPLAY_NAME_MAX, DISPLAY_NAME_RULE, isDisplayName, isRoomName, ROOM_RULE } from "./domain/names.ts";
 import { isTier, TIERS, type Tier } from "./domain/tiers.ts";
 
@@ -34,35 +35,40 @@ export type ParsedArgs = { kind: "run"; config: Config } | { kind: "help" } | { 
 
 export const DEFAULT_STUN = "stun:stun.l.google.com:19302";
 
-interface FlagSpec {
+interface Flag extends ParseArgsOptionDescriptor {
+  /** What the value is, in --help (value flags only). */
+  placeholder?: string;
   help: string;
-  value?: string;
-  repeatable?: boolean;
 }
 
-const FLAGS: Record<string, FlagSpec> = {
-  "http-port": { value: "N", help: "HTTP server: page, JSON API, SSE, files, HTTP link tier (0 = any free port) [8080]" },
-  "ws-port": { value: "N", help: "WebSocket server: /signal hub and WebSocket link tier (0 = any free port) [9000]" },
-  host: { value: "ADDR", help: "address both servers bind [0.0.0.0]" },
-  db: { value: "PATH", help: "SQLite file, created if missing [chat.db]" },
-  name: { value: "NAME", help: "this instance's display name [derived from the host name]" },
-  peer: { value: "URL", repeatable: true, help: "another instance's HTTP base URL (http://host:port) to connect to at start" },
-  room: { value: "NAME", repeatable: true, help: "join this room at start" },
-  stun: { value: "URL", repeatable: true, help: `STUN server (stun:host:port); 'none' disables STUN [${DEFAULT_STUN}]` },
-  turn: { value: "URL", repeatable: true, help: "TURN server: turn:USER:PASS@HOST:PORT (also turns:)" },
-  transports: { value: "LIST", help: `tiers that may be used, comma-separated [${TIERS.join(",")}]` },
-  "lan-port": { value: "N", help: "UDP port for LAN discovery and the LAN tier [9999]" },
-  "lan-addr": { value: "ADDR", help: "where LAN beacons and frames go [each interface's broadcast address]" },
-  "self-test": { help: "open a WebRTC DataChannel to this process over loopback, print the result and exit" },
-  help: { help: "print this help and exit" },
-  version: { help: "print the version and exit" },
-};
+/** Every flag once: its type and default for `node:util` parseArgs, and its line in --help. */
+const FLAGS = {
+  "http-port": { type: "string", placeholder: "N", default: "8080", help: "HTTP server: page, JSON API, SSE, files, HTTP link tier (0 = any free port)" },
+  "ws-port": { type: "string", placeholder: "N", default: "9000", help: "WebSocket server: /signal hub and WebSocket link tier (0 = any free port)" },
+  host: { type: "string", placeholder: "ADDR", default: "0.0.0.0", help: "address both servers bind" },
+  db: { type: "string", placeholder: "PATH", default: "chat.db", help: "SQLite file, created if missing" },
+  name: { type: "string", placeholder: "NAME", help: "this instance's display name [derived from the host name]" },
+  peer: { type: "string", multiple: true, placeholder: "URL", help: "another instance's HTTP base URL (http://host:port) to connect to at start" },
+  room: { type: "string", multiple: true, placeholder: "NAME", help: "join this room at start" },
+  stun: { type: "string", multiple: true, placeholder: "URL", default: [DEFAULT_STUN], help: "STUN server (stun:host:port); 'none' disables STUN" },
+  turn: { type: "string", multiple: true, placeholder: "URL", help: "TURN server: turn:USER:PASS@HOST:PORT (also turns:)" },
+  transports: { type: "string", placeholder: "LIST", default: TIERS.join(","), help: "tiers that may be used, comma-separated" },
+  "lan-port": { type: "string", placeholder: "N", default: "9999", help: "UDP port for LAN discovery and the LAN tier" },
+  "lan-addr": { type: "string", placeholder: "ADDR", help: "where LAN beacons and frames go [each interface's broadcast address]" },
+  "self-test": { type: "boolean", help: "open a WebRTC DataChannel to this process over loopback, print the result and exit" },
+  help: { type: "boolean", help: "print this help and exit" },
+  version: { type: "boolean", help: "print the version and exit" },
+} satisfies Record<string, Flag>;
+
+type FlagName = keyof typeof FLAGS;
+const isFlagName = (name: string): name is FlagName => Object.hasOwn(FLAGS, name);
 
 export function usage(): string {
   const lines = ["Usage: e-goat [flags]", "", "A peer-to-peer messenger. Open http://localhost:8080 after start.", "", "Flags:"];
-  for (const [name, spec] of Object.entries(FLAGS)) {
-    const left = `  --${name}${spec.value ? ` ${spec.value}` : ""}`;
-    lines.push(`${left.padEnd(24)} ${spec.help}${spec.repeatable ? " (repeatable)" : ""}`);
+  for (const [name, flag] of Object.entries(FLAGS) as [FlagName, Flag][]) {
+    const left = `  --${name}${flag.placeholder ? ` ${flag.placeholder}` : ""}`;
+    const fallback = flag.default === undefined ? "" : ` [${[flag.default].flat().join(",")}]`;
+    lines.push(`${left.padEnd(24)} ${flag.help}${fallback}${flag.multiple ? " (repeatable)" : ""}`);
   }
   lines.push("", "Both --flag value and --flag=value work; so does -flag=value.");
   return lines.join("\n");
@@ -116,102 +122,80 @@ function parseTransports(raw: string): Tier[] {
   return [...new Set(names)] as Tier[];
 }
 
+function parseDb(raw: string): string {
+  if (!raw) throw new ConfigError("--db: give a file path");
+  return raw;
+}
+
+function parseName(raw: string): string {
+  if (!isDisplayName(raw)) throw new ConfigError(`--name: must be ${DISPLAY_NAME_RULE}`);
+  return raw;
+}
+
+function parseRoom(raw: string): string {
+  if (!isRoomName(raw)) throw new ConfigError(`--room: '${raw}' is not a room name (${ROOM_RULE})`);
+  return raw;
+}
+
 function parseAddr(flag: string, raw: string): string {
   if (!/^[A-Za-z0-9.:_-]+$/.test(raw) || raw.length > 255) throw new ConfigError(`--${flag}: '${raw}' is not a host name or IP address`);
   return raw;
 }
 
-/** Splits argv into flag/value pairs; accepts --flag value, --flag=value and -flag=value. */
-function* tokens(argv: string[]): Generator<[string, string | undefined]> {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const m = /^--?([A-Za-z][A-Za-z0-9-]*)(?:=(.*))?$/s.exec(arg);
-    if (!m) throw new ConfigError(`unexpected argument '${arg}' (see --help)`);
-    const name = m[1]!;
-    const spec = FLAGS[name];
-    if (!spec) throw new ConfigError(`unknown flag '${arg.split("=")[0]}' (see --help)`);
-    if (!spec.value) {
-      if (m[2] !== undefined) throw new ConfigError(`--${name} takes no value`);
-      yield [name, undefined];
-      continue;
-    }
-    if (m[2] !== undefined) {
-      yield [name, m[2]];
-      continue;
-    }
-    const next = argv[i + 1];
-    if (next === undefined) throw new ConfigError(`--${name} needs a value (${spec.value})`);
-    i++;
-    yield [name, next];
+/** Every flag is long, so `-flag` and `-flag=value` are only a shorter spelling of `--flag`. */
+const longForm = (arg: string) => (/^-[A-Za-z]/.test(arg) ? `-${arg}` : arg);
+
+/** The flags' values, or a ConfigError naming the flag or argument parseArgs refused. */
+function readFlags(argv: string[]) {
+  const args = argv.map(longForm);
+  try {
+    return parseFlags({ args, options: FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw syntaxError(err, argv, args);
   }
 }
 
-export function parseArgs(argv: string[]): ParsedArgs {
-  const config: Config = {
-    httpPort: 8080,
-    wsPort: 9000,
-    host: "0.0.0.0",
-    db: "chat.db",
-    name: defaultName(),
-    peers: [],
-    rooms: [],
-    stun: [DEFAULT_STUN],
-    turn: [],
-    transports: [...TIERS],
-    lanPort: 9999,
-    lanAddr: null,
-  };
-  const stun: string[] = [];
-  for (const [flag, value] of tokens(argv)) {
-    const v = value ?? "";
-    switch (flag) {
-      case "help":
-        return { kind: "help" };
-      case "version":
-        return { kind: "version" };
-      case "self-test":
-        return { kind: "self-test" };
-      case "http-port":
-        config.httpPort = parsePort(flag, v);
-        break;
-      case "ws-port":
-        config.wsPort = parsePort(flag, v);
-        break;
-      case "lan-port":
-        config.lanPort = parsePort(flag, v);
-        break;
-      case "host":
-        config.host = parseAddr(flag, v);
-        break;
-      case "lan-addr":
-        config.lanAddr = parseAddr(flag, v);
-        break;
-      case "db":
-        if (!v) throw new ConfigError("--db: give a file path");
-        config.db = v;
-        break;
-      case "name":
-        if (!isDisplayName(v)) throw new ConfigError(`--name: must be ${DISPLAY_NAME_RULE}`);
-        config.name = v;
-        break;
-      case "peer":
-        config.peers.push(parsePeerUrl(v));
-        break;
-      case "room":
-        if (!isRoomName(v)) throw new ConfigError(`--room: '${v}' is not a room name (${ROOM_RULE})`);
-        if (!config.rooms.includes(v)) config.rooms.push(v);
-        break;
-      case "stun":
-        stun.push(v === "none" ? v : parseStun(v));
-        break;
-      case "turn":
-        config.turn.push(parseTurn(v));
-        break;
-      case "transports":
-        config.transports = parseTransports(v);
-        break;
+/** parseArgs' refusal as one line: it quotes the argument at fault first ('--colour', '--db <value>', 'serve'). */
+function syntaxError(err: unknown, argv: string[], args: string[]): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  const quoted = /'([^']*)'/.exec(message)?.[1]?.split(" ")[0] ?? "";
+  switch ((err as { code?: unknown }).code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return new ConfigError(`unknown flag '${quoted}' (see --help)`);
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return new ConfigError(`unexpected argument '${quoted}' (see --help)`);
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
+      const name = quoted.replace(/^--/, "");
+      const flag: Flag | undefined = isFlagName(name) ? FLAGS[name] : undefined;
+      if (flag?.type === "boolean") return new ConfigError(`--${name} takes no value`);
+      // "Ambiguous": the next argument starts with '-', so it may be a forgotten value or the next flag.
+      const at = args.findIndex((arg, i) => arg === quoted && args[i + 1]?.startsWith("-"));
+      if (at >= 0) return new ConfigError(`--${name}: '${argv[at + 1]}' starts with '-'; write --${name}=${argv[at + 1]} if it is the value`);
+      return new ConfigError(`--${name} needs a value (${flag?.placeholder})`);
     }
   }
-  if (stun.length > 0) config.stun = stun.includes("none") ? [] : stun;
+  return err;
+}
+
+export function parseArgs(argv: string[]): ParsedArgs {
+  const flags = readFlags(argv);
+  if (flags.help) return { kind: "help" };
+  if (flags.version) return { kind: "version" };
+  if (flags["self-test"]) return { kind: "self-test" };
+  const stun = flags.stun.map((url) => (url === "none" ? url : parseStun(url)));
+  const config: Config = {
+    httpPort: parsePort("http-port", flags["http-port"]),
+    wsPort: parsePort("ws-port", flags["ws-port"]),
+    host: parseAddr("host", flags.host),
+    db: parseDb(flags.db),
+    name: flags.name === undefined ? defaultName() : parseName(flags.name),
+    peers: (flags.peer ?? []).map(parsePeerUrl),
+    rooms: [...new Set((flags.room ?? []).map(parseRoom))],
+    stun: stun.includes("none") ? [] : stun,
+    turn: (flags.turn ?? []).map(parseTurn),
+    transports: parseTransports(flags.transports),
+    lanPort: parsePort("lan-port", flags["lan-port"]),
+    lanAddr: flags["lan-addr"] === undefined ? null : parseAddr("lan-addr", flags["lan-addr"]),
+  };
   return { kind: "run", config };
 }

@@ -1,10 +1,10 @@
 /** @jsxImportSource @kitajs/html */
-import { Elysia } from "elysia";
-import { isRoomName, ROOM_RULE } from "../domain/names.ts";
+import { Elysia, t } from "elysia";
 import type { Message } from "../storage/index.ts";
 import { MessageItem } from "../views/message.tsx";
-import { HttpError, intParam } from "./http.ts";
+import { HttpError } from "./http.ts";
 import type { AppOptions } from "./options.ts";
+import { RoomField, wholeNumber } from "./schemas.ts";
 
 const REPLAY_PAGE = 500;
 const HEARTBEAT_MS = 5000;
@@ -17,18 +17,21 @@ export function sseEvent(id: number | string, data: string, event?: string): str
   return `${event ? `event: ${event}\n` : ""}id: ${id}\n${lines.join("")}\n`;
 }
 
+/** What a stream takes: its room, and where to resume (`Last-Event-ID`, sent on a reconnect, wins over `since`). */
+const streamInput = {
+  params: t.Object({ room: RoomField }),
+  query: t.Object({ since: wholeNumber("since", { default: 0 }) }),
+  headers: t.Object({ "last-event-id": t.Optional(wholeNumber("Last-Event-ID")) }),
+};
+
 /** `GET /rooms/:room/events`: the room's new messages as rendered HTML, resuming after `Last-Event-ID` (or `since`). */
 export function eventRoutes(opts: AppOptions) {
   const { node } = opts;
   const maxStreams = opts.maxStreams ?? 1000;
   let streams = 0;
 
-  return new Elysia({ name: "events" }).get("/rooms/:room/events", ({ params, request }) => {
-    const room = params.room;
-    if (!isRoomName(room)) throw new HttpError(400, `room must be ${ROOM_RULE}`);
-    const query = new URL(request.url).searchParams;
-    const resume = request.headers.get("last-event-id");
-    const since = intParam(resume ?? query.get("since"), resume ? "Last-Event-ID" : "since", 0, 0, Number.MAX_SAFE_INTEGER);
+  return new Elysia({ name: "events" }).get("/rooms/:room/events", ({ params: { room }, query, headers, request }) => {
+    const since = headers["last-event-id"] ?? query.since;
     if (streams >= maxStreams) throw new HttpError(429, "too many live streams are open; try again later");
     streams++;
 
@@ -84,5 +87,5 @@ export function eventRoutes(opts: AppOptions) {
     return new Response(stream, {
       headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
     });
-  });
+  }, streamInput);
 }

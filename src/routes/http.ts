@@ -1,5 +1,9 @@
 import type { Server } from "bun";
+import { ParseError, ValidationError } from "elysia";
+import { isLoopback } from "../addresses.ts";
+import { RoomLimitError } from "../node.ts";
 import { RateLimiter, type RateLimitInit } from "../rate-limit.ts";
+import { jsonError, readBody } from "../util/http.ts";
 
 /** A refusal with a status and one human sentence; `onError` turns it into `{"error": …}`. */
 export class HttpError extends Error {
@@ -12,37 +16,11 @@ export class HttpError extends Error {
   }
 }
 
-export function jsonError(status: number, error: string): Response {
-  return Response.json({ error }, { status });
-}
-
 /** Reads a request body as text, refusing (413) once it passes `maxBytes`, whatever Content-Length claims. */
-export async function readBody(request: Request, maxBytes: number): Promise<string> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) throw new HttpError(413, `request body is over ${maxBytes / 1024} KiB`);
-  if (!request.body) return "";
-  // With a Content-Length the server already bounds the body, and one read is much faster than a chunk loop.
-  if (request.headers.has("content-length")) return request.text();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > maxBytes) throw new HttpError(413, `request body is over ${maxBytes / 1024} KiB`);
-    chunks.push(chunk);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
-}
-
-/** A whole number from a query parameter, or `fallback` when absent; 400 when present but not in [min, max]. */
-export function intParam(raw: string | null | undefined, name: string, fallback: number, min: number, max: number): number {
-  if (raw === null || raw === undefined || raw === "") return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new HttpError(400, `${name} must be a whole number from ${min} to ${max}`);
-  return Number(raw);
-}
-
-/** True for requests from this machine: the user's own browser and scripts, exempt from guest rate limits. */
-export function isLoopback(ip: string | undefined): boolean {
-  return ip !== undefined && (ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127."));
+export async function readText(request: Request, maxBytes: number): Promise<string> {
+  const body = await readBody(request, maxBytes);
+  if (!body) throw new HttpError(413, `request body is over ${maxBytes / 1024} KiB`);
+  return new TextDecoder().decode(body);
 }
 
 /** The message rate of clients on other machines (invited guests), one budget per address across every route. */
@@ -58,4 +36,51 @@ export class GuestLimit {
     const ip = server?.requestIP(request)?.address;
     if (!isLoopback(ip) && !this.#limiter.take(ip ?? "unknown")) throw new HttpError(429, "too many messages; slow down");
   }
+}
+
+export interface MessageBodyInit {
+  /** The one media type taken, e.g. "application/json"; any other is refused with 415 and `wrongType`. */
+  type: string;
+  wrongType: string;
+  maxBytes: number;
+  guests: GuestLimit;
+  /** The body's text as the route's body schema checks it; throws HttpError when it cannot. */
+  decode: (text: string) => unknown;
+}
+
+/**
+ * An Elysia `parse` hook for a posted message: 415 for another media type, 429 for a guest over its rate, 413 past
+ * `maxBytes`, all before any of it is parsed. Elysia wraps what it throws in a ParseError; `refusalOf` unwraps it.
+ */
+export function messageBodyParser({ type, wrongType, maxBytes, guests, decode }: MessageBodyInit) {
+  return async ({ request, server }: { request: Request; server: Server<unknown> | null }) => {
+    const given = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+    if (given !== type) throw new HttpError(415, wrongType);
+    guests.check(request, server);
+    return decode(await readText(request, maxBytes));
+  };
+}
+
+/**
+ * What a failed request is refused with: an HttpError as thrown (also while its body was read), a schema's own sentence
+ * as 400, 403 for a room past the limit; undefined for a fault of this instance.
+ */
+export function refusalOf(error: unknown): HttpError | undefined {
+  if (error instanceof HttpError) return error;
+  if (error instanceof RoomLimitError) return new HttpError(403, error.message);
+  if (error instanceof ParseError) return error.cause instanceof HttpError ? error.cause : new HttpError(400, "the request body could not be read");
+  if (error instanceof ValidationError) {
+    return new HttpError(400, typeof error.customError === "string" ? error.customError : "the request is not valid");
+  }
+  return undefined;
+}
+
+/** A fault of this instance: logged, and answered 500 without its details. */
+export function internalError(error: unknown): Response {
+  console.error("request failed:", error);
+  return jsonError(500, "internal error; see the instance's log");
+}
+
+export function htmlResponse(body: string, status = 200): Response {
+  return new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8" } });
 }

@@ -1,28 +1,26 @@
 /** @jsxImportSource @kitajs/html */
-import { Elysia } from "elysia";
-import { DISPLAY_NAME_RULE, isDisplayName, isRoomName, ROOM_RULE } from "../domain/names.ts";
-import { RoomLimitError } from "../node.ts";
+import { Elysia, t, ValidationError } from "elysia";
+import { isDisplayName, isRoomName } from "../domain/names.ts";
 import { Landing } from "../views/landing.tsx";
 import type { InstanceInfo } from "../views/layout.tsx";
 import { roomHref } from "../views/links.ts";
-import { MessageList } from "../views/message.tsx";
-import { PeersPanel } from "../views/peers.tsx";
-import { OlderItem, Room, SendForm } from "../views/room.tsx";
-import { MAX_SEND_BODY_BYTES, checkSend } from "./api.ts";
-import { HttpError, intParam, readBody, type GuestLimit } from "./http.ts";
+import { Room, SendForm } from "../views/room.tsx";
+import { MAX_SEND_BODY_BYTES, MessageFields, sendInput } from "./api.ts";
+import { messagePage } from "./fragments.tsx";
+import { htmlResponse, internalError, messageBodyParser, refusalOf, type GuestLimit } from "./http.ts";
 import type { AppOptions } from "./options.ts";
+import { PageName, PageRoom, RoomField, wholeNumber } from "./schemas.ts";
 
-/** Messages shown per page of history. */
-export const PAGE_SIZE = 50;
-
-const ROOM_NAMES = `Room names are ${ROOM_RULE}.`;
-const NAME_RULE = `Names are ${DISPLAY_NAME_RULE}.`;
-
-function htmlResponse(body: string, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8", ...headers } });
+/** The fields of the send form, as the message schema checks them (the first of each, as a browser sends one). */
+function formFields(text: string): Record<string, string | undefined> {
+  const form = new URLSearchParams(text);
+  return { peer_id: form.get("peer_id") ?? undefined, text: form.get("text") ?? undefined };
 }
 
-/** The page: landing, room view, the send form post, older messages and the peers panel. */
+/**
+ * The page: landing, room view and the send form's post. Their refusals are pages too, answered by each route's own
+ * error hook, so createApp mounts these routes before its JSON onError (Elysia runs an app's hooks before a route's).
+ */
 export function pageRoutes(opts: AppOptions, guests: GuestLimit) {
   const { node } = opts;
   const instance = (): InstanceInfo => ({ name: node.name, nodeId: node.id, version: opts.version });
@@ -31,15 +29,14 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit) {
     htmlResponse(String(<Landing instance={instance()} rooms={node.rooms()} room={room} error={error} />), status);
 
   const roomPage = (room: string, peerId: string, before?: number, extra: { error?: string; draft?: string } = {}, status = 200) => {
-    const window = node.older(room, before ?? Number.MAX_SAFE_INTEGER, PAGE_SIZE + 1);
-    const hasOlder = window.length > PAGE_SIZE;
+    const { messages, hasOlder } = messagePage(node, room, before ?? Number.MAX_SAFE_INTEGER);
     const page = (
       <Room
         instance={instance()}
         room={room}
         peerId={peerId}
         rooms={node.rooms()}
-        messages={hasOlder ? window.slice(1) : window}
+        messages={messages}
         hasOlder={hasOlder}
         live={before === undefined}
         inviteUrl={`${opts.publicUrl()}/?${new URLSearchParams({ room })}`}
@@ -51,74 +48,55 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit) {
   };
 
   return new Elysia({ name: "pages" })
-    .get("/", ({ request }) => {
-      const q = new URL(request.url).searchParams;
-      const room = q.get("room");
-      const peerId = q.get("peer_id");
-      if (room === null) return landing(200);
-      if (!isRoomName(room)) return landing(400, undefined, ROOM_NAMES);
-      if (!peerId) return landing(200, room);
-      if (!isDisplayName(peerId)) return landing(400, room, NAME_RULE);
-      const beforeRaw = q.get("before");
-      const before = beforeRaw === null ? undefined : intParam(beforeRaw, "before", 0, 0, Number.MAX_SAFE_INTEGER);
-      try {
+    .get(
+      "/",
+      ({ query: { room, peer_id: peerId, before } }) => {
+        if (room === undefined) return landing(200);
+        if (!peerId) return landing(200, room);
         node.join(room);
-      } catch (err) {
-        if (err instanceof RoomLimitError) return landing(403, undefined, err.message);
-        throw err;
-      }
-      return roomPage(room, peerId, before);
-    })
+        return roomPage(room, peerId, before);
+      },
+      {
+        query: t.Object({ room: t.Optional(PageRoom), peer_id: PageName, before: t.Optional(wholeNumber("before")) }),
+        error: ({ error }) => {
+          const refusal = refusalOf(error);
+          if (!refusal) return internalError(error);
+          // A valid room stays in the join form; a refused one is what the error is about.
+          const room = error instanceof ValidationError ? (error.value as { room?: unknown } | undefined)?.room : undefined;
+          return landing(refusal.status, isRoomName(room) ? room : undefined, refusal.message);
+        },
+      },
+    )
     .post(
       "/rooms/:room/messages",
-      async ({ params, request, server }) => {
-        const room = params.room;
-        const htmx = request.headers.has("hx-request");
-        let peerId = node.name;
-        let draft = "";
-        const fail = (status: number, error: string) =>
-          htmx
-            ? htmlResponse(String(<SendForm room={room} peerId={peerId} error={error} draft={draft} />), status)
-            : isRoomName(room) && isDisplayName(peerId)
-              ? roomPage(room, peerId, undefined, { error, draft }, status)
-              : landing(status, undefined, error);
-        try {
-          const type = request.headers.get("content-type") ?? "";
-          if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) throw new HttpError(415, "The form must be sent as application/x-www-form-urlencoded.");
-          guests.check(request, server);
-          const form = new URLSearchParams(await readBody(request, MAX_SEND_BODY_BYTES));
-          peerId = form.get("peer_id") || node.name;
-          draft = form.get("text") ?? "";
-          const input = checkSend({ room, peer_id: form.get("peer_id"), text: form.get("text") }, node.name);
-          node.post(input);
-          if (htmx) return htmlResponse(String(<SendForm room={room} peerId={input.peer_id} />));
-          return new Response(null, { status: 303, headers: { location: roomHref(room, input.peer_id) } });
-        } catch (err) {
-          if (err instanceof HttpError) return fail(err.status, err.message);
-          if (err instanceof RoomLimitError) return fail(403, err.message);
-          throw err;
-        }
+      ({ params: { room }, body, request }) => {
+        const input = sendInput(room, body, node.name);
+        node.post(input);
+        if (request.headers.has("hx-request")) return htmlResponse(String(<SendForm room={room} peerId={input.peer_id} />));
+        return new Response(null, { status: 303, headers: { location: roomHref(room, input.peer_id) } });
       },
-      { parse: "none" },
-    )
-    .get("/rooms/:room/older", ({ params, request }) => {
-      const room = params.room;
-      if (!isRoomName(room)) throw new HttpError(400, ROOM_NAMES);
-      const q = new URL(request.url).searchParams;
-      const before = intParam(q.get("before"), "before", Number.MAX_SAFE_INTEGER, 0, Number.MAX_SAFE_INTEGER);
-      const peerId = q.get("peer_id") || node.name;
-      if (!isDisplayName(peerId)) throw new HttpError(400, NAME_RULE);
-      const window = node.older(room, before, PAGE_SIZE + 1);
-      const hasOlder = window.length > PAGE_SIZE;
-      const messages = hasOlder ? window.slice(1) : window;
-      return htmlResponse(
-        String(
-          <>
-            {hasOlder && messages[0] ? <OlderItem room={room} peerId={peerId} before={messages[0].timestamp} /> : ""}
-            <MessageList messages={messages} />
-          </>,
-        ),
-      );
-    })
-    .get("/peers/panel", () => htmlResponse(String(<PeersPanel peers={node.peers()} />)));
+      {
+        params: t.Object({ room: RoomField }),
+        parse: messageBodyParser({
+          type: "application/x-www-form-urlencoded",
+          wrongType: "The form must be sent as application/x-www-form-urlencoded.",
+          maxBytes: MAX_SEND_BODY_BYTES,
+          guests,
+          decode: formFields,
+        }),
+        body: MessageFields,
+        // The refusal comes back in the form (htmx) or the room's page, with the draft kept.
+        error: ({ error, params: { room }, body, request }) => {
+          const refusal = refusalOf(error);
+          if (!refusal) return internalError(error);
+          const { status, message } = refusal;
+          const fields = (body ?? {}) as { peer_id?: unknown; text?: unknown };
+          const peerId = typeof fields.peer_id === "string" && fields.peer_id !== "" ? fields.peer_id : node.name;
+          const draft = typeof fields.text === "string" ? fields.text : "";
+          if (request.headers.has("hx-request")) return htmlResponse(String(<SendForm room={room} peerId={peerId} error={message} draft={draft} />), status);
+          if (isRoomName(room) && isDisplayName(peerId)) return roomPage(room, peerId, undefined, { error: message, draft }, status);
+          return landing(status, undefined, message);
+        },
+      },
+    );
 }

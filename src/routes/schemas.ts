@@ -1,0 +1,30 @@
+/**
+ * The route inputs' schemas. Each carries the one sentence its refusal is answered with (Elysia hands it to onError as
+ * the ValidationError's customError; see refusalOf), so a route's options say both what it takes and what it refuses.
+ */
+import { t, type TSchema } from "elysia";
+import { DISPLAY_NAME_RULE, DisplayName, ROOM_RULE, RoomName } from "../domain/names.ts";
+
+/** `schema` refused with `error`: a sentence, or one made from what was sent (the whole query, params or body). */
+function refusedWith<T extends TSchema>(schema: T, error: string | ((sent: Record<string, unknown> | undefined) => string)): T {
+  return { ...schema, error: typeof error === "string" ? error : ({ found }: { found: unknown }) => error(found as Record<string, unknown>) };
+}
+
+/** A room named by an API client: "room is required" when it is missing or empty. */
+export const RoomField = refusedWith(RoomName, (sent) => ((sent?.room ?? "") === "" ? "room is required" : `room must be ${ROOM_RULE}`));
+/** A room named in a page's address, refused in the page's words. */
+export const PageRoom = refusedWith(RoomName, `Room names are ${ROOM_RULE}.`);
+
+/** Who a message is from; absent, null or empty means the instance's own name. */
+export const PeerIdField = t.Optional(t.Union([t.Null(), t.Literal(""), DisplayName], { error: `peer_id must be ${DISPLAY_NAME_RULE}` }));
+/** The reader's name in a page's address; absent or empty asks for one. */
+export const PageName = t.Optional(t.Union([t.Literal(""), DisplayName], { error: `Names are ${DISPLAY_NAME_RULE}.` }));
+
+/** A message's text: anything but blank (its size in bytes is checked where it is posted, with 413). */
+export const TextField = t.String({ pattern: "\\S", error: "text is required and must not be empty" });
+
+/** A whole number in a query string or header, from `minimum` (0) to `maximum` (the largest safe integer). */
+export function wholeNumber(name: string, range: { minimum?: number; maximum?: number; default?: number } = {}) {
+  const { minimum = 0, maximum = Number.MAX_SAFE_INTEGER } = range;
+  return t.Integer({ ...range, minimum, maximum, error: `${name} must be a whole number from ${minimum} to ${maximum}` });
+}
