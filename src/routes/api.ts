@@ -82,6 +82,8 @@ export function apiRoutes(opts: AppOptions, guests: GuestLimit) {
         }),
       },
     )
-    .get("/peers", () => node.peers())
+    .get("/peers", ({ query }) => node.peers({ log: query.log === "1" }), {
+      query: t.Object({ log: t.Optional(t.Union([t.Literal("0"), t.Literal("1")], { error: "log must be 0 or 1" })) }),
+    })
     .get("/healthz", () => ({ ok: true, node_id: node.id, name: node.name, version: opts.version }));
 }

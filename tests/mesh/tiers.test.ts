@@ -74,3 +74,19 @@ it("a --peer that no tier can reach is reported with each tier's reason, and ret
   const [row] = await peersOf(b);
   expect(row).toMatchObject({ node_id: a.nodeId, state: expect.stringMatching(/^(connecting|disconnected)$/), tier: null });
 });
+
+it("/peers?log=1 shows each peer's recent state changes; plain /peers does not", async () => {
+  await using a = await startInstance({ args: ["--transports", "websocket", "--room", "logged"] });
+  await using b = await startInstance({ args: ["--transports", "websocket", "--room", "logged", "--peer", a.http] });
+  await waitForLink(b, a, "websocket");
+  const [plain] = await peersOf(b);
+  expect(plain).not.toHaveProperty("log");
+  const [row] = (await (await fetch(`${b.http}/peers?log=1`)).json()) as { log: { at: number; event: string }[] }[];
+  const events = row!.log.map((e) => e.event);
+  expect(events).toContain("websocket link up (dialled)");
+  expect(events).toContain("connected over websocket");
+  expect(row!.log.every((e) => Number.isSafeInteger(e.at))).toBe(true);
+  const bad = await fetch(`${b.http}/peers?log=yes`);
+  expect(bad.status).toBe(400);
+  expect(await bad.json()).toEqual({ error: "log must be 0 or 1" });
+});
