@@ -1,7 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import type { TurnServer } from "../../src/config.ts";
-import { WebRtcLink, webrtcTransport } from "../../src/transport/webrtc.ts";
-import { DialError, type Link, type SignalMessage, type Signaling, type Transport } from "../../src/transport/types.ts";
+import { DialRefusedError } from "../../src/transport/errors.ts";
+import type { Link, Transport } from "../../src/transport/link.ts";
+import type { Signaling, SignalMessage } from "../../src/transport/signaling/signal.ts";
+import { WebRtcLink, webrtcTransport, type WebRtcTransportInit } from "../../src/transport/webrtc/index.ts";
+import { Handlers } from "../../src/util/handlers.ts";
 import { startCoturn, TURNSERVER, type Coturn } from "../helpers/coturn.ts";
 import { transportCompliance } from "./compliance.ts";
 
@@ -12,18 +15,18 @@ if (!TURNSERVER) console.warn("skipping the TURN tier tests: coturn missing: apt
  * `sent` records every message, to see which candidates each side offered.
  */
 function signalingNetwork(sent: { from: string; message: SignalMessage }[] = []) {
-  const handlers = new Map<string, (from: string, message: SignalMessage) => void>();
+  const handlers = new Map<string, Handlers<[string, SignalMessage]>>();
   return (nodeId: string): Signaling => {
-    handlers.set(nodeId, () => {});
+    handlers.set(nodeId, new Handlers());
     return {
       send: async (to, message) => {
         const handler = handlers.get(to.nodeId);
         if (!handler) throw new Error(`no signaling path to ${to.nodeId}`);
         sent.push({ from: nodeId, message });
         const copy = JSON.parse(JSON.stringify(message)) as SignalMessage;
-        queueMicrotask(() => handlers.get(to.nodeId)!(nodeId, copy));
+        queueMicrotask(() => handler.emit(nodeId, copy));
       },
-      onMessage: (handler) => void handlers.set(nodeId, handler),
+      onMessage: (handler) => handlers.get(nodeId)!.add(handler),
     };
   };
 }
@@ -38,7 +41,7 @@ describe.skipIf(!TURNSERVER)("turn tier through a real coturn on loopback", () =
   });
 
   /** Relay-only transports "a" and "b" that reach the TURN server as `turn`. */
-  const pair = (turn: (server: TurnServer) => TurnServer = (s) => s, dialTimeoutMs?: number) => {
+  const pair = (turn: (server: TurnServer) => TurnServer = (s) => s, init: Partial<WebRtcTransportInit> = {}) => {
     const sent: { from: string; message: SignalMessage }[] = [];
     const join = signalingNetwork(sent);
     const make = (id: string) =>
@@ -49,13 +52,13 @@ describe.skipIf(!TURNSERVER)("turn tier through a real coturn on loopback", () =
         iceServers: [],
         turnServers: [turn(coturn.server)],
         bindAddress: "127.0.0.1",
-        ...(dialTimeoutMs !== undefined && { dialTimeoutMs }),
+        ...init,
       });
     return { a: make("a"), b: make("b"), sent };
   };
 
-  transportCompliance("turn", async () => {
-    const { a, b } = pair();
+  transportCompliance("turn", async (options) => {
+    const { a, b } = pair(undefined, options);
     return { a, b, addressOfB: { nodeId: "b" }, nowhere: { nodeId: "ghost" } };
   });
 
@@ -76,7 +79,7 @@ describe.skipIf(!TURNSERVER)("turn tier through a real coturn on loopback", () =
       const offered = (from: string) =>
         sent
           .filter((s) => s.from === from)
-          .flatMap(({ message: m }) => (m.candidate ? [m.candidate] : (m.sdp?.match(/^a=candidate:.*$/gm) ?? [])));
+          .flatMap(({ message: m }) => (m.kind === "candidate" ? [m.candidate] : (m.sdp.match(/^a=candidate:.*$/gm) ?? [])));
       for (const side of ["a", "b"]) {
         expect(offered(side).length).toBeGreaterThan(0);
         for (const candidate of offered(side)) expect(candidate).toContain(" typ relay");
@@ -90,14 +93,14 @@ describe.skipIf(!TURNSERVER)("turn tier through a real coturn on loopback", () =
       expect(await got.promise).toEqual(Uint8Array.of(1, 2, 3));
     });
 
-    it("with a wrong TURN password a relay-only dial fails with DialError, without waiting for the timeout", async () => {
-      const { a, b } = pair((s) => ({ ...s, password: "wrong" }), 5000);
+    it("with a wrong TURN password a relay-only dial fails with DialRefusedError, without waiting for the timeout", async () => {
+      const { a, b } = pair((s) => ({ ...s, password: "wrong" }), { dialTimeoutMs: 5000 });
       open.push(a, b);
       await b.listen(() => {});
       const started = performance.now();
       const error = await a.dial({ nodeId: "b" }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(DialError);
-      expect((error as DialError).message).toContain("no relay candidate");
+      expect(error).toBeInstanceOf(DialRefusedError);
+      expect((error as DialRefusedError).message).toContain("no relay candidate");
       expect(performance.now() - started).toBeLessThan(4000);
     });
 

@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import nodeDataChannel, { type PeerConnection, type RtcConfig } from "node-datachannel";
-import { MAX_BUFFERED_BYTES, MAX_FRAME_BYTES, webrtcTransport, type WebRtcTransportInit } from "../../src/transport/webrtc.ts";
-import { DialError, LinkClosedError, type Link, type SignalMessage, type Signaling, type Transport } from "../../src/transport/types.ts";
+import { DialTimeoutError, FrameTooLargeError, LinkClosedError } from "../../src/transport/errors.ts";
+import type { Link, Transport } from "../../src/transport/link.ts";
+import { MAX_FRAME_BYTES, MAX_QUEUED_BYTES } from "../../src/transport/limits.ts";
+import type { Signaling, SignalMessage } from "../../src/transport/signaling/signal.ts";
+import { webrtcTransport, type WebRtcTransportInit } from "../../src/transport/webrtc/index.ts";
+import { Handlers } from "../../src/util/handlers.ts";
 import { transportCompliance } from "./compliance.ts";
 
 type Route = { from: string; to: string; message: SignalMessage };
@@ -11,24 +15,24 @@ type Route = { from: string; to: string; message: SignalMessage };
  * `delayMs` holds a message back, `drop` loses it.
  */
 class FakeSignalingNetwork {
-  readonly #handlers = new Map<string, (from: string, message: SignalMessage) => void>();
+  readonly #handlers = new Map<string, Handlers<[string, SignalMessage]>>();
 
   constructor(private readonly options: { delayMs?: (r: Route) => number; drop?: (r: Route) => boolean } = {}) {}
 
   join(nodeId: string): Signaling {
-    this.#handlers.set(nodeId, () => {});
+    this.#handlers.set(nodeId, new Handlers());
     return {
       send: async (to, message) => {
         if (!this.#handlers.has(to.nodeId)) throw new Error(`no signaling path to ${to.nodeId}`);
         const route = { from: nodeId, to: to.nodeId, message };
         if (this.options.drop?.(route)) return;
         const copy = JSON.parse(JSON.stringify(message)) as SignalMessage;
-        const deliver = () => this.#handlers.get(to.nodeId)?.(nodeId, copy);
+        const deliver = () => this.#handlers.get(to.nodeId)?.emit(nodeId, copy);
         const delay = this.options.delayMs?.(route) ?? 0;
         if (delay > 0) setTimeout(deliver, delay);
         else queueMicrotask(deliver);
       },
-      onMessage: (handler) => void this.#handlers.set(nodeId, handler),
+      onMessage: (handler) => this.#handlers.get(nodeId)!.add(handler),
     };
   }
 }
@@ -70,8 +74,8 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
   }
 }
 
-transportCompliance("webrtc", async () => {
-  const { a, b } = pair();
+transportCompliance("webrtc", async (options) => {
+  const { a, b } = pair(undefined, options);
   return { a, b, addressOfB: { nodeId: "b" }, nowhere: { nodeId: "ghost" } };
 });
 
@@ -92,7 +96,7 @@ describe("webrtc transport", () => {
     return { mine, theirs: accepted[0]! };
   }
 
-  it("a dial whose offer gets no answer fails with DialError in time, leaving no PeerConnection open", async () => {
+  it("a dial whose offer gets no answer fails with DialTimeoutError in time, leaving no PeerConnection open", async () => {
     const network = new FakeSignalingNetwork({ drop: (r) => r.from === "b" });
     const { a, b, made } = pair(network, { dialTimeoutMs: 1000 });
     use(a, b);
@@ -100,7 +104,7 @@ describe("webrtc transport", () => {
     const started = performance.now();
     const error = await a.dial({ nodeId: "b" }).catch((e: unknown) => e);
     const elapsed = performance.now() - started;
-    expect(error).toBeInstanceOf(DialError);
+    expect(error).toBeInstanceOf(DialTimeoutError);
     expect(elapsed).toBeGreaterThanOrEqual(950);
     expect(elapsed).toBeLessThan(2000);
     // b answered into the void: its pending handshake is given up after the same timeout.
@@ -161,7 +165,7 @@ describe("webrtc transport", () => {
     await until(() => frames.length === 2, 10_000);
     expect(Buffer.from(frames[0]!).equals(Buffer.from(five))).toBe(true);
     expect(Buffer.from(frames[1]!).equals(Buffer.from(max))).toBe(true);
-    expect(() => mine.send(new Uint8Array(MAX_FRAME_BYTES + 1))).toThrow(RangeError);
+    expect(() => mine.send(new Uint8Array(MAX_FRAME_BYTES + 1))).toThrow(FrameTooLargeError);
     expect(mine.closed).toBe(false);
   });
 
@@ -173,7 +177,7 @@ describe("webrtc transport", () => {
     mine.onClose((reason) => reasons.push(reason));
     const frame = new Uint8Array(MAX_FRAME_BYTES);
     const sendMany = () => {
-      for (let i = 0; i <= MAX_BUFFERED_BYTES / MAX_FRAME_BYTES + 1; i++) mine.send(frame);
+      for (let i = 0; i <= MAX_QUEUED_BYTES / MAX_FRAME_BYTES + 1; i++) mine.send(frame);
     };
     expect(sendMany).toThrow(LinkClosedError);
     expect(reasons).toEqual([expect.stringContaining("not reading")]);

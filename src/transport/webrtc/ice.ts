@@ -1,0 +1,34 @@
+import type { IceServer, RtcConfig } from "node-datachannel";
+import type { TurnServer } from "../../config.ts";
+
+/** Where ICE may look for a path to the far end. */
+export interface IceSettings {
+  /** `webrtc` uses the STUN servers and any path; `turn` only relays through the TURN servers. */
+  tier: "webrtc" | "turn";
+  /** STUN URLs (`stun:host:port`) for the `webrtc` tier. */
+  iceServers: string[];
+  /** TURN servers for the `turn` tier. */
+  turnServers?: TurnServer[];
+  /** Local address ICE binds to, e.g. 127.0.0.1 in tests. @default every interface */
+  bindAddress?: string;
+  /** Local UDP ports ICE may use. @default any */
+  portRange?: { begin: number; end: number };
+}
+
+/** A `--turn` server as node-datachannel takes it. Its prebuilt addon (libjuice) gathers nothing from `turns:` (TLS). */
+export function turnIceServer(server: TurnServer): IceServer {
+  return { hostname: server.host, port: server.port, username: server.username, password: server.password, relayType: server.secure ? "TurnTls" : "TurnUdp" };
+}
+
+/** The PeerConnection configuration of a tier: any path through STUN for `webrtc`, relays only for `turn`. */
+export function rtcConfig(settings: IceSettings): RtcConfig {
+  const relayOnly = settings.tier === "turn";
+  return {
+    iceServers: relayOnly ? (settings.turnServers ?? []).map(turnIceServer) : settings.iceServers,
+    // libjuice applies "relay" only to the candidates we announce; it may still reach the peer's relay from a
+    // host socket, or a path found through it (libdatachannel#1587). Without a relay nothing connects, though.
+    iceTransportPolicy: relayOnly ? "relay" : "all",
+    ...(settings.bindAddress !== undefined && { bindAddress: settings.bindAddress }),
+    ...(settings.portRange && { portRangeBegin: settings.portRange.begin, portRangeEnd: settings.portRange.end }),
+  };
+}

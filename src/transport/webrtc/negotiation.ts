@@ -1,0 +1,47 @@
+import type { DataChannel, PeerConnection } from "node-datachannel";
+import { DialError, messageOf } from "../errors.ts";
+
+/** Remote candidates one handshake keeps while its remote description has not come. */
+const MAX_EARLY_CANDIDATES = 32;
+
+/** One WebRTC handshake in progress, from dial or offer until its DataChannel opens. */
+export class Negotiation {
+  pc: PeerConnection | null = null;
+  channel: DataChannel | null = null;
+  hasRemote = false;
+  done = false;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Remote candidates waiting for the remote description (libdatachannel refuses them before it). */
+  readonly candidates: [string, string][] = [];
+  /** Ends the handshake; dials replace it to also reject their promise. */
+  fail: (error: unknown) => void = () => {};
+
+  constructor(
+    readonly peer: string,
+    readonly session: string,
+    readonly outgoing: boolean,
+  ) {}
+
+  /** Applies the far end's description, then the candidates that came before it. */
+  setRemote(sdp: string, type: "offer" | "answer"): void {
+    try {
+      this.pc!.setRemoteDescription(sdp, type);
+    } catch (error) {
+      return this.fail(new DialError(`bad ${type} from ${this.peer}: ${messageOf(error)}`));
+    }
+    this.hasRemote = true;
+    for (const [candidate, mid] of this.candidates.splice(0)) this.addCandidate(candidate, mid);
+  }
+
+  addCandidate(candidate: string, mid: string): void {
+    if (!this.pc || !this.hasRemote) {
+      if (this.candidates.length < MAX_EARLY_CANDIDATES) this.candidates.push([candidate, mid]);
+      return;
+    }
+    try {
+      this.pc.addRemoteCandidate(candidate, mid);
+    } catch {
+      // A malformed candidate is dropped; the others may still connect.
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import nodeDataChannel, { type DataChannel } from "node-datachannel";
+
+export interface WebRtcCheck {
+  /** Time from creating the peer connections to an echoed message, in ms. */
+  setupMs: number;
+  /** One round trip over the open DataChannel, in ms. */
+  rttMs: number;
+}
+
+/**
+ * Opens a DataChannel between two peer connections in this process over loopback and echoes one message:
+ * proof that the native WebRTC addon loads and works (in the compiled binary too).
+ */
+export async function checkWebRtc(timeoutMs = 10_000): Promise<WebRtcCheck> {
+  const config = { iceServers: [], bindAddress: "127.0.0.1" };
+  const a = new nodeDataChannel.PeerConnection("self-test-a", config);
+  const b = new nodeDataChannel.PeerConnection("self-test-b", config);
+  const started = performance.now();
+  const done = Promise.withResolvers<WebRtcCheck>();
+  const timer = setTimeout(() => done.reject(new Error(`no DataChannel within ${timeoutMs} ms`)), timeoutMs);
+  let bChannel: DataChannel | undefined;
+  try {
+    // Candidates that arrive before the remote description must wait for it.
+    const pending: [string, string][] = [];
+    let bHasRemote = false;
+    a.onLocalDescription((sdp, type) => {
+      b.setRemoteDescription(sdp, type);
+      bHasRemote = true;
+      for (const [c, mid] of pending.splice(0)) b.addRemoteCandidate(c, mid);
+    });
+    a.onLocalCandidate((c, mid) => (bHasRemote ? b.addRemoteCandidate(c, mid) : pending.push([c, mid])));
+    b.onLocalDescription((sdp, type) => a.setRemoteDescription(sdp, type));
+    b.onLocalCandidate((c, mid) => a.addRemoteCandidate(c, mid));
+    b.onDataChannel((dc) => {
+      bChannel = dc;
+      dc.onMessage((msg) => dc.sendMessage(String(msg)));
+    });
+    const channel = a.createDataChannel("self-test");
+    let sentAt = 0;
+    channel.onOpen(() => {
+      sentAt = performance.now();
+      channel.sendMessage("ping");
+    });
+    channel.onMessage((msg) => {
+      if (String(msg) !== "ping") return done.reject(new Error(`unexpected echo '${String(msg)}'`));
+      const now = performance.now();
+      done.resolve({ setupMs: now - started, rttMs: now - sentAt });
+    });
+    const result = await done.promise;
+    channel.close();
+    return result;
+  } finally {
+    clearTimeout(timer);
+    bChannel?.close();
+    a.close();
+    b.close();
+  }
+}

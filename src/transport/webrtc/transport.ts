@@ -1,0 +1,198 @@
+import { randomUUID } from "node:crypto";
+import nodeDataChannel, { type DataChannel, type PeerConnection, type RtcConfig } from "node-datachannel";
+import { DialError, DialRefusedError, DialTimeoutError, messageOf, TransportClosedError } from "../errors.ts";
+import type { Link, NodeAddress, PeerAddress, Transport } from "../link.ts";
+import { DIAL_TIMEOUT_MS } from "../limits.ts";
+import { isSignalMessage, type Signaling, type SignalMessage } from "../signaling/signal.ts";
+import { rtcConfig, type IceSettings } from "./ice.ts";
+import { WebRtcLink } from "./link.ts";
+import { Negotiation } from "./negotiation.ts";
+
+const CHANNEL_LABEL = "e-goat";
+/** Handshakes in progress at once, in all and with one peer; past them offers are ignored and dials refused. */
+const MAX_PENDING = 256;
+const MAX_PENDING_PER_PEER = 16;
+
+/** A signal message of each kind, before the handshake's session is added. */
+type Unsessioned<M> = M extends SignalMessage ? Omit<M, "session"> : never;
+
+/** Settings of one WebRTC-based tier. */
+export interface WebRtcTransportInit extends IceSettings {
+  /** This instance's node id, named in the PeerConnections for logs. */
+  localNodeId: string;
+  /** Where offers, answers and candidates travel. */
+  signaling: Signaling;
+  /** How long a dial, or an accepted offer, may take to open its DataChannel. @default DIAL_TIMEOUT_MS */
+  dialTimeoutMs?: number;
+  /** Bytes a link may hold for a far end that stopped reading before it closes (see link.ts). @default MAX_QUEUED_BYTES */
+  maxQueuedBytes?: number;
+  /** Makes the PeerConnections; tests pass one that records them. @default node-datachannel's */
+  createPeerConnection?: (name: string, config: RtcConfig) => PeerConnection;
+}
+
+/** The `webrtc` tier (any ICE path, STUN servers) or the `turn` tier (relay-only through TURN servers), over node-datachannel. */
+export class WebRtcTransport implements Transport {
+  readonly tier: "webrtc" | "turn";
+  readonly #init: WebRtcTransportInit;
+  readonly #config: RtcConfig;
+  readonly #timeoutMs: number;
+  /** Session ids carry the tier, so the two tiers can share one signaling path without taking each other's offers. */
+  readonly #sessionPrefix: string;
+  readonly #negotiations = new Map<string, Negotiation>();
+  readonly #links = new Set<Link>();
+  readonly #stopSignaling: () => void;
+  #onLink: ((link: Link) => void) | null = null;
+  #closed = false;
+
+  constructor(init: WebRtcTransportInit) {
+    this.tier = init.tier;
+    this.#init = init;
+    this.#timeoutMs = init.dialTimeoutMs ?? DIAL_TIMEOUT_MS;
+    this.#sessionPrefix = `${init.tier}-`;
+    this.#config = rtcConfig(init);
+    // Answers and candidates for our dials come this way too, so the handler is set before any listen().
+    this.#stopSignaling = init.signaling.onMessage((from, message) => this.#onSignal(from, message));
+  }
+
+  /** Needs the peer's node id; the `turn` tier also a TURN server. */
+  canDial(address: PeerAddress): boolean {
+    return address.nodeId !== undefined && (this.tier === "webrtc" || (this.#init.turnServers?.length ?? 0) > 0);
+  }
+
+  /** Sends an offer through signaling; resolves once the DataChannel opens. */
+  async dial(address: PeerAddress, signal?: AbortSignal): Promise<Link> {
+    signal?.throwIfAborted();
+    if (this.#closed) throw new TransportClosedError(`the ${this.tier} transport is closed`);
+    if (!this.canDial(address)) throw new DialError(`the ${this.tier} tier cannot dial ${JSON.stringify(address)}`);
+    const to = { ...address, nodeId: address.nodeId! };
+    const n = this.#begin(to.nodeId, this.#sessionPrefix + randomUUID(), true);
+    if (!n) throw new DialError(`too many ${this.tier} handshakes pending with ${to.nodeId}`);
+    const { promise, resolve, reject } = Promise.withResolvers<Link>();
+    n.fail = (error) => {
+      this.#finish(n);
+      reject(error);
+    };
+    const abort = () => n.fail(signal!.reason);
+    signal?.addEventListener("abort", abort, { once: true });
+    try {
+      const pc = this.#connect(n, to);
+      const channel = pc.createDataChannel(CHANNEL_LABEL);
+      n.channel = channel;
+      channel.onOpen(() => {
+        if (n.done) return;
+        this.#finish(n, true);
+        resolve(this.#adopt(n.peer, pc, channel));
+      });
+    } catch (error) {
+      n.fail(new DialError(`cannot start a ${this.tier} connection: ${messageOf(error)}`));
+    }
+    try {
+      return await promise;
+    } finally {
+      signal?.removeEventListener("abort", abort);
+    }
+  }
+
+  /** Starts answering offers; each link opened by one goes to `onLink`. */
+  async listen(onLink: (link: Link) => void): Promise<void> {
+    if (this.#closed) throw new TransportClosedError(`the ${this.tier} transport is closed`);
+    this.#onLink = onLink;
+  }
+
+  /** Stops answering, gives up every handshake and closes every link. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#onLink = null;
+    this.#stopSignaling();
+    for (const n of [...this.#negotiations.values()]) n.fail(new TransportClosedError(`the ${this.tier} transport closed`));
+    for (const link of [...this.#links]) link.close("transport closed");
+  }
+
+  #onSignal(from: string, m: SignalMessage): void {
+    // Signaling paths check messages from the wire, but a tier must not trust that they all do.
+    if (this.#closed || !isSignalMessage(m)) return;
+    const n = this.#negotiations.get(`${from} ${m.session}`);
+    const mayAccept = this.#onLink !== null && m.session.startsWith(this.#sessionPrefix);
+    if (m.kind === "candidate") {
+      // A candidate may overtake its offer: keep it (bounded) in a handshake that the offer will fill in.
+      (n ?? (mayAccept ? this.#begin(from, m.session, false) : undefined))?.addCandidate(m.candidate, m.mid);
+    } else if (m.kind === "offer") {
+      if (!mayAccept || n?.pc || n?.outgoing) return;
+      const incoming = n ?? this.#begin(from, m.session, false);
+      if (incoming) this.#answer(incoming, m.sdp);
+    } else if (n?.outgoing && !n.hasRemote) {
+      n.setRemote(m.sdp, "answer");
+    }
+  }
+
+  /** Registers a handshake, within the caps, with its timeout; undefined when a cap is reached. */
+  #begin(peer: string, session: string, outgoing: boolean): Negotiation | undefined {
+    const pending = [...this.#negotiations.values()];
+    if (pending.length >= MAX_PENDING || pending.filter((p) => p.peer === peer).length >= MAX_PENDING_PER_PEER) return undefined;
+    const n = new Negotiation(peer, session, outgoing);
+    n.fail = () => this.#finish(n);
+    n.timer = setTimeout(() => n.fail(new DialTimeoutError(`no ${this.tier} link with ${peer} within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+    this.#negotiations.set(`${peer} ${session}`, n);
+    return n;
+  }
+
+  /** Forgets a handshake; closes its PeerConnection unless a link now owns it. */
+  #finish(n: Negotiation, linked = false): void {
+    if (n.done) return;
+    n.done = true;
+    clearTimeout(n.timer);
+    this.#negotiations.delete(`${n.peer} ${n.session}`);
+    if (linked) return;
+    n.channel?.close();
+    n.pc?.close();
+  }
+
+  /** Makes the handshake's PeerConnection and sends its description and candidates to the far end. */
+  #connect(n: Negotiation, to: NodeAddress): PeerConnection {
+    const create = this.#init.createPeerConnection ?? ((name, config) => new nodeDataChannel.PeerConnection(name, config));
+    const pc = create(`${this.#init.localNodeId}-${n.peer}`, this.#config);
+    n.pc = pc;
+    const send = (message: Unsessioned<SignalMessage>) =>
+      this.#init.signaling
+        .send(to, { session: n.session, ...message })
+        .catch((error) => n.fail(new DialError(`no signaling path to ${n.peer}: ${messageOf(error)}`)));
+    pc.onLocalDescription((sdp, type) => void send({ kind: type === "offer" ? "offer" : "answer", sdp }));
+    pc.onLocalCandidate((candidate, mid) => void send({ kind: "candidate", candidate, mid }));
+    // With relay-only ICE this is what a wrong TURN password looks like: gathering ends at once with nothing.
+    pc.onGatheringStateChange((state) => {
+      if (state === "complete" && !pc.localDescription()?.sdp.includes("a=candidate:")) {
+        n.fail(new DialRefusedError(`no ${this.tier === "turn" ? "relay " : ""}candidate gathered for ${n.peer}`));
+      }
+    });
+    pc.onStateChange((state) => {
+      if (state === "failed" || state === "closed") n.fail(new DialRefusedError(`${this.tier} connection with ${n.peer} ${state}`));
+    });
+    return pc;
+  }
+
+  /** Answers an offer; the link is made when the dialer's DataChannel opens. */
+  #answer(n: Negotiation, sdp: string): void {
+    try {
+      const pc = this.#connect(n, { nodeId: n.peer });
+      pc.onDataChannel((channel) => {
+        const accept = () => {
+          if (n.done) return channel.close();
+          this.#finish(n, true);
+          this.#onLink?.(this.#adopt(n.peer, pc, channel));
+        };
+        if (channel.isOpen()) accept();
+        else channel.onOpen(accept);
+      });
+      n.setRemote(sdp, "offer");
+    } catch (error) {
+      n.fail(error);
+    }
+  }
+
+  #adopt(peer: string, pc: PeerConnection, channel: DataChannel): Link {
+    const link = new WebRtcLink(this.tier, peer, pc, channel, this.#init.maxQueuedBytes);
+    this.#links.add(link);
+    link.onClose(() => this.#links.delete(link));
+    return link;
+  }
+}
