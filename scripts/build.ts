@@ -126,7 +126,7 @@ async function main() {
   }
   const inputs = Object.keys(result.metafile?.inputs ?? {});
   if (!inputs.some((p) => p.endsWith(".node"))) throw new BuildError("the native addon was not embedded in the binary");
-  if (!inputs.some((p) => p.includes("webrtc-check"))) throw new BuildError("src/transport/webrtc-check.ts (for --self-test) was not bundled");
+  if (!inputs.some((p) => p.includes("webrtc/self-check"))) throw new BuildError("src/transport/webrtc/self-check.ts (for --self-test) was not bundled");
 
   const size = statSync(OUTFILE).size;
   const seconds = ((performance.now() - started) / 1000).toFixed(1);

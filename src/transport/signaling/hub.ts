@@ -64,7 +64,7 @@ export class SignalHub implements LocalHub {
     return jsonError(400, "WebSocket upgrade failed");
   }
 
-  /** The hub's WebSocket events; the `--ws-port` server passes them on (see ws-server.ts). */
+  /** The hub's WebSocket events; the `--ws-port` server passes them on (see websocket/routed-server.ts). */
   readonly websocket: WebSocketHandler<HubMember> = {
     open: (ws) => {
       this.#connections++;

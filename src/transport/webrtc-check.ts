@@ -1,1 +1,0 @@
-export * from "./webrtc/self-check.ts";
