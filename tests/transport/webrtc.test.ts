@@ -131,6 +131,25 @@ describe("webrtc transport", () => {
     });
   }
 
+  it("a dial sends its candidates only once the answer is applied", async () => {
+    // libdatachannel gives the answer to ICE before the DTLS fingerprint check can see it: a peer that already had our
+    // candidates could finish its DTLS handshake in that gap, and the dial failed ("webrtc connection with b failed").
+    const sent: { from: string; kind: string; at: number }[] = [];
+    const network = new FakeSignalingNetwork({
+      delayMs: (r) => {
+        sent.push({ from: r.from, kind: r.message.kind, at: performance.now() });
+        return r.message.kind === "answer" ? 100 : 0;
+      },
+    });
+    const { a, b } = pair(network);
+    use(a, b);
+    await connect(a, b);
+    const answerArrives = sent.find((s) => s.from === "b" && s.kind === "answer")!.at + 100;
+    const candidatesOfA = sent.filter((s) => s.from === "a" && s.kind === "candidate");
+    expect(candidatesOfA.length).toBeGreaterThan(0);
+    for (const c of candidatesOfA) expect(c.at).toBeGreaterThanOrEqual(answerArrives - 5);
+  });
+
   it("10 parallel links between the same two transports each carry their own frames", async () => {
     const { a, b } = pair();
     use(a, b);

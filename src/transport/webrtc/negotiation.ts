@@ -13,8 +13,12 @@ export class Negotiation {
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Remote candidates waiting for the remote description (libdatachannel refuses them before it). */
   readonly candidates: [string, string][] = [];
+  /** A dial's own candidates, held back until the answer is applied (see `announce`). */
+  readonly #held: [string, string][] = [];
   /** Ends the handshake; dials replace it to also reject their promise. */
   fail: (error: unknown) => void = () => {};
+  /** Sends one of our candidates to the far end; set by the transport. */
+  sendCandidate: (candidate: string, mid: string) => void = () => {};
 
   constructor(
     readonly peer: string,
@@ -30,7 +34,20 @@ export class Negotiation {
       return this.fail(new DialError(`bad ${type} from ${this.peer}: ${messageOf(error)}`));
     }
     this.hasRemote = true;
+    for (const [candidate, mid] of this.#held.splice(0)) this.sendCandidate(candidate, mid);
     for (const [candidate, mid] of this.candidates.splice(0)) this.addCandidate(candidate, mid);
+  }
+
+  /**
+   * Sends one of our candidates, except that a dial keeps them until its answer is applied. libdatachannel hands a
+   * remote description to ICE before it records it for the DTLS fingerprint check, so a peer that already knows our
+   * candidates can connect, and run its DTLS handshake against us, inside our setRemoteDescription(answer); the check
+   * then finds no remote description and fails the connection ("certificate verify failed", state "failed"). Without
+   * our candidates the answerer cannot reach us until we check it, which we do only once the answer is in place.
+   */
+  announce(candidate: string, mid: string): void {
+    if (this.outgoing && !this.hasRemote) this.#held.push([candidate, mid]);
+    else this.sendCandidate(candidate, mid);
   }
 
   addCandidate(candidate: string, mid: string): void {

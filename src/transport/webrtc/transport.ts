@@ -157,7 +157,8 @@ export class WebRtcTransport implements Transport {
         .send(to, { session: n.session, ...message })
         .catch((error) => n.fail(new DialError(`no signaling path to ${n.peer}: ${messageOf(error)}`)));
     pc.onLocalDescription((sdp, type) => void send({ kind: type === "offer" ? "offer" : "answer", sdp }));
-    pc.onLocalCandidate((candidate, mid) => void send({ kind: "candidate", candidate, mid }));
+    n.sendCandidate = (candidate, mid) => void send({ kind: "candidate", candidate, mid });
+    pc.onLocalCandidate((candidate, mid) => n.announce(candidate, mid));
     // With relay-only ICE this is what a wrong TURN password looks like: gathering ends at once with nothing.
     pc.onGatheringStateChange((state) => {
       if (state === "complete" && !pc.localDescription()?.sdp.includes("a=candidate:")) {
