@@ -113,7 +113,6 @@ async function start(config: Config) {
     throw err;
   }
   const stopping = new AbortController();
-  stack.defer(() => stopping.abort());
   for (const url of config.peers) {
     resolvePeerPatiently(url, stopping.signal, log).then(
       (address) =>
@@ -129,6 +128,7 @@ async function start(config: Config) {
 
   const shutdown = async (signal: string) => {
     if (stopping.signal.aborted) return;
+    stopping.abort();
     console.log(`e-goat: ${signal}, shutting down`);
     // Closing links waits on peers and native WebRTC teardown; never let that keep the process alive.
     setTimeout(() => {
