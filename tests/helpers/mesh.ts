@@ -15,10 +15,14 @@ export async function peersOf(instance: Instance): Promise<PeerRow[]> {
   return (await (await fetch(`${instance.http}/peers`)).json()) as PeerRow[];
 }
 
-/** Waits until `from` lists `to` as connected over `tier` (any tier when omitted). */
+/**
+ * Waits until `from` lists `to` as connected over `tier` (any tier when omitted) and has had its hello, so the row
+ * names it and the rooms they share (a link is up a moment before the hello crosses it).
+ */
 export async function waitForLink(from: Instance, to: Instance, tier?: string, timeoutMs = 20_000): Promise<PeerRow> {
   return waitFor(
-    async () => (await peersOf(from)).find((p) => p.node_id === to.nodeId && p.state === "connected" && (!tier || p.tier === tier)),
+    async () =>
+      (await peersOf(from)).find((p) => p.node_id === to.nodeId && p.state === "connected" && (!tier || p.tier === tier) && p.rooms.length > 0),
     timeoutMs,
     `${from.nodeId} linked to ${to.nodeId}${tier ? ` over ${tier}` : ""}`,
   );
