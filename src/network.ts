@@ -8,7 +8,7 @@ import type { Transport } from "./transport/link.ts";
 import { LinkManager } from "./transport/links/index.ts";
 import type { SignalHub } from "./transport/signaling/hub.ts";
 import { SignalRouter } from "./transport/signaling/router.ts";
-import { webrtcTransport } from "./transport/webrtc/index.ts";
+import { WebRtcLibraryLoader, webrtcTransport } from "./transport/webrtc/index.ts";
 import { websocketTransport, type WebSocketTransport } from "./transport/websocket/index.ts";
 
 /** The instance's side of the mesh: every tier `--transports` allows, and the link manager over them. */
@@ -43,14 +43,16 @@ export function buildNetwork({ config, nodeId, hub, ports, log }: NetworkInit): 
   const signaling = new SignalRouter();
   const bindAddress = config.host === "0.0.0.0" || config.host === "::" ? undefined : config.host;
   const transports: Transport[] = [];
+  // Both WebRTC tiers share one library, loaded at their first dial or offer.
+  const library = new WebRtcLibraryLoader(undefined, (reason) => log(`webrtc: cannot load the WebRTC addon (${reason}); the webrtc and turn tiers are off, the others run`));
   if (allowed.has("webrtc")) {
-    transports.push(webrtcTransport({ tier: "webrtc", localNodeId: nodeId, signaling: signaling.forTier("webrtc"), iceServers: config.stun, bindAddress }));
+    transports.push(webrtcTransport({ tier: "webrtc", localNodeId: nodeId, signaling: signaling.forTier("webrtc"), iceServers: config.stun, bindAddress, library }));
   }
   // The bundled WebRTC library gathers no candidates through TLS (turns:) relays, so only turn: servers are used.
   const turnServers = config.turn.filter((t) => !t.secure);
   if (turnServers.length < config.turn.length) log("turns: servers are not supported by this build's WebRTC library; using only turn: servers");
   if (allowed.has("turn") && turnServers.length > 0) {
-    transports.push(webrtcTransport({ tier: "turn", localNodeId: nodeId, signaling: signaling.forTier("turn"), iceServers: [], turnServers, bindAddress }));
+    transports.push(webrtcTransport({ tier: "turn", localNodeId: nodeId, signaling: signaling.forTier("turn"), iceServers: [], turnServers, bindAddress, library }));
   }
   const websocket = allowed.has("websocket") ? websocketTransport() : null;
   const http = allowed.has("http") ? httpTransport() : null;

@@ -9,6 +9,8 @@ export class Negotiation {
   pc: PeerConnection | null = null;
   channel: DataChannel | null = null;
   hasRemote = false;
+  /** An offer was taken for this handshake (its answer may wait for the library to load). */
+  offered = false;
   done = false;
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Remote candidates waiting for the remote description (libdatachannel refuses them before it). */

@@ -1,4 +1,5 @@
-import nodeDataChannel, { type DataChannel } from "node-datachannel";
+import type { DataChannel } from "node-datachannel";
+import { importNodeDataChannel } from "./library.ts";
 
 export interface WebRtcCheck {
   /** Time from creating the peer connections to an echoed message, in ms. */
@@ -13,8 +14,9 @@ export interface WebRtcCheck {
  */
 export async function checkWebRtc(timeoutMs = 10_000): Promise<WebRtcCheck> {
   const config = { iceServers: [], bindAddress: "127.0.0.1" };
-  const a = new nodeDataChannel.PeerConnection("self-test-a", config);
-  const b = new nodeDataChannel.PeerConnection("self-test-b", config);
+  const { PeerConnection } = await importNodeDataChannel();
+  const a = new PeerConnection("self-test-a", config);
+  const b = new PeerConnection("self-test-b", config);
   const started = performance.now();
   const done = Promise.withResolvers<WebRtcCheck>();
   const timer = setTimeout(() => done.reject(new Error(`no DataChannel within ${timeoutMs} ms`)), timeoutMs);

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import nodeDataChannel, { type DataChannel, type PeerConnection, type RtcConfig } from "node-datachannel";
+import type { DataChannel, PeerConnection, RtcConfig } from "node-datachannel";
 import { DialError, DialRefusedError, DialTimeoutError, messageOf, TransportClosedError } from "../errors.ts";
 import type { Link, NodeAddress, PeerAddress, Transport } from "../link.ts";
 import { DIAL_TIMEOUT_MS } from "../limits.ts";
 import { isSignalMessage, type Signaling, type SignalMessage } from "../signaling/signal.ts";
 import { rtcConfig, type IceSettings } from "./ice.ts";
+import { WebRtcLibraryLoader, type WebRtcLibrary } from "./library.ts";
 import { WebRtcLink } from "./link.ts";
 import { Negotiation } from "./negotiation.ts";
 
@@ -26,7 +27,9 @@ export interface WebRtcTransportInit extends IceSettings {
   dialTimeoutMs?: number;
   /** Bytes a link may hold for a far end that stopped reading before it closes (see link.ts). @default MAX_QUEUED_BYTES */
   maxQueuedBytes?: number;
-  /** Makes the PeerConnections; tests pass one that records them. @default node-datachannel's */
+  /** Loads node-datachannel on first need; the two WebRTC tiers share one. @default a loader of its own */
+  library?: WebRtcLibraryLoader;
+  /** Makes the PeerConnections; tests pass one that records them. @default the library's */
   createPeerConnection?: (name: string, config: RtcConfig) => PeerConnection;
 }
 
@@ -41,6 +44,7 @@ export class WebRtcTransport implements Transport {
   readonly #negotiations = new Map<string, Negotiation>();
   readonly #links = new Set<Link>();
   readonly #stopSignaling: () => void;
+  readonly #library: WebRtcLibraryLoader;
   #onLink: ((link: Link) => void) | null = null;
   #closed = false;
 
@@ -50,12 +54,14 @@ export class WebRtcTransport implements Transport {
     this.#timeoutMs = init.dialTimeoutMs ?? DIAL_TIMEOUT_MS;
     this.#sessionPrefix = `${init.tier}-`;
     this.#config = rtcConfig(init);
+    this.#library = init.library ?? new WebRtcLibraryLoader();
     // Answers and candidates for our dials come this way too, so the handler is set before any listen().
     this.#stopSignaling = init.signaling.onMessage((from, message) => this.#onSignal(from, message));
   }
 
-  /** Needs the peer's node id; the `turn` tier also a TURN server. */
+  /** Needs the peer's node id and a WebRTC library that loads; the `turn` tier also a TURN server. */
   canDial(address: PeerAddress): boolean {
+    if (this.#library.failure !== undefined) return false;
     return address.nodeId !== undefined && (this.tier === "webrtc" || (this.#init.turnServers?.length ?? 0) > 0);
   }
 
@@ -65,6 +71,9 @@ export class WebRtcTransport implements Transport {
     if (this.#closed) throw new TransportClosedError(`the ${this.tier} transport is closed`);
     if (!this.canDial(address)) throw new DialError(`the ${this.tier} tier cannot dial ${JSON.stringify(address)}`);
     const to = { ...address, nodeId: address.nodeId! };
+    const library = await this.#library.load();
+    signal?.throwIfAborted();
+    if (this.#closed) throw new TransportClosedError(`the ${this.tier} transport is closed`);
     const n = this.#begin(to.nodeId, this.#sessionPrefix + randomUUID(), true);
     if (!n) throw new DialError(`too many ${this.tier} handshakes pending with ${to.nodeId}`);
     const { promise, resolve, reject } = Promise.withResolvers<Link>();
@@ -75,7 +84,7 @@ export class WebRtcTransport implements Transport {
     const abort = () => n.fail(signal!.reason);
     signal?.addEventListener("abort", abort, { once: true });
     try {
-      const pc = this.#connect(n, to);
+      const pc = this.#connect(n, to, library);
       const channel = pc.createDataChannel(CHANNEL_LABEL);
       n.channel = channel;
       channel.onOpen(() => {
@@ -117,9 +126,15 @@ export class WebRtcTransport implements Transport {
       // A candidate may overtake its offer: keep it (bounded) in a handshake that the offer will fill in.
       (n ?? (mayAccept ? this.#begin(from, m.session, false) : undefined))?.addCandidate(m.candidate, m.mid);
     } else if (m.kind === "offer") {
-      if (!mayAccept || n?.pc || n?.outgoing) return;
+      if (!mayAccept || n?.offered || n?.outgoing) return;
       const incoming = n ?? this.#begin(from, m.session, false);
-      if (incoming) this.#answer(incoming, m.sdp);
+      if (!incoming) return;
+      incoming.offered = true;
+      // Candidates that come while the library loads wait in the handshake.
+      this.#library.load().then(
+        (library) => incoming.done || this.#answer(incoming, m.sdp, library),
+        (error) => incoming.fail(error),
+      );
     } else if (n?.outgoing && !n.hasRemote) {
       n.setRemote(m.sdp, "answer");
     }
@@ -148,8 +163,8 @@ export class WebRtcTransport implements Transport {
   }
 
   /** Makes the handshake's PeerConnection and sends its description and candidates to the far end. */
-  #connect(n: Negotiation, to: NodeAddress): PeerConnection {
-    const create = this.#init.createPeerConnection ?? ((name, config) => new nodeDataChannel.PeerConnection(name, config));
+  #connect(n: Negotiation, to: NodeAddress, library: WebRtcLibrary): PeerConnection {
+    const create = this.#init.createPeerConnection ?? ((name, config) => new library.PeerConnection(name, config));
     const pc = create(`${this.#init.localNodeId}-${n.peer}`, this.#config);
     n.pc = pc;
     const send = (message: Unsessioned<SignalMessage>) =>
@@ -172,9 +187,9 @@ export class WebRtcTransport implements Transport {
   }
 
   /** Answers an offer; the link is made when the dialer's DataChannel opens. */
-  #answer(n: Negotiation, sdp: string): void {
+  #answer(n: Negotiation, sdp: string, library: WebRtcLibrary): void {
     try {
-      const pc = this.#connect(n, { nodeId: n.peer });
+      const pc = this.#connect(n, { nodeId: n.peer }, library);
       pc.onDataChannel((channel) => {
         const accept = () => {
           if (n.done) return channel.close();
