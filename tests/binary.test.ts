@@ -1,9 +1,12 @@
 /**
  * The single binary (`bun run build` -> dist/e-goat): it runs from an empty directory, outside the repository, with
- * no node_modules in reach, serves the page and its embedded assets, and carries the WebRTC native addon.
+ * no node_modules in reach, serves the page and its embedded assets, and carries the WebRTC native addon, which it
+ * writes into the per-user cache only when WebRTC is first used.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { copyFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { startInstance, tempDir } from "./helpers/instance.ts";
@@ -12,7 +15,8 @@ import { send, waitForCount, waitForLink } from "./helpers/mesh.ts";
 const ROOT = join(import.meta.dir, "..");
 const DIST = join(ROOT, "dist/e-goat");
 /** What the binary is built from: a change to any of these makes dist/e-goat stale. */
-const SOURCES = ["src", "public", "scripts/build.ts", "package.json"];
+const SOURCES = ["src", "public", "scripts/build.ts", "scripts/release/targets.ts", "package.json"];
+const ADDON = join(ROOT, "node_modules/@node-datachannel/linux-x64-gnu/node_datachannel.node");
 const BUILD_TIMEOUT_MS = 240_000;
 
 function newestMtime(path: string): number {
@@ -42,14 +46,23 @@ function plainEnv(): Record<string, string> {
 }
 
 /** Runs the binary to completion in `cwd`; returns its exit code and output. */
-async function run(args: string[], cwd: string, timeoutMs = 20_000) {
-  const proc = Bun.spawn([binary, ...args], { cwd, env: plainEnv(), stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
+async function run(args: string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 20_000) {
+  const proc = Bun.spawn([binary, ...args], { cwd, env: { ...plainEnv(), ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, stdout, stderr };
 }
 
 let dir = "";
 let binary = "";
+let caches = 0;
+
+/** A cache home of its own (XDG_CACHE_HOME), so each test sees what the binary writes there. */
+function cacheHome(): { home: string; addonDir: string; env: Record<string, string> } {
+  const home = join(dir, `cache-${++caches}`);
+  return { home, addonDir: join(home, "e-goat"), env: { XDG_CACHE_HOME: home } };
+}
+
+const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 beforeAll(async () => {
   if (isStale()) {
@@ -73,7 +86,7 @@ afterAll(() => {
 describe("compiled binary", () => {
   it("starts from an empty directory and serves the page and its embedded assets", async () => {
     const started = performance.now();
-    await using inst = await startInstance({ cmd: [binary], cwd: dir });
+    await using inst = await startInstance({ cmd: [binary], cwd: dir, env: cacheHome().env });
     console.log(`binary: spawn to ready line in ${(performance.now() - started).toFixed(0)} ms`);
 
     const health = await fetch(`${inst.http}/healthz`);
@@ -103,17 +116,88 @@ describe("compiled binary", () => {
     expect(await inst.stop()).toBe(0);
   });
 
-  it("--self-test opens a WebRTC DataChannel with the embedded native addon", async () => {
-    const { code, stdout, stderr } = await run(["--self-test"], dir);
+  it("--self-test opens a WebRTC DataChannel with the embedded addon, written once into the cache and reused", async () => {
+    const cache = cacheHome();
+    const { code, stdout, stderr } = await run(["--self-test"], dir, cache.env);
     expect(stderr).toBe("");
     expect(stdout).toMatch(/^e-goat self-test: WebRTC DataChannel over loopback ok /m);
     expect(code).toBe(0);
     console.log(`binary: ${stdout.trim()}`);
+
+    const files = readdirSync(cache.addonDir);
+    expect(files).toEqual([`node_datachannel-${sha256(ADDON).slice(0, 32)}.node`]);
+    const cached = join(cache.addonDir, files[0]!);
+    expect(sha256(cached)).toBe(sha256(ADDON));
+    expect(statSync(cache.addonDir).mode & 0o777).toBe(0o700);
+    const { ino, mtimeMs } = statSync(cached);
+    expect((await run(["--self-test"], dir, cache.env)).code).toBe(0);
+    expect(statSync(cached)).toMatchObject({ ino, mtimeMs });
+  });
+
+  it("--version and --help need no addon: they work with an unusable cache and write nothing", async () => {
+    const cache = cacheHome();
+    writeFileSync(cache.home, "a file where the cache directory should be");
+    const version = await run(["--version"], dir, cache.env);
+    expect(version).toMatchObject({ code: 0, stderr: "" });
+    const help = await run(["--help"], dir, cache.env);
+    expect(help).toMatchObject({ code: 0, stderr: "" });
+    expect(help.stdout).toContain("--transports");
+    const fresh = cacheHome();
+    expect((await run(["--version"], dir, fresh.env)).code).toBe(0);
+    expect(existsSync(fresh.home)).toBe(false);
+  });
+
+  it("instances on the other tiers never load the addon", async () => {
+    const cache = cacheHome();
+    const args = ["--transports", "websocket,http", "--room", "plain"];
+    await using a = await startInstance({ cmd: [binary], cwd: dir, args, env: cache.env });
+    await using b = await startInstance({ cmd: [binary], cwd: dir, args: [...args, "--peer", a.http], env: cache.env });
+    await waitForLink(a, b, "websocket");
+    await send(b, "plain", "no webrtc here");
+    await waitForCount(a, "plain", 1);
+    expect(existsSync(cache.home)).toBe(false);
+  }, 60_000);
+
+  it("when the addon cannot be loaded, says so in one line and links on the other tiers", async () => {
+    const cache = cacheHome();
+    // A cache that other users could write into is refused: the addon runs as our code.
+    mkdirSync(cache.addonDir, { recursive: true });
+    chmodSync(cache.addonDir, 0o777);
+    const args = ["--transports", "webrtc,websocket", "--room", "fallback"];
+    await using a = await startInstance({ cmd: [binary], cwd: dir, args, env: cache.env });
+    await using b = await startInstance({ cmd: [binary], cwd: dir, args: [...args, "--peer", a.http], env: cache.env });
+    await waitForLink(b, a, "websocket");
+    await send(a, "fallback", "over websocket");
+    await waitForCount(b, "fallback", 1);
+    const said = b.output().split("\n").filter((l) => l.includes("WebRTC addon"));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/^e-goat: webrtc: cannot load the WebRTC addon \(cannot write the WebRTC addon into .*writable by other users.*\); the webrtc and turn tiers are off, the others run$/);
+    console.log(`binary: ${said[0]}`);
+    expect(readdirSync(cache.addonDir)).toEqual([]);
+  }, 60_000);
+
+  const noMount = process.getuid?.() !== 0 ? "needs root to mount a noexec tmpfs" : !Bun.which("mount") ? "mount is missing" : null;
+  if (noMount) console.log(`binary: skipping the noexec TMPDIR test: ${noMount}`);
+  it.skipIf(noMount !== null)("WebRTC works with a noexec temporary directory", async () => {
+    const tmp = join(dir, "noexec");
+    mkdirSync(tmp);
+    const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "noexec,size=64m", "tmpfs", tmp]);
+    if (mount.status !== 0) throw new Error(`mount failed: ${mount.stderr}`);
+    try {
+      const { code, stdout, stderr } = await run(["--self-test"], dir, { ...cacheHome().env, TMPDIR: tmp });
+      expect(stderr).toBe("");
+      expect(stdout).toMatch(/WebRTC DataChannel over loopback ok/);
+      expect(code).toBe(0);
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      spawnSync("umount", [tmp]);
+    }
   });
 
   it("two binaries link over webrtc and exchange messages", async () => {
-    await using a = await startInstance({ cmd: [binary], cwd: dir, args: ["--transports", "webrtc", "--room", "bin", "--name", "one"] });
-    await using b = await startInstance({ cmd: [binary], cwd: dir, args: ["--transports", "webrtc", "--room", "bin", "--name", "two", "--peer", a.http] });
+    const { env } = cacheHome();
+    await using a = await startInstance({ cmd: [binary], cwd: dir, args: ["--transports", "webrtc", "--room", "bin", "--name", "one"], env });
+    await using b = await startInstance({ cmd: [binary], cwd: dir, args: ["--transports", "webrtc", "--room", "bin", "--name", "two", "--peer", a.http], env });
     const row = await waitForLink(a, b, "webrtc");
     expect(row).toMatchObject({ name: "two", tier: "webrtc", rooms: ["bin"] });
     await send(a, "bin", "from the first binary");

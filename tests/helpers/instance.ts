@@ -29,7 +29,9 @@ export function tempDir(prefix = "e-goat-test-"): string {
 const READY = /^e-goat ready http=(\S+) ws=(\S+) node=(\S+)$/m;
 
 /** Starts a real instance (`bun run src/app.ts`, or `cmd` such as the compiled binary) and waits for its ready line. */
-export async function startInstance(opts: { args?: string[]; db?: string; cmd?: string[]; cwd?: string; timeoutMs?: number } = {}): Promise<Instance> {
+export async function startInstance(
+  opts: { args?: string[]; db?: string; cmd?: string[]; cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<Instance> {
   const dir = opts.db ? null : tempDir();
   const db = opts.db ?? join(dir!, "chat.db");
   const cmd = opts.cmd ?? [process.execPath, "run", join(ROOT, "src/app.ts")];
@@ -37,6 +39,7 @@ export async function startInstance(opts: { args?: string[]; db?: string; cmd?: 
   const lan = opts.args?.includes("--lan-port") ? [] : ["--lan-port", String(await freeUdpPort())];
   const proc = Bun.spawn([...cmd, ...SAFE_FLAGS, ...lan, "--db", db, ...(opts.args ?? [])], {
     cwd: opts.cwd ?? ROOT,
+    env: opts.env ? { ...process.env, ...opts.env } : undefined,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

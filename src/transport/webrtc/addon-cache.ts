@@ -30,9 +30,9 @@ function privateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (process.platform === "win32") return;
   const stat = lstatSync(dir);
-  if (!stat.isDirectory()) throw new Error(`${dir} is not a directory`);
-  if (stat.uid !== process.getuid?.()) throw new Error(`${dir} belongs to another user`);
-  if ((stat.mode & 0o022) !== 0) throw new Error(`${dir} is writable by other users (mode ${(stat.mode & 0o777).toString(8)})`);
+  if (!stat.isDirectory()) throw new Error("it is not a directory");
+  if (stat.uid !== process.getuid?.()) throw new Error("it belongs to another user");
+  if ((stat.mode & 0o022) !== 0) throw new Error(`it is writable by other users (mode ${(stat.mode & 0o777).toString(8)})`);
 }
 
 /**

@@ -33,7 +33,8 @@ export class WebRtcLibraryLoader {
     this.#loading ??= this.importLibrary().catch((error: unknown) => {
       this.#failure = messageOf(error).split("\n")[0];
       this.onFailure(this.#failure);
-      throw new DialError(`WebRTC is unavailable: ${this.#failure}`);
+      // The reason was said once, by onFailure.
+      throw new DialError("WebRTC is off: its native addon could not be loaded");
     });
     return this.#loading;
   }
