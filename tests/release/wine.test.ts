@@ -66,7 +66,7 @@ describe.skipIf(missing !== "")("windows-x64 under Wine", () => {
     const setup = await prepareWine();
     if ("skip" in setup) throw new Error(setup.skip);
     w = setup;
-    console.log(`wine: prefix ready in ${w.setupMs} ms`);
+    console.log(`wine: prefix ready in ${w.setupMs} ms${w.stub ? " with the bcryptprimitives.dll stub" : ""}`);
     // Two tiny programs on the same runtime: one prints random bytes (ProcessPrng), one never ends.
     const src = join(w.root, "src");
     await Bun.write(join(src, "hello.ts"), `import { randomBytes } from "node:crypto";\nconsole.log("hello " + randomBytes(16).toString("hex"));\n`);

@@ -1,7 +1,8 @@
 /**
  * A throwaway Wine prefix for checking the windows-x64 binary on Linux: Debian 12's Wine 8, 64-bit only, headless
  * (no display, no stdin), everything it writes (prefix, HOME, the wineserver's socket directory) under one temporary
- * directory, and bcryptprimitives.dll (stub.ts) installed, which Bun's Windows runtime needs and Wine 8 lacks.
+ * directory, and bcryptprimitives.dll (stub.ts) installed when this Wine lacks it (Wine 8.0 does; Bun's Windows
+ * runtime needs its ProcessPrng).
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -25,6 +26,8 @@ export interface WinePrefix {
   root: string;
   /** WINEPREFIX. */
   winePrefix: string;
+  /** Whether our bcryptprimitives.dll stub is installed (Wine before 8.13 has none of its own). */
+  stub: boolean;
   /** How long wineboot and the stub took, in ms. */
   setupMs: number;
   /** Kills every process of the prefix and removes the temporary directory (disposeWine). */
@@ -54,8 +57,8 @@ function wineEnv(root: string): Record<string, string> {
     WINEPREFIX: join(root, "prefix"),
     WINEARCH: "win64",
     WINEDEBUG: "-all",
-    // No Mono or Gecko installer prompts, no desktop menu entries, and our bcryptprimitives.dll.
-    WINEDLLOVERRIDES: `mscoree,mshtml=;winemenubuilder.exe=d;${STUB_DLL.replace(/\.dll$/, "")}=n`,
+    // No Mono or Gecko installer prompts, no desktop menu entries.
+    WINEDLLOVERRIDES: "mscoree,mshtml=;winemenubuilder.exe=d",
     // Wine writes menus and caches under HOME, and Debian's wineserver makes its socket directory in TMPDIR.
     HOME: join(root, "home"),
     TMPDIR: join(root, "tmp"),
@@ -71,24 +74,23 @@ async function runTool(cmd: string[], env: Record<string, string>, timeoutMs: nu
 
 /**
  * Makes a fresh prefix under a new temporary directory (or `parent`), ready to run a Windows exe. Skips (with the
- * reason and the packages to install) when Wine or the MinGW compiler is missing; throws when Wine is there but fails.
+ * reason and the packages to install) when Wine, or the MinGW compiler that a Wine without ProcessPrng needs, is
+ * missing; throws when Wine is there but fails.
  */
 export async function prepareWine(parent = tmpdir()): Promise<WineSetup> {
   const wine = Bun.which("wine");
   const wineserver = Bun.which("wineserver");
   if (!wine || !wineserver) return { skip: `wine is not installed (${INSTALL_HINT})` };
   if (!existsSync("/usr/lib/wine/wine64") && !Bun.which("wine64")) return { skip: `64-bit wine is not installed (${INSTALL_HINT})` };
-  const gcc = Bun.which(MINGW_GCC);
-  if (!gcc) return { skip: `${MINGW_GCC} is not installed, needed for the ${STUB_DLL} stub (${INSTALL_HINT})` };
 
   const started = performance.now();
   const root = mkdtempSync(join(parent, "e-goat-wine-"));
   const env = wineEnv(root);
   for (const dir of ["home", "tmp"]) mkdirSync(join(root, dir));
-  const w: WinePrefix = { wine, wineserver, prefix: [wine], env, root, winePrefix: env.WINEPREFIX!, setupMs: 0, dispose: () => disposeWine(w) };
+  const w: WinePrefix = { wine, wineserver, prefix: [wine], env, root, winePrefix: env.WINEPREFIX!, stub: false, setupMs: 0, dispose: () => disposeWine(w) };
   live.add(w);
   try {
-    const [dll, boot] = await Promise.all([buildStub(gcc, join(root, "stub")), runTool([wine, "wineboot", "--init"], env, BOOT_TIMEOUT_MS)]);
+    const boot = await runTool([wine, "wineboot", "--init"], env, BOOT_TIMEOUT_MS);
     // Also makes wineserver save the registry; the first run starts a new one.
     await stopWineserver(w);
     const system32 = join(w.winePrefix, "drive_c/windows/system32");
@@ -96,7 +98,18 @@ export async function prepareWine(parent = tmpdir()): Promise<WineSetup> {
       const why = boot.timedOut ? `did not finish in ${BOOT_TIMEOUT_MS / 1000} s` : `exited with ${boot.code}`;
       throw new Error(`wineboot --init ${why}: ${boot.output.split("\n").slice(-5).join(" | ")}`);
     }
-    copyFileSync(dll, join(system32, STUB_DLL));
+    // wineboot copies every DLL Wine has into system32: Wine 8.13 and later bring their own ProcessPrng.
+    if (!existsSync(join(system32, STUB_DLL))) {
+      const gcc = Bun.which(MINGW_GCC);
+      if (!gcc) {
+        await disposeWine(w);
+        return { skip: `this Wine has no ${STUB_DLL} and ${MINGW_GCC} is not installed to build a stub (${INSTALL_HINT})` };
+      }
+      copyFileSync(await buildStub(gcc, join(root, "stub")), join(system32, STUB_DLL));
+      // Native: ours, whatever Wine would choose on its own.
+      env.WINEDLLOVERRIDES += `;${STUB_DLL.replace(/\.dll$/, "")}=n`;
+      w.stub = true;
+    }
   } catch (error) {
     await disposeWine(w);
     throw error;
