@@ -74,7 +74,7 @@ export interface SignatureReport {
   codeDirectories: CodeDirectoryReport[];
   /** Page hashes checked over all CodeDirectories. */
   pages: number;
-  /** Each reason the kernel would refuse this signature; empty when ok. */
+  /** Each reason the signature is not valid (for the kernel, or for `codesign --verify --strict`); empty when ok. */
   problems: string[];
   /** What was not checked and why (e.g. the CMS signature of a Developer ID build). */
   notes: string[];
@@ -207,6 +207,9 @@ export function verifyCodeSignature(bytes: Uint8Array): SignatureReport {
         if (blob.magic !== CSMAGIC_BLOBWRAPPER) report.problems.push(`signature slot holds magic 0x${blob.magic.toString(16)}, not a blob wrapper`);
         // An ad hoc `codesign -s -` leaves an empty wrapper; a filled one is a CMS signature over the CodeDirectory.
         else if (blob.length > 8) report.notes.push(`CMS signature (${blob.length} bytes) present: its certificate chain is not checked here`);
+      } else if (blob.slot > CSSLOT_SIGNATURESLOT) {
+        // Outside the CodeDirectory's reach by design, e.g. a notarization ticket (0x10002).
+        report.notes.push(`blob ${slotName(blob.slot)} (${blob.length} bytes) is not covered by the CodeDirectory; not checked`);
       } else bound.set(blob.slot, bytes.subarray(blob.offset, blob.offset + blob.length));
     }
     if (!directories.some((cd) => cd.slot === CSSLOT_CODEDIRECTORY)) report.problems.push("the signature has no CodeDirectory");
