@@ -14,6 +14,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { adhocSign } from "./release/codesign.ts";
 import { hostTarget, isTargetId, TARGETS, type Target } from "./release/targets.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -170,6 +171,11 @@ async function compile(job: Job): Promise<void> {
   const inputs = Object.keys(result.metafile?.inputs ?? {});
   if (!inputs.some((p) => p.endsWith(".node"))) throw new BuildError(`${job.label}: the native addon was not embedded in the binary`);
   if (!inputs.some((p) => p.includes("webrtc/self-check"))) throw new BuildError("src/transport/webrtc/self-check.ts (for --self-test) was not bundled");
+  if (job.bunTarget?.startsWith("bun-darwin")) {
+    // Bun 1.4.5 leaves darwin-x64 output with the runtime's stale signature, which macOS refuses; its arm64 one is
+    // right, and signing it again gives the same bytes.
+    writeFileSync(job.outfile, adhocSign(readFileSync(job.outfile)));
+  }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(`build: ${job.label}: wrote ${relative(ROOT, job.outfile)}: ${mb(statSync(job.outfile).size)} MB in ${seconds} s (${inputs.length} modules)`);
 }
