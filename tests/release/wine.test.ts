@@ -11,6 +11,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { buildStub, MINGW_GCC } from "../../scripts/release/wine/stub.ts";
 import { disposeWine, prepareWine, runUnderWine, startUnderWine, windowsPath, WINE_PACKAGES, type WinePrefix } from "../../scripts/release/wine/run.ts";
 import { targetById } from "../../scripts/release/targets.ts";
+import { startInstance } from "../helpers/instance.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const TARGET = targetById("windows-x64");
@@ -135,6 +136,23 @@ describe.skipIf(missing !== "")("windows-x64 under Wine", () => {
     const result = await runUnderWine(w, EXE, ["--self-test"]);
     expect(result.stderr + result.stdout).toContain("ok");
     expect(result.code).toBe(0);
+  }, 60_000);
+
+  test("links to a Linux instance over WebRTC", async () => {
+    const win = startUnderWine(w, EXE, ["--host", "127.0.0.1", "--http-port", "0", "--ws-port", "0", "--stun", "none", "--transports", "webrtc,websocket", "--room", "wine", "--name", "windows", "--db", windowsPath(join(w.root, "link.db"))]);
+    try {
+      const [, http] = await win.waitFor(/^e-goat ready http=(\S+) /m, 30_000);
+      await using linux = await startInstance({ args: ["--transports", "webrtc,websocket", "--room", "wine", "--name", "linux", "--peer", http!] });
+      let tier: string | null = null;
+      for (let i = 0; i < 100 && tier !== "webrtc"; i++) {
+        if (i > 0) await Bun.sleep(200);
+        const peers = (await (await fetch(`${http}/peers`)).json()) as { node_id: string; tier: string | null }[];
+        tier = peers.find((p) => p.node_id === linux.nodeId)?.tier ?? null;
+      }
+      expect(tier).toBe("webrtc");
+    } finally {
+      expect((await win.stop()).code).toBe(0);
+    }
   }, 60_000);
 
   test("a run past its time limit is killed, and nothing is left", async () => {
