@@ -79,15 +79,17 @@ async function startAndProbe(command: string[], cwd: string, env: Env, timeoutMs
     if (health.status !== 200 || body.ok !== true || body.node_id !== m[3]) {
       return { ok: false, detail: `/healthz answered ${health.status} ${JSON.stringify(body)}` };
     }
-    return { ok: true, detail: `ready line in ${readyMs.toFixed(0)} ms, /healthz ok (node ${m[3]})` };
+    // Ctrl-C, which Wine too hands to the program (its SIGTERM is a hard kill): the app must close cleanly.
+    proc.kill("SIGINT");
+    const code = await Promise.race([proc.exited, Bun.sleep(20_000).then(() => "no exit within 20 s after SIGINT")]);
+    if (code !== 0) return { ok: false, detail: `ready and /healthz ok, but on SIGINT: ${typeof code === "number" ? `exit ${code}` : code}` };
+    return { ok: true, detail: `ready line in ${readyMs.toFixed(0)} ms, /healthz ok (node ${m[3]}), exit 0 on SIGINT` };
   } catch (error) {
     return { ok: false, detail: (error as Error).message };
   } finally {
     clearTimeout(timer);
-    proc.kill("SIGTERM");
-    const kill = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+    proc.kill("SIGKILL");
     await proc.exited;
-    clearTimeout(kill);
   }
 }
 
