@@ -1,7 +1,7 @@
 /**
  * `bun run build`: compiles src/app.ts into the single binary dist/e-goat for this machine.
  * `bun run build --target all` (or `--target linux-arm64,windows-x64`): one binary per release target, named for
- * its platform (dist/e-goat-linux-x64, dist/e-goat-windows-x64.exe, ...), with dist/SHA256SUMS.
+ * its platform (dist/e-goat-linux-x64, dist/e-goat-windows-x64.exe, ...), and dist/SHA256SUMS of those in dist/.
  *
  * The binary runs from any directory with no Bun and no node_modules. The one part the bundler cannot see on its own
  * is node-datachannel's native addon: the library picks it at run time with `require(packageName)`. The plugin below
@@ -180,8 +180,9 @@ async function compile(job: Job): Promise<void> {
   console.log(`build: ${job.label}: wrote ${relative(ROOT, job.outfile)}: ${mb(statSync(job.outfile).size)} MB in ${seconds} s (${inputs.length} modules)`);
 }
 
-/** `sha256sum -c` reads this: one line per file, `<hex>  <name>`. */
-function writeChecksums(files: string[]): string {
+/** `sha256sum -c` reads this: one line per release binary in dist/ (built now or before), `<hex>  <name>`. */
+function writeChecksums(): string {
+  const files = TARGETS.map((t) => join(DIST, t.fileName)).filter((f) => existsSync(f));
   const lines = files.map((f) => `${createHash("sha256").update(readFileSync(f)).digest("hex")}  ${basename(f)}\n`);
   const out = join(DIST, "SHA256SUMS");
   writeFileSync(out, lines.join(""));
@@ -214,9 +215,9 @@ async function main(argv: string[]) {
   const targets = parseTargets(values.target);
   const jobs = targets.map(jobFor);
   for (const job of jobs) await compile(job);
-  const sums = writeChecksums(jobs.map((j) => j.outfile));
+  const sums = writeChecksums();
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`build: ${jobs.length} targets in ${seconds} s; checksums in ${relative(ROOT, sums)}`);
+  console.log(`build: ${jobs.length} target${jobs.length === 1 ? "" : "s"} in ${seconds} s; checksums of dist/ in ${relative(ROOT, sums)}`);
 }
 
 try {

@@ -9,30 +9,14 @@ import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
+import { ensureBuilt } from "./helpers/build.ts";
 import { startInstance, tempDir } from "./helpers/instance.ts";
 import { send, waitForCount, waitForLink } from "./helpers/mesh.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const DIST = join(ROOT, "dist/e-goat");
-/** What the binary is built from: a change to any of these makes dist/e-goat stale. */
-const SOURCES = ["src", "public", "scripts/build.ts", "scripts/release/targets.ts", "package.json"];
 const ADDON = join(ROOT, "node_modules/@node-datachannel/linux-x64-gnu/node_datachannel.node");
 const BUILD_TIMEOUT_MS = 240_000;
-
-function newestMtime(path: string): number {
-  const st = statSync(path, { throwIfNoEntry: false });
-  if (!st) return 0;
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = st.mtimeMs;
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
-  return newest;
-}
-
-function isStale(): boolean {
-  const built = statSync(DIST, { throwIfNoEntry: false });
-  if (!built) return true;
-  return SOURCES.some((s) => newestMtime(join(ROOT, s)) > built.mtimeMs);
-}
 
 /** An environment as a user's shell might have it, without anything that points at Bun or a project. */
 function plainEnv(): Record<string, string> {
@@ -65,13 +49,7 @@ function cacheHome(): { home: string; addonDir: string; env: Record<string, stri
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 beforeAll(async () => {
-  if (isStale()) {
-    const started = performance.now();
-    const build = Bun.spawn([process.execPath, "run", "build"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([new Response(build.stdout).text(), new Response(build.stderr).text(), build.exited]);
-    if (code !== 0) throw new Error(`bun run build exited with ${code}:\n${out}${err}`);
-    console.log(`binary: built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  }
+  await ensureBuilt(DIST);
   // Outside the repository: nothing from node_modules is reachable from here.
   dir = tempDir("e-goat-binary-");
   binary = join(dir, "e-goat");

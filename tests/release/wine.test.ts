@@ -5,30 +5,20 @@
  * Skips, saying why, without wine, the MinGW compiler or the pinned Windows Bun runtime.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { buildStub, MINGW_GCC } from "../../scripts/release/wine/stub.ts";
 import { disposeWine, prepareWine, runUnderWine, startUnderWine, windowsPath, WINE_PACKAGES, type WinePrefix } from "../../scripts/release/wine/run.ts";
 import { targetById } from "../../scripts/release/targets.ts";
+import { ensureBuilt } from "../helpers/build.ts";
 import { startInstance } from "../helpers/instance.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const TARGET = targetById("windows-x64");
 const EXE = join(ROOT, "dist", TARGET.fileName);
 const RUNTIME = join(ROOT, "scripts/runtimes/node_modules", TARGET.runtimePackage, TARGET.runtimeFile);
-/** What the binary is built from: a change to any of these makes the exe stale. */
-const SOURCES = ["src", "public", "scripts/build.ts", "scripts/release/targets.ts", "package.json"];
 const SETUP_TIMEOUT_MS = 300_000;
-
-function newestMtime(path: string): number {
-  const st = statSync(path, { throwIfNoEntry: false });
-  if (!st) return 0;
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = st.mtimeMs;
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
-  return newest;
-}
 
 async function run(cmd: string[], cwd = ROOT) {
   const proc = Bun.spawn(cmd, { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
@@ -60,10 +50,7 @@ describe.skipIf(missing !== "")("windows-x64 under Wine", () => {
   let sleeper = "";
 
   beforeAll(async () => {
-    const built = statSync(EXE, { throwIfNoEntry: false });
-    if (!built || SOURCES.some((s) => newestMtime(join(ROOT, s)) > built.mtimeMs)) {
-      await run([process.execPath, "run", "build", "--target", TARGET.id]);
-    }
+    await ensureBuilt(EXE, ["--target", TARGET.id]);
     const setup = await prepareWine();
     if ("skip" in setup) throw new Error(setup.skip);
     w = setup;
