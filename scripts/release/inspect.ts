@@ -28,22 +28,26 @@ function check(name: string, fn: () => { ok: boolean; detail: string }): Check {
   }
 }
 
-/** Executable format, CPU and (ELF) C library, from the binary's own headers. */
+/** What the headers say, in the words of Target: "elf x64 glibc", "pe x64", "mach-o arm64". */
+function describeHeaders(bytes: Uint8Array, format: Target["format"]): { seen: string; extra: string } {
+  if (format === "elf") {
+    const elf = readElf(bytes);
+    return { seen: `elf ${elf.cpu} ${elf.libc}`, extra: elf.interpreter ? ` (${elf.interpreter})` : "" };
+  }
+  if (format === "pe") {
+    const pe = readPe(bytes);
+    return { seen: `pe ${pe.cpu}`, extra: pe.subsystem === "console" ? "" : ` (${pe.subsystem}, expected console)` };
+  }
+  return { seen: `mach-o ${parseMachO(bytes).cpu}`, extra: "" };
+}
+
+/** Executable format, CPU and (ELF) C library from the binary's own headers; a Windows one must be a console program. */
 function headers(bytes: Uint8Array, target: Target): Check {
   return check("headers", () => {
-    const want = `${target.format} ${target.cpu}${target.libc ? ` ${target.libc}` : ""}`;
-    let seen: string;
-    if (target.format === "elf") {
-      const elf = readElf(bytes);
-      seen = `elf ${elf.cpu} ${elf.libc}`;
-      if (elf.interpreter) seen += ` (${elf.interpreter})`;
-    } else if (target.format === "pe") {
-      const pe = readPe(bytes);
-      seen = `pe ${pe.cpu}${pe.subsystem === "console" ? "" : ` ${pe.subsystem}`}`;
-    } else {
-      seen = `mach-o ${parseMachO(bytes).cpu}`;
-    }
-    return { ok: seen === want || seen.startsWith(`${want} (`), detail: seen === want || seen.startsWith(`${want} (`) ? seen : `${seen}, expected ${want}` };
+    const want = [target.format, target.cpu, target.libc].filter(Boolean).join(" ");
+    const { seen, extra } = describeHeaders(bytes, target.format);
+    const ok = seen === want && !extra.includes("expected");
+    return { ok, detail: `${seen}${extra}${seen === want ? "" : `, expected ${want}`}` };
   });
 }
 
