@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { parseArgs as parseFlags, type ParseArgsOptionDescriptor } from "node:util";
 import { DISPLAY_NAME_MAX, DISPLAY_NAME_RULE, isDisplayName, isRoomName, ROOM_RULE } from "./domain/names.ts";
+import { InviteError, parseInvite, type Invite } from "./domain/rooms.ts";
 import { isTier, TIERS, type Tier } from "./domain/tiers.ts";
 
 export interface TurnServer {
@@ -24,6 +25,10 @@ export interface Config {
   transports: Tier[];
   lanPort: number;
   lanAddr: string | null;
+  /** Rooms to join from invite links, each linking to the instance that issued it. */
+  invites: Invite[];
+  /** DNS names, besides IP literals, localhost and this machine's own name, that may appear in a request's Host. */
+  publicHosts: string[];
 }
 
 /** A bad flag or value; the message names the flag and is printed as is. */
@@ -49,7 +54,9 @@ const FLAGS = {
   db: { type: "string", placeholder: "PATH", default: "chat.db", help: "SQLite file, created if missing" },
   name: { type: "string", placeholder: "NAME", help: "this instance's display name [derived from the host name]" },
   peer: { type: "string", multiple: true, placeholder: "URL", help: "another instance's HTTP base URL (http://host:port) to connect to at start" },
-  room: { type: "string", multiple: true, placeholder: "NAME", help: "join this room at start" },
+  room: { type: "string", multiple: true, placeholder: "NAME", help: "join this open room at start" },
+  invite: { type: "string", multiple: true, placeholder: "URL", help: "join the room of an invite link and link to the instance that issued it" },
+  "public-host": { type: "string", multiple: true, placeholder: "NAME", help: "a DNS name that reaches this machine, accepted in Host (besides IPs, localhost, this host's name)" },
   stun: { type: "string", multiple: true, placeholder: "URL", default: [DEFAULT_STUN], help: "STUN server (stun:host:port); 'none' disables STUN" },
   turn: { type: "string", multiple: true, placeholder: "URL", help: "TURN server: turn:USER:PASS@HOST:PORT (also turns:)" },
   transports: { type: "string", placeholder: "LIST", default: TIERS.join(","), help: "tiers that may be used, comma-separated" },
@@ -137,6 +144,23 @@ function parseRoom(raw: string): string {
   return raw;
 }
 
+function parseInviteFlag(raw: string): Invite {
+  try {
+    return parseInvite(raw);
+  } catch (err) {
+    if (err instanceof InviteError) throw new ConfigError(`--invite: '${raw}': ${err.message}`);
+    throw err;
+  }
+}
+
+function parsePublicHost(raw: string): string {
+  const name = raw.toLowerCase().replace(/\.$/, "");
+  if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(name)) {
+    throw new ConfigError(`--public-host: '${raw}' is not a DNS name`);
+  }
+  return name;
+}
+
 function parseAddr(flag: string, raw: string): string {
   if (!/^[A-Za-z0-9.:_-]+$/.test(raw) || raw.length > 255) throw new ConfigError(`--${flag}: '${raw}' is not a host name or IP address`);
   return raw;
@@ -196,6 +220,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
     transports: parseTransports(flags.transports),
     lanPort: parsePort("lan-port", flags["lan-port"]),
     lanAddr: flags["lan-addr"] === undefined ? null : parseAddr("lan-addr", flags["lan-addr"]),
+    invites: (flags.invite ?? []).map(parseInviteFlag),
+    publicHosts: [...new Set((flags["public-host"] ?? []).map(parsePublicHost))],
   };
   return { kind: "run", config };
 }

@@ -98,9 +98,12 @@ describe("POST /send", () => {
 
   it("limits the message rate of clients off this machine with 429", async () => {
     const { send } = makeApp({ guestSendRate: { perSecond: 1, burst: 3 } });
+    const guest = { "content-type": "application/json", "x-test-client": "192.0.2.7" };
     const statuses = [];
-    for (let i = 0; i < 5; i++) statuses.push((await send({ room: "r", text: `m${i}` })).status);
+    for (let i = 0; i < 5; i++) statuses.push((await send({ room: "r", text: `m${i}` }, guest)).status);
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    // The owner, on this machine, is not limited.
+    expect((await send({ room: "r", text: "owner" })).status).toBe(200);
   });
 });
 
@@ -207,11 +210,12 @@ describe("unknown routes and methods", () => {
 describe("guest rate", () => {
   it("is one budget across the JSON API and the form", async () => {
     const { send, request } = makeApp({ guestSendRate: { perSecond: 1, burst: 2 } });
-    const form = { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "text=hi" };
-    expect((await send({ room: "r", text: "1" })).status).toBe(200);
+    const guest = "192.0.2.7";
+    const form = { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-test-client": guest }, body: "text=hi" };
+    expect((await send({ room: "r", text: "1" }, { "content-type": "application/json", "x-test-client": guest })).status).toBe(200);
     expect((await request("/rooms/r/messages", form)).status).toBe(303);
     expect((await request("/rooms/r/messages", form)).status).toBe(429);
-    await expectError(await send({ room: "r", text: "3" }), 429);
+    await expectError(await send({ room: "r", text: "3" }, { "content-type": "application/json", "x-test-client": guest }), 429);
   });
 });
 

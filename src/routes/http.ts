@@ -1,9 +1,9 @@
 import type { Server } from "bun";
 import { ParseError, ValidationError } from "elysia";
-import { isLoopback } from "../addresses.ts";
 import { RoomLimitError } from "../node.ts";
 import { RateLimiter, type RateLimitInit } from "../rate-limit.ts";
 import { jsonError, readBody } from "../util/http.ts";
+import { clientOf, type ClientAddressOf } from "./client.ts";
 
 /** A refusal with a status and one human sentence; `onError` turns it into `{"error": …}`. */
 export class HttpError extends Error {
@@ -27,14 +27,17 @@ export async function readText(request: Request, maxBytes: number): Promise<stri
 export class GuestLimit {
   readonly #limiter: RateLimiter;
 
-  constructor(init: RateLimitInit = { perSecond: 10, burst: 50 }) {
+  constructor(
+    init: RateLimitInit = { perSecond: 10, burst: 50 },
+    private readonly addressOf?: ClientAddressOf,
+  ) {
     this.#limiter = new RateLimiter(init);
   }
 
   /** Throws HttpError 429 when the request comes from another machine that is over its rate. */
   check(request: Request, server: Server<unknown> | null | undefined): void {
-    const ip = server?.requestIP(request)?.address;
-    if (!isLoopback(ip) && !this.#limiter.take(ip ?? "unknown")) throw new HttpError(429, "too many messages; slow down");
+    const client = clientOf(request, server, this.addressOf);
+    if (!client.owner && !this.#limiter.take(client.address)) throw new HttpError(429, "too many messages; slow down");
   }
 }
 

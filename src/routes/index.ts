@@ -13,7 +13,7 @@ export type { AppOptions } from "./options.ts";
 
 /** The whole HTTP side of an instance; every refusal is a 4xx `{"error": …}`, or a page on the page's own routes. */
 export function createApp(opts: AppOptions) {
-  const guests = new GuestLimit(opts.guestSendRate);
+  const guests = new GuestLimit(opts.guestSendRate, opts.clientAddress);
   return (
     new Elysia()
       // Before onError: an app's error hook runs before a route's, and these routes answer their refusals as pages.

@@ -6,8 +6,10 @@ import { openStorage } from "../../src/storage/index.ts";
 export function makeApp(opts: Partial<Omit<AppOptions, "node">> & { maxRooms?: number } = {}) {
   const storage = openStorage(":memory:");
   const node = new Node({ storage, name: "tester", maxRooms: opts.maxRooms });
-  // Requests made with app.handle have no client address, so they count as guests: lift the guest rate unless a test sets one.
-  const app = createApp({ node, version: "test", publicUrl: () => "http://192.0.2.1:8080", guestSendRate: { perSecond: 1e6 }, ...opts });
+  // Requests made with app.handle have no socket: they come from the owner's machine unless a test names another
+  // address in the test-only x-test-client header (read by this helper alone, never by the app).
+  const clientAddress = (request: Request) => request.headers.get("x-test-client") ?? "127.0.0.1";
+  const app = createApp({ node, version: "test", publicUrl: () => "http://192.0.2.1:8080", clientAddress, ...opts });
   const request = (path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init));
   const send = (body: unknown, headers: Record<string, string> = { "content-type": "application/json" }) =>
     request("/send", { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });

@@ -1,0 +1,84 @@
+/**
+ * Open and private rooms: keys, the identifier other instances know a room by, and invite links
+ * (`http://HOST:PORT/?room=R&key=K&node=ID`, the contract's "Rooms, keys and guests").
+ */
+import { Type } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { hkdfSync, randomBytes } from "node:crypto";
+import { isNodeId, isRoomName } from "./names.ts";
+
+/** A private room's key: 32 random bytes in base64url, 43 characters. */
+export const RoomKey = Type.String({ pattern: "^[A-Za-z0-9_-]{43}$" });
+export const ROOM_KEY_RULE = "43 characters of base64url (32 bytes)";
+const roomKey = TypeCompiler.Compile(RoomKey);
+export const isRoomKey = (value: unknown): value is string => roomKey.Check(value) && Buffer.from(value as string, "base64url").length === 32;
+
+/** A room as this instance holds it: a private one has a key; an open one is known by its name alone. */
+export interface RoomRef {
+  name: string;
+  key: string | null;
+}
+
+export function newRoomKey(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+const derive = (ikm: Uint8Array | string, info: string, bytes: number) => Buffer.from(hkdfSync("sha256", ikm, "e-goat rooms", info, bytes));
+
+/** The key every instance derives from an open room's name, so an open room has a key like any other. */
+export function openRoomKey(name: string): string {
+  return derive(name, "open room key", 32).toString("base64url");
+}
+
+/** A room's own key: its random one if private, else the one derived from its name. */
+export function keyOf(room: RoomRef): string {
+  return room.key ?? openRoomKey(room.name);
+}
+
+/**
+ * What other instances know a room by: 128 bits derived from its key, never its name. Two private rooms of one name
+ * with different keys have different ids; an open room's id follows from its name.
+ */
+export function roomIdOf(room: RoomRef): string {
+  return derive(Buffer.from(keyOf(room), "base64url"), "room id", 16).toString("base64url");
+}
+
+/** A parsed invite link. */
+export interface Invite {
+  /** The issuing instance's base URL (`http://host:port`). */
+  url: string;
+  room: string;
+  key: string | null;
+  /** The issuing instance's node id, when the link names it. */
+  node: string | null;
+}
+
+/** The invite link to `room` on the instance at `baseUrl`. */
+export function inviteUrl(baseUrl: string, room: RoomRef, nodeId: string): string {
+  const query = new URLSearchParams({ room: room.name });
+  if (room.key) query.set("key", room.key);
+  query.set("node", nodeId);
+  return `${baseUrl}/?${query}`;
+}
+
+export class InviteError extends Error {
+  override name = "InviteError";
+}
+
+/** Reads an invite link; throws InviteError with one sentence saying what is wrong with it. */
+export function parseInvite(raw: string): Invite {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new InviteError("an invite link is a URL like http://host:port/?room=R&key=K&node=ID");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new InviteError("an invite link starts with http:// or https://");
+  const room = url.searchParams.get("room");
+  const key = url.searchParams.get("key");
+  const node = url.searchParams.get("node");
+  if (!isRoomName(room)) throw new InviteError("the invite link names no valid room");
+  if (key !== null && !isRoomKey(key)) throw new InviteError(`the invite link's key is not ${ROOM_KEY_RULE}`);
+  if (node !== null && !isNodeId(node)) throw new InviteError("the invite link's node is not a node id");
+  return { url: url.origin, room, key, node };
+}
