@@ -3,14 +3,14 @@ import type { AdvertisedAddresses } from "./sync/frames.ts";
 import type { BeaconInfo } from "./transport/lan/index.ts";
 import type { NodeAddress } from "./transport/link.ts";
 
-/** Room names as LAN beacons carry them: short hashes, so the whole LAN does not learn which rooms exist. */
-export function beaconRoom(room: string): string {
-  return createHash("sha256").update(`e-goat room ${room}`).digest("hex").slice(0, 16);
+/** Room ids as LAN beacons carry them: short hashes. */
+export function beaconRoom(roomId: string): string {
+  return createHash("sha256").update(`e-goat room ${roomId}`).digest("hex").slice(0, 16);
 }
 
-/** What discovery needs of the instance: its rooms, and a way to link to an instance it heard of. */
+/** What discovery needs of the instance: the ids of its rooms, and a way to link to an instance it heard of. */
 export interface DiscoveredBy {
-  rooms(): string[];
+  roomIds(): string[];
   introduce(address: NodeAddress): void;
 }
 
@@ -33,14 +33,14 @@ export class LanDiscovery {
 
   /** What this instance's next beacon says. */
   beacon(): BeaconInfo {
-    return { nodeId: this.nodeId, rooms: (this.#node?.rooms() ?? []).map(beaconRoom), ...this.addresses() };
+    return { nodeId: this.nodeId, rooms: (this.#node?.roomIds() ?? []).map(beaconRoom), ...this.addresses() };
   }
 
   /** Another instance's beacon, and where it came from. */
   heard(info: BeaconInfo & { from: string }): void {
     const node = this.#node;
     if (!node) return;
-    const mine = new Set(node.rooms().map(beaconRoom));
+    const mine = new Set(node.roomIds().map(beaconRoom));
     if (!info.rooms?.some((r) => mine.has(r))) return;
     node.introduce({ nodeId: info.nodeId, lan: info.from, ...(info.http ? { http: info.http } : {}), ...(info.ws ? { ws: info.ws } : {}) });
   }

@@ -1,3 +1,4 @@
+import { roomIdOf, type RoomRef } from "./domain/rooms.ts";
 import type { Message, NewMessage, Storage } from "./storage/index.ts";
 import type { Tier } from "./domain/tiers.ts";
 import type { AdvertisedAddresses } from "./sync/frames.ts";
@@ -47,6 +48,16 @@ export class RoomLimitError extends Error {
   override name = "RoomLimitError";
 }
 
+/** A room of that name is already joined here with another key (or open where a key was given, or the reverse). */
+export class RoomConflictError extends Error {
+  override name = "RoomConflictError";
+}
+
+/** A joined room: its name here, its key if private, and the id other instances know it by. */
+export interface JoinedRoom extends RoomRef {
+  id: string;
+}
+
 type MessageListener = (message: Message) => void;
 
 /** One instance: where storage, sync and transport meet. The only place a message is stored and announced. */
@@ -55,7 +66,9 @@ export class Node {
   readonly name: string;
   readonly #storage: Storage;
   readonly #maxRooms: number;
-  readonly #rooms: Set<string>;
+  /** Joined rooms by name; `#names` finds one by the id other instances use. */
+  readonly #rooms = new Map<string, JoinedRoom>();
+  readonly #names = new Map<string, string>();
   readonly #nextSeq = new Map<string, number>();
   readonly #listeners = new Set<MessageListener>();
   readonly #network: NodeNetwork | undefined;
@@ -66,7 +79,7 @@ export class Node {
     this.id = init.storage.identity.nodeId;
     this.name = init.name;
     this.#maxRooms = init.maxRooms ?? 1000;
-    this.#rooms = new Set(init.storage.rooms.list());
+    for (const room of init.storage.rooms.list()) this.#remember(room);
     this.#network = init.network;
     if (init.network) {
       const storage = this.#storage;
@@ -74,14 +87,21 @@ export class Node {
         links: init.network.links,
         antiEntropyMs: init.network.antiEntropyMs,
         log: init.network.log,
+        // Other instances know rooms by id, never by name: names are translated here, at the edge.
         replica: {
           nodeId: this.id,
           name: this.name,
           addresses: init.network.addresses,
-          rooms: () => this.rooms(),
-          vector: (room) => storage.messages.vector(room),
-          after: (origin, room, seq, limit) => storage.messages.after(origin, room, seq, limit),
-          ingest: (m) => this.ingest(m) !== null,
+          rooms: () => [...this.#names.keys()],
+          vector: (id) => storage.messages.vector(this.#names.get(id) ?? ""),
+          after: (origin, id, seq, limit) => {
+            const name = this.#names.get(id);
+            return name === undefined ? [] : storage.messages.after(origin, name, seq, limit).map((m) => ({ ...m, room: id }));
+          },
+          ingest: (m) => {
+            const name = this.#names.get(m.room);
+            return name !== undefined && this.ingest({ ...m, room: name }) !== null;
+          },
           savePeer: (peer) => storage.peers.save({ ...peer, addresses: addressFields(peer.addresses), last_seen: Date.now() }),
         },
       });
@@ -93,7 +113,8 @@ export class Node {
     if (!this.#replicator) return;
     this.#replicator.start();
     for (const peer of this.#storage.peers.all()) {
-      void this.#replicator.introduce({ ...peer.addresses, nodeId: peer.node_id }, peer.rooms);
+      // An empty list (as after the upgrade to room ids) means not known: link and let the hello tell.
+      void this.#replicator.introduce({ ...peer.addresses, nodeId: peer.node_id }, peer.rooms.length > 0 ? peer.rooms : undefined);
     }
   }
 
@@ -101,28 +122,53 @@ export class Node {
     this.#replicator?.stop();
   }
 
-  /** Links to an instance learnt of outside the mesh (`--peer`, a LAN beacon); `rooms` filters when known. */
-  introduce(address: NodeAddress, rooms?: string[]): Promise<unknown> | undefined {
-    return this.#replicator?.introduce(address, rooms);
+  /** Links to an instance learnt of outside the mesh (`--peer`, a LAN beacon); `roomIds` filters when known. */
+  introduce(address: NodeAddress, roomIds?: string[]): Promise<unknown> | undefined {
+    return this.#replicator?.introduce(address, roomIds);
   }
 
   /** Joined rooms, by name. */
   rooms(): string[] {
-    return [...this.#rooms].sort();
+    return [...this.#rooms.keys()].sort();
   }
 
-  /** Joins a room (idempotent); throws RoomLimitError past the limit. */
-  join(room: string): void {
-    if (this.#rooms.has(room)) return;
+  /** A joined room by name. */
+  room(name: string): JoinedRoom | undefined {
+    return this.#rooms.get(name);
+  }
+
+  /** The ids other instances know the joined rooms by. */
+  roomIds(): string[] {
+    return [...this.#names.keys()];
+  }
+
+  /**
+   * Joins a room: open without a key, private with one (idempotent). Throws RoomConflictError when a room of that
+   * name is joined here with another key, RoomLimitError past the limit.
+   */
+  join(name: string, key: string | null = null): JoinedRoom {
+    const known = this.#rooms.get(name);
+    if (known) {
+      if (known.key === key) return known;
+      throw new RoomConflictError(`${known.key ? "a private" : "an open"} room named '${name}' is already joined here`);
+    }
     if (this.#rooms.size >= this.#maxRooms) throw new RoomLimitError(`this instance has joined the most rooms it allows (${this.#maxRooms})`);
-    this.#storage.rooms.join(room);
-    this.#rooms.add(room);
+    this.#storage.rooms.join({ name, key });
+    const room = this.#remember({ name, key });
     this.#replicator?.roomsChanged();
+    return room;
   }
 
-  /** Stores a message authored here (joining its room), announces it, and returns it with its id and stamp. */
+  #remember(ref: RoomRef): JoinedRoom {
+    const room = { ...ref, id: roomIdOf(ref) };
+    this.#rooms.set(room.name, room);
+    this.#names.set(room.id, room.name);
+    return room;
+  }
+
+  /** Stores a message authored here, announces it, and returns it with its id and stamp. Posting to an unknown room joins it as an open room. */
   post(input: PostInput): Message {
-    this.join(input.room);
+    if (!this.#rooms.has(input.room)) this.join(input.room);
     const seq = this.#nextSeq.get(input.room) ?? this.#storage.messages.maxSeq(this.id, input.room) + 1;
     const message = this.#storage.messages.insert({
       origin: this.id,
@@ -136,7 +182,7 @@ export class Node {
     if (!message) throw new Error(`sequence ${seq} of room '${input.room}' is already taken`);
     this.#nextSeq.set(input.room, seq + 1);
     this.#emit(message);
-    this.#replicator?.publish(wire(message));
+    this.#replicator?.publish({ ...wire(message), room: this.#rooms.get(input.room)!.id });
     return message;
   }
 
@@ -191,7 +237,7 @@ export class Node {
         tier: s.tier,
         rtt_ms: s.rttMs === null ? null : Math.round(s.rttMs * 100) / 100,
         state: s.state,
-        rooms: info ? this.rooms().filter((r) => info.rooms.has(r)) : [],
+        rooms: info ? this.rooms().filter((r) => info.rooms.has(this.#rooms.get(r)!.id)) : [],
         ...(options.log ? { log: s.log } : {}),
       };
     });

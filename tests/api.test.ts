@@ -1,3 +1,4 @@
+import { PROTOCOL_VERSION } from "../src/domain/protocol.ts";
 import { describe, expect, it } from "bun:test";
 import { makeApp } from "./helpers/app.ts";
 
@@ -225,7 +226,7 @@ describe("GET /mesh/info", () => {
     expect(await (await request("/mesh/info")).json()).toEqual({
       node_id: node.id,
       name: "tester",
-      protocol: 1,
+      protocol: PROTOCOL_VERSION,
       addresses: { http: "http://192.0.2.1:8080", ws: "ws://192.0.2.1:9000" },
     });
   });

@@ -39,6 +39,20 @@ describe("database file", () => {
     expect(schemaVersion(db)).toBe(3);
   });
 
+  it("takes a database from before room keys forward: its rooms open, its peers' room lists forgotten", () => {
+    const path = dbPath();
+    const old = new Database(path);
+    migrate(old, MIGRATIONS.slice(0, 2));
+    old.run("INSERT INTO rooms (name, joined_at) VALUES ('family', 1)");
+    old.run(`INSERT INTO peers (node_id, name, addresses, rooms, last_seen) VALUES ('b', 'b', '{}', '["family"]', 1)`);
+    old.close();
+    const s = openStorage(path);
+    expect(s.rooms.list()).toEqual([{ name: "family", key: null }]);
+    // Peers named rooms by name; they now go by ids, so the next hello says again which ones they share.
+    expect(s.peers.all().map((p) => p.rooms)).toEqual([[]]);
+    s.close();
+  });
+
   it("rolls back a failing migration as a whole", () => {
     const db = new Database(":memory:");
     expect(() => migrate(db, ["CREATE TABLE a (x); CREATE TABLE a (x)"])).toThrow();
@@ -128,7 +142,8 @@ describe("messages", () => {
   it("a copy of the file restores everything", async () => {
     const path = dbPath();
     const s = openStorage(path);
-    s.rooms.join("r");
+    s.rooms.join({ name: "r", key: null });
+    s.rooms.join({ name: "family", key: "k".repeat(43) });
     s.messages.insert(msg(1));
     const id = s.identity.nodeId;
     s.close();
@@ -136,7 +151,10 @@ describe("messages", () => {
     await Bun.write(copy, Bun.file(path));
     const restored = openStorage(copy);
     expect(restored.identity.nodeId).toBe(id);
-    expect(restored.rooms.list()).toEqual(["r"]);
+    expect(restored.rooms.list()).toEqual([
+      { name: "family", key: "k".repeat(43) },
+      { name: "r", key: null },
+    ]);
     expect(restored.messages.since("r", 0, 10)).toHaveLength(1);
     restored.close();
   });

@@ -13,6 +13,9 @@ export const ROOM_KEY_RULE = "43 characters of base64url (32 bytes)";
 const roomKey = TypeCompiler.Compile(RoomKey);
 export const isRoomKey = (value: unknown): value is string => roomKey.Check(value) && Buffer.from(value as string, "base64url").length === 32;
 
+/** What other instances know a room by (roomIdOf): 128 bits in base64url, 22 characters. */
+export const RoomId = Type.String({ pattern: "^[A-Za-z0-9_-]{22}$" });
+
 /** A room as this instance holds it: a private one has a key; an open one is known by its name alone. */
 export interface RoomRef {
   name: string;

@@ -33,4 +33,10 @@ export const MIGRATIONS: readonly string[] = [
     last_seen INTEGER NOT NULL
   );
   `,
+  `
+  -- a private room's key (base64url); NULL for an open room, known by its name alone
+  ALTER TABLE rooms ADD COLUMN key TEXT;
+  -- peers' rooms are now room ids derived from keys, not names: forget the old lists (the next hello brings them)
+  UPDATE peers SET rooms = '[]';
+  `,
 ];

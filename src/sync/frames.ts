@@ -1,5 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
-import { DisplayName, MAX_TEXT_BYTES, NodeId, RoomName } from "../domain/names.ts";
+import { DisplayName, MAX_TEXT_BYTES, NodeId } from "../domain/names.ts";
+import { RoomId } from "../domain/rooms.ts";
 
 /** Limits on what one frame may carry; a frame past them is invalid and closes its link. */
 export const LIMITS = {
@@ -23,7 +24,7 @@ export const AdvertisedAddresses = Type.Object(
 export const WireMessage = Type.Object(
   {
     origin: NodeId,
-    room: RoomName,
+    room: RoomId,
     seq: Seq,
     peer_id: DisplayName,
     text: Type.String({ minLength: 1, maxLength: LIMITS.textBytes }),
@@ -40,7 +41,7 @@ export const HelloFrame = Type.Object(
   {
     type: Type.Literal("hello"),
     name: DisplayName,
-    rooms: Type.Array(RoomName, { maxItems: LIMITS.rooms }),
+    rooms: Type.Array(RoomId, { maxItems: LIMITS.rooms }),
     addresses: AdvertisedAddresses,
   },
   { additionalProperties: false },
@@ -50,7 +51,7 @@ export const HelloFrame = Type.Object(
 export const VectorFrame = Type.Object(
   {
     type: Type.Literal("vector"),
-    rooms: Type.Record(RoomName, Type.Record(NodeId, Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }))),
+    rooms: Type.Record(RoomId, Type.Record(NodeId, Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }))),
   },
   { additionalProperties: false },
 );
@@ -67,7 +68,7 @@ export const PeersFrame = Type.Object(
     type: Type.Literal("peers"),
     peers: Type.Array(
       Type.Object(
-        { node_id: NodeId, name: DisplayName, rooms: Type.Array(RoomName, { maxItems: LIMITS.rooms }), addresses: AdvertisedAddresses },
+        { node_id: NodeId, name: DisplayName, rooms: Type.Array(RoomId, { maxItems: LIMITS.rooms }), addresses: AdvertisedAddresses },
         { additionalProperties: false },
       ),
       { maxItems: LIMITS.peersPerFrame },

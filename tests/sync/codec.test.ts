@@ -4,13 +4,16 @@ import type { Frame } from "../../src/sync/frames.ts";
 
 const A = "0123456789abcdef0123";
 const B = "fedcba9876543210fedc";
-const message = { origin: A, room: "r", seq: 1, peer_id: "ann", text: "hi\nthere", sent_at: 1 };
+/** Room ids, as frames carry rooms (22 characters of base64url). */
+const R = "r".repeat(22);
+const S = "s-T_".repeat(5) + "xy";
+const message = { origin: A, room: R, seq: 1, peer_id: "ann", text: "hi\nthere", sent_at: 1 };
 
 const valid: Frame[] = [
-  { type: "hello", name: "Ann's laptop", rooms: ["r", "s.t"], addresses: { http: "http://10.0.0.1:8080", ws: "ws://10.0.0.1:9000" } },
-  { type: "vector", rooms: { r: { [A]: 3, [B]: 0 } } },
+  { type: "hello", name: "Ann's laptop", rooms: [R, S], addresses: { http: "http://10.0.0.1:8080", ws: "ws://10.0.0.1:9000" } },
+  { type: "vector", rooms: { [R]: { [A]: 3, [B]: 0 } } },
   { type: "messages", messages: [message, { ...message, seq: 2, text: "é".repeat(8192) }] },
-  { type: "peers", peers: [{ node_id: B, name: "B", rooms: ["r"], addresses: {} }] },
+  { type: "peers", peers: [{ node_id: B, name: "B", rooms: [R], addresses: {} }] },
 ];
 
 /** Builds raw bytes with a given type code and JSON text, bypassing the encoder's checks. */
@@ -50,6 +53,7 @@ describe("sync frame codec", () => {
     ["a type that disagrees with its code", raw(1, JSON.stringify(valid[1]))],
     ["a bad node id", raw(1, JSON.stringify({ ...valid[0], node_id: "NOT-HEX" }))],
     ["a room with a space", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, room: "a b" }] }))],
+    ["a room by name, not id", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, room: "family" }] }))],
     ["a sequence of 0", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, seq: 0 }] }))],
     ["a fractional sequence", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, seq: 1.5 }] }))],
     ["an empty text", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, text: "" }] }))],
@@ -58,7 +62,7 @@ describe("sync frame codec", () => {
     ["too many messages", raw(3, JSON.stringify({ type: "messages", messages: Array.from({ length: 501 }, (_, i) => ({ ...message, seq: i + 1 })) }))],
     ["a name with a control character", raw(4, JSON.stringify({ type: "peers", peers: [{ node_id: B, name: "a\u0001", rooms: [], addresses: {} }] }))],
     ["an address that is not a URL", raw(1, JSON.stringify({ ...valid[0], addresses: { http: "javascript:alert(1)" } }))],
-    ["a negative vector entry", raw(2, JSON.stringify({ type: "vector", rooms: { r: { [A]: -1 } } }))],
+    ["a negative vector entry", raw(2, JSON.stringify({ type: "vector", rooms: { [R]: { [A]: -1 } } }))],
   ];
   for (const [what, bytes] of invalid) {
     it(`refuses ${what}`, () => {

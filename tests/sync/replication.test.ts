@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "bun:test";
-import { Node } from "../../src/node.ts";
+import { newRoomKey, openRoomKey, roomIdOf } from "../../src/domain/rooms.ts";
+import { Node, RoomConflictError } from "../../src/node.ts";
 import { openStorage } from "../../src/storage/index.ts";
 import { encodeFrame } from "../../src/sync/codec.ts";
 import { LinkManager } from "../../src/transport/links/index.ts";
@@ -147,10 +148,59 @@ describe("replication", () => {
     const b = await start(net, "b", ["r"]);
     link(a, b);
     await waitFor(() => a.node.peers()[0]?.rooms.length === 1, 3000, "hello");
-    const forged = { origin: b.node.id, room: "x", seq: 1, peer_id: "b", text: "sneaked in", sent_at: 1 };
+    // Between instances rooms go by their ids.
+    const forged = { origin: b.node.id, room: a.node.room("x")!.id, seq: 1, peer_id: "b", text: "sneaked in", sent_at: 1 };
     b.links.send(a.node.id, encodeFrame({ type: "messages", messages: [forged] }));
-    b.links.send(a.node.id, encodeFrame({ type: "messages", messages: [{ ...forged, room: "r", text: "fine" }] }));
+    b.links.send(a.node.id, encodeFrame({ type: "messages", messages: [{ ...forged, room: a.node.room("r")!.id, text: "fine" }] }));
     await waitFor(() => texts(a, "r").includes("fine"), 3000, "the shared room's message");
     expect(a.node.history("x")).toEqual([]);
+  });
+});
+
+describe("private rooms between instances", () => {
+  it("two groups' rooms of the same name never mix; the same key joins them", async () => {
+    const net = new MemoryNetwork();
+    const [ours, theirs] = [newRoomKey(), newRoomKey()];
+    const a = await start(net, "a", []);
+    const b = await start(net, "b", []);
+    const c = await start(net, "c", []);
+    a.node.join("family", ours);
+    b.node.join("family", theirs);
+    c.node.join("family", ours);
+    link(a, b);
+    link(a, c);
+    await waitFor(() => a.node.peers().find((p) => p.node_id === c.node.id)?.rooms.length === 1, 3000, "a and c share family");
+    // a and b are linked but share no room: same name, different keys.
+    await waitFor(() => a.node.peers().find((p) => p.node_id === b.node.id)?.state === "connected", 3000, "a and b linked");
+    expect(a.node.peers().find((p) => p.node_id === b.node.id)?.rooms).toEqual([]);
+    post(a, "family", "ours");
+    post(b, "family", "theirs");
+    await waitFor(() => texts(c, "family").includes("ours"), 3000, "c gets a's message");
+    await Bun.sleep(300);
+    expect(texts(a, "family")).toEqual(["ours"]);
+    expect(texts(b, "family")).toEqual(["theirs"]);
+    expect(texts(c, "family")).toEqual(["ours"]);
+  });
+
+  it("a room's id comes from its key, never from its name", () => {
+    const key = newRoomKey();
+    expect(roomIdOf({ name: "family", key })).toBe(roomIdOf({ name: "other", key }));
+    expect(roomIdOf({ name: "family", key })).not.toBe(roomIdOf({ name: "family", key: newRoomKey() }));
+    expect(roomIdOf({ name: "family", key: null })).toBe(roomIdOf({ name: "family", key: openRoomKey("family") }));
+    expect(roomIdOf({ name: "family", key })).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+
+  it("one name stands for one room on an instance", () => {
+    const node = new Node({ storage: openStorage(":memory:"), name: "n" });
+    const key = newRoomKey();
+    node.join("family", key);
+    expect(node.join("family", key).key).toBe(key);
+    expect(() => node.join("family", newRoomKey())).toThrow(RoomConflictError);
+    expect(() => node.join("family")).toThrow(/a private room named 'family' is already joined here/);
+    node.join("open");
+    expect(() => node.join("open", key)).toThrow(/an open room named 'open'/);
+    // Posting to a private room by name stays in that room.
+    node.post({ room: "family", peer_id: "n", text: "hi" });
+    expect(node.room("family")?.key).toBe(key);
   });
 });
