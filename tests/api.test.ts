@@ -98,7 +98,8 @@ describe("POST /send", () => {
   });
 
   it("limits the message rate of clients off this machine with 429", async () => {
-    const { send } = makeApp({ guestSendRate: { perSecond: 1, burst: 3 } });
+    const { send, node } = makeApp({ guestSendRate: { perSecond: 1, burst: 3 } });
+    node.join("r");
     const guest = { "content-type": "application/json", "x-test-client": "192.0.2.7" };
     const statuses = [];
     for (let i = 0; i < 5; i++) statuses.push((await send({ room: "r", text: `m${i}` }, guest)).status);
@@ -210,7 +211,8 @@ describe("unknown routes and methods", () => {
 
 describe("guest rate", () => {
   it("is one budget across the JSON API and the form", async () => {
-    const { send, request } = makeApp({ guestSendRate: { perSecond: 1, burst: 2 } });
+    const { send, request, node } = makeApp({ guestSendRate: { perSecond: 1, burst: 2 } });
+    node.join("r");
     const guest = "192.0.2.7";
     const form = { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-test-client": guest }, body: "text=hi" };
     expect((await send({ room: "r", text: "1" }, { "content-type": "application/json", "x-test-client": guest })).status).toBe(200);

@@ -1,8 +1,11 @@
 import { Elysia, t, type Static } from "elysia";
 import { MAX_TEXT_BYTES } from "../domain/names.ts";
+import { inviteUrl, newRoomKey } from "../domain/rooms.ts";
+import { RoomConflictError, type Node } from "../node.ts";
+import type { RoomAccess } from "./access.ts";
 import { HttpError, messageBodyParser, type GuestLimit } from "./http.ts";
 import type { AppOptions } from "./options.ts";
-import { PeerIdField, RoomField, TextField, wholeNumber } from "./schemas.ts";
+import { KeyField, PeerIdField, RoomField, TextField, wholeNumber } from "./schemas.ts";
 
 export const MAX_SEND_BODY_BYTES = 64 * 1024;
 export const MAX_HISTORY_LIMIT = 1000;
@@ -25,6 +28,16 @@ export function sendInput(room: string, fields: Static<typeof MessageFields>, de
   return { room, text, peer_id: fields.peer_id || defaultPeerId };
 }
 
+/** Joins a new room here: private (with a fresh key) unless asked for an open one. */
+export function createRoom(node: Node, name: string, isPrivate: boolean) {
+  try {
+    return node.join(name, isPrivate ? newRoomKey() : null);
+  } catch (error) {
+    if (error instanceof RoomConflictError) throw new HttpError(409, error.message);
+    throw error;
+  }
+}
+
 function jsonObject(text: string): unknown {
   let body: unknown;
   try {
@@ -36,8 +49,8 @@ function jsonObject(text: string): unknown {
   return body;
 }
 
-/** The JSON API of the contract: /send, /history, /peers, /healthz. */
-export function apiRoutes(opts: AppOptions, guests: GuestLimit) {
+/** The JSON API of the contract: /send, /history, /peers, /rooms, /healthz. */
+export function apiRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAccess) {
   const { node } = opts;
   const maxWaiting = opts.maxWaiting ?? 1000;
   let waiting = 0;
@@ -45,7 +58,9 @@ export function apiRoutes(opts: AppOptions, guests: GuestLimit) {
   return new Elysia({ name: "api" })
     .post(
       "/send",
-      ({ body }) => {
+      ({ body, request, server }) => {
+        // A guest may send only into a room it has the capability of; the owner's unknown room is created, open.
+        access.room(request, server, body.room, body.key);
         const message = node.post(sendInput(body.room, body, node.name));
         return { id: message.id, timestamp: message.timestamp };
       },
@@ -57,12 +72,13 @@ export function apiRoutes(opts: AppOptions, guests: GuestLimit) {
           guests,
           decode: jsonObject,
         }),
-        body: t.Object({ room: RoomField, ...MessageFields.properties }),
+        body: t.Object({ room: RoomField, key: KeyField, ...MessageFields.properties }),
       },
     )
     .get(
       "/history",
-      async ({ query: { room, since, limit, wait }, request, server }) => {
+      async ({ query: { room, key, since, limit, wait }, request, server }) => {
+        access.room(request, server, room, key);
         if (wait === 0) return node.history(room, since, limit);
         if (waiting >= maxWaiting) throw new HttpError(429, "too many requests are waiting; try again later");
         server?.timeout(request, wait + 10);
@@ -76,14 +92,33 @@ export function apiRoutes(opts: AppOptions, guests: GuestLimit) {
       {
         query: t.Object({
           room: RoomField,
+          key: KeyField,
           since: wholeNumber("since", { default: 0 }),
           limit: wholeNumber("limit", { minimum: 1, maximum: MAX_HISTORY_LIMIT, default: MAX_HISTORY_LIMIT }),
           wait: wholeNumber("wait", { maximum: MAX_WAIT_SECONDS, default: 0 }),
         }),
       },
     )
-    .get("/peers", ({ query }) => node.peers({ log: query.log === "1" }), {
-      query: t.Object({ log: t.Optional(t.Union([t.Literal("0"), t.Literal("1")], { error: "log must be 0 or 1" })) }),
-    })
+    .get(
+      "/peers",
+      ({ query, request, server }) => {
+        access.ownerOnly(request, server, "the list of linked instances");
+        return node.peers({ log: query.log === "1" });
+      },
+      { query: t.Object({ log: t.Optional(t.Union([t.Literal("0"), t.Literal("1")], { error: "log must be 0 or 1" })) }) },
+    )
+    .post(
+      "/rooms",
+      ({ body, request, server }) => {
+        access.ownerOnly(request, server, "creating rooms");
+        if (node.room(body.name)) throw new HttpError(409, `a room named '${body.name}' is already joined here`);
+        const room = createRoom(node, body.name, body.private ?? true);
+        return { room: room.name, ...(room.key ? { key: room.key } : {}), invite: inviteUrl(opts.publicUrl(), room, node.id) };
+      },
+      {
+        parse: messageBodyParser({ type: "application/json", wrongType: "Content-Type must be application/json", maxBytes: 4096, guests, decode: jsonObject }),
+        body: t.Object({ name: RoomField, private: t.Optional(t.Boolean({ error: "private must be true or false" })) }),
+      },
+    )
     .get("/healthz", () => ({ ok: true, node_id: node.id, name: node.name, version: opts.version }));
 }

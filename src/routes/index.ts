@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import { jsonError } from "../util/http.ts";
+import { RoomAccess } from "./access.ts";
 import { apiRoutes } from "./api.ts";
 import { assetRoutes } from "./assets.ts";
 import { eventRoutes } from "./events.tsx";
@@ -14,6 +15,7 @@ export type { AppOptions } from "./options.ts";
 /** The whole HTTP side of an instance; every refusal is a 4xx `{"error": …}`, or a page on the page's own routes. */
 export function createApp(opts: AppOptions) {
   const guests = new GuestLimit(opts.guestSendRate, opts.clientAddress);
+  const access = new RoomAccess(opts.node, opts.clientAddress);
   return (
     new Elysia()
       // Before onError: an app's error hook runs before a route's, and these routes answer their refusals as pages.
@@ -24,7 +26,7 @@ export function createApp(opts: AppOptions) {
         return refusal ? jsonError(refusal.status, refusal.message) : internalError(error);
       })
       .use(assetRoutes())
-      .use(apiRoutes(opts, guests))
+      .use(apiRoutes(opts, guests, access))
       .use(eventRoutes(opts))
       .use(fragmentRoutes(opts))
       .use(meshRoutes(opts))

@@ -4,6 +4,7 @@
  */
 import { t, type TSchema } from "elysia";
 import { DISPLAY_NAME_RULE, DisplayName, ROOM_RULE, RoomName } from "../domain/names.ts";
+import { ROOM_KEY_RULE, RoomKey } from "../domain/rooms.ts";
 
 /** `schema` refused with `error`: a sentence, or one made from what was sent (the whole query, params or body). */
 function refusedWith<T extends TSchema>(schema: T, error: string | ((sent: Record<string, unknown> | undefined) => string)): T {
@@ -14,6 +15,9 @@ function refusedWith<T extends TSchema>(schema: T, error: string | ((sent: Recor
 export const RoomField = refusedWith(RoomName, (sent) => ((sent?.room ?? "") === "" ? "room is required" : `room must be ${ROOM_RULE}`));
 /** A room named in a page's address, refused in the page's words. */
 export const PageRoom = refusedWith(RoomName, `Room names are ${ROOM_RULE}.`);
+
+/** A private room's key, where a guest gives it. */
+export const KeyField = t.Optional(refusedWith(RoomKey, `key must be ${ROOM_KEY_RULE}`));
 
 /** Who a message is from; absent, null or empty means the instance's own name. */
 export const PeerIdField = t.Optional(t.Union([t.Null(), t.Literal(""), DisplayName], { error: `peer_id must be ${DISPLAY_NAME_RULE}` }));
