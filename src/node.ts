@@ -22,6 +22,8 @@ export interface PostInput {
   room: string;
   peer_id: string;
   text: string;
+  /** Written by a guest (a client on another machine), not the owner. */
+  guest?: boolean;
 }
 
 /** The links to other instances, when this node replicates its rooms with them. */
@@ -177,6 +179,7 @@ export class Node {
       peer_id: input.peer_id,
       text: input.text,
       sent_at: Date.now(),
+      ...(input.guest ? { guest: true as const } : {}),
     });
     // Our own (origin, room, seq) can only exist already if the database was changed under us.
     if (!message) throw new Error(`sequence ${seq} of room '${input.room}' is already taken`);
@@ -243,6 +246,11 @@ export class Node {
     });
   }
 
+  /** The display name of the instance with node id `nodeId`, when known here. */
+  instanceName(nodeId: string): string | undefined {
+    return nodeId === this.id ? this.name : this.#replicator?.peerInfo(nodeId)?.name;
+  }
+
   /** Calls `listener` with every message stored from now on; returns the function that stops it. */
   onMessage(listener: MessageListener): () => void {
     this.#listeners.add(listener);
@@ -261,7 +269,7 @@ export class Node {
 }
 
 function wire(m: Message): NewMessage {
-  return { origin: m.origin, room: m.room, seq: m.seq, peer_id: m.peer_id, text: m.text, sent_at: m.sent_at };
+  return { origin: m.origin, room: m.room, seq: m.seq, peer_id: m.peer_id, text: m.text, sent_at: m.sent_at, ...(m.guest ? { guest: true as const } : {}) };
 }
 
 /** The string fields of an address, as stored for known peers. */

@@ -31,7 +31,7 @@ describe("POST /rooms", () => {
     expect(body.key).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const invite = new URL(body.invite);
     expect(invite.origin).toBe("http://192.0.2.1:8080");
-    expect(Object.fromEntries(invite.searchParams)).toEqual({ room: "family", key: body.key, node: node.id });
+    expect(Object.fromEntries(invite.searchParams)).toEqual({ room: "family", key: body.key!, node: node.id });
     expect(node.room("family")?.key).toBe(body.key!);
   });
 

@@ -8,7 +8,7 @@ const form = (fields: Record<string, string>, htmx = false) => ({
 });
 
 describe("the page", () => {
-  it("landing offers a join form and lists joined rooms", async () => {
+  it("landing offers to create a room (private unless made open), to join by invite link, and lists joined rooms", async () => {
     const { request, node } = makeApp();
     node.join("family");
     const res = await request("/");
@@ -16,7 +16,9 @@ describe("the page", () => {
     expect(res.headers.get("content-type")).toContain("text/html");
     const html = await res.text();
     expect(html).toStartWith("<!doctype html>");
-    expect(html).toContain('<form method="get" action="/"');
+    expect(html).toContain('<form method="post" action="/create"');
+    expect(html).toContain('<input type="checkbox" name="open" value="1"/>');
+    expect(html).toContain('<form method="post" action="/invite"');
     expect(html).toContain("/?room=family&amp;peer_id=tester".replace("&amp;", "&"));
   });
 
@@ -33,7 +35,8 @@ describe("the page", () => {
 
   it("the invite panel links to this instance's public address", async () => {
     const html = await (await makeApp().request("/?room=lobby&peer_id=dave")).text();
-    expect(html).toContain('value="http://192.0.2.1:8080/?room=lobby"');
+    expect(html).toContain(`value="http://192.0.2.1:8080/?room=lobby&amp;node=`.replace("&amp;", "&"));
+    expect(html).toContain('<figure class="qr" aria-label="QR code of the invite link"><svg');
   });
 
   it("a room link without a name asks for one, with the room filled in", async () => {
@@ -122,6 +125,7 @@ describe("the send form", () => {
 
   it("without JavaScript: a text over 16 KiB answers 413 with the page, keeping the draft", async () => {
     const { request, node } = makeApp();
+    node.join("r");
     const res = await request("/rooms/r/messages", form({ peer_id: "erin", text: "y".repeat(17000) }));
     expect(res.status).toBe(413);
     const html = await res.text();

@@ -61,7 +61,7 @@ export function apiRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcce
       ({ body, request, server }) => {
         // A guest may send only into a room it has the capability of; the owner's unknown room is created, open.
         access.room(request, server, body.room, body.key);
-        const message = node.post(sendInput(body.room, body, node.name));
+        const message = node.post({ ...sendInput(body.room, body, node.name), guest: !access.client(request, server).owner });
         return { id: message.id, timestamp: message.timestamp };
       },
       {

@@ -19,7 +19,7 @@ export function createApp(opts: AppOptions) {
   return (
     new Elysia()
       // Before onError: an app's error hook runs before a route's, and these routes answer their refusals as pages.
-      .use(pageRoutes(opts, guests))
+      .use(pageRoutes(opts, guests, access))
       .onError(({ code, error, request }) => {
         if (code === "NOT_FOUND") return jsonError(404, `no route for ${request.method} ${new URL(request.url).pathname}`);
         const refusal = refusalOf(error);
@@ -28,7 +28,7 @@ export function createApp(opts: AppOptions) {
       .use(assetRoutes())
       .use(apiRoutes(opts, guests, access))
       .use(eventRoutes(opts))
-      .use(fragmentRoutes(opts))
+      .use(fragmentRoutes(opts, access))
       .use(meshRoutes(opts))
   );
 }

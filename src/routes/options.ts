@@ -1,4 +1,5 @@
 import type { Server } from "bun";
+import type { Invite } from "../domain/rooms.ts";
 import type { ClientAddressOf } from "./client.ts";
 import type { Node } from "../node.ts";
 import type { AdvertisedAddresses } from "../sync/frames.ts";
@@ -19,6 +20,8 @@ export interface AppOptions {
   maxWaiting?: number;
   /** SSE streams open at once. @default 1000 */
   maxStreams?: number;
+  /** Links to the instance that issued an invite whose room was just joined here (the page's "join by invite link"). */
+  linkInvite?: (invite: Invite) => void;
   /** Where other instances reach this one, for `/mesh/info`. */
   meshAddresses?: () => AdvertisedAddresses;
   /** The HTTP link tier's handler for `/mesh/http/*`, when that tier is on. */

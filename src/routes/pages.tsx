@@ -1,101 +1,196 @@
 /** @jsxImportSource @kitajs/html */
+import type { Server } from "bun";
 import { Elysia, t, ValidationError } from "elysia";
+import { renderSVG } from "uqr";
 import { isDisplayName, isRoomName } from "../domain/names.ts";
-import { Landing } from "../views/landing.tsx";
+import { InviteError, inviteUrl, parseInvite } from "../domain/rooms.ts";
+import { RoomConflictError, type JoinedRoom } from "../node.ts";
+import { Landing, type LandingProps } from "../views/landing.tsx";
 import type { InstanceInfo } from "../views/layout.tsx";
 import { roomHref } from "../views/links.ts";
 import { Room, SendForm } from "../views/room.tsx";
-import { MAX_SEND_BODY_BYTES, MessageFields, sendInput } from "./api.ts";
+import { isOwnNavigation, keyCookie, type RoomAccess } from "./access.ts";
+import { createRoom, MAX_SEND_BODY_BYTES, MessageFields, sendInput } from "./api.ts";
 import { messagePage } from "./fragments.tsx";
-import { htmlResponse, internalError, messageBodyParser, refusalOf, type GuestLimit } from "./http.ts";
+import { HttpError, htmlResponse, internalError, messageBodyParser, refusalOf, type GuestLimit } from "./http.ts";
 import type { AppOptions } from "./options.ts";
-import { PageName, PageRoom, RoomField, wholeNumber } from "./schemas.ts";
+import { KeyField, PageName, PageRoom, RoomField, wholeNumber } from "./schemas.ts";
 
-/** The fields of the send form, as the message schema checks them (the first of each, as a browser sends one). */
-function formFields(text: string): Record<string, string | undefined> {
-  const form = new URLSearchParams(text);
-  return { peer_id: form.get("peer_id") ?? undefined, text: form.get("text") ?? undefined };
+/** The fields of a posted form, the first of each as a browser sends one. */
+function formFields(...names: string[]) {
+  return (text: string): Record<string, string | undefined> => {
+    const form = new URLSearchParams(text);
+    return Object.fromEntries(names.map((name) => [name, form.get(name) ?? undefined]));
+  };
 }
 
+const FORM = "application/x-www-form-urlencoded";
+const WRONG_FORM = "The form must be sent as application/x-www-form-urlencoded.";
+
+const seeOther = (location: string, headers: Record<string, string> = {}) => new Response(null, { status: 303, headers: { location, ...headers } });
+
 /**
- * The page: landing, room view and the send form's post. Their refusals are pages too, answered by each route's own
- * error hook, so createApp mounts these routes before its JSON onError (Elysia runs an app's hooks before a route's).
+ * The page: landing, room view, the send form's post, and the owner's forms (create, join, join by invite link).
+ * Their refusals are pages too, answered by each route's own error hook, so createApp mounts these routes before its
+ * JSON onError (Elysia runs an app's hooks before a route's).
  */
-export function pageRoutes(opts: AppOptions, guests: GuestLimit) {
+export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAccess) {
   const { node } = opts;
   const instance = (): InstanceInfo => ({ name: node.name, nodeId: node.id, version: opts.version });
+  const names = (nodeId: string) => node.instanceName(nodeId);
+  const isOwner = (request: Request, server: Server<unknown> | null) => access.client(request, server).owner;
 
-  const landing = (status: number, room?: string, error?: string) =>
-    htmlResponse(String(<Landing instance={instance()} rooms={node.rooms()} room={room} error={error} />), status);
+  const landing = (status: number, props: Omit<LandingProps, "instance" | "rooms">) =>
+    htmlResponse(String(<Landing instance={instance()} rooms={props.owner ? node.rooms() : []} {...props} />), status);
 
-  const roomPage = (room: string, peerId: string, before?: number, extra: { error?: string; draft?: string } = {}, status = 200) => {
-    const { messages, hasOlder } = messagePage(node, room, before ?? Number.MAX_SAFE_INTEGER);
+  const roomPage = (room: JoinedRoom, peerId: string, owner: boolean, before?: number, extra: { error?: string; draft?: string } = {}, status = 200) => {
+    const { messages, hasOlder } = messagePage(node, room.name, before ?? Number.MAX_SAFE_INTEGER);
+    const invite = owner ? inviteUrl(opts.publicUrl(), room, node.id) : undefined;
     const page = (
       <Room
         instance={instance()}
-        room={room}
+        room={room.name}
         peerId={peerId}
-        rooms={node.rooms()}
+        owner={owner}
+        rooms={owner ? node.rooms() : []}
+        names={names}
         messages={messages}
         hasOlder={hasOlder}
         live={before === undefined}
-        inviteUrl={`${opts.publicUrl()}/?${new URLSearchParams({ room })}`}
-        peers={node.peers()}
+        invite={invite ? { url: invite, qrSvg: renderSVG(invite, { border: 2 }), private: room.key !== null } : undefined}
+        peers={owner ? node.peers() : []}
         {...extra}
       />
     );
     return htmlResponse(String(page), status);
   };
 
+  /** A page-route refusal as the landing page, keeping a valid room in the form. */
+  const refusedPage = (error: unknown, request: Request, server: Server<unknown> | null, room?: unknown) => {
+    const refusal = refusalOf(error);
+    if (!refusal) return internalError(error);
+    return landing(refusal.status, { owner: isOwner(request, server), room: isRoomName(room) ? room : undefined, error: refusal.message });
+  };
+
+  const ownerForm = (fields: string[]) => ({
+    parse: messageBodyParser({ type: FORM, wrongType: WRONG_FORM, maxBytes: 8 * 1024, guests, decode: formFields(...fields) }),
+  });
+
   return new Elysia({ name: "pages" })
     .get(
       "/",
-      ({ query: { room, peer_id: peerId, before } }) => {
-        if (room === undefined) return landing(200);
-        if (!peerId) return landing(200, room);
-        node.join(room);
-        return roomPage(room, peerId, before);
+      ({ query: { room: name, key, peer_id: peerId, before }, request, server }) => {
+        const owner = isOwner(request, server);
+        if (name === undefined) return landing(200, { owner });
+        let room = access.room(request, server, name, key);
+        // A guest who brings a private room's key keeps it in this browser, so the page's own requests need no key.
+        const cookie = !owner && key && room?.key ? { "set-cookie": keyCookie(room) } : {};
+        if (!peerId) {
+          const page = landing(200, { owner, room: name });
+          for (const [k, v] of Object.entries(cookie)) page.headers.set(k, v);
+          return page;
+        }
+        if (!room) {
+          // Only the owner gets here (a guest without the room was refused): a link from elsewhere only asks.
+          if (!isOwnNavigation(request)) return landing(200, { owner, confirmJoin: name });
+          room = node.join(name);
+        }
+        const page = roomPage(room, peerId, owner, before);
+        for (const [k, v] of Object.entries(cookie)) page.headers.set(k, v);
+        return page;
       },
       {
-        query: t.Object({ room: t.Optional(PageRoom), peer_id: PageName, before: t.Optional(wholeNumber("before")) }),
-        error: ({ error }) => {
-          const refusal = refusalOf(error);
-          if (!refusal) return internalError(error);
+        query: t.Object({ room: t.Optional(PageRoom), key: KeyField, peer_id: PageName, before: t.Optional(wholeNumber("before")) }),
+        error: ({ error, request, server }) => {
           // A valid room stays in the join form; a refused one is what the error is about.
           const room = error instanceof ValidationError ? (error.value as { room?: unknown } | undefined)?.room : undefined;
-          return landing(refusal.status, isRoomName(room) ? room : undefined, refusal.message);
+          return refusedPage(error, request, server, room);
         },
       },
     )
     .post(
+      "/create",
+      ({ body, request, server }) => {
+        access.ownerOnly(request, server, "creating rooms");
+        const room = node.room(body.name) ?? createRoom(node, body.name, body.open !== "1");
+        return seeOther(roomHref(room.name, body.peer_id || node.name));
+      },
+      {
+        ...ownerForm(["name", "open", "peer_id"]),
+        body: t.Object({ name: RoomField, open: t.Optional(t.String()), peer_id: MessageFields.properties.peer_id }),
+        error: ({ error, request, server }) => refusedPage(error, request, server),
+      },
+    )
+    .post(
+      "/join",
+      ({ body, request, server }) => {
+        access.ownerOnly(request, server, "joining rooms");
+        const room = node.room(body.room) ?? node.join(body.room);
+        return seeOther(roomHref(room.name, body.peer_id || node.name));
+      },
+      {
+        ...ownerForm(["room", "peer_id"]),
+        body: t.Object({ room: RoomField, peer_id: MessageFields.properties.peer_id }),
+        error: ({ error, request, server }) => refusedPage(error, request, server),
+      },
+    )
+    .post(
+      "/invite",
+      ({ body, request, server }) => {
+        access.ownerOnly(request, server, "joining rooms");
+        let invite;
+        try {
+          invite = parseInvite(body.invite);
+        } catch (error) {
+          if (error instanceof InviteError) throw new HttpError(400, `${error.message}.`);
+          throw error;
+        }
+        try {
+          const room = node.join(invite.room, invite.key);
+          opts.linkInvite?.(invite);
+          return seeOther(roomHref(room.name, body.peer_id || node.name));
+        } catch (error) {
+          if (error instanceof RoomConflictError) throw new HttpError(409, `${error.message}; this invite is for another room of that name.`);
+          throw error;
+        }
+      },
+      {
+        ...ownerForm(["invite", "peer_id"]),
+        body: t.Object({ invite: t.String({ minLength: 1, maxLength: 2048, error: "Paste an invite link." }), peer_id: MessageFields.properties.peer_id }),
+        error: ({ error, request, server }) => refusedPage(error, request, server),
+      },
+    )
+    .post(
       "/rooms/:room/messages",
-      ({ params: { room }, body, request }) => {
-        const input = sendInput(room, body, node.name);
-        node.post(input);
-        if (request.headers.has("hx-request")) return htmlResponse(String(<SendForm room={room} peerId={input.peer_id} />));
-        return new Response(null, { status: 303, headers: { location: roomHref(room, input.peer_id) } });
+      ({ params: { room: name }, body, request, server }) => {
+        const owner = isOwner(request, server);
+        access.room(request, server, name);
+        const input = sendInput(name, body, node.name);
+        node.post({ ...input, guest: !owner });
+        if (request.headers.has("hx-request")) return htmlResponse(String(<SendForm room={name} peerId={input.peer_id} />));
+        return seeOther(roomHref(name, input.peer_id));
       },
       {
         params: t.Object({ room: RoomField }),
-        parse: messageBodyParser({
-          type: "application/x-www-form-urlencoded",
-          wrongType: "The form must be sent as application/x-www-form-urlencoded.",
-          maxBytes: MAX_SEND_BODY_BYTES,
-          guests,
-          decode: formFields,
-        }),
+        parse: messageBodyParser({ type: FORM, wrongType: WRONG_FORM, maxBytes: MAX_SEND_BODY_BYTES, guests, decode: formFields("peer_id", "text") }),
         body: MessageFields,
         // The refusal comes back in the form (htmx) or the room's page, with the draft kept.
-        error: ({ error, params: { room }, body, request }) => {
+        error: ({ error, params: { room: name }, body, request, server }) => {
           const refusal = refusalOf(error);
           if (!refusal) return internalError(error);
           const { status, message } = refusal;
           const fields = (body ?? {}) as { peer_id?: unknown; text?: unknown };
           const peerId = typeof fields.peer_id === "string" && fields.peer_id !== "" ? fields.peer_id : node.name;
           const draft = typeof fields.text === "string" ? fields.text : "";
-          if (request.headers.has("hx-request")) return htmlResponse(String(<SendForm room={room} peerId={peerId} error={message} draft={draft} />), status);
-          if (isRoomName(room) && isDisplayName(peerId)) return roomPage(room, peerId, undefined, { error: message, draft }, status);
-          return landing(status, undefined, message);
+          if (request.headers.has("hx-request")) return htmlResponse(String(<SendForm room={name} peerId={peerId} error={message} draft={draft} />), status);
+          let room: JoinedRoom | undefined;
+          try {
+            room = isRoomName(name) ? access.room(request, server, name) : undefined;
+          } catch {
+            room = undefined;
+          }
+          if (room && isDisplayName(peerId)) return roomPage(room, peerId, isOwner(request, server), undefined, { error: message, draft }, status);
+          return landing(status, { owner: isOwner(request, server), error: message });
         },
       },
     );

@@ -10,6 +10,8 @@ export interface Message {
   text: string;
   sent_at: number;
   timestamp: number;
+  /** Written by a guest of the origin instance (a browser on another machine), not by its owner; absent otherwise. */
+  guest?: true;
 }
 
 /** What an author's instance decides about a message; the stamp is added by whoever stores it. */
@@ -19,7 +21,13 @@ export function messageId(origin: string, seq: number, room: string): string {
   return `${origin}:${seq}:${room}`;
 }
 
-const COLUMNS = "id, room, origin, seq, peer_id, text, sent_at, stamp AS timestamp";
+const COLUMNS = "id, room, origin, seq, peer_id, text, sent_at, stamp AS timestamp, guest";
+
+/** A row as a message: `guest` only when set (SQLite has no booleans). */
+function fromRow<T extends { guest?: unknown }>(row: T): T {
+  const { guest, ...rest } = row;
+  return (guest ? { ...rest, guest: true } : rest) as T;
+}
 
 export class MessageStore {
   #lastStamp: number;
@@ -36,7 +44,7 @@ export class MessageStore {
   constructor(db: Database) {
     this.#lastStamp = (db.query("SELECT max(stamp) AS s FROM messages").get() as { s: number | null }).s ?? 0;
     this.#insert = db.query(
-      "INSERT OR IGNORE INTO messages (stamp, origin, room, seq, peer_id, text, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT OR IGNORE INTO messages (stamp, origin, room, seq, peer_id, text, sent_at, guest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.#since = db.query(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND stamp > ? ORDER BY stamp LIMIT ?`);
     this.#before = db.query(
@@ -45,7 +53,7 @@ export class MessageStore {
     this.#maxSeq = db.query("SELECT max(seq) AS seq FROM messages WHERE origin = ? AND room = ?");
     this.#has = db.query("SELECT 1 AS one FROM messages WHERE origin = ? AND room = ? AND seq = ?");
     this.#after = db.query(
-      "SELECT origin, room, seq, peer_id, text, sent_at FROM messages WHERE origin = ? AND room = ? AND seq > ? ORDER BY seq LIMIT ?",
+      "SELECT origin, room, seq, peer_id, text, sent_at, guest FROM messages WHERE origin = ? AND room = ? AND seq > ? ORDER BY seq LIMIT ?",
     );
     // For each origin of a room: its lowest sequence, and the end of the run that starts there.
     this.#runs = db.query(`
@@ -65,7 +73,7 @@ export class MessageStore {
   /** Stores a message unless one with its (origin, room, seq) is already here; returns it stamped, or null if it was. */
   insert(m: NewMessage): Message | null {
     const stamp = this.#nextStamp();
-    const result = this.#insert.run(stamp, m.origin, m.room, m.seq, m.peer_id, m.text, m.sent_at);
+    const result = this.#insert.run(stamp, m.origin, m.room, m.seq, m.peer_id, m.text, m.sent_at, m.guest ? 1 : 0);
     if (result.changes === 0) return null;
     this.#advance(m.origin, m.room, m.seq);
     return { ...m, id: messageId(m.origin, m.seq, m.room), timestamp: stamp };
@@ -73,12 +81,12 @@ export class MessageStore {
 
   /** Messages of a room stamped after `since`, oldest first. */
   since(room: string, since: number, limit: number): Message[] {
-    return this.#since.all(room, since, limit);
+    return this.#since.all(room, since, limit).map(fromRow);
   }
 
   /** The `limit` newest messages of a room stamped before `before`, oldest first. */
   before(room: string, before: number, limit: number): Message[] {
-    return this.#before.all(room, before, limit);
+    return this.#before.all(room, before, limit).map(fromRow);
   }
 
   /** The highest sequence number stored from `origin` in `room`, 0 if none. */
@@ -93,7 +101,7 @@ export class MessageStore {
 
   /** Up to `limit` messages of `origin` in `room` with a sequence above `after`, in sequence order. */
   after(origin: string, room: string, after: number, limit: number): NewMessage[] {
-    return this.#after.all(origin, room, after, limit);
+    return this.#after.all(origin, room, after, limit).map(fromRow);
   }
 
   #vectorOf(room: string): Map<string, number> {

@@ -38,5 +38,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE rooms ADD COLUMN key TEXT;
   -- peers' rooms are now room ids derived from keys, not names: forget the old lists (the next hello brings them)
   UPDATE peers SET rooms = '[]';
+  -- 1 when a guest of the origin instance wrote the message, not its owner
+  ALTER TABLE messages ADD COLUMN guest INTEGER NOT NULL DEFAULT 0;
   `,
 ];

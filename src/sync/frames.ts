@@ -29,6 +29,7 @@ export const WireMessage = Type.Object(
     peer_id: DisplayName,
     text: Type.String({ minLength: 1, maxLength: LIMITS.textBytes }),
     sent_at: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    guest: Type.Optional(Type.Literal(true)),
   },
   { additionalProperties: false },
 );

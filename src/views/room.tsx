@@ -3,20 +3,24 @@ import type { PeerStatus } from "../node.ts";
 import type { Message } from "../storage/index.ts";
 import { Layout, type InstanceInfo } from "./layout.tsx";
 import { roomHref, roomPath } from "./links.ts";
-import { MessageList } from "./message.tsx";
+import { MessageList, type InstanceNames } from "./message.tsx";
 import { PeersPanel } from "./peers.tsx";
 
 export interface RoomProps {
   instance: InstanceInfo;
   room: string;
   peerId: string;
+  /** The owner sees every room, the invite and the peers; a guest only this room. */
+  owner: boolean;
   rooms: string[];
+  names: InstanceNames;
   messages: Message[];
   /** True when messages older than the first shown exist. */
   hasOlder: boolean;
   /** Showing the newest messages (and so streaming new ones), not a window into the past. */
   live: boolean;
-  inviteUrl: string;
+  /** The room's invite link and its QR code (SVG), for the owner. */
+  invite?: { url: string; qrSvg: string; private: boolean };
   peers: PeerStatus[];
   error?: string;
   draft?: string;
@@ -57,17 +61,21 @@ export function SendForm({ room, peerId, error, draft }: { room: string; peerId:
   );
 }
 
-function Invite({ url }: { url: string }) {
+function Invite({ url, qrSvg: safeQrSvg, private: isPrivate }: NonNullable<RoomProps["invite"]>) {
   return (
     <section class="card invite">
       <h2>Invite</h2>
-      <p>Anyone who can reach this computer joins with this link:</p>
+      <p>{isPrivate ? "A private room: only those with this link get in. Share it with care." : "An open room: anyone who knows its name may join."}</p>
       <div class="copy-row">
         <input id="invite-url" readonly value={url} aria-label="Invite link" />
         <button type="button" data-copy="#invite-url">
           Copy
         </button>
       </div>
+      {/* Rendered here from the link by a QR library: paths only, no text and no script, so it goes in as it is. */}
+      <figure class="qr" aria-label="QR code of the invite link">
+        {safeQrSvg}
+      </figure>
     </section>
   );
 }
@@ -87,7 +95,7 @@ export function Room(props: RoomProps) {
           </h1>
           <ol id="messages" class="messages" aria-live="polite" {...live}>
             {props.hasOlder && messages[0] ? <OlderItem room={room} peerId={peerId} before={messages[0].timestamp} /> : ""}
-            <MessageList messages={messages} />
+            <MessageList messages={messages} names={props.names} />
           </ol>
           {props.live ? (
             ""
@@ -98,6 +106,16 @@ export function Room(props: RoomProps) {
           )}
           <SendForm room={room} peerId={peerId} error={props.error} draft={props.draft} />
         </section>
+        {props.owner ? <OwnerSide {...props} /> : ""}
+      </main>
+    </Layout>
+  );
+}
+
+/** What only the owner sees beside the chat: every room, the invite, the linked instances. */
+function OwnerSide(props: RoomProps) {
+  const { room, peerId } = props;
+  return (
         <aside class="side">
           <section class="card">
             <h2>Rooms</h2>
@@ -114,10 +132,8 @@ export function Room(props: RoomProps) {
               + New room
             </a>
           </section>
-          <Invite url={props.inviteUrl} />
+          {props.invite ? <Invite {...props.invite} /> : ""}
           <PeersPanel peers={props.peers} />
         </aside>
-      </main>
-    </Layout>
   );
 }
