@@ -8,6 +8,7 @@ import { resolvePeerPatiently } from "./sync/bootstrap.ts";
 import { SignalHub } from "./transport/signaling/hub.ts";
 import { LINK_PATH, routedWebSocket, type Routed } from "./transport/websocket/index.ts";
 import { describeDialFailure } from "./transport/errors.ts";
+import type { Invite } from "./domain/rooms.ts";
 import { jsonError } from "./util/http.ts";
 import { VERSION } from "./version.ts";
 
@@ -37,7 +38,7 @@ function listenError(err: unknown, flag: string, port: number, host: string): St
 }
 
 /** Opens storage, builds the node and its network, and starts both servers; every step is undone in reverse by `stack`. */
-async function open(config: Config, stack: AsyncDisposableStack, log: (line: string) => void) {
+async function open(config: Config, stack: AsyncDisposableStack, log: (line: string) => void, linkInvite: (invite: Invite) => void) {
   let storage: Storage;
   try {
     storage = openStorage(config.db);
@@ -51,11 +52,19 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   const network = buildNetwork({ config, nodeId: storage.identity.nodeId, hub, ports: () => ports, log });
   const node = new Node({ storage, name: config.name, network: { links: network.links, addresses: network.addresses, log } });
   for (const room of config.rooms) node.join(room);
+  for (const invite of config.invites) {
+    try {
+      node.join(invite.room, invite.key);
+    } catch (err) {
+      throw new StartError(`--invite ${invite.url}/?room=${invite.room}: ${(err as Error).message}`, 2);
+    }
+  }
   network.discovery.serve(node);
 
   const app = createApp({
     node,
     version: VERSION,
+    linkInvite: (invite) => linkInvite(invite),
     publicUrl: () => `http://${publicHost(config.host)}:${ports.http}`,
     meshAddresses: network.addresses,
     meshHttp: network.http ? (request, server) => network.http!.handle(request, server) : undefined,
@@ -106,22 +115,30 @@ async function start(config: Config) {
   let node: Node;
   let ports: { http: number; ws: number };
   try {
-    ({ node, ports } = await open(config, stack, log));
+    ({ node, ports } = await open(config, stack, log, (invite) => linkToIssuer(invite)));
   } catch (err) {
     await stack.disposeAsync();
     if (err instanceof StartError) fail(err.message, err.code);
     throw err;
   }
   const stopping = new AbortController();
-  for (const url of config.peers) {
+  /** Links to the instance at `url` once it answers; with `nodeId`, only if it is that instance. */
+  function linkTo(url: string, what: string, nodeId?: string | null): void {
     resolvePeerPatiently(url, stopping.signal, log).then(
-      (address) =>
+      (address) => {
+        if (nodeId && address.nodeId !== nodeId) return log(`${what}: the instance there is ${address.nodeId}, not ${nodeId}; not linking`);
         node.introduce(address)?.catch((error: unknown) => {
-          if (!stopping.signal.aborted) log(`--peer ${url}: ${describeDialFailure(error)}; still trying`);
-        }),
+          if (!stopping.signal.aborted) log(`${what}: ${describeDialFailure(error)}; still trying`);
+        });
+      },
       () => {},
     );
   }
+  function linkToIssuer(invite: Invite): void {
+    linkTo(invite.url, `invite from ${invite.url}`, invite.node);
+  }
+  for (const invite of config.invites) linkToIssuer(invite);
+  for (const url of config.peers) linkTo(url, `--peer ${url}`);
 
   const host = localHost(config.host);
   console.log(`e-goat ready http=http://${host}:${ports.http} ws=ws://${host}:${ports.ws} node=${node.id}`);
