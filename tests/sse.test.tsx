@@ -46,7 +46,9 @@ describe("SSE stream of a room", () => {
     ac.abort();
     const stored = (await history("sse-lines"))[0]!;
     expect(event!.id).toBe(String(timestamp));
-    expect(event!.data).toBe(String(<MessageItem message={stored} />));
+    // The instance it came from is named beside the author: this instance, by its name.
+    const name = ((await (await fetch(`${instance.http}/healthz`)).json()) as { name: string }).name;
+    expect(event!.data).toBe(String(<MessageItem message={stored} names={() => name} />));
     expect(event!.data).toContain("first line\nsecond &lt;b&gt;line&lt;/b&gt;\n\n  fourth, indented\r\nfifth".replace("\r\n", "\n"));
   });
 

@@ -2,6 +2,7 @@
 import { Elysia, t } from "elysia";
 import type { Message } from "../storage/index.ts";
 import { MessageItem } from "../views/message.tsx";
+import type { RoomAccess } from "./access.ts";
 import { HttpError } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 import { RoomField, wholeNumber } from "./schemas.ts";
@@ -25,12 +26,14 @@ const streamInput = {
 };
 
 /** `GET /rooms/:room/events`: the room's new messages as rendered HTML, resuming after `Last-Event-ID` (or `since`). */
-export function eventRoutes(opts: AppOptions) {
+export function eventRoutes(opts: AppOptions, access: RoomAccess) {
   const { node } = opts;
   const maxStreams = opts.maxStreams ?? 1000;
   let streams = 0;
 
-  return new Elysia({ name: "events" }).get("/rooms/:room/events", ({ params: { room }, query, headers, request }) => {
+  return new Elysia({ name: "events" }).get("/rooms/:room/events", ({ params: { room }, query, headers, request, server }) => {
+    // A guest streams only a room it has the capability of (the key from its cookie); the owner any room.
+    access.room(request, server, room);
     const since = headers["last-event-id"] ?? query.since;
     if (streams >= maxStreams) throw new HttpError(429, "too many live streams are open; try again later");
     streams++;
@@ -54,7 +57,7 @@ export function eventRoutes(opts: AppOptions) {
           };
           send = (m: Message) => {
             last = m.timestamp;
-            write(sseEvent(m.timestamp, String(<MessageItem message={m} />)));
+            write(sseEvent(m.timestamp, String(<MessageItem message={m} names={(id) => node.instanceName(id)} />)));
           };
           const unsubscribe = node.onMessage((m) => {
             // While replaying, a later history page picks the message up instead.

@@ -27,7 +27,7 @@ export function createApp(opts: AppOptions) {
       })
       .use(assetRoutes())
       .use(apiRoutes(opts, guests, access))
-      .use(eventRoutes(opts))
+      .use(eventRoutes(opts, access))
       .use(fragmentRoutes(opts, access))
       .use(meshRoutes(opts))
   );

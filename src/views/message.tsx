@@ -19,7 +19,7 @@ export function sourceOf(message: Message, names: InstanceNames): string {
 }
 
 /** One message, the same for the full page, the SSE stream and the older-messages fragment. */
-export function MessageItem({ message, names = () => undefined }: { message: Message; names?: InstanceNames }) {
+export function MessageItem({ message, names }: { message: Message; names: InstanceNames }) {
   return (
     <li class={message.guest ? "msg guest" : "msg"} id={`m-${message.timestamp}`} data-stamp={String(message.timestamp)}>
       <div class="meta">
