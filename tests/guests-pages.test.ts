@@ -54,6 +54,12 @@ describe("a guest on the page", () => {
     expect(posted.status).toBe(303);
     expect((await request("/rooms/family/older?before=9007199254740991", { headers: jar })).status).toBe(200);
     expect(node.history("family").map((m) => [m.text, m.guest])).toEqual([["hello from a guest", true]]);
+    const stream = new AbortController();
+    const live = await request("/rooms/family/events", { headers: jar, signal: stream.signal });
+    expect(live.status).toBe(200);
+    expect(live.headers.get("content-type")).toContain("text/event-stream");
+    stream.abort();
+    expect((await request("/rooms/family/events", { headers: GUEST })).status).toBe(403);
     // Without the cookie the same post is refused and nothing is stored.
     const refused = await request("/rooms/family/messages", form({ peer_id: "gina", text: "again" }, GUEST));
     expect(refused.status).toBe(403);
