@@ -97,6 +97,8 @@ describe("guests", () => {
       body: { error: "the list of linked instances is only for the owner of this instance" },
     });
     expect((await request("/peers")).status).toBe(200);
+    expect((await request("/peers/panel", { headers: { "x-test-client": GUEST } })).status).toBe(403);
+    expect((await request("/peers/panel")).status).toBe(200);
   });
 
   it("a malformed key is a 400 naming the rule", async () => {
