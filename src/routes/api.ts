@@ -3,6 +3,7 @@ import { MAX_TEXT_BYTES } from "../domain/names.ts";
 import { inviteUrl, newRoomKey } from "../domain/rooms.ts";
 import { RoomConflictError, type Node } from "../node.ts";
 import type { RoomAccess } from "./access.ts";
+import { ClientBudget } from "./budgets.ts";
 import { HttpError, messageBodyParser, type GuestLimit } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 import { KeyField, PeerIdField, RoomField, TextField, wholeNumber } from "./schemas.ts";
@@ -52,8 +53,7 @@ function jsonObject(text: string): unknown {
 /** The JSON API of the contract: /send, /history, /peers, /rooms, /healthz. */
 export function apiRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAccess) {
   const { node } = opts;
-  const maxWaiting = opts.maxWaiting ?? 1000;
-  let waiting = 0;
+  const waiting = new ClientBudget("waiting /history requests", opts.maxWaiting, opts.guestWaiting);
 
   return new Elysia({ name: "api" })
     .post(
@@ -80,13 +80,12 @@ export function apiRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcce
       async ({ query: { room, key, since, limit, wait }, request, server }) => {
         access.room(request, server, room, key);
         if (wait === 0) return node.history(room, since, limit);
-        if (waiting >= maxWaiting) throw new HttpError(429, "too many requests are waiting; try again later");
-        server?.timeout(request, wait + 10);
-        waiting++;
+        const release = waiting.take(access.client(request, server)); // the owner's budget is its own
         try {
+          server?.timeout(request, wait + 10);
           return await node.waitForHistory(room, since, limit, wait * 1000, request.signal);
         } finally {
-          waiting--;
+          release();
         }
       },
       {

@@ -3,7 +3,7 @@ import { Elysia, t } from "elysia";
 import type { Message } from "../storage/index.ts";
 import { MessageItem } from "../views/message.tsx";
 import type { RoomAccess } from "./access.ts";
-import { HttpError } from "./http.ts";
+import { ClientBudget } from "./budgets.ts";
 import type { AppOptions } from "./options.ts";
 import { RoomField, wholeNumber } from "./schemas.ts";
 
@@ -28,15 +28,14 @@ const streamInput = {
 /** `GET /rooms/:room/events`: the room's new messages as rendered HTML, resuming after `Last-Event-ID` (or `since`). */
 export function eventRoutes(opts: AppOptions, access: RoomAccess) {
   const { node } = opts;
-  const maxStreams = opts.maxStreams ?? 1000;
-  let streams = 0;
+  const streams = new ClientBudget("live streams", opts.maxStreams, opts.guestStreams);
 
   return new Elysia({ name: "events" }).get("/rooms/:room/events", ({ params: { room }, query, headers, request, server }) => {
     // A guest streams only a room it has the capability of (the key from its cookie); the owner any room.
     access.room(request, server, room);
     const since = headers["last-event-id"] ?? query.since;
-    if (streams >= maxStreams) throw new HttpError(429, "too many live streams are open; try again later");
-    streams++;
+    // Each client streams from its own budget, so no guest, nor all of them together, can shut the owner out.
+    const release = streams.take(access.client(request, server));
 
     let send: (m: Message) => void = () => {};
     const encoder = new TextEncoder();
@@ -67,19 +66,25 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
           stop = () => {
             if (stopped) return;
             stopped = true;
-            streams--;
+            release();
             unsubscribe();
             clearInterval(heartbeat);
           };
           request.signal.addEventListener("abort", () => stop(), { once: true });
+          if (request.signal.aborted) stop();
           write(": connected\n\n");
         },
         // History is replayed a page at a time as the client reads, then live messages follow.
         pull() {
           if (!replaying || stopped) return;
-          const page = node.history(room, last, REPLAY_PAGE);
-          for (const m of page) send(m);
-          if (page.length < REPLAY_PAGE) replaying = false;
+          try {
+            const page = node.history(room, last, REPLAY_PAGE);
+            for (const m of page) send(m);
+            if (page.length < REPLAY_PAGE) replaying = false;
+          } catch (error) {
+            stop(); // the stream errors with it, and its budget is given back
+            throw error;
+          }
         },
         cancel() {
           stop();

@@ -1,9 +1,8 @@
 import type { Server } from "bun";
 import { ParseError, ValidationError } from "elysia";
 import { RoomLimitError } from "../node.ts";
-import { RateLimiter, type RateLimitInit } from "../rate-limit.ts";
 import { jsonError, readBody } from "../util/http.ts";
-import { clientOf, type ClientAddressOf } from "./client.ts";
+import type { GuestLimit } from "./budgets.ts";
 
 /** A refusal with a status and one human sentence; `onError` turns it into `{"error": …}`. */
 export class HttpError extends Error {
@@ -23,23 +22,8 @@ export async function readText(request: Request, maxBytes: number): Promise<stri
   return new TextDecoder().decode(body);
 }
 
-/** The message rate of clients on other machines (invited guests), one budget per address across every route. */
-export class GuestLimit {
-  readonly #limiter: RateLimiter;
-
-  constructor(
-    init: RateLimitInit = { perSecond: 10, burst: 50 },
-    private readonly addressOf?: ClientAddressOf,
-  ) {
-    this.#limiter = new RateLimiter(init);
-  }
-
-  /** Throws HttpError 429 when the request comes from another machine that is over its rate. */
-  check(request: Request, server: Server<unknown> | null | undefined): void {
-    const client = clientOf(request, server, this.addressOf);
-    if (!client.owner && !this.#limiter.take(client.address)) throw new HttpError(429, "too many messages; slow down");
-  }
-}
+/** The guests' message rate, which `messageBodyParser` checks (it lives with the other budgets in budgets.ts). */
+export type { GuestLimit };
 
 export interface MessageBodyInit {
   /** The one media type taken, e.g. "application/json"; any other is refused with 415 and `wrongType`. */

@@ -1,9 +1,9 @@
 import type { Server } from "bun";
 import type { Invite } from "../domain/rooms.ts";
+import type { GuestBudget, GuestRateInit } from "./budgets.ts";
 import type { ClientAddressOf } from "./client.ts";
 import type { Node } from "../node.ts";
 import type { AdvertisedAddresses } from "../sync/frames.ts";
-import type { RateLimitInit } from "../rate-limit.ts";
 
 export interface AppOptions {
   node: Node;
@@ -14,12 +14,19 @@ export interface AppOptions {
   clientAddress?: ClientAddressOf;
   /** DNS names accepted in `Host` besides IP literals, localhost and this machine's host name (`--public-host`). */
   publicHosts?: string[];
-  /** Message rate for each client address off this machine (the user's own browser is not limited). @default 10/s, bursts of 50 */
-  guestSendRate?: RateLimitInit;
-  /** Long-polling `/history?wait=` requests held at once. @default 1000 */
+  /**
+   * Message rate of each guest (an IPv4 address or an IPv6 /64), and in `allGuests` of all guests together; the
+   * owner's own clients are not limited. @default 10/s, bursts of 50; all guests 200/s, bursts of 200
+   */
+  guestSendRate?: GuestRateInit;
+  /** Long-polling `/history?wait=` requests the owner's clients hold at once (guests have their own). @default 1000 */
   maxWaiting?: number;
-  /** SSE streams open at once. @default 1000 */
+  /** Long polls guests hold at once: all together, and each. @default 500 in all, 8 each */
+  guestWaiting?: Partial<GuestBudget>;
+  /** SSE streams the owner's clients hold open at once (guests have their own). @default 1000 */
   maxStreams?: number;
+  /** SSE streams guests hold open at once: all together, and each. @default 500 in all, 8 each */
+  guestStreams?: Partial<GuestBudget>;
   /** Links to the instance that issued an invite whose room was just joined here (the page's "join by invite link"). */
   linkInvite?: (invite: Invite) => void;
   /** Where other instances reach this one, for `/mesh/info`. */
