@@ -213,7 +213,7 @@ export class Node {
   /** Like `history`, but when nothing is there yet waits up to `timeoutMs` for a message to arrive. */
   async waitForHistory(room: string, since: number, limit: number, timeoutMs: number, signal?: AbortSignal): Promise<Message[]> {
     const now = this.history(room, since, limit);
-    if (now.length > 0 || timeoutMs <= 0) return now;
+    if (now.length > 0 || timeoutMs <= 0 || signal?.aborted) return now;
     const { promise, resolve } = Promise.withResolvers<void>();
     const unsubscribe = this.onMessage((m) => {
       if (m.room === room) resolve();
