@@ -66,6 +66,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
     version: VERSION,
     linkInvite: (invite) => linkInvite(invite),
     publicUrl: () => `http://${publicHost(config.host)}:${ports.http}`,
+    publicHosts: config.publicHosts,
     meshAddresses: network.addresses,
     meshHttp: network.http ? (request, server) => network.http!.handle(request, server) : undefined,
   });

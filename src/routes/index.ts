@@ -6,6 +6,7 @@ import { assetRoutes } from "./assets.ts";
 import { GuestLimit } from "./budgets.ts";
 import { eventRoutes } from "./events.tsx";
 import { fragmentRoutes } from "./fragments.tsx";
+import { guard } from "./guard.ts";
 import { internalError, refusalOf } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 import { meshRoutes } from "./mesh.ts";
@@ -19,6 +20,8 @@ export function createApp(opts: AppOptions) {
   const access = new RoomAccess(opts.node, opts.clientAddress);
   return (
     new Elysia()
+      // First: its request hook refuses foreign hosts and cross-site writes before any route, and sets the security headers.
+      .use(guard({ publicHosts: opts.publicHosts }))
       // Before onError: an app's error hook runs before a route's, and these routes answer their refusals as pages.
       .use(pageRoutes(opts, guests, access))
       .onError(({ code, error, request }) => {

@@ -1,0 +1,129 @@
+/**
+ * The HTTP guard, in front of every route (the contract's last three rules of "Rooms, keys and guests"):
+ * - a request whose `Host` names no address of this machine is refused before any route runs (DNS rebinding);
+ * - a request that changes state and comes from a page of another origin is refused (cross-site writes);
+ * - every response carries the security headers (CSP, frame, nosniff, referrer, cross-origin isolation).
+ */
+import { Elysia } from "elysia";
+import { isIPv4, isIPv6 } from "node:net";
+import { hostname } from "node:os";
+import { jsonError } from "../util/http.ts";
+
+/**
+ * The page's scripts and styles are its own files (/assets/*), so nothing inline and nothing evaluated is needed:
+ * htmx 4 evaluates only `hx-on:*`, `js:` values and trigger filters, none of which the page uses. `img-src data:` is
+ * for the page's `data:,` favicon; the invite's QR code is inline SVG markup, which needs no source.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "object-src 'none'",
+].join("; ");
+
+/** On every response; a route that sets one of them itself (a stricter CSP for a file, say) keeps its own. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "content-security-policy": CONTENT_SECURITY_POLICY,
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-resource-policy": "same-origin",
+};
+
+export interface GuardOptions {
+  /** DNS names that reach this machine (`--public-host`), accepted in `Host`. */
+  publicHosts?: readonly string[];
+  /** This machine's host name. @default os.hostname() */
+  hostName?: string;
+}
+
+/** The host part of a `Host` header (lowercase, no port, no trailing dot; an IPv6 literal keeps its brackets), or undefined. */
+export function hostOf(header: string | undefined): string | undefined {
+  const m = header === undefined ? null : /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/i.exec(header.trim());
+  if (!m || (m[2] !== undefined && Number(m[2]) > 65535)) return undefined;
+  return m[1]!.toLowerCase().replace(/\.$/, "");
+}
+
+/** The names besides IP literals that mean this machine: localhost, its host name (short and `.local`), `--public-host` names. */
+function namesOfThisMachine(opts: GuardOptions): Set<string> {
+  const names = new Set(["localhost"]);
+  const full = (opts.hostName ?? hostname()).toLowerCase().replace(/\.$/, "");
+  if (full !== "") {
+    const short = full.split(".")[0]!;
+    for (const name of [full, short]) names.add(name).add(`${name}.local`);
+  }
+  for (const name of opts.publicHosts ?? []) names.add(name.toLowerCase().replace(/\.$/, ""));
+  return names;
+}
+
+function isIpLiteral(host: string): boolean {
+  return isIPv4(host) || (host.startsWith("[") && host.endsWith("]") && isIPv6(host.slice(1, -1)));
+}
+
+/**
+ * The `Host` a request was sent with: the header, or for a request made in-process (`app.handle`) its URL's host;
+ * undefined when there is none (an HTTP/1.0 request without `Host` comes with a bare path as its URL).
+ */
+function hostHeader(request: Request): string | undefined {
+  return request.headers.get("host") ?? (URL.canParse(request.url) ? new URL(request.url).host : undefined);
+}
+
+/** This request's own origin, `http://host:port` as its `Host` names it; undefined when that is no origin at all. */
+function ownOrigin(request: Request): string | undefined {
+  const host = hostHeader(request);
+  const protocol = URL.canParse(request.url) ? new URL(request.url).protocol : "http:";
+  return host !== undefined && URL.canParse(`${protocol}//${host}`) ? new URL(`${protocol}//${host}`).origin : undefined;
+}
+
+/**
+ * Why a state-changing request must be refused as coming from a page of another origin; undefined when it may go on.
+ * `Sec-Fetch-Site` (set by the browser alone) decides when present; otherwise `Origin`, when present, must be this
+ * request's own. `Origin: null` is refused, except with `Sec-Fetch-Site: same-origin` or `none`: under this instance's
+ * `Referrer-Policy: no-referrer` a browser sends `Origin: null` with the page's own form posts.
+ */
+export function crossSiteRefusal(request: Request): string | undefined {
+  const site = request.headers.get("sec-fetch-site");
+  // `same-site` is another port or subdomain of this host: another origin, as untrusted as any other site.
+  if (site !== null && site !== "same-origin" && site !== "none") return "requests from other sites may not change anything here";
+  const origin = request.headers.get("origin");
+  if (origin === null || (origin === "null" && site !== null)) return undefined;
+  // `null` without Sec-Fetch-Site (a sandboxed frame or a redirect, in a browser that sends no Sec-Fetch-*) and
+  // anything unparsable count as another origin.
+  const given = origin !== "null" && URL.canParse(origin) ? new URL(origin).origin : undefined;
+  if (given === undefined || given !== ownOrigin(request)) return "requests from other origins may not change anything here";
+  return undefined;
+}
+
+/**
+ * Whether a GET may change state (join a room): only for the user's own navigation (typed, bookmarked, or a link on
+ * this instance's pages), and for clients that are no browser page (neither `Sec-Fetch-Site` nor `Origin`).
+ */
+export function mayChangeStateOnGet(request: Request): boolean {
+  return crossSiteRefusal(request) === undefined;
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Mounted first by createApp: its request hook runs before routing, so it covers every route, 404s and errors alike. */
+export function guard(opts: GuardOptions) {
+  const names = namesOfThisMachine(opts);
+  const isThisMachine = (host: string | undefined) => host !== undefined && (isIpLiteral(host) || names.has(host));
+  return new Elysia()
+    .onRequest(({ request, set }) => {
+      Object.assign(set.headers, SECURITY_HEADERS);
+      if (!isThisMachine(hostOf(hostHeader(request)))) {
+        return jsonError(403, "this instance answers only requests addressed to it by its own address or name (see --public-host)");
+      }
+      if (!SAFE_METHODS.has(request.method)) {
+        const refusal = crossSiteRefusal(request);
+        if (refusal) return jsonError(403, refusal);
+      }
+    })
+    .as("global");
+}
