@@ -10,19 +10,48 @@ export function methodNotAllowed(method: string): Response {
   return jsonError(405, `use ${method} here`, { allow: method });
 }
 
-/** The body's bytes, or undefined once it passes `maxBytes` (whatever Content-Length claims). */
+/** A request body that broke off or was malformed on the wire (bad chunked framing, a closed connection). */
+export class BodyReadError extends Error {
+  override name = "BodyReadError";
+  constructor(cause: unknown) {
+    super("the request body could not be read", { cause });
+  }
+}
+
+/** Broken bodies are logged one line each, and at most once a second, so a client cannot flood the log with them. */
+let lastBodyLog = 0;
+let unloggedBodies = 0;
+function logBrokenBody(request: Request, cause: unknown): void {
+  const now = Date.now();
+  if (now - lastBodyLog < 1000) return void unloggedBodies++;
+  const more = unloggedBodies > 0 ? ` (and ${unloggedBodies} more since the last such line)` : "";
+  lastBodyLog = now;
+  unloggedBodies = 0;
+  const path = URL.canParse(request.url) ? new URL(request.url).pathname : request.url;
+  console.error(`e-goat: ${request.method} ${path}: the request body could not be read: ${(cause as Error)?.message ?? String(cause)}${more}`);
+}
+
+/**
+ * The body's bytes, or undefined once it passes `maxBytes` (whatever Content-Length claims). Throws BodyReadError
+ * (logged in one line) when the body breaks off or its framing is bad.
+ */
 export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array | undefined> {
   const declared = request.headers.get("content-length");
   if (Number(declared ?? 0) > maxBytes) return undefined;
   if (!request.body) return new Uint8Array(0);
-  // With a Content-Length the server already holds the body to it, and one read is much faster than a chunk loop.
-  if (declared !== null) return new Uint8Array(await request.arrayBuffer());
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > maxBytes) return undefined;
-    chunks.push(chunk);
+  try {
+    // With a Content-Length the server already holds the body to it, and one read is much faster than a chunk loop.
+    if (declared !== null) return new Uint8Array(await request.arrayBuffer());
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > maxBytes) return undefined;
+      chunks.push(chunk);
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  } catch (error) {
+    logBrokenBody(request, error);
+    throw new BodyReadError(error);
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
