@@ -19,6 +19,8 @@ export function Layout({ title, instance, children }: { title: string; instance:
           <title safe>{title}</title>
           <link rel="icon" href="data:," />
           <link rel="stylesheet" href="/assets/style.css" />
+          {/* Under the CSP (src/routes/guard.ts) htmx may add no styles of its own; the page uses no indicators. */}
+          <meta name="htmx-config" content="includeIndicatorCSS:false" />
           {/* Not deferred: htmx must see the SSE extension registered before it processes the page. */}
           <script src="/assets/htmx.js"></script>
           <script src="/assets/hx-sse.js"></script>
