@@ -34,16 +34,6 @@ function cookieValue(request: Request, name: string): string | undefined {
   return undefined;
 }
 
-/**
- * The user's own navigation (typed, bookmarked, or a link on this instance's pages), which may change state on a
- * GET as the contract's deep links do; a link followed from another site may not.
- */
-export function isOwnNavigation(request: Request): boolean {
-  const site = request.headers.get("sec-fetch-site");
-  if (site !== null) return site === "none" || site === "same-origin";
-  return !request.headers.has("origin");
-}
-
 export class RoomAccess {
   constructor(
     private readonly node: Node,

@@ -9,9 +9,10 @@ import { Landing, type LandingProps } from "../views/landing.tsx";
 import type { InstanceInfo } from "../views/layout.tsx";
 import { roomHref } from "../views/links.ts";
 import { Room, SendForm } from "../views/room.tsx";
-import { isOwnNavigation, keyCookie, type RoomAccess } from "./access.ts";
+import { keyCookie, type RoomAccess } from "./access.ts";
 import { createRoom, MAX_SEND_BODY_BYTES, MessageFields, sendInput } from "./api.ts";
 import { messagePage } from "./fragments.tsx";
+import { mayChangeStateOnGet } from "./guard.ts";
 import { HttpError, htmlResponse, internalError, messageBodyParser, refusalOf, type GuestLimit } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 import { KeyField, PageName, PageRoom, RoomField, wholeNumber } from "./schemas.ts";
@@ -92,7 +93,7 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
         }
         if (!room) {
           // Only the owner gets here (a guest without the room was refused): a link from elsewhere only asks.
-          if (!isOwnNavigation(request)) return landing(200, { owner, confirmJoin: name });
+          if (!mayChangeStateOnGet(request)) return landing(200, { owner, confirmJoin: name });
           room = node.join(name);
         }
         const page = roomPage(room, peerId, owner, before);

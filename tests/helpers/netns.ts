@@ -125,7 +125,8 @@ export async function startHosted(host: TestHost, args: string[], timeoutMs = 20
   return {
     proc,
     nodeId,
-    api: (path, init) => fetch(`http://instance${path}`, { ...init, unix: socket } as RequestInit),
+    // The Host a browser on the instance's own host would send: the guard refuses names it does not know.
+    api: (path, init) => fetch(`http://localhost${path}`, { ...init, unix: socket } as RequestInit),
     output: () => out,
     async [Symbol.asyncDispose]() {
       proc.kill("SIGTERM");
