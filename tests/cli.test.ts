@@ -65,7 +65,7 @@ describe("command line", () => {
   it("prints exactly one ready line", async () => {
     await using instance = await startInstance();
     expect(instance.output().match(/^e-goat ready /gm)).toHaveLength(1);
-    expect(instance.output()).toMatch(/^e-goat ready http=http:\/\/127\.0\.0\.1:\d+ ws=ws:\/\/127\.0\.0\.1:\d+ node=[0-9a-f]{20}$/m);
+    expect(instance.output()).toMatch(/^e-goat ready http=http:\/\/127\.0\.0\.1:\d+ ws=ws:\/\/127\.0\.0\.1:\d+ node=[0-9a-f]{32}$/m);
   });
 
   it("keeps its node id, rooms and messages across a restart on the same database", async () => {

@@ -1,3 +1,6 @@
+import { groupedNodeId } from "../src/domain/names.ts";
+import { nodeIdOf } from "../src/storage/identity.ts";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, it } from "bun:test";
 import { rmSync } from "node:fs";
@@ -39,17 +42,22 @@ describe("database file", () => {
     expect(schemaVersion(db)).toBe(3);
   });
 
-  it("takes a database from before room keys forward: its rooms open, its peers' room lists forgotten", () => {
+  it("takes a database from before room keys forward: its rooms open, its key kept, its peers forgotten", () => {
     const path = dbPath();
     const old = new Database(path);
     migrate(old, MIGRATIONS.slice(0, 2));
     old.run("INSERT INTO rooms (name, joined_at) VALUES ('family', 1)");
     old.run(`INSERT INTO peers (node_id, name, addresses, rooms, last_seen) VALUES ('b', 'b', '{}', '["family"]', 1)`);
+    const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+    old.query("INSERT INTO identity (key, value) VALUES ('private_key', ?)").run(privateKey.export({ format: "der", type: "pkcs8" }));
     old.close();
     const s = openStorage(path);
     expect(s.rooms.list()).toEqual([{ name: "family", key: null }]);
-    // Peers named rooms by name; they now go by ids, so the next hello says again which ones they share.
-    expect(s.peers.all().map((p) => p.rooms)).toEqual([[]]);
+    // Peers had 80-bit node ids and named rooms by name: they are met again through rooms and invites.
+    expect(s.peers.all()).toEqual([]);
+    // The same key, so the same identity; its node id is now the longer one.
+    expect(s.identity.nodeId).toBe(nodeIdOf(publicKey));
+    expect(s.identity.nodeId).toMatch(/^[0-9a-f]{32}$/);
     s.close();
   });
 
@@ -77,6 +85,14 @@ describe("database file", () => {
 });
 
 describe("identity", () => {
+  it("names a node by 128 bits of SHA-256 over its raw public key", () => {
+    const { publicKey } = generateKeyPairSync("ed25519");
+    const raw = Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url");
+    expect(raw).toHaveLength(32);
+    expect(nodeIdOf(publicKey)).toBe(createHash("sha256").update(raw).digest("hex").slice(0, 32));
+    expect(groupedNodeId(nodeIdOf(publicKey))).toMatch(/^([0-9a-f]{4}-){7}[0-9a-f]{4}$/);
+  });
+
   it("is created once and kept across restarts", () => {
     const path = dbPath();
     const first = openStorage(path);
@@ -84,7 +100,7 @@ describe("identity", () => {
     first.close();
     const second = openStorage(path);
     expect(second.identity.nodeId).toBe(id);
-    expect(id).toMatch(/^[0-9a-f]{20}$/);
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
     second.close();
   });
 

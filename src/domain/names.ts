@@ -17,8 +17,8 @@ export const DisplayName = Type.String({ minLength: 1, maxLength: DISPLAY_NAME_M
 /** The display-name rule in words. */
 export const DISPLAY_NAME_RULE = `1-${DISPLAY_NAME_MAX} characters without control characters`;
 
-/** A node id: 20 lowercase hex digits, derived from the instance's Ed25519 key. */
-export const NodeId = Type.String({ pattern: "^[0-9a-f]{20}$" });
+/** A node id: 128 bits (32 lowercase hex digits) of SHA-256 over the instance's Ed25519 public key: too long to grind a key for. */
+export const NodeId = Type.String({ pattern: "^[0-9a-f]{32}$" });
 
 const roomName = TypeCompiler.Compile(RoomName);
 const displayName = TypeCompiler.Compile(DisplayName);
@@ -27,6 +27,11 @@ const nodeId = TypeCompiler.Compile(NodeId);
 export const isRoomName = (value: unknown): value is string => roomName.Check(value);
 export const isDisplayName = (value: unknown): value is string => displayName.Check(value);
 export const isNodeId = (value: unknown): value is string => nodeId.Check(value);
+
+/** A node id as people read and compare it: eight groups of four, `3f9c-0a51-…`. */
+export function groupedNodeId(id: string): string {
+  return id.match(/.{1,4}/g)?.join("-") ?? id;
+}
 
 /** Largest message text, in UTF-8 bytes. */
 export const MAX_TEXT_BYTES = 16 * 1024;

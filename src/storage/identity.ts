@@ -8,10 +8,10 @@ export interface Identity {
   privateKey: KeyObject;
 }
 
-/** The node id: the first 10 bytes of SHA-256 over the raw public key, in hex. */
+/** The node id: the first 16 bytes (128 bits) of SHA-256 over the raw 32-byte public key, in hex. */
 export function nodeIdOf(publicKey: KeyObject): string {
-  const raw = publicKey.export({ format: "der", type: "spki" });
-  return createHash("sha256").update(raw).digest("hex").slice(0, 20);
+  const raw = publicKey.export({ format: "jwk" }).x!;
+  return createHash("sha256").update(Buffer.from(raw, "base64url")).digest("hex").slice(0, 32);
 }
 
 /** Loads the identity, creating and storing it on first start. */

@@ -36,8 +36,8 @@ export const MIGRATIONS: readonly string[] = [
   `
   -- a private room's key (base64url); NULL for an open room, known by its name alone
   ALTER TABLE rooms ADD COLUMN key TEXT;
-  -- peers' rooms are now room ids derived from keys, not names: forget the old lists (the next hello brings them)
-  UPDATE peers SET rooms = '[]';
+  -- node ids are now 128 bits and rooms are known by ids: forget the peers (they are met again through rooms)
+  DELETE FROM peers;
   -- 1 when a guest of the origin instance wrote the message, not its owner
   ALTER TABLE messages ADD COLUMN guest INTEGER NOT NULL DEFAULT 0;
   `,

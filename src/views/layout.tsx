@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import type { Children } from "@kitajs/html";
+import { groupedNodeId } from "../domain/names.ts";
 
 export interface InstanceInfo {
   name: string;
@@ -31,7 +32,7 @@ export function Layout({ title, instance, children }: { title: string; instance:
             <a class="brand" href="/">
               E-Goat
             </a>
-            <span class="instance" title={`node ${instance.nodeId} · e-goat ${instance.version}`} safe>
+            <span class="instance" title={`node ${groupedNodeId(instance.nodeId)} · e-goat ${instance.version}`} safe>
               {instance.name}
             </span>
           </header>

@@ -41,11 +41,11 @@ describe("invites between instances", () => {
   it("an invite whose node is not the instance at its address links nothing", async () => {
     await using a = await startInstance({ args: ["--transports", "websocket,http"] });
     const family = await createRoom(a.http, "family");
-    const forged = reachable(family.invite, a.http).replace(/node=[0-9a-f]+/, `node=${"0".repeat(20)}`);
+    const forged = reachable(family.invite, a.http).replace(/node=[0-9a-f]+/, `node=${"0".repeat(32)}`);
     await using b = await startInstance({ args: ["--transports", "websocket,http", "--invite", forged] });
     const deadline = Date.now() + 3000;
     while (!b.output().includes("not linking") && Date.now() < deadline) await Bun.sleep(50);
-    expect(b.output()).toContain(`the instance there is ${a.nodeId}, not ${"0".repeat(20)}; not linking`);
+    expect(b.output()).toContain(`the instance there is ${a.nodeId}, not ${"0".repeat(32)}; not linking`);
     expect(await (await fetch(`${b.http}/peers`)).json()).toEqual([]);
   }, 30_000);
 

@@ -70,7 +70,7 @@ it("a --peer that no tier can reach is reported with each tier's reason, and ret
   // a listens on http only; b may use websocket only, so b's one tier is refused at a's /link.
   await using a = await startInstance({ args: ["--transports", "http", "--room", "lonely"] });
   await using b = await startInstance({ args: ["--transports", "websocket", "--room", "lonely", "--peer", a.http] });
-  await waitFor(() => /--peer \S+: could not link to [0-9a-f]{20} on any tier \(DialRefusedError: [^)]+\); still trying/.test(b.output()), 15_000, "the failure line");
+  await waitFor(() => /--peer \S+: could not link to [0-9a-f]{32} on any tier \(DialRefusedError: [^)]+\); still trying/.test(b.output()), 15_000, "the failure line");
   const [row] = await peersOf(b);
   expect(row).toMatchObject({ node_id: a.nodeId, state: expect.stringMatching(/^(connecting|disconnected)$/), tier: null });
 });

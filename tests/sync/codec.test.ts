@@ -2,8 +2,8 @@ import { describe, expect, it } from "bun:test";
 import { decodeFrame, encodeFrame, FrameError } from "../../src/sync/codec.ts";
 import type { Frame } from "../../src/sync/frames.ts";
 
-const A = "0123456789abcdef0123";
-const B = "fedcba9876543210fedc";
+const A = "0123456789abcdef0123456789abcdef";
+const B = "fedcba9876543210fedcba9876543210";
 /** Room ids, as frames carry rooms (22 characters of base64url). */
 const R = "r".repeat(22);
 const S = "s-T_".repeat(5) + "xy";

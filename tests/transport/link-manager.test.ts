@@ -6,7 +6,7 @@ import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
 import { DialRefusedError, WrongPeerError } from "../../src/transport/errors.ts";
 import { waitFor } from "../helpers/instance.ts";
 
-const ID = { a: "aaaaaaaaaaaaaaaaaaaa", b: "bbbbbbbbbbbbbbbbbbbb", c: "cccccccccccccccccccc" } as const;
+const ID = { a: "a".repeat(32), b: "b".repeat(32), c: "c".repeat(32) } as const;
 const FAST: Partial<LinkManagerInit> = { pingIntervalMs: 50, deadAfterMs: 300, retryMinMs: 100, retryMaxMs: 400, staggerMs: 20, dialTimeoutMs: 1000 };
 
 let managers: LinkManager[] = [];
