@@ -4,6 +4,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { createHash } from "node:crypto";
 
 /** A room name: 1–64 letters, digits, `-`, `_`, `.` (the contract's rule). */
 export const RoomName = Type.String({ pattern: "^[A-Za-z0-9_.-]{1,64}$" });
@@ -27,6 +28,11 @@ const nodeId = TypeCompiler.Compile(NodeId);
 export const isRoomName = (value: unknown): value is string => roomName.Check(value);
 export const isDisplayName = (value: unknown): value is string => displayName.Check(value);
 export const isNodeId = (value: unknown): value is string => nodeId.Check(value);
+
+/** The node id of a raw 32-byte Ed25519 public key. */
+export function nodeIdOfKey(rawPublicKey: Uint8Array): string {
+  return createHash("sha256").update(rawPublicKey).digest("hex").slice(0, 32);
+}
 
 /** A node id as people read and compare it: eight groups of four, `3f9c-0a51-…`. */
 export function groupedNodeId(id: string): string {

@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { nodeIdOfKey } from "../domain/names.ts";
 
 /** This instance's lasting identity: an Ed25519 key pair and the node id derived from its public key. */
 export interface Identity {
@@ -10,8 +11,7 @@ export interface Identity {
 
 /** The node id: the first 16 bytes (128 bits) of SHA-256 over the raw 32-byte public key, in hex. */
 export function nodeIdOf(publicKey: KeyObject): string {
-  const raw = publicKey.export({ format: "jwk" }).x!;
-  return createHash("sha256").update(Buffer.from(raw, "base64url")).digest("hex").slice(0, 32);
+  return nodeIdOfKey(Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url"));
 }
 
 /** Loads the identity, creating and storing it on first start. */

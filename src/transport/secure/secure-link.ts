@@ -1,0 +1,50 @@
+import { BaseLink } from "../base-link.ts";
+import { FrameTooLargeError } from "../errors.ts";
+import type { Link, Tier } from "../link.ts";
+import { MAX_FRAME_BYTES } from "../limits.ts";
+import { TAG_BYTES, type FrameCipher } from "./frame-cipher.ts";
+
+/** Largest frame a secure link carries: its ciphertext (frame and tag) must fit the tier's own limit. */
+export const MAX_SECURE_FRAME_BYTES = MAX_FRAME_BYTES - TAG_BYTES;
+
+/**
+ * A link whose frames are sealed with the keys of its handshake (channel.ts): the tier underneath carries only
+ * ciphertext. A frame that fails to open (altered, replayed, dropped, reordered, or not ours) closes the link.
+ */
+export class SecureLink extends BaseLink {
+  readonly tier: Tier;
+  readonly remote: string;
+
+  constructor(
+    private readonly raw: Link,
+    private readonly tx: FrameCipher,
+    private readonly rx: FrameCipher,
+  ) {
+    super(raw instanceof BaseLink ? raw.maxQueuedBytes : undefined);
+    this.tier = raw.tier;
+    this.remote = raw.remote;
+    raw.onFrame((ciphertext) => {
+      let frame: Uint8Array;
+      try {
+        frame = this.rx.open(ciphertext);
+      } catch {
+        return this.close("a frame failed authentication");
+      }
+      this.deliver(frame);
+    });
+    raw.onClose((reason) => this.ended(reason));
+  }
+
+  send(frame: Uint8Array): void {
+    this.checkSend(frame);
+    if (frame.byteLength > MAX_SECURE_FRAME_BYTES) {
+      throw new FrameTooLargeError(`frame of ${frame.byteLength} bytes is over the ${MAX_SECURE_FRAME_BYTES}-byte limit of a secure link`);
+    }
+    this.raw.send(this.tx.seal(frame));
+  }
+
+  close(reason = "closed"): void {
+    this.raw.close(reason);
+    this.ended(reason);
+  }
+}
