@@ -49,7 +49,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   stack.defer(() => storage.close());
   const ports = { http: config.httpPort, ws: config.wsPort };
   const hub = new SignalHub();
-  const network = buildNetwork({ config, nodeId: storage.identity.nodeId, hub, ports: () => ports, log });
+  const network = buildNetwork({ config, identity: storage.identity, hub, ports: () => ports, log });
   const node = new Node({ storage, name: config.name, network: { links: network.links, addresses: network.addresses, log } });
   for (const room of config.rooms) node.join(room);
   for (const invite of config.invites) {

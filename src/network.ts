@@ -6,6 +6,7 @@ import { httpTransport, type HttpTransport } from "./transport/http/index.ts";
 import { lanTransport, type LanTransport } from "./transport/lan/index.ts";
 import type { Transport } from "./transport/link.ts";
 import { LinkManager } from "./transport/links/index.ts";
+import type { ChannelIdentity } from "./transport/secure/channel.ts";
 import type { SignalHub } from "./transport/signaling/hub.ts";
 import { SignalRouter } from "./transport/signaling/router.ts";
 import { WebRtcLibraryLoader, webrtcTransport } from "./transport/webrtc/index.ts";
@@ -25,7 +26,8 @@ export interface Network {
 
 export interface NetworkInit {
   config: Config;
-  nodeId: string;
+  /** This instance's identity: the node id its links prove with its key. */
+  identity: ChannelIdentity;
   /** This instance's `/signal` hub, where WebRTC offers arrive from instances with no link yet. */
   hub: SignalHub;
   /** The ports the servers listen on, once they do. */
@@ -34,7 +36,8 @@ export interface NetworkInit {
 }
 
 /** Builds the tiers `--transports` allows, the signaling they share, and the link manager over them. */
-export function buildNetwork({ config, nodeId, hub, ports, log }: NetworkInit): Network {
+export function buildNetwork({ config, identity, hub, ports, log }: NetworkInit): Network {
+  const { nodeId } = identity;
   const allowed = new Set(config.transports);
   const addresses = (): AdvertisedAddresses => {
     const host = publicHost(config.host);
@@ -69,6 +72,6 @@ export function buildNetwork({ config, nodeId, hub, ports, log }: NetworkInit): 
       })
     : null;
   if (lan) transports.push(lan);
-  const links = new LinkManager({ localNodeId: nodeId, transports, signaling, hub, log });
+  const links = new LinkManager({ identity, transports, signaling, hub, log });
   return { links, websocket, http, lan, discovery, addresses };
 }

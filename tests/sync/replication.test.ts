@@ -26,7 +26,7 @@ afterEach(async () => {
 async function start(net: MemoryNetwork, name: string, rooms: string[], tiers: Tier[] = ["websocket"]): Promise<TestNode> {
   const storage = openStorage(":memory:");
   // Listening under the node id lets peers learnt from gossip be dialled.
-  const links = new LinkManager({ localNodeId: storage.identity.nodeId, transports: tiers.map((t) => memoryTransport(net, storage.identity.nodeId, t)), ...FAST });
+  const links = new LinkManager({ identity: storage.identity, transports: tiers.map((t) => memoryTransport(net, storage.identity.nodeId, t)), ...FAST });
   const node = new Node({ storage, name, network: { links, addresses: () => ({}), antiEntropyMs: 200 } });
   for (const room of rooms) node.join(room);
   await links.start();

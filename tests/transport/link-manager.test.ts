@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from "bun:test";
+import { generateKeyPairSync } from "node:crypto";
+import { nodeIdOf } from "../../src/storage/identity.ts";
 import { LinkManager, type LinkManagerInit } from "../../src/transport/links/index.ts";
 import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
 import type { Tier } from "../../src/domain/tiers.ts";
@@ -6,7 +8,16 @@ import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
 import { DialRefusedError, WrongPeerError } from "../../src/transport/errors.ts";
 import { waitFor } from "../helpers/instance.ts";
 
-const ID = { a: "a".repeat(32), b: "b".repeat(32), c: "c".repeat(32) } as const;
+/** Each manager's identity: the node id its links' handshakes prove. */
+function identity() {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  return { nodeId: nodeIdOf(publicKey), publicKey, privateKey };
+}
+// In the order of their node ids, as a < b < c were before ids came from keys (the tie-break prefers the lower id).
+const [first, second, third] = [identity(), identity(), identity()].sort((x, y) => (x.nodeId < y.nodeId ? -1 : 1)) as [ReturnType<typeof identity>, ReturnType<typeof identity>, ReturnType<typeof identity>];
+const IDENTITY = { a: first, b: second, c: third };
+const ID = { a: first.nodeId, b: second.nodeId, c: third.nodeId };
+const NAME = Object.fromEntries(Object.entries(ID).map(([name, id]) => [id, name]));
 const FAST: Partial<LinkManagerInit> = { pingIntervalMs: 50, deadAfterMs: 300, retryMinMs: 100, retryMaxMs: 400, staggerMs: 20, dialTimeoutMs: 1000 };
 
 let managers: LinkManager[] = [];
@@ -16,7 +27,7 @@ afterEach(async () => {
 });
 
 async function manager(network: MemoryNetwork, name: keyof typeof ID, tiers: Tier[], init: Partial<LinkManagerInit> = {}) {
-  const m = new LinkManager({ localNodeId: ID[name], transports: tiers.map((t) => memoryTransport(network, name, t)), ...FAST, ...init });
+  const m = new LinkManager({ identity: IDENTITY[name], transports: tiers.map((t) => memoryTransport(network, name, t)), ...FAST, ...init });
   await m.start();
   managers.push(m);
   return m;
@@ -27,7 +38,7 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 
 function inbox(m: LinkManager) {
   const got: string[] = [];
-  m.onData((from, data) => got.push(`${from.slice(0, 1)}:${new TextDecoder().decode(data)}`));
+  m.onData((from, data) => got.push(`${NAME[from]}:${new TextDecoder().decode(data)}`));
   return got;
 }
 
@@ -173,7 +184,7 @@ describe("link manager", () => {
     const causes = (error as AggregateError).errors;
     expect(causes).toHaveLength(2);
     expect(causes.some((e) => e instanceof DialRefusedError)).toBe(true);
-    expect(causes.some((e) => e instanceof WrongPeerError && /reached c+, not b+/.test(e.message))).toBe(true);
+    expect(causes.some((e) => e instanceof WrongPeerError && e.message === `reached ${ID.c}, not ${ID.b}`)).toBe(true);
     await waitFor(() => (a.status()[0]?.log.filter((e) => /websocket dial failed/.test(e.event)).length ?? 0) >= 2, 3000, "a retry");
   });
 

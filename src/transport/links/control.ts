@@ -5,7 +5,6 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { NodeId } from "../../domain/names.ts";
 import { SignalMessage } from "../signaling/signal.ts";
 
 const CONTROL = 0;
@@ -16,8 +15,6 @@ const MAX_CONTROL_BYTES = 64 * 1024;
 const Nonce = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 
 export const ControlMessage = Type.Union([
-  /** The handshake: the first frame each way, naming the sender and the protocol version it speaks. */
-  Type.Object({ t: Type.Literal("id"), node: NodeId, protocol: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
   Type.Object({ t: Type.Literal("ping"), n: Nonce }, { additionalProperties: false }),
   Type.Object({ t: Type.Literal("pong"), n: Nonce }, { additionalProperties: false }),
   /** WebRTC negotiation for a better tier, over a link the two already have. */

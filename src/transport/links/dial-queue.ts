@@ -16,8 +16,8 @@ export interface DialQueueInit {
   retryMaxMs: number;
   /** Aborts every dial under way, for good. */
   closing: AbortSignal;
-  /** Runs the handshake on a dialled link: resolves with the node id, or rejects (and closes the link). */
-  identify(link: Link, expected: string): Promise<string>;
+  /** Runs the handshake on a dialled link: resolves with the secure link over it, or rejects (and closes the link). */
+  identify(link: Link, expected: string): Promise<{ nodeId: string; link: Link }>;
   /** A dial and its handshake succeeded (the link manager then files it and calls `linked`). */
   onLinked(peer: Peer, link: Link, tier: Tier): void;
   /** A dial failed; `failures` counts this tier's failures in a row. */
@@ -96,7 +96,7 @@ export class DialQueue {
       } catch (error) {
         throw signal.aborted ? abortReason(signal, `${tier} dial to ${peer.nodeId}`, this.#init.dialTimeoutMs) : error;
       }
-      await this.#init.identify(link, peer.nodeId);
+      link = (await this.#init.identify(link, peer.nodeId)).link;
     } catch (error) {
       return this.#failed(peer, tier, error instanceof Error ? error : new DialError(messageOf(error)));
     }

@@ -7,7 +7,7 @@ import { SignalRouter } from "../signaling/router.ts";
 import type { SignalMessage } from "../signaling/signal.ts";
 import { decodeFrame, encodeControl, encodeData } from "./control.ts";
 import { DialQueue } from "./dial-queue.ts";
-import { handshake } from "./handshake.ts";
+import { secureChannel } from "../secure/channel.ts";
 import { LinkHealth } from "./health.ts";
 import { Peer, type PeerLink } from "./peer.ts";
 import { LINK_MANAGER_DEFAULTS, type LinkManagerInit, type LinkManagerSettings, type LinkStatus } from "./settings.ts";
@@ -16,7 +16,7 @@ import { LINK_MANAGER_DEFAULTS, type LinkManagerInit, type LinkManagerSettings, 
 /**
  * Keeps, per peer, one link on every tier that works: the best one that has carried a ping is the primary and carries
  * the data; the others stand by, pinged, ready to take over the moment the primary goes silent. The jobs are apart:
- * the handshake (handshake.ts), dial scheduling (dial-queue.ts), link health (health.ts), each peer's state and
+ * the secure handshake (../secure/channel.ts), dial scheduling (dial-queue.ts), link health (health.ts), each peer's state and
  * election (peer.ts), the wire (control.ts); this class holds the peers and wires the jobs together.
  */
 export class LinkManager {
@@ -39,7 +39,7 @@ export class LinkManager {
     this.#log = init.log ?? (() => {});
     this.signaling = init.signaling ?? new SignalRouter();
     this.signaling.useLinks((nodeId, message) => this.#signalOverLink(nodeId, message));
-    this.#hubPath = init.hub ? new HubPath({ localNodeId: init.localNodeId, hub: init.hub, onMessage: (from, m) => this.signaling.receive(from, m) }) : null;
+    this.#hubPath = init.hub ? new HubPath({ localNodeId: init.identity.nodeId, hub: init.hub, onMessage: (from, m) => this.signaling.receive(from, m) }) : null;
     if (this.#hubPath) this.signaling.useHub(this.#hubPath);
     this.#queue = new DialQueue({
       ...this.#init,
@@ -66,7 +66,7 @@ export class LinkManager {
    */
   connect(address: NodeAddress): Promise<Tier> {
     if (this.#closing.signal.aborted) return refused("shutting down");
-    if (address.nodeId === this.#init.localNodeId) return refused("will not link to itself");
+    if (address.nodeId === this.#init.identity.nodeId) return refused("will not link to itself");
     const peer = this.#peers.get(address.nodeId) ?? this.#addPeer(address.nodeId);
     if (!peer) return refused(`already linked to the most peers allowed (${this.#init.maxPeers})`);
     peer.address = { ...peer.address, ...address };
@@ -143,37 +143,37 @@ export class LinkManager {
     return peer;
   }
 
-  /** Runs the handshake on a fresh link, dialled (`expected` set) or accepted. */
-  async #identify(link: Link, expected?: string): Promise<string> {
+  /** Runs the secure handshake on a fresh link, dialled (`expected` set) or accepted: the far end's proven id and the sealed link. */
+  async #identify(link: Link, expected?: string): Promise<{ nodeId: string; link: Link }> {
     if (this.#closing.signal.aborted) {
       link.close("shutting down");
       throw new DialError("shutting down");
     }
     this.#handshaking.add(link);
     try {
-      return await handshake(link, { localNodeId: this.#init.localNodeId, expected, timeoutMs: this.#init.handshakeTimeoutMs });
+      return await secureChannel(link, { identity: this.#init.identity, initiator: expected !== undefined, expected, timeoutMs: this.#init.handshakeTimeoutMs });
     } finally {
       this.#handshaking.delete(link);
     }
   }
 
   async #accept(link: Link, tier: Tier): Promise<void> {
-    let nodeId: string;
+    let secured: { nodeId: string; link: Link };
     try {
-      nodeId = await this.#identify(link);
+      secured = await this.#identify(link);
     } catch {
       return; // the handshake closed the link with its reason
     }
-    const peer = this.#peers.get(nodeId) ?? this.#addPeer(nodeId);
-    if (!peer) return link.close("mesh is full");
-    this.#attach(peer, link, tier, false);
+    const peer = this.#peers.get(secured.nodeId) ?? this.#addPeer(secured.nodeId);
+    if (!peer) return secured.link.close("mesh is full");
+    this.#attach(peer, secured.link, tier, false);
   }
 
   /** Files an identified link under its peer, wires its frames and close, and pings it at once. */
   #attach(peer: Peer, link: Link, tier: Tier, dialedByMe: boolean): void {
     if (this.#closing.signal.aborted) return link.close("shutting down");
     const entry: PeerLink = { link, tier, dialedByMe, health: new LinkHealth() };
-    const loser = peer.attach(entry, this.#init.localNodeId);
+    const loser = peer.attach(entry, this.#init.identity.nodeId);
     if (loser === entry) return link.close("duplicate link");
     loser?.link.close("duplicate link");
     link.onFrame((frame) => this.#receive(peer, entry, frame));
@@ -191,8 +191,6 @@ export class LinkManager {
     if (decoded.kind === "invalid") return entry.link.close(decoded.reason);
     const message = decoded.message;
     switch (message.t) {
-      case "id":
-        return; // a late copy of the handshake
       case "ping":
         return void this.#sendControl(entry, { t: "pong", n: message.n });
       case "pong":

@@ -1,12 +1,13 @@
 import type { Tier } from "../../domain/tiers.ts";
 import type { Transport } from "../link.ts";
+import type { ChannelIdentity } from "../secure/channel.ts";
 import type { LocalHub } from "../signaling/envelope.ts";
 import type { SignalRouter } from "../signaling/router.ts";
 import type { PeerEvent, PeerState } from "./peer.ts";
 
 export interface LinkManagerInit {
-  /** This instance's node id, sent first on every link. */
-  localNodeId: string;
+  /** This instance's identity: the node id every link's handshake proves with its key. */
+  identity: ChannelIdentity;
   /** The tiers this instance may use (the `--transports` flag). */
   transports: Transport[];
   /** The signaling paths the WebRTC tiers were given; links to peers become their first path. @default a new router */
