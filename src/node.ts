@@ -1,4 +1,4 @@
-import { roomIdOf, type RoomRef } from "./domain/rooms.ts";
+import { membershipTag, roomIdOf, type RoomRef } from "./domain/rooms.ts";
 import type { Message, NewMessage, Storage } from "./storage/index.ts";
 import type { Tier } from "./domain/tiers.ts";
 import type { AdvertisedAddresses } from "./sync/frames.ts";
@@ -95,6 +95,11 @@ export class Node {
           name: this.name,
           addresses: init.network.addresses,
           rooms: () => [...this.#names.keys()],
+          proofs: (peer) => [...this.#rooms.values()].map((room) => membershipTag(room, this.id, peer)),
+          provenRooms: (peer, proofs) => {
+            const given = new Set(proofs);
+            return [...this.#rooms.values()].filter((room) => given.has(membershipTag(room, peer, this.id))).map((room) => room.id);
+          },
           vector: (id) => storage.messages.vector(this.#names.get(id) ?? ""),
           after: (origin, id, seq, limit) => {
             const name = this.#names.get(id);

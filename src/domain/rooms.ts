@@ -4,7 +4,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { hkdfSync, randomBytes } from "node:crypto";
+import { createHmac, hkdfSync, randomBytes } from "node:crypto";
 import { isNodeId, isRoomName } from "./names.ts";
 
 /** A private room's key: 32 random bytes in base64url, 43 characters. */
@@ -44,6 +44,17 @@ export function keyOf(room: RoomRef): string {
  */
 export function roomIdOf(room: RoomRef): string {
   return derive(Buffer.from(keyOf(room), "base64url"), "room id", 16).toString("base64url");
+}
+
+/** A membership proof as a hello carries it: 128 bits in base64url, 22 characters. */
+export const MembershipTag = Type.String({ pattern: "^[A-Za-z0-9_-]{22}$" });
+
+/**
+ * What instance `from` shows instance `to` to prove it holds `room`'s key: an HMAC under the key of the two node ids.
+ * Worthless for any other pair (links prove their node ids), and it says nothing of the room to one without the key.
+ */
+export function membershipTag(room: RoomRef, from: string, to: string): string {
+  return createHmac("sha256", Buffer.from(keyOf(room), "base64url")).update(`e-goat member\0${from}\0${to}`).digest().subarray(0, 16).toString("base64url");
 }
 
 /** A parsed invite link. */

@@ -1,6 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { DisplayName, MAX_TEXT_BYTES, NodeId } from "../domain/names.ts";
-import { RoomId } from "../domain/rooms.ts";
+import { MembershipTag, RoomId } from "../domain/rooms.ts";
 
 /** Limits on what one frame may carry; a frame past them is invalid and closes its link. */
 export const LIMITS = {
@@ -36,13 +36,14 @@ export const WireMessage = Type.Object(
 
 /**
  * First frame each way once a peer's link is up, and again whenever joined rooms change. Who sent it and which
- * protocol it speaks were settled by the link handshake.
+ * protocol it speaks were settled by the link handshake. It names no room: for each of its rooms the sender proves
+ * it holds the key (membershipTag), and the receiver recognises the proofs of the rooms it holds too.
  */
 export const HelloFrame = Type.Object(
   {
     type: Type.Literal("hello"),
     name: DisplayName,
-    rooms: Type.Array(RoomId, { maxItems: LIMITS.rooms }),
+    proofs: Type.Array(MembershipTag, { maxItems: LIMITS.rooms }),
     addresses: AdvertisedAddresses,
   },
   { additionalProperties: false },

@@ -18,7 +18,12 @@ export interface Replica {
   readonly nodeId: string;
   readonly name: string;
   addresses(): AdvertisedAddresses;
+  /** The ids of the rooms joined here. */
   rooms(): string[];
+  /** This instance's membership proofs for `peer`, one per room joined here. */
+  proofs(peer: string): string[];
+  /** The ids of the rooms joined here whose proof from `peer` is among `proofs`. */
+  provenRooms(peer: string, proofs: string[]): string[];
   vector(room: string): Record<string, number>;
   after(origin: string, room: string, seq: number, limit: number): WireMessage[];
   /** Stores a message from another instance; true if it was new here (false for a room not joined here). */
@@ -30,7 +35,10 @@ export interface Replica {
 /** A peer as its hello described it. */
 export interface PeerInfo {
   name: string;
+  /** The rooms it proved it holds that this instance holds too: all it ever learns of each other's rooms. */
   rooms: Set<string>;
+  /** Its proofs as sent, checked again when this instance joins a room. */
+  proofs: string[];
   addresses: AdvertisedAddresses;
 }
 
@@ -74,7 +82,7 @@ export class Replicator {
       if (tier === null) return void this.#up.delete(nodeId);
       // A new primary (first link, failover or upgrade): say hello and compare vectors, so nothing lost in flight stays lost.
       this.#up.add(nodeId);
-      this.#send(nodeId, this.#hello());
+      this.#send(nodeId, this.#hello(nodeId));
       this.#sendVector(nodeId);
     });
     const stopData = this.#links.onData((nodeId, data, tier) => {
@@ -110,9 +118,9 @@ export class Replicator {
 
   /** Tells every linked peer our rooms changed, and compares vectors for the rooms now shared. */
   roomsChanged(): void {
-    const hello = this.#hello();
+    for (const [nodeId, info] of this.#peers) info.rooms = new Set(this.#replica.provenRooms(nodeId, info.proofs));
     for (const nodeId of this.#up) {
-      this.#send(nodeId, hello);
+      this.#send(nodeId, this.#hello(nodeId));
       this.#sendVector(nodeId);
     }
   }
@@ -142,20 +150,21 @@ export class Replicator {
 
   #onHello(from: string, hello: HelloFrame): void {
     const known = this.#peers.get(from);
-    const info: PeerInfo = { name: hello.name, rooms: new Set(hello.rooms), addresses: hello.addresses };
+    const rooms = new Set(this.#replica.provenRooms(from, hello.proofs));
+    const info: PeerInfo = { name: hello.name, rooms, proofs: hello.proofs, addresses: hello.addresses };
     this.#peers.set(from, info);
     const shared = this.#shared(info);
     if (shared.length === 0) return;
     const address = { nodeId: from, ...hello.addresses };
-    this.#replica.savePeer({ node_id: from, name: hello.name, rooms: hello.rooms, addresses: address });
+    this.#replica.savePeer({ node_id: from, name: hello.name, rooms: shared, addresses: address });
     // Now that we know where it listens, link on the other tiers too.
     void this.#links.connect(address);
     this.#sendVector(from);
     if (known && this.#shared(known).length === shared.length) return;
     // Introduce the newcomer and the room's other members to each other.
-    this.#send(from, this.#peersFrame([...this.#up].filter((id) => id !== from && this.#sharesWith(id, info))));
+    this.#send(from, this.#peersFrame(from, [...this.#up].filter((id) => id !== from && this.#sharesWith(id, info))));
     for (const other of this.#up) {
-      if (other !== from && this.#sharesWith(other, info)) this.#send(other, this.#peersFrame([from]));
+      if (other !== from && this.#sharesWith(other, info)) this.#send(other, this.#peersFrame(other, [from]));
     }
   }
 
@@ -204,15 +213,18 @@ export class Replicator {
     }
   }
 
-  #hello(): HelloFrame {
-    return { type: "hello", name: this.#replica.name, rooms: this.#replica.rooms(), addresses: this.#replica.addresses() };
+  #hello(to: string): HelloFrame {
+    return { type: "hello", name: this.#replica.name, proofs: this.#replica.proofs(to), addresses: this.#replica.addresses() };
   }
 
-  #peersFrame(nodeIds: string[]): Frame {
+  /** Other members for `to`, each with only the rooms `to` proved it holds too. */
+  #peersFrame(to: string, nodeIds: string[]): Frame {
+    const theirs = this.#peers.get(to)?.rooms ?? new Set<string>();
     const peers: PeersFrame["peers"] = [];
     for (const id of nodeIds.slice(0, LIMITS.peersPerFrame)) {
       const info = this.#peers.get(id);
-      if (info) peers.push({ node_id: id, name: info.name, rooms: [...info.rooms], addresses: info.addresses });
+      const rooms = info ? [...info.rooms].filter((room) => theirs.has(room)) : [];
+      if (info && rooms.length > 0) peers.push({ node_id: id, name: info.name, rooms, addresses: info.addresses });
     }
     return { type: "peers", peers };
   }

@@ -10,7 +10,7 @@ const S = "s-T_".repeat(5) + "xy";
 const message = { origin: A, room: R, seq: 1, peer_id: "ann", text: "hi\nthere", sent_at: 1 };
 
 const valid: Frame[] = [
-  { type: "hello", name: "Ann's laptop", rooms: [R, S], addresses: { http: "http://10.0.0.1:8080", ws: "ws://10.0.0.1:9000" } },
+  { type: "hello", name: "Ann's laptop", proofs: [R, S], addresses: { http: "http://10.0.0.1:8080", ws: "ws://10.0.0.1:9000" } },
   { type: "vector", rooms: { [R]: { [A]: 3, [B]: 0 } } },
   { type: "messages", messages: [message, { ...message, seq: 2, text: "é".repeat(8192) }] },
   { type: "peers", peers: [{ node_id: B, name: "B", rooms: [R], addresses: {} }] },

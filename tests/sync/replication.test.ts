@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { newRoomKey, openRoomKey, roomIdOf } from "../../src/domain/rooms.ts";
 import { Node, RoomConflictError } from "../../src/node.ts";
 import { openStorage } from "../../src/storage/index.ts";
-import { encodeFrame } from "../../src/sync/codec.ts";
+import { decodeFrame, encodeFrame } from "../../src/sync/codec.ts";
+import type { Frame } from "../../src/sync/frames.ts";
 import { LinkManager } from "../../src/transport/links/index.ts";
 import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
 import type { Tier } from "../../src/domain/tiers.ts";
@@ -202,5 +203,33 @@ describe("private rooms between instances", () => {
     // Posting to a private room by name stays in that room.
     node.post({ room: "family", peer_id: "n", text: "hi" });
     expect(node.room("family")?.key).toBe(key);
+  });
+});
+
+describe("a rogue peer", () => {
+  it("that holds no key learns no room of ours and gets no message, even naming a room's id", async () => {
+    const net = new MemoryNetwork();
+    const key = newRoomKey();
+    const a = await start(net, "a", []);
+    a.node.join("family", key);
+    post(a, "family", "family secret");
+    // The rogue speaks the real handshake with a key of its own, and sends whatever it likes.
+    const rogue = await start(net, "rogue", []);
+    rogue.node.stopReplication();
+    const received: Frame[] = [];
+    rogue.links.onData((from, data) => {
+      if (from === a.node.id) received.push(decodeFrame(data).frame);
+    });
+    await rogue.links.connect({ nodeId: a.node.id });
+    const familyId = a.node.room("family")!.id;
+    rogue.links.send(a.node.id, encodeFrame({ type: "hello", name: "rogue", proofs: ["A".repeat(22), familyId], addresses: {} }));
+    rogue.links.send(a.node.id, encodeFrame({ type: "vector", rooms: { [familyId]: {} } }));
+    await waitFor(() => received.some((f) => f.type === "hello"), 3000, "a's hello");
+    await Bun.sleep(300);
+    expect(received.filter((f) => f.type === "messages")).toEqual([]);
+    const wire = JSON.stringify(received);
+    expect(wire).not.toContain("family");
+    expect(wire).not.toContain(familyId);
+    expect(a.node.peers().find((p) => p.node_id === rogue.node.id)?.rooms).toEqual([]);
   });
 });
