@@ -3,6 +3,7 @@ import type { Message, NewMessage, Storage } from "./storage/index.ts";
 import type { Tier } from "./domain/tiers.ts";
 import type { AdvertisedAddresses } from "./sync/frames.ts";
 import { Replicator, type PeerLinks } from "./sync/replicator.ts";
+import { signMessage } from "./sync/signatures.ts";
 import type { NodeAddress, PeerAddress } from "./transport/link.ts";
 import type { LinkStatus, PeerEvent } from "./transport/links/index.ts";
 
@@ -177,20 +178,23 @@ export class Node {
   post(input: PostInput): Message {
     if (!this.#rooms.has(input.room)) this.join(input.room);
     const seq = this.#nextSeq.get(input.room) ?? this.#storage.messages.maxSeq(this.id, input.room) + 1;
-    const message = this.#storage.messages.insert({
+    // Signed as it travels: with the room's id, which every member knows it by.
+    const signed = {
       origin: this.id,
-      room: input.room,
+      room: this.#rooms.get(input.room)!.id,
       seq,
       peer_id: input.peer_id,
       text: input.text,
       sent_at: Date.now(),
       ...(input.guest ? { guest: true as const } : {}),
-    });
+    };
+    const outgoing = { ...signed, ...signMessage(signed, this.#storage.identity) };
+    const message = this.#storage.messages.insert({ ...outgoing, room: input.room });
     // Our own (origin, room, seq) can only exist already if the database was changed under us.
     if (!message) throw new Error(`sequence ${seq} of room '${input.room}' is already taken`);
     this.#nextSeq.set(input.room, seq + 1);
     this.#emit(message);
-    this.#replicator?.publish({ ...wire(message), room: this.#rooms.get(input.room)!.id });
+    this.#replicator?.publish(outgoing);
     return message;
   }
 
@@ -271,10 +275,6 @@ export class Node {
       }
     }
   }
-}
-
-function wire(m: Message): NewMessage {
-  return { origin: m.origin, room: m.room, seq: m.seq, peer_id: m.peer_id, text: m.text, sent_at: m.sent_at, ...(m.guest ? { guest: true as const } : {}) };
 }
 
 /** The string fields of an address, as stored for known peers. */

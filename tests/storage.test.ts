@@ -20,7 +20,8 @@ function dbPath() {
   return join(dir, "chat.db");
 }
 
-const msg = (seq: number, text = `m${seq}`, origin = "origin-a", room = "r") => ({ origin, room, seq, peer_id: "p", text, sent_at: 1 });
+// Storage keeps signatures as given; the replicator checks them (tests/sync).
+const msg = (seq: number, text = `m${seq}`, origin = "origin-a", room = "r") => ({ origin, room, seq, peer_id: "p", text, sent_at: 1, sig: "s", key: "k" });
 
 describe("database file", () => {
   it("is created in WAL mode at the latest schema version", () => {

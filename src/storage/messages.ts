@@ -14,8 +14,8 @@ export interface Message {
   guest?: true;
 }
 
-/** What an author's instance decides about a message; the stamp is added by whoever stores it. */
-export type NewMessage = Omit<Message, "id" | "timestamp">;
+/** What an author's instance decides about a message, with its signature; the stamp is added by whoever stores it. */
+export type NewMessage = Omit<Message, "id" | "timestamp"> & { sig: string; key: string };
 
 export function messageId(origin: string, seq: number, room: string): string {
   return `${origin}:${seq}:${room}`;
@@ -44,7 +44,7 @@ export class MessageStore {
   constructor(db: Database) {
     this.#lastStamp = (db.query("SELECT max(stamp) AS s FROM messages").get() as { s: number | null }).s ?? 0;
     this.#insert = db.query(
-      "INSERT OR IGNORE INTO messages (stamp, origin, room, seq, peer_id, text, sent_at, guest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT OR IGNORE INTO messages (stamp, origin, room, seq, peer_id, text, sent_at, guest, sig, key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.#since = db.query(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND stamp > ? ORDER BY stamp LIMIT ?`);
     this.#before = db.query(
@@ -53,7 +53,7 @@ export class MessageStore {
     this.#maxSeq = db.query("SELECT max(seq) AS seq FROM messages WHERE origin = ? AND room = ?");
     this.#has = db.query("SELECT 1 AS one FROM messages WHERE origin = ? AND room = ? AND seq = ?");
     this.#after = db.query(
-      "SELECT origin, room, seq, peer_id, text, sent_at, guest FROM messages WHERE origin = ? AND room = ? AND seq > ? ORDER BY seq LIMIT ?",
+      "SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key FROM messages WHERE origin = ? AND room = ? AND seq > ? AND sig IS NOT NULL ORDER BY seq LIMIT ?",
     );
     // For each origin of a room: its lowest sequence, and the end of the run that starts there.
     this.#runs = db.query(`
@@ -73,10 +73,11 @@ export class MessageStore {
   /** Stores a message unless one with its (origin, room, seq) is already here; returns it stamped, or null if it was. */
   insert(m: NewMessage): Message | null {
     const stamp = this.#nextStamp();
-    const result = this.#insert.run(stamp, m.origin, m.room, m.seq, m.peer_id, m.text, m.sent_at, m.guest ? 1 : 0);
+    const result = this.#insert.run(stamp, m.origin, m.room, m.seq, m.peer_id, m.text, m.sent_at, m.guest ? 1 : 0, m.sig, m.key);
     if (result.changes === 0) return null;
     this.#advance(m.origin, m.room, m.seq);
-    return { ...m, id: messageId(m.origin, m.seq, m.room), timestamp: stamp };
+    const { sig: _sig, key: _key, ...fields } = m;
+    return { ...fields, id: messageId(m.origin, m.seq, m.room), timestamp: stamp };
   }
 
   /** Messages of a room stamped after `since`, oldest first. */

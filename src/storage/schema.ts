@@ -40,5 +40,8 @@ export const MIGRATIONS: readonly string[] = [
   DELETE FROM peers;
   -- 1 when a guest of the origin instance wrote the message, not its owner
   ALTER TABLE messages ADD COLUMN guest INTEGER NOT NULL DEFAULT 0;
+  -- the author instance's signature and raw public key (base64url); NULL only in messages from before signing
+  ALTER TABLE messages ADD COLUMN sig TEXT;
+  ALTER TABLE messages ADD COLUMN key TEXT;
   `,
 ];

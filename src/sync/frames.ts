@@ -30,6 +30,9 @@ export const WireMessage = Type.Object(
     text: Type.String({ minLength: 1, maxLength: LIMITS.textBytes }),
     sent_at: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
     guest: Type.Optional(Type.Literal(true)),
+    /** The author instance's Ed25519 signature and raw public key, base64url (src/sync/signatures.ts). */
+    sig: Type.String({ pattern: "^[A-Za-z0-9_-]{86}$" }),
+    key: Type.String({ pattern: "^[A-Za-z0-9_-]{43}$" }),
   },
   { additionalProperties: false },
 );

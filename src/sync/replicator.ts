@@ -1,6 +1,7 @@
 import type { Tier } from "../domain/tiers.ts";
 import type { NodeAddress, PeerAddress } from "../transport/link.ts";
 import { decodeFrame, encodeFrame, FrameError } from "./codec.ts";
+import { signatureProblem } from "./signatures.ts";
 import { LIMITS, type AdvertisedAddresses, type Frame, type HelloFrame, type PeersFrame, type VersionVector, type WireMessage } from "./frames.ts";
 
 /** What replication needs of the links to other instances (the link manager provides it). */
@@ -51,6 +52,8 @@ export interface ReplicatorInit {
 }
 
 const BATCH = LIMITS.messagesPerFrame;
+/** How far past the highest gapless sequence of an origin a message may be: one message cannot poison a sequence. */
+const MAX_SEQ_STEP = 10_000;
 /** Text bytes per messages frame, well under the codec's 4 MiB header limit whatever the texts are. */
 const FRAME_TEXT_BYTES = 1024 * 1024;
 
@@ -65,6 +68,8 @@ export class Replicator {
   readonly #log: (line: string) => void;
   readonly #antiEntropyMs: number;
   readonly #peers = new Map<string, PeerInfo>();
+  /** Messages each peer sent that were refused (bad signature, sequence out of reach): counted against it. */
+  readonly #refused = new Map<string, number>();
   /** Peers with a live link now. */
   readonly #up = new Set<string>();
   /** Undoes what `start` set up: the handlers it added and its timer. */
@@ -190,9 +195,9 @@ export class Replicator {
   }
 
   #onMessages(from: string, messages: WireMessage[]): void {
-    // Only rooms both sides joined: a peer cannot push into a room it never said it is in (ingest refuses rooms not joined here).
+    // Only rooms both sides joined: a peer cannot push into a room it never proved it holds.
     const senderRooms = this.#peers.get(from)?.rooms;
-    const fresh = messages.filter((m) => senderRooms?.has(m.room) && this.#replica.ingest(m));
+    const fresh = messages.filter((m) => senderRooms?.has(m.room) && this.#acceptable(from, m) && this.#replica.ingest(m));
     if (fresh.length === 0) return;
     // Forward what was new here to the room's other peers, which may not be linked to the sender.
     for (const nodeId of this.#up) {
@@ -201,6 +206,18 @@ export class Replicator {
       const forward = fresh.filter((m) => m.origin !== nodeId && info?.rooms.has(m.room));
       if (forward.length > 0) this.#sendMessages(nodeId, forward);
     }
+  }
+
+  /** A message is stored only if its author signed it and its sequence is within reach of what is held of it. */
+  #acceptable(from: string, m: WireMessage): boolean {
+    const problem = signatureProblem(m);
+    const top = this.#replica.vector(m.room)[m.origin] ?? 0;
+    const refusal = problem ?? (m.seq > top + MAX_SEQ_STEP ? `its sequence ${m.seq} is over ${MAX_SEQ_STEP} past the ${top} held` : undefined);
+    if (!refusal) return true;
+    const count = (this.#refused.get(from) ?? 0) + 1;
+    this.#refused.set(from, count);
+    if (count === 1 || count % 100 === 0) this.#log(`dropped a message from ${from} (${count} so far): ${refusal}`);
+    return false;
   }
 
   #onPeers(frame: PeersFrame): void {

@@ -7,7 +7,7 @@ const B = "fedcba9876543210fedcba9876543210";
 /** Room ids, as frames carry rooms (22 characters of base64url). */
 const R = "r".repeat(22);
 const S = "s-T_".repeat(5) + "xy";
-const message = { origin: A, room: R, seq: 1, peer_id: "ann", text: "hi\nthere", sent_at: 1 };
+const message = { sig: "s".repeat(86), key: "k".repeat(43), origin: A, room: R, seq: 1, peer_id: "ann", text: "hi\nthere", sent_at: 1 };
 
 const valid: Frame[] = [
   { type: "hello", name: "Ann's laptop", proofs: [R, S], addresses: { http: "http://10.0.0.1:8080", ws: "ws://10.0.0.1:9000" } },

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { newRoomKey, openRoomKey, roomIdOf } from "../../src/domain/rooms.ts";
 import { Node, RoomConflictError } from "../../src/node.ts";
-import { openStorage } from "../../src/storage/index.ts";
+import { openStorage, type Storage } from "../../src/storage/index.ts";
+import { signMessage, type SignedFields } from "../../src/sync/signatures.ts";
 import { decodeFrame, encodeFrame } from "../../src/sync/codec.ts";
 import type { Frame } from "../../src/sync/frames.ts";
 import { LinkManager } from "../../src/transport/links/index.ts";
@@ -13,6 +14,7 @@ const FAST = { pingIntervalMs: 50, deadAfterMs: 300, retryMinMs: 100, retryMaxMs
 
 interface TestNode {
   node: Node;
+  storage: Storage;
   links: LinkManager;
   name: string;
 }
@@ -32,10 +34,13 @@ async function start(net: MemoryNetwork, name: string, rooms: string[], tiers: T
   for (const room of rooms) node.join(room);
   await links.start();
   node.startReplication();
-  const t = { node, links, name };
+  const t = { node, storage, links, name };
   running.push(t);
   return t;
 }
+
+/** A message signed by `by`'s own key, as its instance would sign it. */
+const signed = (by: TestNode, fields: SignedFields) => ({ ...fields, ...signMessage(fields, by.storage.identity) });
 
 const link = (from: TestNode, to: TestNode) => from.node.introduce({ nodeId: to.node.id });
 const texts = (t: TestNode, room: string) => t.node.history(room, 0, 100_000).map((m) => m.text);
@@ -150,9 +155,10 @@ describe("replication", () => {
     link(a, b);
     await waitFor(() => a.node.peers()[0]?.rooms.length === 1, 3000, "hello");
     // Between instances rooms go by their ids.
-    const forged = { origin: b.node.id, room: a.node.room("x")!.id, seq: 1, peer_id: "b", text: "sneaked in", sent_at: 1 };
-    b.links.send(a.node.id, encodeFrame({ type: "messages", messages: [forged] }));
-    b.links.send(a.node.id, encodeFrame({ type: "messages", messages: [{ ...forged, room: a.node.room("r")!.id, text: "fine" }] }));
+    const sneaked = signed(b, { origin: b.node.id, room: a.node.room("x")!.id, seq: 1, peer_id: "b", text: "sneaked in", sent_at: 1 });
+    b.links.send(a.node.id, encodeFrame({ type: "messages", messages: [sneaked] }));
+    const fine = signed(b, { origin: b.node.id, room: a.node.room("r")!.id, seq: 1, peer_id: "b", text: "fine", sent_at: 1 });
+    b.links.send(a.node.id, encodeFrame({ type: "messages", messages: [fine] }));
     await waitFor(() => texts(a, "r").includes("fine"), 3000, "the shared room's message");
     expect(a.node.history("x")).toEqual([]);
   });
@@ -231,5 +237,32 @@ describe("a rogue peer", () => {
     expect(wire).not.toContain("family");
     expect(wire).not.toContain(familyId);
     expect(a.node.peers().find((p) => p.node_id === rogue.node.id)?.rooms).toEqual([]);
+  });
+});
+
+describe("signed messages", () => {
+  it("a member cannot forge another instance's message, nor poison a sequence with its own", async () => {
+    const net = new MemoryNetwork();
+    const a = await start(net, "a", ["r"]);
+    const b = await start(net, "b", ["r"]);
+    const c = await start(net, "c", ["r"]);
+    link(a, b);
+    link(a, c);
+    await waitFor(() => a.node.peers().filter((p) => p.rooms.length === 1).length === 2, 3000, "a linked to b and c");
+    const room = a.node.room("r")!.id;
+    // b writes as c: signed with b's key, or with c's key and b's key claimed, or with c's origin and its own sig.
+    const asC = { origin: c.node.id, room, seq: 1, peer_id: "c", text: "forged as c", sent_at: 1 };
+    const forgeries = [signed(b, asC), { ...signed(c, asC), text: "altered after signing" }, { ...signed(b, asC), key: signed(c, asC).key }];
+    b.links.send(a.node.id, encodeFrame({ type: "messages", messages: forgeries }));
+    // b's own message, signed by b, with the largest sequence there is: it would make every later one of b invalid.
+    const poison = signed(b, { origin: b.node.id, room, seq: Number.MAX_SAFE_INTEGER, peer_id: "b", text: "poison", sent_at: 1 });
+    b.links.send(a.node.id, encodeFrame({ type: "messages", messages: [poison] }));
+    post(b, "r", "b's real first");
+    post(c, "r", "c's real first");
+    await waitFor(() => texts(a, "r").length === 2, 3000, "the real messages");
+    await Bun.sleep(200);
+    expect(texts(a, "r").sort()).toEqual(["b's real first", "c's real first"]);
+    // c's real message 1 was not taken by the forgery: everyone holds the same.
+    await waitFor(() => texts(c, "r").length === 2 && texts(b, "r").length === 2, 3000, "everyone converged");
   });
 });

@@ -1,0 +1,45 @@
+/**
+ * Every message is signed by its author instance with its Ed25519 identity key, over all its fields as they travel
+ * (the room by id). The message carries the raw public key, whose hash must be its origin: only the author's own key
+ * can make a message of that origin, so nobody can forge one or take over its sequence numbers.
+ */
+import { createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+import { nodeIdOfKey } from "../domain/names.ts";
+
+/** What is signed: the fields of a wire message, the room by its id. */
+export interface SignedFields {
+  origin: string;
+  room: string;
+  seq: number;
+  peer_id: string;
+  text: string;
+  sent_at: number;
+  guest?: true;
+}
+
+const CONTEXT = "e-goat message 1";
+
+function signedBytes(m: SignedFields): Buffer {
+  return Buffer.from(JSON.stringify([CONTEXT, m.room, m.origin, m.seq, m.peer_id, m.text, m.sent_at, m.guest === true]));
+}
+
+const rawKey = (key: KeyObject) => key.export({ format: "jwk" }).x!;
+
+/** The signature and public key (both base64url) that the author adds to a message. */
+export function signMessage(m: SignedFields, identity: { publicKey: KeyObject; privateKey: KeyObject }): { sig: string; key: string } {
+  return { sig: sign(null, signedBytes(m), identity.privateKey).toString("base64url"), key: rawKey(identity.publicKey) };
+}
+
+/** Why a message's signature does not hold, or undefined when it does. */
+export function signatureProblem(m: SignedFields & { sig?: string; key?: string }): string | undefined {
+  if (!m.sig || !m.key) return "it is not signed";
+  const raw = Buffer.from(m.key, "base64url");
+  if (raw.length !== 32 || nodeIdOfKey(raw) !== m.origin) return "its key is not its origin's";
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: m.key }, format: "jwk" });
+  } catch {
+    return "its key is not an Ed25519 key";
+  }
+  return verify(null, signedBytes(m), key, Buffer.from(m.sig, "base64url")) ? undefined : "its signature does not match";
+}
