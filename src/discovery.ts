@@ -1,16 +1,12 @@
-import { createHash } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { beaconTag, type RoomRef } from "./domain/rooms.ts";
 import type { AdvertisedAddresses } from "./sync/frames.ts";
 import type { BeaconInfo } from "./transport/lan/index.ts";
 import type { NodeAddress } from "./transport/link.ts";
 
-/** Room ids as LAN beacons carry them: short hashes. */
-export function beaconRoom(roomId: string): string {
-  return createHash("sha256").update(`e-goat room ${roomId}`).digest("hex").slice(0, 16);
-}
-
-/** What discovery needs of the instance: the ids of its rooms, and a way to link to an instance it heard of. */
+/** What discovery needs of the instance: its rooms (with their keys), and a way to link to an instance it heard of. */
 export interface DiscoveredBy {
-  roomIds(): string[];
+  joinedRooms(): RoomRef[];
   introduce(address: NodeAddress): void;
 }
 
@@ -33,15 +29,18 @@ export class LanDiscovery {
 
   /** What this instance's next beacon says. */
   beacon(): BeaconInfo {
-    return { nodeId: this.nodeId, rooms: (this.#node?.roomIds() ?? []).map(beaconRoom), ...this.addresses() };
+    const salt = randomBytes(16).toString("base64url");
+    return { nodeId: this.nodeId, salt, rooms: (this.#node?.joinedRooms() ?? []).map((room) => beaconTag(room, salt)), ...this.addresses() };
   }
 
   /** Another instance's beacon, and where it came from. */
   heard(info: BeaconInfo & { from: string }): void {
     const node = this.#node;
     if (!node) return;
-    const mine = new Set(node.roomIds().map(beaconRoom));
-    if (!info.rooms?.some((r) => mine.has(r))) return;
+    const { salt, rooms } = info;
+    if (!salt || !rooms) return;
+    const mine = new Set(node.joinedRooms().map((room) => beaconTag(room, salt)));
+    if (!rooms.some((r) => mine.has(r))) return;
     node.introduce({ nodeId: info.nodeId, lan: info.from, ...(info.http ? { http: info.http } : {}), ...(info.ws ? { ws: info.ws } : {}) });
   }
 }

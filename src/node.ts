@@ -145,9 +145,9 @@ export class Node {
     return this.#rooms.get(name);
   }
 
-  /** The ids other instances know the joined rooms by. */
-  roomIds(): string[] {
-    return [...this.#names.keys()];
+  /** Every joined room, with its key and id. */
+  joinedRooms(): JoinedRoom[] {
+    return [...this.#rooms.values()];
   }
 
   /**

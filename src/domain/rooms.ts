@@ -57,6 +57,17 @@ export function membershipTag(room: RoomRef, from: string, to: string): string {
   return createHmac("sha256", Buffer.from(keyOf(room), "base64url")).update(`e-goat member\0${from}\0${to}`).digest().subarray(0, 16).toString("base64url");
 }
 
+/** A room as a LAN beacon carries it: 96 bits in base64url, 16 characters. */
+export const BeaconTag = Type.String({ pattern: "^[A-Za-z0-9_-]{16}$" });
+
+/**
+ * A room in one LAN beacon: an HMAC under the room's key of that beacon's random salt. Only those who hold the key
+ * recognise it, and no two beacons say the same, so a bystander can neither reverse a tag nor follow a room.
+ */
+export function beaconTag(room: RoomRef, salt: string): string {
+  return createHmac("sha256", Buffer.from(keyOf(room), "base64url")).update(`e-goat beacon\0${salt}`).digest().subarray(0, 12).toString("base64url");
+}
+
 /** A parsed invite link. */
 export interface Invite {
   /** The issuing instance's base URL (`http://host:port`). */

@@ -151,7 +151,7 @@ describe("LAN datagram codec", () => {
 
   it("round-trips beacons and checks every field", () => {
     const id = "cccccccccccccccccccc";
-    const info: BeaconInfo = { nodeId: id, name: "Ana's laptop", rooms: ["lobby", "dev.team"], http: "http://10.0.0.2:8080", ws: "ws://10.0.0.2:9000" };
+    const info: BeaconInfo = { nodeId: id, name: "Ana's laptop", salt: "s".repeat(22), rooms: ["lobbylobbylobby1", "dev-team-dev-tea"], http: "http://10.0.0.2:8080", ws: "ws://10.0.0.2:9000" };
     const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
     expect(decodeBeacon(encodeBeacon(info)!, id)).toEqual(info);
     expect(decodeBeacon(json({ ...info, extra: 1 }), id)).toEqual(info);
@@ -164,7 +164,7 @@ describe("LAN datagram codec", () => {
   });
 
   it("trims rooms until a beacon fits, and gives up when nothing does", () => {
-    const rooms = Array.from({ length: 200 }, (_, i) => `room-${i}-${"x".repeat(20)}`);
+    const rooms = Array.from({ length: 200 }, (_, i) => `room-${i}`.padEnd(16, "x"));
     const payload = encodeBeacon({ nodeId: "n", rooms })!;
     expect(payload.byteLength).toBeLessThanOrEqual(MAX_BEACON_BYTES);
     const kept = decodeBeacon(payload, "n")!.rooms!;
@@ -185,7 +185,7 @@ describe("LAN transport", () => {
         port,
         localNodeId: id,
         beaconIntervalMs: 50,
-        beacon: () => ({ nodeId: id, name: `n${i}`, rooms: ["lobby"], http: `http://127.0.0.1:${8000 + i}` }),
+        beacon: () => ({ nodeId: id, name: `n${i}`, rooms: ["lobbylobbylobby1"], http: `http://127.0.0.1:${8000 + i}` }),
         onBeacon: (info) => heard.get(id)!.push(info),
       });
     }
@@ -194,7 +194,7 @@ describe("LAN transport", () => {
       const from = new Set(heard.get(id)!.map((b) => b.nodeId));
       expect(from).toEqual(new Set(ids.filter((other) => other !== id)));
       const fromNext = heard.get(id)!.find((b) => b.nodeId === ids[(i + 1) % 3])!;
-      expect(fromNext).toEqual({ nodeId: ids[(i + 1) % 3]!, name: `n${(i + 1) % 3}`, rooms: ["lobby"], http: `http://127.0.0.1:${8000 + ((i + 1) % 3)}`, from: `127.0.0.1:${port}` });
+      expect(fromNext).toEqual({ nodeId: ids[(i + 1) % 3]!, name: `n${(i + 1) % 3}`, rooms: ["lobbylobbylobby1"], http: `http://127.0.0.1:${8000 + ((i + 1) % 3)}`, from: `127.0.0.1:${port}` });
     }
   });
 

@@ -1,7 +1,8 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Value } from "@sinclair/typebox/value";
-import { DisplayName, RoomName } from "../../domain/names.ts";
+import { DisplayName } from "../../domain/names.ts";
+import { BeaconTag } from "../../domain/rooms.ts";
 import { MAX_BEACON_BYTES, WireId } from "./wire.ts";
 
 /** An HTTP or WebSocket base URL as a beacon carries it. */
@@ -9,12 +10,14 @@ const BaseUrl = Type.String({ pattern: "^(https?|wss?)://[\\x21-\\x7e]{1,500}$" 
 
 /**
  * What an instance tells the LAN about itself every beacon interval: its node id, display name, the rooms it holds
- * (as hashes) and where its HTTP and WebSocket servers listen. Fields a beacon carries beyond these are ignored.
+ * (as tags salted anew in each beacon: src/domain/rooms.ts beaconTag) and where its HTTP and WebSocket servers
+ * listen. Fields a beacon carries beyond these are ignored.
  */
 export const BeaconInfo = Type.Object({
   nodeId: WireId,
   name: Type.Optional(DisplayName),
-  rooms: Type.Optional(Type.Array(RoomName)),
+  salt: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{22}$" })),
+  rooms: Type.Optional(Type.Array(BeaconTag)),
   http: Type.Optional(BaseUrl),
   ws: Type.Optional(BaseUrl),
 });
