@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { DisplayName, MAX_TEXT_BYTES, NodeId } from "../domain/names.ts";
 import { MembershipTag, RoomId } from "../domain/rooms.ts";
+import { HttpOrigin, WsOrigin } from "../domain/urls.ts";
 
 /** Limits on what one frame may carry; a frame past them is invalid and closes its link. */
 export const LIMITS = {
@@ -11,12 +12,11 @@ export const LIMITS = {
   textBytes: MAX_TEXT_BYTES,
 } as const;
 
-const Url = Type.String({ maxLength: 512, pattern: "^(https?|wss?)://" });
 const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 
 /** Where an instance can be reached, as it advertises itself to others (a dialable PeerAddress is made from it). */
 export const AdvertisedAddresses = Type.Object(
-  { http: Type.Optional(Url), ws: Type.Optional(Url) },
+  { http: Type.Optional(HttpOrigin), ws: Type.Optional(WsOrigin) },
   { additionalProperties: false },
 );
 

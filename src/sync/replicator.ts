@@ -149,7 +149,7 @@ export class Replicator {
       case "messages":
         return this.#onMessages(from, frame.messages);
       case "peers":
-        return this.#onPeers(frame);
+        return this.#onPeers(from, frame);
     }
   }
 
@@ -220,10 +220,13 @@ export class Replicator {
     return false;
   }
 
-  #onPeers(frame: PeersFrame): void {
+  /** Introductions: only from a member, and only to members of a room the introducer proved it shares with us. */
+  #onPeers(from: string, frame: PeersFrame): void {
+    const senderRooms = this.#peers.get(from)?.rooms;
+    if (!senderRooms || senderRooms.size === 0) return;
     for (const p of frame.peers) {
       if (p.node_id === this.#replica.nodeId || this.#up.has(p.node_id)) continue;
-      if (!p.rooms.some((r) => this.#replica.rooms().includes(r))) continue;
+      if (!p.rooms.some((r) => senderRooms.has(r))) continue;
       const address = { nodeId: p.node_id, ...p.addresses };
       this.#replica.savePeer({ node_id: p.node_id, name: p.name, rooms: p.rooms, addresses: address });
       void this.#links.connect(address);

@@ -54,6 +54,10 @@ describe("sync frame codec", () => {
     ["a bad node id", raw(1, JSON.stringify({ ...valid[0], node_id: "NOT-HEX" }))],
     ["a room with a space", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, room: "a b" }] }))],
     ["a room by name, not id", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, room: "family" }] }))],
+    // Addresses are origins: a path (or a user, or a query) would let a peer choose what this instance requests.
+    ...["http://10.0.0.1:8080/mesh/evil", "http://user@10.0.0.1:8080", "http://10.0.0.1:8080?x=1", "file:///etc/passwd"].map(
+      (http) => [`an advertised address ${http}`, raw(1, JSON.stringify({ type: "hello", name: "x", proofs: [], addresses: { http } }))] as [string, Uint8Array],
+    ),
     ["a sequence of 0", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, seq: 0 }] }))],
     ["a fractional sequence", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, seq: 1.5 }] }))],
     ["an empty text", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, text: "" }] }))],

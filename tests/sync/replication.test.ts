@@ -240,6 +240,26 @@ describe("a rogue peer", () => {
   });
 });
 
+describe("introductions", () => {
+  it("come only from a member, about a room it shares with us: a stranger cannot make us dial anyone", async () => {
+    const net = new MemoryNetwork();
+    const a = await start(net, "a", ["r"]);
+    const rogue = await start(net, "rogue", []);
+    rogue.node.stopReplication();
+    await rogue.links.connect({ nodeId: a.node.id });
+    const invented = Array.from({ length: 64 }, (_, i) => i.toString(16).padStart(32, "0"));
+    const room = a.node.room("r")!.id;
+    rogue.links.send(a.node.id, encodeFrame({ type: "hello", name: "rogue", proofs: [], addresses: {} }));
+    rogue.links.send(
+      a.node.id,
+      encodeFrame({ type: "peers", peers: invented.map((node_id) => ({ node_id, name: "x", rooms: [room], addresses: { http: "http://10.9.9.9:8080" } })) }),
+    );
+    await Bun.sleep(300);
+    const known = a.links.status().map((s) => s.nodeId);
+    expect(known.filter((id) => invented.includes(id))).toEqual([]);
+  });
+});
+
 describe("signed messages", () => {
   it("a member cannot forge another instance's message, nor poison a sequence with its own", async () => {
     const net = new MemoryNetwork();

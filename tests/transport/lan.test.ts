@@ -156,7 +156,7 @@ describe("LAN datagram codec", () => {
     expect(decodeBeacon(encodeBeacon(info)!, id)).toEqual(info);
     expect(decodeBeacon(json({ ...info, extra: 1 }), id)).toEqual(info);
     expect(decodeBeacon(encodeBeacon(info)!, "someone-else")).toBeNull();
-    for (const wrong of [{ name: "" }, { name: 5 }, { rooms: "lobby" }, { rooms: ["no spaces"] }, { http: "ftp://x" }, { ws: 1 }]) {
+    for (const wrong of [{ name: "" }, { name: 5 }, { rooms: "lobby" }, { rooms: ["no spaces"] }, { http: "ftp://x" }, { http: "http://10.0.0.2:8080/mesh/evil" }, { ws: "ws://10.0.0.2:9000/link?x" }, { ws: 1 }]) {
       expect(decodeBeacon(json({ ...info, ...wrong }), id)).toBeNull();
     }
     for (const junk of ["", "null", "[]", "{", '"x"']) expect(decodeBeacon(new TextEncoder().encode(junk), id)).toBeNull();

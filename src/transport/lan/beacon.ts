@@ -3,10 +3,9 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Value } from "@sinclair/typebox/value";
 import { DisplayName } from "../../domain/names.ts";
 import { BeaconTag } from "../../domain/rooms.ts";
+import { HttpOrigin, WsOrigin } from "../../domain/urls.ts";
 import { MAX_BEACON_BYTES, WireId } from "./wire.ts";
 
-/** An HTTP or WebSocket base URL as a beacon carries it. */
-const BaseUrl = Type.String({ pattern: "^(https?|wss?)://[\\x21-\\x7e]{1,500}$" });
 
 /**
  * What an instance tells the LAN about itself every beacon interval: its node id, display name, the rooms it holds
@@ -18,8 +17,8 @@ export const BeaconInfo = Type.Object({
   name: Type.Optional(DisplayName),
   salt: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{22}$" })),
   rooms: Type.Optional(Type.Array(BeaconTag)),
-  http: Type.Optional(BaseUrl),
-  ws: Type.Optional(BaseUrl),
+  http: Type.Optional(HttpOrigin),
+  ws: Type.Optional(WsOrigin),
 });
 export type BeaconInfo = Static<typeof BeaconInfo>;
 
