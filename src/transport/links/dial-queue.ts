@@ -1,6 +1,6 @@
 import type { Tier } from "../../domain/tiers.ts";
 import { backoffDelay } from "../../util/backoff.ts";
-import { abortReason, DialError, messageOf } from "../errors.ts";
+import { abortReason, DialError, messageOf, WrongPeerError } from "../errors.ts";
 import type { Link, Transport } from "../link.ts";
 import type { Peer } from "./peer.ts";
 
@@ -103,6 +103,13 @@ export class DialQueue {
     this.#init.onLinked(peer, link, tier);
   }
 
+  /** The peer's address changed: tiers given up on because another node answered at the old one may be dialled again. */
+  addressChanged(peer: Peer): void {
+    for (const [tier, state] of peer.tiers) {
+      if (state.kind === "waiting" && state.until === Number.POSITIVE_INFINITY) peer.tiers.delete(tier);
+    }
+  }
+
   /** A link to the peer is up on `tier`, dialled or accepted: its first round, if any, is over. */
   linked(peer: Peer, tier: Tier): void {
     const round = this.#rounds.get(peer);
@@ -117,8 +124,10 @@ export class DialQueue {
     if (state?.kind === "dialing") {
       const failures = state.failures + 1;
       const delay = backoffDelay(failures, { minMs: this.#init.retryMinMs, maxMs: this.#init.retryMaxMs, jitter: 0.2 });
-      peer.tiers.set(tier, { kind: "waiting", until: Date.now() + delay, failures });
-      peer.record(`${tier} dial failed (${failures}x): ${error.message}`);
+      // Another node's key answers at that address: it is not this peer's, and is not tried again until it changes.
+      const wrongPeer = error instanceof WrongPeerError;
+      peer.tiers.set(tier, { kind: "waiting", until: wrongPeer ? Number.POSITIVE_INFINITY : Date.now() + delay, failures });
+      peer.record(`${tier} dial failed (${failures}x): ${error.message}${wrongPeer ? "; not tried again at this address" : ""}`);
       this.#init.onFailed(peer, tier, error, failures);
     }
     const round = this.#rounds.get(peer);

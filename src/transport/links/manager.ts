@@ -69,7 +69,9 @@ export class LinkManager {
     if (address.nodeId === this.#init.identity.nodeId) return refused("will not link to itself");
     const peer = this.#peers.get(address.nodeId) ?? this.#addPeer(address.nodeId);
     if (!peer) return refused(`already linked to the most peers allowed (${this.#init.maxPeers})`);
+    const changed = Object.entries(address).some(([field, value]) => value !== undefined && peer.address[field as keyof typeof address] !== value);
     peer.address = { ...peer.address, ...address };
+    if (changed) this.#queue.addressChanged(peer);
     const outcome = this.#queue.connect(peer);
     this.#pump(peer);
     return outcome;
