@@ -85,20 +85,18 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
         if (name === undefined) return landing(200, { owner });
         let room = access.room(request, server, name, key);
         // A guest who brings a private room's key keeps it in this browser, so the page's own requests need no key.
-        const cookie = !owner && key && room?.key ? { "set-cookie": keyCookie(room) } : {};
-        if (!peerId) {
-          const page = landing(200, { owner, room: name });
-          for (const [k, v] of Object.entries(cookie)) page.headers.set(k, v);
+        const keptKey = !owner && key && room?.key ? keyCookie(room) : undefined;
+        const keepingKey = (page: Response) => {
+          if (keptKey) page.headers.set("set-cookie", keptKey);
           return page;
-        }
+        };
+        if (!peerId) return keepingKey(landing(200, { owner, room: name }));
         if (!room) {
           // Only the owner gets here (a guest without the room was refused): a link from elsewhere only asks.
           if (!mayChangeStateOnGet(request)) return landing(200, { owner, confirmJoin: name });
           room = node.join(name);
         }
-        const page = roomPage(room, peerId, owner, before);
-        for (const [k, v] of Object.entries(cookie)) page.headers.set(k, v);
-        return page;
+        return keepingKey(roomPage(room, peerId, owner, before));
       },
       {
         query: t.Object({ room: t.Optional(PageRoom), key: KeyField, peer_id: PageName, before: t.Optional(wholeNumber("before")) }),
