@@ -51,11 +51,16 @@ function headers(bytes: Uint8Array, target: Target): Check {
   });
 }
 
-/** Every node-datachannel addon package installed: name -> bytes. */
+const addonsByRoot = new Map<string, Map<string, Buffer>>();
+
+/** Every node-datachannel addon package installed: name -> bytes. Read once per run: each target's check compares against all. */
 function installedAddons(root: string): Map<string, Buffer> {
+  const read = addonsByRoot.get(root);
+  if (read) return read;
   const scope = join(root, "node_modules/@node-datachannel");
   const addons = new Map<string, Buffer>();
   for (const name of readdirSync(scope)) addons.set(`@node-datachannel/${name}`, readFileSync(join(scope, name, "node_datachannel.node")));
+  addonsByRoot.set(root, addons);
   return addons;
 }
 
