@@ -1,4 +1,4 @@
-import type { DataChannel } from "node-datachannel";
+import type { DataChannel, PeerConnection } from "node-datachannel";
 import { importNodeDataChannel } from "./library.ts";
 
 export interface WebRtcCheck {
@@ -6,6 +6,18 @@ export interface WebRtcCheck {
   setupMs: number;
   /** One round trip over the open DataChannel, in ms. */
   rttMs: number;
+}
+
+/** Sends `from`'s description and candidates to `to`, holding candidates back until the description is in place. */
+function wire(from: PeerConnection, to: PeerConnection): void {
+  const pending: [string, string][] = [];
+  let hasRemote = false;
+  from.onLocalDescription((sdp, type) => {
+    to.setRemoteDescription(sdp, type);
+    hasRemote = true;
+    for (const [candidate, mid] of pending.splice(0)) to.addRemoteCandidate(candidate, mid);
+  });
+  from.onLocalCandidate((candidate, mid) => (hasRemote ? to.addRemoteCandidate(candidate, mid) : pending.push([candidate, mid])));
 }
 
 /**
@@ -22,17 +34,10 @@ export async function checkWebRtc(timeoutMs = 10_000): Promise<WebRtcCheck> {
   const timer = setTimeout(() => done.reject(new Error(`no DataChannel within ${timeoutMs} ms`)), timeoutMs);
   let bChannel: DataChannel | undefined;
   try {
-    // Candidates that arrive before the remote description must wait for it.
-    const pending: [string, string][] = [];
-    let bHasRemote = false;
-    a.onLocalDescription((sdp, type) => {
-      b.setRemoteDescription(sdp, type);
-      bHasRemote = true;
-      for (const [c, mid] of pending.splice(0)) b.addRemoteCandidate(c, mid);
-    });
-    a.onLocalCandidate((c, mid) => (bHasRemote ? b.addRemoteCandidate(c, mid) : pending.push([c, mid])));
-    b.onLocalDescription((sdp, type) => a.setRemoteDescription(sdp, type));
-    b.onLocalCandidate((c, mid) => a.addRemoteCandidate(c, mid));
+    // Each side's candidates wait for the other side's remote description: the library's callbacks come through the
+    // event loop in no fixed order, and libdatachannel throws on a candidate that comes before the description.
+    wire(a, b);
+    wire(b, a);
     b.onDataChannel((dc) => {
       bChannel = dc;
       dc.onMessage((msg) => dc.sendMessage(String(msg)));
