@@ -34,6 +34,8 @@ export interface NodeNetwork {
   addresses: () => AdvertisedAddresses;
   /** How often vectors are compared with every peer. @default 10000 */
   antiEntropyMs?: number;
+  /** How long a linked instance may share no room with this one before it is unlinked. @default 5000 */
+  unsharedGraceMs?: number;
   log?: (line: string) => void;
 }
 
@@ -89,6 +91,7 @@ export class Node {
       this.#replicator = new Replicator({
         links: init.network.links,
         antiEntropyMs: init.network.antiEntropyMs,
+        unsharedGraceMs: init.network.unsharedGraceMs,
         log: init.network.log,
         // Other instances know rooms by id, never by name: names are translated here, at the edge.
         replica: {

@@ -56,7 +56,11 @@ export const HelloFrame = Type.Object(
 export const VectorFrame = Type.Object(
   {
     type: Type.Literal("vector"),
-    rooms: Type.Record(RoomId, Type.Record(NodeId, Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }))),
+    rooms: Type.Record(
+      RoomId,
+      Type.Record(NodeId, Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), { maxProperties: LIMITS.originsPerRoom }),
+      { maxProperties: LIMITS.rooms },
+    ),
   },
   { additionalProperties: false },
 );

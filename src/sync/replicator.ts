@@ -12,6 +12,10 @@ export interface PeerLinks {
   onData(handler: (nodeId: string, data: Uint8Array, tier: Tier) => void): () => void;
   onChange(handler: (nodeId: string, tier: Tier | null, previous: Tier | null) => void): () => void;
   closeLink(nodeId: string, tier: Tier, reason: string): void;
+  /** Says whether the peer proved a room we share (a member keeps its place among the peers). */
+  vouch(nodeId: string, member: boolean): void;
+  /** Unlinks a peer and stops dialling it. */
+  forget(nodeId: string, reason: string): void;
 }
 
 /** What replication needs of this instance: its rooms and messages. */
@@ -48,6 +52,8 @@ export interface ReplicatorInit {
   links: PeerLinks;
   /** How often vectors are exchanged with every peer even when nothing happened. @default 10000 */
   antiEntropyMs?: number;
+  /** How long a linked peer may share no room with this instance before it is unlinked. @default 5000 */
+  unsharedGraceMs?: number;
   log?: (line: string) => void;
 }
 
@@ -56,6 +62,10 @@ const BATCH = LIMITS.messagesPerFrame;
 const MAX_SEQ_STEP = 10_000;
 /** Text bytes per messages frame, well under the codec's 4 MiB header limit whatever the texts are. */
 const FRAME_TEXT_BYTES = 1024 * 1024;
+/** Refused messages after which a peer is unlinked: an honest peer forwards only what it checked. */
+const MAX_REFUSED = 1000;
+/** Addresses given from outside (`--peer`, invites, LAN, saved peers) kept to link again when our rooms change. */
+const MAX_INTRODUCED = 256;
 
 /**
  * Keeps the rooms this instance shares with its peers the same everywhere: pushes new messages at once, forwards
@@ -72,6 +82,18 @@ export class Replicator {
   readonly #refused = new Map<string, number>();
   /** Peers with a live link now. */
   readonly #up = new Set<string>();
+  /**
+   * Per peer, per room and origin: the sequence up to which everything held here has been sent over its current
+   * primary link. Catch-ups start past it, so a peer that asks again with the same vector gets nothing twice
+   * (a vector is a few bytes; the history it calls for may be megabytes). Cleared on every change of primary.
+   */
+  readonly #sent = new Map<string, Map<string, Map<string, number>>>();
+  /** Catch-ups under way, and the vector that came meanwhile (only the latest is kept): one at a time per peer. */
+  readonly #catchingUp = new Map<string, VersionVector | null>();
+  /** Peers that share no room, each with the timer that unlinks it unless that changes. */
+  readonly #unshared = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #introduced = new Map<string, NodeAddress>();
+  readonly #unsharedGraceMs: number;
   /** Undoes what `start` set up: the handlers it added and its timer. */
   #stops: (() => void)[] = [];
 
@@ -80,12 +102,15 @@ export class Replicator {
     this.#links = init.links;
     this.#log = init.log ?? (() => {});
     this.#antiEntropyMs = init.antiEntropyMs ?? 10_000;
+    this.#unsharedGraceMs = init.unsharedGraceMs ?? 5000;
   }
 
   start(): void {
     const stopChanges = this.#links.onChange((nodeId, tier) => {
+      this.#sent.delete(nodeId);
       if (tier === null) return void this.#up.delete(nodeId);
       // A new primary (first link, failover or upgrade): say hello and compare vectors, so nothing lost in flight stays lost.
+      if (!this.#up.has(nodeId)) this.#checkSharing(nodeId);
       this.#up.add(nodeId);
       this.#send(nodeId, this.#hello(nodeId));
       this.#sendVector(nodeId);
@@ -104,7 +129,7 @@ export class Replicator {
     const timer = setInterval(() => {
       for (const nodeId of this.#up) this.#sendVector(nodeId);
     }, this.#antiEntropyMs);
-    this.#stops = [stopChanges, stopData, () => clearInterval(timer)];
+    this.#stops = [stopChanges, stopData, () => clearInterval(timer), () => this.#unshared.forEach(clearTimeout)];
   }
 
   stop(): void {
@@ -121,13 +146,18 @@ export class Replicator {
     for (const nodeId of this.#sharing(message.room)) this.#sendMessages(nodeId, [message]);
   }
 
-  /** Tells every linked peer our rooms changed, and compares vectors for the rooms now shared. */
+  /** Tells every linked peer our rooms changed, compares vectors for the rooms now shared, and links again where a room may be shared now. */
   roomsChanged(): void {
-    for (const [nodeId, info] of this.#peers) info.rooms = new Set(this.#replica.provenRooms(nodeId, info.proofs));
+    for (const [nodeId, info] of this.#peers) {
+      info.rooms = new Set(this.#replica.provenRooms(nodeId, info.proofs));
+      this.#links.vouch(nodeId, this.#shared(info).length > 0);
+    }
     for (const nodeId of this.#up) {
+      this.#checkSharing(nodeId);
       this.#send(nodeId, this.#hello(nodeId));
       this.#sendVector(nodeId);
     }
+    for (const [nodeId, address] of this.#introduced) if (!this.#up.has(nodeId)) void this.#links.connect(address);
   }
 
   /**
@@ -136,8 +166,29 @@ export class Replicator {
    */
   introduce(peer: NodeAddress, rooms?: string[]): Promise<unknown> | undefined {
     if (peer.nodeId === this.#replica.nodeId) return undefined;
+    this.#introduced.delete(peer.nodeId);
+    this.#introduced.set(peer.nodeId, peer);
+    if (this.#introduced.size > MAX_INTRODUCED) this.#introduced.delete(this.#introduced.keys().next().value!);
     if (rooms && !rooms.some((r) => this.#replica.rooms().includes(r))) return undefined;
     return this.#links.connect(peer);
+  }
+
+  /** Unlinks a linked peer that shares no room with us, after a grace for the hellos to cross and rooms to be joined. */
+  #checkSharing(nodeId: string): void {
+    const info = this.#peers.get(nodeId);
+    if (info && this.#shared(info).length > 0) {
+      clearTimeout(this.#unshared.get(nodeId));
+      return void this.#unshared.delete(nodeId);
+    }
+    if (this.#unshared.has(nodeId)) return;
+    const timer = setTimeout(() => {
+      this.#unshared.delete(nodeId);
+      const now = this.#peers.get(nodeId);
+      if (!this.#up.has(nodeId) || (now && this.#shared(now).length > 0)) return;
+      this.#peers.delete(nodeId);
+      this.#links.forget(nodeId, "shares no room with this instance");
+    }, this.#unsharedGraceMs);
+    this.#unshared.set(nodeId, timer);
   }
 
   #handle(from: string, frame: Frame): void {
@@ -159,6 +210,8 @@ export class Replicator {
     const info: PeerInfo = { name: hello.name, rooms, proofs: hello.proofs, addresses: hello.addresses };
     this.#peers.set(from, info);
     const shared = this.#shared(info);
+    this.#links.vouch(from, shared.length > 0);
+    this.#checkSharing(from);
     if (shared.length === 0) return;
     const address = { nodeId: from, ...hello.addresses };
     this.#replica.savePeer({ node_id: from, name: hello.name, rooms: shared, addresses: address });
@@ -173,31 +226,71 @@ export class Replicator {
     }
   }
 
+  /** Sends what the peer's vector shows it lacks, past what was sent already; one catch-up per peer at a time. */
   async #onVector(from: string, theirs: VersionVector): Promise<void> {
+    if (this.#catchingUp.has(from)) return void this.#catchingUp.set(from, theirs);
+    this.#catchingUp.set(from, null);
+    try {
+      for (let next: VersionVector | null = theirs; next; next = this.#catchingUp.get(from) ?? null) {
+        this.#catchingUp.set(from, null);
+        if (!(await this.#catchUp(from, next))) return;
+      }
+    } finally {
+      this.#catchingUp.delete(from);
+    }
+  }
+
+  /** Sends, in full frames across origins, what `theirs` lacks past what was sent already; false once the peer has no live link. */
+  async #catchUp(from: string, theirs: VersionVector): Promise<boolean> {
     const info = this.#peers.get(from);
-    if (!info) return;
+    if (!info) return true;
+    let out: WireMessage[] = [];
+    const flush = () => {
+      if (out.length > 0 && !this.#sendMessages(from, out)) return false;
+      for (const m of out) this.#sentTo(from, m.room, m.origin, m.seq); // in sequence order per origin: the last stays
+      out = [];
+      return true;
+    };
     for (const room of this.#shared(info)) {
       const seen = theirs[room];
       if (!seen) continue;
       for (const origin of Object.keys(this.#replica.vector(room))) {
-        let after = seen[origin] ?? 0;
+        let after = Math.max(seen[origin] ?? 0, this.#sentUpTo(from, room, origin));
         for (;;) {
           const batch = this.#replica.after(origin, room, after, BATCH);
-          if (batch.length === 0) break;
-          if (!this.#sendMessages(from, batch)) return;
-          after = batch.at(-1)!.seq;
+          out.push(...batch);
+          if (out.length >= BATCH) {
+            if (!flush()) return false;
+            // Long catch-ups yield between frames, so live traffic and other peers are not starved.
+            await Bun.sleep(0);
+          }
           if (batch.length < BATCH) break;
-          // Long catch-ups yield between batches, so live traffic and other peers are not starved.
-          await Bun.sleep(0);
+          after = batch.at(-1)!.seq;
         }
       }
     }
+    return flush();
+  }
+
+  #sentUpTo(peer: string, room: string, origin: string): number {
+    return this.#sent.get(peer)?.get(room)?.get(origin) ?? 0;
+  }
+
+  #sentTo(peer: string, room: string, origin: string, seq: number): void {
+    let rooms = this.#sent.get(peer);
+    if (!rooms) this.#sent.set(peer, (rooms = new Map()));
+    let origins = rooms.get(room);
+    if (!origins) rooms.set(room, (origins = new Map()));
+    origins.set(origin, seq);
   }
 
   #onMessages(from: string, messages: WireMessage[]): void {
     // Only rooms both sides joined: a peer cannot push into a room it never proved it holds.
     const senderRooms = this.#peers.get(from)?.rooms;
-    const fresh = messages.filter((m) => senderRooms?.has(m.room) && this.#acceptable(from, m) && this.#replica.ingest(m));
+    // Each room's vector as this frame found it, with the origins the frame adds.
+    const held = new Map<string, Map<string, number>>();
+    const heldIn = (room: string) => held.get(room) ?? held.set(room, new Map(Object.entries(this.#replica.vector(room)))).get(room)!;
+    const fresh = messages.filter((m) => senderRooms?.has(m.room) && this.#acceptable(from, m, heldIn(m.room)) && this.#replica.ingest(m));
     if (fresh.length === 0) return;
     // Forward what was new here to the room's other peers, which may not be linked to the sender.
     for (const nodeId of this.#up) {
@@ -208,15 +301,27 @@ export class Replicator {
     }
   }
 
-  /** A message is stored only if its author signed it and its sequence is within reach of what is held of it. */
-  #acceptable(from: string, m: WireMessage): boolean {
-    const problem = signatureProblem(m);
-    const top = this.#replica.vector(m.room)[m.origin] ?? 0;
-    const refusal = problem ?? (m.seq > top + MAX_SEQ_STEP ? `its sequence ${m.seq} is over ${MAX_SEQ_STEP} past the ${top} held` : undefined);
-    if (!refusal) return true;
+  /**
+   * A message is stored only if its author signed it, its sequence is within reach of what is held of it, and its
+   * origin is one the room has, or the room has room for another (`held`: the room as this frame found it).
+   */
+  #acceptable(from: string, m: WireMessage, held: Map<string, number>): boolean {
+    const top = held.get(m.origin);
+    const refusal =
+      signatureProblem(m) ??
+      (m.seq > (top ?? 0) + MAX_SEQ_STEP
+        ? `its sequence ${m.seq} is over ${MAX_SEQ_STEP} past the ${top ?? 0} held`
+        : top === undefined && held.size >= LIMITS.originsPerRoom
+          ? `its room has the most authors allowed (${LIMITS.originsPerRoom})`
+          : undefined);
+    if (!refusal) {
+      if (top === undefined) held.set(m.origin, 0); // an origin new to the room counts from its first message
+      return true;
+    }
     const count = (this.#refused.get(from) ?? 0) + 1;
     this.#refused.set(from, count);
     if (count === 1 || count % 100 === 0) this.#log(`dropped a message from ${from} (${count} so far): ${refusal}`);
+    if (count === MAX_REFUSED) this.#links.forget(from, `sent ${count} messages that failed their checks`);
     return false;
   }
 

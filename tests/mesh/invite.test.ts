@@ -33,7 +33,9 @@ describe("invites between instances", () => {
     await waitFor(async () => (await peersOf(c)).find((p) => p.node_id === a.nodeId && p.state === "connected"), 20_000, "c linked to a");
     // Linked, yet no room in common: the same name under another key is another room.
     expect((await peersOf(c)).find((p) => p.node_id === a.nodeId)?.rooms).toEqual([]);
-    await Bun.sleep(500);
+    // And sharing nothing, they do not stay linked.
+    await waitFor(async () => !(await peersOf(c)).some((p) => p.node_id === a.nodeId), 20_000, "c unlinked from a");
+    expect(c.output()).toContain(`forgot ${a.nodeId}: shares no room with this instance`);
     expect((await history(a, "family")).map((m) => m.text).sort()).toEqual(["from alice", "from bob"]);
     expect((await history(c, "family")).map((m) => m.text)).toEqual(["carol's family only"]);
   }, 60_000);

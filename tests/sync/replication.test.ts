@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from "bun:test";
-import { newRoomKey, openRoomKey, roomIdOf } from "../../src/domain/rooms.ts";
+import { membershipTag, newRoomKey, openRoomKey, roomIdOf } from "../../src/domain/rooms.ts";
+import { generateKeyPairSync } from "node:crypto";
+import { nodeIdOf } from "../../src/storage/identity.ts";
 import { Node, RoomConflictError } from "../../src/node.ts";
 import { openStorage, type Storage } from "../../src/storage/index.ts";
 import { signMessage, type SignedFields } from "../../src/sync/signatures.ts";
 import { decodeFrame, encodeFrame } from "../../src/sync/codec.ts";
-import type { Frame } from "../../src/sync/frames.ts";
+import { LIMITS, type Frame, type WireMessage } from "../../src/sync/frames.ts";
 import { LinkManager } from "../../src/transport/links/index.ts";
 import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
 import type { Tier } from "../../src/domain/tiers.ts";
@@ -30,7 +32,7 @@ async function start(net: MemoryNetwork, name: string, rooms: string[], tiers: T
   const storage = openStorage(":memory:");
   // Listening under the node id lets peers learnt from gossip be dialled.
   const links = new LinkManager({ identity: storage.identity, transports: tiers.map((t) => memoryTransport(net, storage.identity.nodeId, t)), ...FAST });
-  const node = new Node({ storage, name, network: { links, addresses: () => ({}), antiEntropyMs: 200 } });
+  const node = new Node({ storage, name, network: { links, addresses: () => ({}), antiEntropyMs: 200, unsharedGraceMs: 500 } });
   for (const room of rooms) node.join(room);
   await links.start();
   node.startReplication();
@@ -285,4 +287,38 @@ describe("signed messages", () => {
     // c's real message 1 was not taken by the forgery: everyone holds the same.
     await waitFor(() => texts(c, "r").length === 2 && texts(b, "r").length === 2, 3000, "everyone converged");
   });
+});
+
+describe("bounds on what a member can make us do", () => {
+  it("bloat: a room takes at most LIMITS.originsPerRoom authors; the rest are refused and honest peers still link", async () => {
+    const net = new MemoryNetwork();
+    const a = await start(net, "a", ["r"]);
+    const rogue = await start(net, "rogue", ["r"]);
+    rogue.node.stopReplication();
+    // The rogue holds the room's key, so it may write; but it invents authors, each a key of its own.
+    await rogue.links.connect({ nodeId: a.node.id });
+    await waitFor(() => rogue.links.status().some((s) => s.state === "connected"), 3000, "rogue linked");
+    rogue.links.send(a.node.id, encodeFrame({ type: "hello", name: "rogue", proofs: rogue.node.joinedRooms().map((r) => membershipTag(r, rogue.node.id, a.node.id)), addresses: {} }));
+    await waitFor(() => a.node.peers().some((p) => p.node_id === rogue.node.id && p.rooms.length === 1), 3000, "rogue a member");
+    post(a, "r", "from a member");
+    const room = a.node.room("r")!.id;
+    const authors = LIMITS.originsPerRoom + 50;
+    const invented: WireMessage[] = [];
+    for (let i = 0; i < authors; i++) {
+      const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+      const fields = { origin: nodeIdOf(publicKey), room, seq: 1, peer_id: "x", text: `author ${i}`, sent_at: 1 };
+      invented.push({ ...fields, ...signMessage(fields, { publicKey, privateKey }) });
+    }
+    for (let i = 0; i < invented.length; i += LIMITS.messagesPerFrame) {
+      rogue.links.send(a.node.id, encodeFrame({ type: "messages", messages: invented.slice(i, i + LIMITS.messagesPerFrame) }));
+    }
+    await waitFor(() => Object.keys(a.storage.messages.vector("r")).length === LIMITS.originsPerRoom, 20_000, "the room full of authors");
+    await Bun.sleep(200);
+    expect(Object.keys(a.storage.messages.vector("r"))).toHaveLength(LIMITS.originsPerRoom);
+    // A newcomer still links, and catches up on all of it.
+    const b = await start(net, "b", ["r"]);
+    link(b, a);
+    await waitFor(() => texts(b, "r").length === LIMITS.originsPerRoom, 20_000, "b caught up");
+    expect(texts(b, "r")).toContain("from a member");
+  }, 60_000);
 });

@@ -133,16 +133,56 @@ describe("link manager", () => {
     await expect(a.signaling.send({ nodeId: ID.c }, { session: "s2", kind: "offer", sdp: "v=0" })).rejects.toThrow();
   });
 
-  it("links to no more peers than its limit", async () => {
+  it("holds no more peers than its limit: a newcomer displaces a peer vouched for as no member, never a linked member", async () => {
     const net = new MemoryNetwork();
     const a = await manager(net, "a", ["websocket"], { maxPeers: 1 });
     await manager(net, "b", ["websocket"]);
-    await manager(net, "c", ["websocket"]);
+    const c = await manager(net, "c", ["websocket"]);
     a.connect({ nodeId: ID.b, memory: "b" });
-    a.connect({ nodeId: ID.c, memory: "c" });
     await waitFor(() => primaryOf(a, ID.b), 3000, "linked to b");
-    await Bun.sleep(200);
+    // b proved a room we share: c is refused, dialled or dialling.
+    a.vouch(ID.b, true);
+    await expect(a.connect({ nodeId: ID.c, memory: "c" })).rejects.toThrow("most peers allowed");
+    c.connect({ nodeId: ID.a, memory: "a" });
+    await Bun.sleep(300);
     expect(a.status().map((s) => s.nodeId)).toEqual([ID.b]);
+    expect(primaryOf(c, ID.a)).toBeNull();
+    // b shares nothing after all: the next newcomer takes its place, and b's links close.
+    a.vouch(ID.b, false);
+    await waitFor(() => primaryOf(a, ID.c), 3000, "c in b's place");
+    expect(a.status().map((s) => s.nodeId)).toEqual([ID.c]);
+  });
+
+  it("a peer past its frames a second loses its link; another peer's link carries on", async () => {
+    const net = new MemoryNetwork();
+    const a = await manager(net, "a", ["websocket"], { framesPerSecond: 100 });
+    const b = await manager(net, "b", ["websocket"]);
+    const c = await manager(net, "c", ["websocket"]);
+    const atA = inbox(a);
+    b.connect({ nodeId: ID.a, memory: "a" });
+    c.connect({ nodeId: ID.a, memory: "a" });
+    await waitFor(() => primaryOf(b, ID.a) && primaryOf(c, ID.a), 3000, "both linked");
+    for (let i = 0; i < 1000 && b.send(ID.a, bytes(`flood ${i}`)); i++);
+    await waitFor(() => a.status().find((s) => s.nodeId === ID.b)?.log.some((e) => e.event.includes("over 100 frames a second")), 3000, "b's link closed");
+    expect(atA.filter((m) => m.startsWith("b:")).length).toBeLessThan(1000);
+    expect(c.send(ID.a, bytes("still here"))).toBe(true);
+    await waitFor(() => atA.includes("c:still here"), 2000, "c's frame");
+  });
+
+  it("forget closes a peer's links, stops dialling it, and frees its place", async () => {
+    const net = new MemoryNetwork();
+    const a = await manager(net, "a", ["websocket", "http"]);
+    const b = await manager(net, "b", ["websocket", "http"]);
+    const changes: (Tier | null)[] = [];
+    a.onChange((peer, tier) => peer === ID.b && changes.push(tier));
+    a.connect({ nodeId: ID.b, memory: "b" });
+    await waitFor(() => a.status()[0]?.tiers.length === 2, 3000, "both tiers");
+    a.forget(ID.b, "test says so");
+    expect(a.status()).toEqual([]);
+    await waitFor(() => primaryOf(b, ID.a) === null, 3000, "b sees the links close");
+    expect(changes.at(-1)).toBeNull();
+    await Bun.sleep(500); // several retry periods: nothing is redialled
+    expect(a.status()).toEqual([]);
   });
 
   it("a duplicate that replaces the primary on its tier leaves a usable primary (send never spins)", async () => {

@@ -110,6 +110,14 @@ export class DialQueue {
     }
   }
 
+  /** The peer is dropped: its first round, if any, fails, and nothing of it is dialled again. */
+  forget(peer: Peer, reason: string): void {
+    const round = this.#rounds.get(peer);
+    if (!round) return;
+    this.#rounds.delete(peer);
+    round.reject(new AggregateError(round.errors, `stopped linking to ${peer.nodeId}: ${reason}`));
+  }
+
   /** A link to the peer is up on `tier`, dialled or accepted: its first round, if any, is over. */
   linked(peer: Peer, tier: Tier): void {
     const round = this.#rounds.get(peer);

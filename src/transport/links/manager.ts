@@ -5,6 +5,7 @@ import type { Link, NodeAddress } from "../link.ts";
 import { HubPath } from "../signaling/hub-path.ts";
 import { SignalRouter } from "../signaling/router.ts";
 import type { SignalMessage } from "../signaling/signal.ts";
+import { RateLimiter } from "../../rate-limit.ts";
 import { decodeFrame, encodeControl, encodeData } from "./control.ts";
 import { DialQueue } from "./dial-queue.ts";
 import { secureChannel } from "../secure/channel.ts";
@@ -31,6 +32,8 @@ export class LinkManager {
   readonly #onChange = new Handlers<[string, Tier | null, Tier | null]>();
   readonly #hubPath: HubPath | null;
   readonly #queue: DialQueue;
+  /** Frames per peer, over all its links. */
+  readonly #frames: RateLimiter;
   #timers: ReturnType<typeof setInterval>[] = [];
   #nonce = 0;
 
@@ -39,6 +42,7 @@ export class LinkManager {
     this.#log = init.log ?? (() => {});
     this.signaling = init.signaling ?? new SignalRouter();
     this.signaling.useLinks((nodeId, message) => this.#signalOverLink(nodeId, message));
+    this.#frames = new RateLimiter({ perSecond: this.#init.framesPerSecond, burst: 2 * this.#init.framesPerSecond });
     this.#hubPath = init.hub ? new HubPath({ localNodeId: init.identity.nodeId, hub: init.hub, onMessage: (from, m) => this.signaling.receive(from, m) }) : null;
     if (this.#hubPath) this.signaling.useHub(this.#hubPath);
     this.#queue = new DialQueue({
@@ -68,7 +72,7 @@ export class LinkManager {
     if (this.#closing.signal.aborted) return refused("shutting down");
     if (address.nodeId === this.#init.identity.nodeId) return refused("will not link to itself");
     const peer = this.#peers.get(address.nodeId) ?? this.#addPeer(address.nodeId);
-    if (!peer) return refused(`already linked to the most peers allowed (${this.#init.maxPeers})`);
+    if (!peer) return refused(`already linked to the most peers allowed (${this.#init.maxPeers}), every one a member`);
     const changed = Object.entries(address).some(([field, value]) => value !== undefined && peer.address[field as keyof typeof address] !== value);
     peer.address = { ...peer.address, ...address };
     if (changed) this.#queue.addressChanged(peer);
@@ -110,6 +114,25 @@ export class LinkManager {
     this.#peers.get(nodeId)?.linkOn(tier)?.link.close(reason);
   }
 
+  /** Replication says whether the peer proved a room we share: a member keeps its place when the table is full. */
+  vouch(nodeId: string, member: boolean): void {
+    const peer = this.#peers.get(nodeId);
+    if (peer) peer.member = member;
+  }
+
+  /** Drops a peer: closes its links, stops dialling it, and frees its place. It may link again later as a newcomer. */
+  forget(nodeId: string, reason: string): void {
+    const peer = this.#peers.get(nodeId);
+    if (!peer) return;
+    this.#peers.delete(nodeId);
+    this.#frames.forget(nodeId);
+    peer.dials = false;
+    this.#queue.forget(peer, reason);
+    this.#log(`forgot ${nodeId}: ${reason}`);
+    // Each close reaches #lost, which settles the peer: replication hears it has no link now.
+    for (const entry of peer.links()) entry.link.close(reason);
+  }
+
   status(): LinkStatus[] {
     return [...this.#peers.values()].map((peer) => {
       const primary = peer.primary;
@@ -137,12 +160,26 @@ export class LinkManager {
 
   #addPeer(nodeId: string): Peer | null {
     if (this.#peers.size >= this.#init.maxPeers) {
-      this.#log(`not linking to ${nodeId}: already linked to the most peers allowed (${this.#init.maxPeers})`);
-      return null;
+      const victim = this.#evictable();
+      if (!victim) {
+        this.#log(`not linking to ${nodeId}: already linked to the most peers allowed (${this.#init.maxPeers}), every one a member`);
+        return null;
+      }
+      this.forget(victim.nodeId, `making room for ${nodeId} (${victim.member ? "absent longest" : "proved no shared room"})`);
     }
     const peer = new Peer(nodeId);
     this.#peers.set(nodeId, peer);
     return peer;
+  }
+
+  /** Whom a newcomer displaces from a full table: the oldest peer that is no member, else the member absent longest. */
+  #evictable(): Peer | undefined {
+    let absent: Peer | undefined;
+    for (const peer of this.#peers.values()) {
+      if (!peer.member) return peer; // the Map keeps insertion order: the first found is the oldest
+      if (peer.links().length === 0 && (!absent || peer.absentSince < absent.absentSince)) absent = peer;
+    }
+    return absent;
   }
 
   /** Runs the secure handshake on a fresh link, dialled (`expected` set) or accepted: the far end's proven id and the sealed link. */
@@ -174,6 +211,7 @@ export class LinkManager {
   /** Files an identified link under its peer, wires its frames and close, and pings it at once. */
   #attach(peer: Peer, link: Link, tier: Tier, dialedByMe: boolean): void {
     if (this.#closing.signal.aborted) return link.close("shutting down");
+    if (this.#peers.get(peer.nodeId) !== peer) return link.close("peer forgotten");
     const entry: PeerLink = { link, tier, dialedByMe, health: new LinkHealth() };
     const loser = peer.attach(entry, this.#init.identity.nodeId);
     if (loser === entry) return link.close("duplicate link");
@@ -188,6 +226,7 @@ export class LinkManager {
 
   #receive(peer: Peer, entry: PeerLink, frame: Uint8Array): void {
     entry.health.heard();
+    if (!this.#frames.take(peer.nodeId)) return entry.link.close(`over ${this.#init.framesPerSecond} frames a second`);
     const decoded = decodeFrame(frame);
     if (decoded.kind === "data") return this.#onData.emit(peer.nodeId, decoded.data, entry.tier);
     if (decoded.kind === "invalid") return entry.link.close(decoded.reason);

@@ -40,6 +40,10 @@ export class Peer {
   address: NodeAddress;
   /** True once this side was asked to link to it: its tiers are dialled and redialled. Otherwise its links are only accepted. */
   dials = false;
+  /** True while replication holds that it proved a room we share: such a peer keeps its place in a full table. */
+  member = false;
+  /** When a link to it last closed, or when it was filed if none ever did: the eviction order among the absent. */
+  absentSince = Date.now();
   #state: PeerState = { kind: "disconnected" };
   readonly #log: PeerEvent[] = [];
 
@@ -86,6 +90,7 @@ export class Peer {
   detach(entry: PeerLink, retryMs: number, reason: string): boolean {
     if (this.linkOn(entry.tier) !== entry) return false;
     this.tiers.set(entry.tier, { kind: "waiting", until: Date.now() + retryMs, failures: 0 });
+    this.absentSince = Date.now();
     this.record(`${entry.tier} link closed: ${reason}`);
     return true;
   }

@@ -26,8 +26,13 @@ export interface LinkManagerInit {
   retryMinMs?: number;
   /** Longest retry delay. @default 30000 */
   retryMaxMs?: number;
-  /** Peers linked at most; beyond it new peers are refused (replication forwards to them). @default 64 */
+  /**
+   * Peers held at most. A newcomer to a full table takes the place of the oldest peer not vouched for as a member
+   * (`vouch`), else of the member absent longest; with every place held by a linked member it is refused. @default 64
+   */
   maxPeers?: number;
+  /** Frames one peer may send a second over all its links, in bursts of twice that; past it the link closes. @default 2000 */
+  framesPerSecond?: number;
   /** A link must complete the handshake within this. @default 5000 */
   handshakeTimeoutMs?: number;
   log?: (line: string) => void;
@@ -60,5 +65,6 @@ export const LINK_MANAGER_DEFAULTS = {
   retryMinMs: 1000,
   retryMaxMs: 30_000,
   maxPeers: 64,
+  framesPerSecond: 2000,
   handshakeTimeoutMs: 5000,
 } satisfies Partial<LinkManagerInit>;

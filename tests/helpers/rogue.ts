@@ -1,0 +1,57 @@
+/**
+ * A rogue instance for attack tests: it speaks the real link handshake with a key of its own (or claims another
+ * node's id over its own key), then sends whatever frames it likes and records what comes back.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { membershipTag, roomIdOf } from "../../src/domain/rooms.ts";
+import { nodeIdOf } from "../../src/storage/identity.ts";
+import { decodeFrame, encodeFrame } from "../../src/sync/codec.ts";
+import type { Frame } from "../../src/sync/frames.ts";
+import { LinkManager } from "../../src/transport/links/index.ts";
+import type { ChannelIdentity } from "../../src/transport/secure/channel.ts";
+import { websocketTransport } from "../../src/transport/websocket/index.ts";
+import { waitFor, type Instance } from "./instance.ts";
+
+/** A fresh identity, as a new instance would make; `claim` puts another node's id beside a key that is not its. */
+export function rogueIdentity(claim?: string): ChannelIdentity {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  return { nodeId: claim ?? nodeIdOf(publicKey), publicKey, privateKey };
+}
+
+export interface Rogue extends AsyncDisposable {
+  /** The node id its key proves (what the instance sees, whatever it claims). */
+  readonly id: string;
+  readonly links: LinkManager;
+  /** Every frame the instance sent it, in order, with its size in bytes. */
+  readonly received: { frame: Frame; bytes: number }[];
+  /** Links to the instance over its websocket tier; resolves once the link carries data. */
+  link(to: Instance): Promise<unknown>;
+  send(to: Instance, frame: Frame): boolean;
+}
+
+export async function startRogue(identity = rogueIdentity()): Promise<Rogue> {
+  const links = new LinkManager({ identity, transports: [websocketTransport()], retryMinMs: 200, retryMaxMs: 1000 });
+  await links.start();
+  const received: Rogue["received"] = [];
+  links.onData((_from, data) => received.push({ frame: decodeFrame(data).frame, bytes: data.byteLength }));
+  return {
+    id: nodeIdOf(identity.publicKey),
+    links,
+    received,
+    link: async (to) => {
+      await links.connect({ nodeId: to.nodeId, ws: to.ws });
+      await waitFor(() => links.status().some((s) => s.nodeId === to.nodeId && s.state === "connected"), 5000, "the rogue's link");
+    },
+    send: (to, frame) => {
+      if (!links.send(to.nodeId, encodeFrame(frame))) throw new Error("the rogue has no link to send on");
+      return true;
+    },
+    [Symbol.asyncDispose]: () => links.close(),
+  };
+}
+
+/** What a member of an open room proves to `to` in its hello (it takes only the room's name), and the room's id. */
+export const openRoom = (name: string, from: string, to: string) => ({
+  proof: membershipTag({ name, key: null }, from, to),
+  id: roomIdOf({ name, key: null }),
+});
