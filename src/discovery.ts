@@ -11,8 +11,8 @@ export interface DiscoveredBy {
 }
 
 /**
- * LAN discovery: this instance's beacons name it, where it listens and its rooms (hashed); a beacon from an instance
- * that shares a room introduces it. The LAN tier exists before the instance does, so the instance is handed in by
+ * LAN discovery: this instance's beacons name it, where it listens and its rooms (as tags that vouch for the rest);
+ * a beacon from an instance that shares a room introduces it. The LAN tier exists before the instance does, so the instance is handed in by
  * `serve`; until then beacons carry no rooms and heard beacons are ignored.
  */
 export class LanDiscovery {
@@ -29,8 +29,8 @@ export class LanDiscovery {
 
   /** What this instance's next beacon says. */
   beacon(): BeaconInfo {
-    const salt = randomBytes(16).toString("base64url");
-    return { nodeId: this.nodeId, salt, rooms: (this.#node?.joinedRooms() ?? []).map((room) => beaconTag(room, salt)), ...this.addresses() };
+    const claims = { salt: randomBytes(16).toString("base64url"), nodeId: this.nodeId, ...this.addresses() };
+    return { ...claims, rooms: (this.#node?.joinedRooms() ?? []).map((room) => beaconTag(room, claims)) };
   }
 
   /** Another instance's beacon, and where it came from. */
@@ -39,7 +39,9 @@ export class LanDiscovery {
     if (!node) return;
     const { salt, rooms } = info;
     if (!salt || !rooms) return;
-    const mine = new Set(node.joinedRooms().map((room) => beaconTag(room, salt)));
+    // The tags cover the node id and addresses too: a beacon copied with other ones proves no room.
+    const claims = { salt, nodeId: info.nodeId, http: info.http, ws: info.ws };
+    const mine = new Set(node.joinedRooms().map((room) => beaconTag(room, claims)));
     if (!rooms.some((r) => mine.has(r))) return;
     node.introduce({ nodeId: info.nodeId, lan: info.from, ...(info.http ? { http: info.http } : {}), ...(info.ws ? { ws: info.ws } : {}) });
   }

@@ -34,4 +34,16 @@ describe("LAN discovery", () => {
     stranger.d.heard({ ...theirs, from: "10.0.0.1:9999" });
     expect(stranger.introduced).toEqual([]);
   });
+
+  it("a beacon copied by a bystander with another node id or address introduces nobody", () => {
+    const key = newRoomKey();
+    const theirs = discovery([{ name: "family", key }]).d.beacon();
+    const member = discovery([{ name: "family", key }]);
+    member.d.heard({ ...theirs, http: "http://10.6.6.6:8080", from: "10.0.0.1:9999" });
+    member.d.heard({ ...theirs, ws: "ws://10.6.6.6:9000", from: "10.0.0.1:9999" });
+    member.d.heard({ ...theirs, nodeId: "6".repeat(32), from: "10.0.0.1:9999" });
+    expect(member.introduced).toEqual([]);
+    member.d.heard({ ...theirs, from: "10.0.0.1:9999" });
+    expect(member.introduced).toHaveLength(1);
+  });
 });

@@ -60,12 +60,26 @@ export function membershipTag(room: RoomRef, from: string, to: string): string {
 /** A room as a LAN beacon carries it: 96 bits in base64url, 16 characters. */
 export const BeaconTag = Type.String({ pattern: "^[A-Za-z0-9_-]{16}$" });
 
+/** What a LAN beacon says of its sender, and what each of its room tags vouches for. */
+export interface BeaconClaims {
+  salt: string;
+  nodeId: string;
+  http?: string;
+  ws?: string;
+}
+
 /**
- * A room in one LAN beacon: an HMAC under the room's key of that beacon's random salt. Only those who hold the key
- * recognise it, and no two beacons say the same, so a bystander can neither reverse a tag nor follow a room.
+ * A room in one LAN beacon: an HMAC under the room's key of that beacon's random salt and of who sent it and where
+ * it listens. Only those who hold the key recognise it; no two beacons say the same, so a bystander can neither
+ * reverse a tag nor follow a room; and one who changes the node id or an address in a copied beacon breaks every tag.
  */
-export function beaconTag(room: RoomRef, salt: string): string {
-  return createHmac("sha256", Buffer.from(keyOf(room), "base64url")).update(`e-goat beacon\0${salt}`).digest().subarray(0, 12).toString("base64url");
+export function beaconTag(room: RoomRef, claims: BeaconClaims): string {
+  const { salt, nodeId, http = "", ws = "" } = claims;
+  return createHmac("sha256", Buffer.from(keyOf(room), "base64url"))
+    .update(["e-goat beacon", salt, nodeId, http, ws].join("\0"))
+    .digest()
+    .subarray(0, 12)
+    .toString("base64url");
 }
 
 /** A parsed invite link. */
