@@ -7,6 +7,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { migrate, openDatabase, schemaVersion, StorageError } from "../src/storage/db.ts";
 import { openStorage } from "../src/storage/index.ts";
+import { MAX_KNOWN_PEERS } from "../src/storage/peers.ts";
 import { MIGRATIONS } from "../src/storage/schema.ts";
 import { tempDir } from "./helpers/instance.ts";
 
@@ -222,5 +223,13 @@ describe("known peers", () => {
       { node_id: "a", name: "A2", addresses: { http: "http://a2" }, rooms: ["r", "s"], last_seen: 3 },
       { node_id: "b", name: "B", addresses: {}, rooms: [], last_seen: 2 },
     ]);
+  });
+
+  it("are kept up to MAX_KNOWN_PEERS, the ones seen longest ago dropped first", () => {
+    const s = openStorage(":memory:");
+    for (let i = 0; i < MAX_KNOWN_PEERS + 10; i++) s.peers.save({ node_id: `p${i}`, name: "P", addresses: {}, rooms: ["r"], last_seen: i });
+    const kept = s.peers.all();
+    expect(kept).toHaveLength(MAX_KNOWN_PEERS);
+    expect(kept.at(-1)!.node_id).toBe("p10");
   });
 });

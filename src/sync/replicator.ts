@@ -332,9 +332,10 @@ export class Replicator {
     for (const p of frame.peers) {
       if (p.node_id === this.#replica.nodeId || this.#up.has(p.node_id)) continue;
       if (!p.rooms.some((r) => senderRooms.has(r))) continue;
-      const address = { nodeId: p.node_id, ...p.addresses };
-      this.#replica.savePeer({ node_id: p.node_id, name: p.name, rooms: p.rooms, addresses: address });
-      void this.#links.connect(address);
+      // Kept (savePeer) only once it links and proves a room; one that no tier reaches is not tried again.
+      this.#links.connect({ nodeId: p.node_id, ...p.addresses }).catch(() => {
+        if (!this.#up.has(p.node_id)) this.#links.forget(p.node_id, "introduced, but no tier reaches it");
+      });
     }
   }
 

@@ -262,6 +262,26 @@ describe("introductions", () => {
   });
 });
 
+describe("introductions by a member", () => {
+  it("are kept only once they link and prove a room; one no tier reaches is dropped, not redialled forever", async () => {
+    const net = new MemoryNetwork();
+    const a = await start(net, "a", ["r"]);
+    const b = await start(net, "b", ["r"]);
+    link(b, a);
+    await waitFor(() => a.node.peers().some((p) => p.node_id === b.node.id && p.rooms.length === 1), 3000, "b a member");
+    const room = a.node.room("r")!.id;
+    const invented = Array.from({ length: 16 }, (_, i) => i.toString(16).padStart(32, "f"));
+    const dials: string[] = [];
+    net.dialDelayMs = (_from, to) => (invented.includes(to) && dials.push(to), 0);
+    b.links.send(a.node.id, encodeFrame({ type: "peers", peers: invented.map((node_id) => ({ node_id, name: "x", rooms: [room], addresses: {} })) }));
+    await waitFor(() => new Set(dials).size === invented.length, 3000, "each introduction tried");
+    await Bun.sleep(500); // several retry periods (FAST.retryMinMs is 100)
+    expect(dials).toHaveLength(invented.length);
+    expect(a.links.status().filter((s) => invented.includes(s.nodeId))).toEqual([]);
+    expect(a.storage.peers.all().map((p) => p.node_id)).toEqual([b.node.id]);
+  });
+});
+
 describe("signed messages", () => {
   it("a member cannot forge another instance's message, nor poison a sequence with its own", async () => {
     const net = new MemoryNetwork();
