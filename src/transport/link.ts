@@ -52,6 +52,17 @@ export interface Link {
   onClose(handler: (reason: string) => void): () => void;
   /** Closes the link; the far end sees it close too. Idempotent. */
   close(reason?: string): void;
+  /**
+   * Optional, for a tier whose own packets are open to bystanders (lan): the secure handshake done, it hands over
+   * keys for the tier to authenticate each of its packets, so none can be forged, even those that close a link.
+   */
+  authenticate?(keys: LinkKeys): void;
+}
+
+/** One link's packet keys, from its secure handshake: what this side tags with, and what the far end does. */
+export interface LinkKeys {
+  send: Uint8Array;
+  receive: Uint8Array;
 }
 
 /** One tier: dials out and accepts links in. */

@@ -1,12 +1,15 @@
 import { BaseLink } from "../base-link.ts";
 import { MAX_FRAME_BYTES } from "../limits.ts";
 import type { LanStats, OutgoingDatagram } from "./socket.ts";
-import { encodeReason, headerBytes, MAX_HEADER_BYTES, type Datagram } from "./wire.ts";
+import type { LinkKeys } from "../link.ts";
+import { decodeReason, encodeReason, headerBytes, MAX_HEADER_BYTES, TAG_BYTES, tagHolds, type Datagram } from "./wire.ts";
 
 /** Most datagrams in flight on one link, whatever their size (each costs ~2 KiB of a receiver's socket buffer). */
 const MAX_IN_FLIGHT = 64;
 const RETRANSMIT_MS = 200;
 const MAX_RETRANSMIT_MS = 2000;
+/** Tagged datagrams a link keeps while its keys have not come (the far end switched a moment earlier). */
+const MAX_EARLY = MAX_IN_FLIGHT;
 
 /** What a link needs from its transport. */
 export interface LinkContext {
@@ -53,6 +56,11 @@ export class LanLink extends BaseLink {
   #partCount = 0;
   #ackScheduled = false;
   lastReceiveProgress = Date.now();
+  // Authentication: once set, every datagram sent is tagged and every one received must be.
+  #keys: LinkKeys | null = null;
+  /** The next sequence expected when the keys came: untagged data below it are resends from before, only acked. */
+  #keyedAt = 0;
+  #early: Datagram[] = [];
 
   constructor(
     private readonly context: LinkContext,
@@ -73,7 +81,7 @@ export class LanLink extends BaseLink {
     this.checkSend(frame);
     this.checkQueue(this.#queuedBytes + frame.byteLength);
     const copy = frame.slice();
-    const chunk = this.context.maxDatagramBytes - headerBytes(this.context.localNodeId, this.peer);
+    const chunk = this.context.maxDatagramBytes - headerBytes(this.context.localNodeId, this.peer) - TAG_BYTES;
     const count = Math.max(1, Math.ceil(copy.byteLength / chunk));
     for (let index = 0; index < count; index++) {
       this.#queue.push({ index, count, payload: copy.subarray(index * chunk, (index + 1) * chunk) });
@@ -82,9 +90,43 @@ export class LanLink extends BaseLink {
     this.#pump();
   }
 
+  /**
+   * From now on, tags every datagram with `keys.send` and takes only those tagged with `keys.receive` (see wire.ts).
+   * Datagrams already in flight are resent as they were first sent, so the two ends may switch at different moments.
+   */
+  authenticate(keys: LinkKeys): void {
+    if (this.#keys || this.closed) return;
+    this.#keys = keys;
+    this.#keyedAt = this.#expected;
+    for (const d of this.#early.splice(0)) this.incoming(d);
+  }
+
+  /** A datagram of this link's session from the peer: checked against the keys, if any, then acted on. */
+  incoming(d: Datagram): void {
+    if (!this.#keys) {
+      // Tagged before we have the keys: the far end switched first. Kept for the moment ours come.
+      if (d.tag) return void (this.#early.length < MAX_EARLY && this.#early.push(d));
+    } else if (!d.tag || !tagHolds(this.#keys.receive, d.tag)) {
+      this.context.stats.unauthenticated++;
+      // A resend of data from before the switch needs its ack, or the far end would resend it forever.
+      if (!d.tag && d.type === "data" && d.seq < this.#keyedAt) this.#scheduleAck();
+      return;
+    }
+    switch (d.type) {
+      case "data":
+        return this.receive(d);
+      case "ack":
+        return this.acknowledge(d.seq);
+      case "fin":
+        return this.end(`closed by peer: ${decodeReason(d.payload)}`);
+      case "reset":
+        return this.end("reset by peer");
+    }
+  }
+
   close(reason = "closed"): void {
     if (this.closed) return;
-    const fin = { type: "fin", to: this.peer, session: this.session, seq: 0, index: 0, count: 0, payload: encodeReason(reason) } as const;
+    const fin = { type: "fin", to: this.peer, session: this.session, seq: 0, index: 0, count: 0, payload: encodeReason(reason), ...this.#tagged() } as const;
     // Sent twice: a lost FIN would leave the far end open until its own timeouts notice.
     this.context.transmit(fin);
     this.context.transmit(fin);
@@ -101,13 +143,14 @@ export class LanLink extends BaseLink {
     this.context.reassembly.used -= this.#partBytes;
     this.#parts = [];
     this.#held.clear();
+    this.#early = [];
     this.#queue = [];
     this.#inFlight = [];
     this.context.forget(this);
   }
 
   /** Handles a data datagram from the peer: hold it, deliver what is now in order, and acknowledge. */
-  receive(d: Datagram): void {
+  private receive(d: Datagram): void {
     this.#scheduleAck();
     const ahead = d.seq - this.#expected;
     if (ahead < 0 || this.#held.has(d.seq)) return;
@@ -124,7 +167,7 @@ export class LanLink extends BaseLink {
   }
 
   /** Handles the peer's cumulative ack: everything below `next` arrived. */
-  acknowledge(next: number): void {
+  private acknowledge(next: number): void {
     if (next > this.#nextSeq) return;
     let acked = 0;
     while (acked < this.#inFlight.length && this.#inFlight[acked]!.seq < next) this.#inFlightBytes -= this.#inFlight[acked++]!.bytes;
@@ -161,6 +204,10 @@ export class LanLink extends BaseLink {
     this.deliver(frame);
   }
 
+  #tagged(): { tagKey?: Uint8Array } {
+    return this.#keys ? { tagKey: this.#keys.send } : {};
+  }
+
   #scheduleAck(): void {
     if (this.#ackScheduled) return;
     this.#ackScheduled = true;
@@ -168,7 +215,7 @@ export class LanLink extends BaseLink {
     setImmediate(() => {
       this.#ackScheduled = false;
       if (this.closed) return;
-      this.context.transmit({ type: "ack", to: this.peer, session: this.session, seq: this.#expected, index: 0, count: 0, payload: new Uint8Array(0) });
+      this.context.transmit({ type: "ack", to: this.peer, session: this.session, seq: this.#expected, index: 0, count: 0, payload: new Uint8Array(0), ...this.#tagged() });
     });
   }
 
@@ -180,7 +227,8 @@ export class LanLink extends BaseLink {
       if (this.#nextSeq === 0xffff_ffff) return this.close("sequence numbers exhausted");
       this.#queueHead++;
       this.#queuedBytes -= next.payload.byteLength;
-      const datagram = { type: "data", to: this.peer, session: this.session, seq: this.#nextSeq++, ...next } as const;
+      // The tag key (or none) is fixed here: a resend goes out exactly as the first send did.
+      const datagram = { type: "data", to: this.peer, session: this.session, seq: this.#nextSeq++, ...next, ...this.#tagged() } as const;
       if (this.#inFlight.length === 0) this.lastSendProgress = Date.now();
       this.#inFlight.push({ seq: datagram.seq, bytes, datagram });
       this.#inFlightBytes += bytes;

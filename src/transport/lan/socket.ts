@@ -18,10 +18,12 @@ export interface LanStats {
   retransmitted: number;
   /** Sends the socket refused, and socket errors. */
   sendErrors: number;
+  /** Datagrams of an authenticated link dropped for a missing or false tag. */
+  unauthenticated: number;
 }
 
-/** A datagram to send; the socket fills in the sender. */
-export type OutgoingDatagram = Omit<Datagram, "from">;
+/** A datagram to send, tagged under `tagKey` when given; the socket fills in the sender. */
+export type OutgoingDatagram = Omit<Datagram, "from" | "tag"> & { tagKey?: Uint8Array };
 
 /** Where the socket binds and sends. */
 export interface LanSocketInit {
@@ -39,7 +41,7 @@ export interface LanSocketInit {
  * share the port; then a unicast datagram would reach only one of them, so every datagram is broadcast to each address.
  */
 export class LanSocket {
-  readonly stats: LanStats = { sent: 0, received: 0, malformed: 0, retransmitted: 0, sendErrors: 0 };
+  readonly stats: LanStats = { sent: 0, received: 0, malformed: 0, retransmitted: 0, sendErrors: 0, unauthenticated: 0 };
   /** Settles once the socket is bound; rejects with the bind error. */
   readonly ready: Promise<void>;
   readonly #socket = dgram.createSocket({ type: "udp4", reuseAddr: true });
@@ -66,7 +68,8 @@ export class LanSocket {
   transmit(datagram: OutgoingDatagram): void {
     if (!this.#open) return;
     const { port, addresses, localNodeId } = this.init;
-    const bytes = encodeDatagram({ ...datagram, from: localNodeId });
+    const { tagKey, ...fields } = datagram;
+    const bytes = encodeDatagram({ ...fields, from: localNodeId }, tagKey);
     for (const address of addresses) {
       try {
         this.#unsent++;

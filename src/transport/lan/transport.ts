@@ -5,7 +5,7 @@ import { decodeBeacon, encodeBeacon } from "./beacon.ts";
 import { LanLink, type LinkContext } from "./link.ts";
 import { lanSettings, type LanSettings, type LanTransportInit } from "./settings.ts";
 import { LanSocket, type LanStats } from "./socket.ts";
-import { decodeDatagram, decodeReason, isWireId, MAX_BEACON_BYTES, MAX_HEADER_BYTES, type DatagramType } from "./wire.ts";
+import { decodeDatagram, isWireId, MAX_BEACON_BYTES, MAX_HEADER_BYTES, type DatagramType } from "./wire.ts";
 
 /** How often a dial sends its SYN again while no answer comes. */
 const SYN_RESEND_MS = 400;
@@ -158,14 +158,13 @@ export class LanTransport implements Transport {
         return link ? undefined : this.#control("reset", d.from, d.session);
       }
       case "data":
-        return link ? link.receive(d) : this.#control("reset", d.from, d.session);
-      case "ack":
-        return link?.acknowledge(d.seq);
-      case "fin":
-        return link?.end(`closed by peer: ${decodeReason(d.payload)}`);
+        return link ? link.incoming(d) : this.#control("reset", d.from, d.session);
       case "reset":
         this.#pending.get(key)?.reject(new DialRefusedError(`${d.from} refused the LAN link`));
-        return link?.end("reset by peer");
+        return link?.incoming(d);
+      case "ack":
+      case "fin":
+        return link?.incoming(d);
     }
   }
 

@@ -8,11 +8,11 @@
  * answered at message 2 and, if it is not the node it meant to reach, stops before revealing itself.
  */
 import Noise from "noise-handshake";
-import { createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+import { createPublicKey, hkdfSync, sign, verify, type KeyObject } from "node:crypto";
 import { nodeIdOfKey } from "../../domain/names.ts";
 import { PROTOCOL_VERSION } from "../../domain/protocol.ts";
 import { DialError, DialTimeoutError, messageOf, WrongPeerError } from "../errors.ts";
-import type { Link } from "../link.ts";
+import type { Link, LinkKeys } from "../link.ts";
 import { x25519 } from "./curve.ts";
 import { FrameCipher } from "./frame-cipher.ts";
 import { SecureLink } from "./secure-link.ts";
@@ -38,6 +38,13 @@ const PROLOGUE = Buffer.from(`e-goat link ${PROTOCOL_VERSION}`);
 /** What an identity key signs: this context and the link's static key, nothing that could mean something else. */
 const SIGNED_CONTEXT = Buffer.from("e-goat noise static key:");
 const IDENTITY_PAYLOAD_BYTES = 32 + 64;
+
+/** Keys for a tier to tag its own packets (Link.authenticate), one per direction, bound to this handshake. */
+function packetKeys(handshakeHash: Uint8Array, initiator: boolean): LinkKeys {
+  const key = (direction: string) => new Uint8Array(hkdfSync("sha256", handshakeHash, "", `e-goat link packets ${direction}`, 32));
+  const [mine, theirs] = initiator ? ["initiator", "responder"] : ["responder", "initiator"];
+  return { send: key(mine), receive: key(theirs) };
+}
 
 const rawPublicKey = (key: KeyObject) => Buffer.from(key.export({ format: "jwk" }).x!, "base64url");
 
@@ -84,6 +91,7 @@ export function secureChannel(raw: Link, init: ChannelInit): Promise<{ nodeId: s
   };
   const done = () => {
     settle();
+    raw.authenticate?.(packetKeys(noise.hash!, init.initiator));
     resolve({ nodeId: remote!, link: new SecureLink(raw, new FrameCipher(noise.tx!), new FrameCipher(noise.rx!)) });
   };
   const timer = setTimeout(() => fail(new DialTimeoutError(`no handshake within ${init.timeoutMs} ms`)), init.timeoutMs);
