@@ -43,7 +43,9 @@ export class LinkManager {
     this.signaling = init.signaling ?? new SignalRouter();
     this.signaling.useLinks((nodeId, message) => this.#signalOverLink(nodeId, message));
     this.#frames = new RateLimiter({ perSecond: this.#init.framesPerSecond, burst: 2 * this.#init.framesPerSecond });
-    this.#hubPath = init.hub ? new HubPath({ localNodeId: init.identity.nodeId, hub: init.hub, onMessage: (from, m) => this.signaling.receive(from, m) }) : null;
+    this.#hubPath = init.hub
+      ? new HubPath({ identity: init.identity, hub: init.hub, handshakeTimeoutMs: this.#init.handshakeTimeoutMs, onMessage: (from, m) => this.signaling.receive(from, m) })
+      : null;
     if (this.#hubPath) this.signaling.useHub(this.#hubPath);
     this.#queue = new DialQueue({
       ...this.#init,

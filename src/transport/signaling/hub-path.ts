@@ -1,88 +1,169 @@
-import { DialError, DialRefusedError, DialTimeoutError } from "../errors.ts";
-import type { NodeAddress } from "../link.ts";
+import { randomBytes } from "node:crypto";
+import { DialError, DialRefusedError, DialTimeoutError, messageOf } from "../errors.ts";
+import type { Link, NodeAddress } from "../link.ts";
+import { secureChannel, type ChannelIdentity } from "../secure/channel.ts";
 import { hubRoomOf, parseEnvelope, type HubEnvelope, type LocalHub } from "./envelope.ts";
+import { HubLink, isSessionEnvelope, type SessionEnvelope } from "./hub-link.ts";
 import { isSignalMessage, type SignalMessage } from "./signal.ts";
 
-const ENVELOPE_TYPE = "webrtc";
+const ENVELOPE_TYPE = "e-goat-session";
 const IDLE_CLOSE_MS = 60_000;
 const OPEN_TIMEOUT_MS = 5000;
+/** Sessions others may have open with us through our hub at once, handshakes included. */
+const MAX_INCOMING = 64;
 
-interface Route {
-  send(message: SignalMessage): void;
-  close(): void;
+/** One secured session with another instance: its frames travel through a hub, sealed end to end. */
+interface Session {
+  peer: string;
+  link: HubLink;
+  /** The socket to the peer's hub, for a session this side opened; none for one opened through our hub. */
+  socket: WebSocket | null;
+  /** Set once the handshake proved the far end is `peer`. */
+  secure: Link | null;
   lastUsed: number;
+}
+
+export interface HubPathInit {
+  /** This instance's identity: each session's handshake proves it, and proves the far end's. */
+  identity: ChannelIdentity;
+  hub: LocalHub;
+  onMessage: (from: string, message: SignalMessage) => void;
+  /** A session's handshake must complete within this. @default 5000 */
+  handshakeTimeoutMs?: number;
 }
 
 /**
  * The signaling path through `/signal` hubs, for peers with no link yet: this instance waits in its own hub's room
- * `mesh.<id>`, and reaches another instance by joining that instance's room on its hub. Answers go back the way
- * the offer came.
+ * `mesh.<id>`, and reaches another instance by joining that instance's room on its hub. Through the hub, the two run
+ * the links' own secure handshake (secure/channel.ts) and then exchange only sealed frames: a hub member, whatever
+ * peer_id it claims, can neither read the offers meant for another node nor inject one in another node's name.
  */
 export class HubPath {
-  readonly #routes = new Map<string, Route>();
-  /** Hub connections being opened; the offer and the first candidates must share one, not race to open several. */
-  readonly #joining = new Map<string, Promise<Route>>();
+  /** Sessions opened through our hub, by peer and session id, and those this side opened, by session id: a frame feeds only a session of its way in. */
+  readonly #incoming = new Map<string, Session>();
+  readonly #outgoing = new Map<string, Session>();
+  /** Per peer, its secured session, which every message to it takes (answers go back the way offers came). */
+  readonly #secured = new Map<string, Session>();
+  /** Sessions this instance is opening, so concurrent sends to one peer share one. */
+  readonly #opening = new Map<string, Promise<Session>>();
+  readonly #sockets = new Map<string, WebSocket>();
+  readonly #timeoutMs: number;
   #local: ReturnType<LocalHub["joinLocal"]> | null = null;
   #sweep: ReturnType<typeof setInterval> | null = null;
 
-  constructor(
-    private readonly init: {
-      localNodeId: string;
-      hub: LocalHub;
-      onMessage: (from: string, message: SignalMessage) => void;
-    },
-  ) {}
+  constructor(private readonly init: HubPathInit) {
+    this.#timeoutMs = init.handshakeTimeoutMs ?? 5000;
+  }
 
   start(): void {
-    const local = this.init.hub.joinLocal(hubRoomOf(this.init.localNodeId), this.init.localNodeId, (envelope: HubEnvelope) => {
-      const from = envelope.peer_id;
-      if (!from || envelope.type !== ENVELOPE_TYPE || !isSignalMessage(envelope.payload)) return;
-      if (!this.#routes.has(from)) {
-        this.#routes.set(from, {
-          send: (message) => local.send({ type: ENVELOPE_TYPE, payload: message, target_peer_id: from }),
-          close: () => {},
-          lastUsed: Date.now(),
-        });
-      }
-      this.#routes.get(from)!.lastUsed = Date.now();
-      this.init.onMessage(from, envelope.payload);
-    });
-    this.#local = local;
+    const { nodeId } = this.init.identity;
+    this.#local = this.init.hub.joinLocal(hubRoomOf(nodeId), nodeId, (envelope) => this.#arrived(envelope));
     this.#sweep = setInterval(() => {
-      for (const [id, route] of this.#routes) {
-        if (Date.now() - route.lastUsed > IDLE_CLOSE_MS) {
-          route.close();
-          this.#routes.delete(id);
-        }
-      }
+      for (const session of this.#all()) if (Date.now() - session.lastUsed > IDLE_CLOSE_MS) session.link.close("idle");
+      for (const [peer, socket] of this.#sockets) if (![...this.#outgoing.values()].some((s) => s.socket === socket)) this.#dropSocket(peer);
     }, IDLE_CLOSE_MS / 2);
   }
 
-  /** Sends through the route a peer last used, or joins the peer's room on its hub at `to.ws`. */
+  /** Sends over the session with the peer, opening one on its hub at `to.ws` when there is none. */
   async send(to: NodeAddress, message: SignalMessage): Promise<void> {
-    let route = this.#routes.get(to.nodeId);
-    if (!route) {
-      if (!to.ws) throw new DialError(`no signaling path to ${to.nodeId}: no link and no hub address`);
-      let joining = this.#joining.get(to.nodeId);
-      if (!joining) {
-        joining = this.#join(to.nodeId, to.ws).finally(() => this.#joining.delete(to.nodeId));
-        this.#joining.set(to.nodeId, joining);
-      }
-      route = await joining;
-    }
-    route.lastUsed = Date.now();
-    route.send(message);
+    const session = this.#secured.get(to.nodeId) ?? (await this.#open(to));
+    session.lastUsed = Date.now();
+    session.secure!.send(new TextEncoder().encode(JSON.stringify(message)));
   }
 
   close(): void {
     if (this.#sweep) clearInterval(this.#sweep);
-    for (const route of this.#routes.values()) route.close();
-    this.#routes.clear();
+    for (const session of this.#all()) session.link.close("shutting down");
+    for (const peer of [...this.#sockets.keys()]) this.#dropSocket(peer);
     this.#local?.leave();
   }
 
-  async #join(nodeId: string, ws: string): Promise<Route> {
-    const query = new URLSearchParams({ room: hubRoomOf(nodeId), peer_id: this.init.localNodeId });
+  #all(): Session[] {
+    return [...this.#incoming.values(), ...this.#outgoing.values()];
+  }
+
+  #dropSocket(peer: string): void {
+    this.#sockets.get(peer)?.close();
+    this.#sockets.delete(peer);
+  }
+
+  /** An envelope to us through our own hub: a frame of a session another instance opened, or the start of one. */
+  #arrived(envelope: HubEnvelope): void {
+    const from = envelope.peer_id;
+    if (!from || envelope.type !== ENVELOPE_TYPE || !isSessionEnvelope(envelope.payload)) return;
+    const key = `${from} ${envelope.payload.session}`;
+    const known = this.#incoming.get(key);
+    if (known) return known.link.receive(envelope.payload);
+    if (this.#incoming.size >= MAX_INCOMING || !this.#local) return;
+    const local = this.#local;
+    const session = this.#session(this.#incoming, key, from, envelope.payload.session, null, (payload) =>
+      local.send({ type: ENVELOPE_TYPE, payload, target_peer_id: from }),
+    );
+    session.link.receive(envelope.payload);
+    // The claimed peer_id counts for nothing: the handshake must prove it.
+    void this.#secure(session, false).catch(() => {});
+  }
+
+  #open(to: NodeAddress): Promise<Session> {
+    let opening = this.#opening.get(to.nodeId);
+    if (!opening) {
+      opening = this.#connect(to).finally(() => this.#opening.delete(to.nodeId));
+      this.#opening.set(to.nodeId, opening);
+    }
+    return opening;
+  }
+
+  async #connect(to: NodeAddress): Promise<Session> {
+    if (!to.ws) throw new DialError(`no signaling path to ${to.nodeId}: no link and no hub address`);
+    const socket = await this.#socket(to.nodeId, to.ws);
+    const id = randomBytes(16).toString("base64url");
+    const session = this.#session(this.#outgoing, id, to.nodeId, id, socket, (payload) =>
+      socket.send(JSON.stringify({ type: ENVELOPE_TYPE, payload, target_peer_id: to.nodeId })),
+    );
+    await this.#secure(session, true);
+    return session;
+  }
+
+  #session(map: Map<string, Session>, key: string, peer: string, id: string, socket: WebSocket | null, transmit: (payload: SessionEnvelope) => void): Session {
+    const link = new HubLink(`${peer} via ${socket ? "its hub" : "our hub"}`, id, transmit, () => {
+      map.delete(key);
+      if (this.#secured.get(peer) === session) this.#secured.delete(peer);
+    });
+    const session: Session = { peer, link, socket, secure: null, lastUsed: Date.now() };
+    map.set(key, session);
+    return session;
+  }
+
+  /** Runs the handshake over a session; then its sealed frames are signal messages from the proven peer. */
+  async #secure(session: Session, initiator: boolean): Promise<void> {
+    const { identity } = this.init;
+    const { nodeId, link } = await secureChannel(session.link, { identity, initiator, expected: initiator ? session.peer : undefined, timeoutMs: this.#timeoutMs });
+    if (nodeId !== session.peer) {
+      link.close("the hub member is not the node it claims to be");
+      throw new DialError(`a hub member claimed to be ${session.peer} but is ${nodeId}`);
+    }
+    session.secure = link;
+    // Messages go out on the newest session; an older one (both sides may open one at once) still delivers until idle.
+    this.#secured.set(session.peer, session);
+    link.onFrame((frame) => {
+      let message: unknown;
+      try {
+        message = JSON.parse(new TextDecoder().decode(frame));
+      } catch {
+        return link.close("a session frame is not JSON");
+      }
+      if (!isSignalMessage(message)) return link.close("a session frame is not a signal message");
+      session.lastUsed = Date.now();
+      this.init.onMessage(session.peer, message);
+    });
+    link.onClose(() => session.link.close());
+  }
+
+  /** A WebSocket to `ws`'s hub, in `nodeId`'s room as this instance; its envelopes from `nodeId` feed our sessions. */
+  async #socket(nodeId: string, ws: string): Promise<WebSocket> {
+    const open = this.#sockets.get(nodeId);
+    if (open && open.readyState === WebSocket.OPEN) return open;
+    const query = new URLSearchParams({ room: hubRoomOf(nodeId), peer_id: this.init.identity.nodeId });
     const socket = new WebSocket(`${ws}/signal?${query}`);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new DialTimeoutError(`hub at ${ws} did not answer`)), OPEN_TIMEOUT_MS);
@@ -94,24 +175,22 @@ export class HubPath {
         clearTimeout(timer);
         reject(new DialRefusedError(`cannot reach the hub at ${ws}`));
       };
+    }).catch((error: unknown) => {
+      socket.close();
+      throw error instanceof DialError ? error : new DialError(messageOf(error));
     });
-    const route: Route = {
-      send: (message) => socket.send(JSON.stringify({ type: ENVELOPE_TYPE, payload: message, target_peer_id: nodeId })),
-      close: () => socket.close(),
-      lastUsed: Date.now(),
-    };
     socket.onmessage = (event) => {
       const envelope = parseEnvelope(String(event.data));
-      if (typeof envelope === "string") return;
-      if (envelope.peer_id === nodeId && envelope.type === ENVELOPE_TYPE && isSignalMessage(envelope.payload)) {
-        route.lastUsed = Date.now();
-        this.init.onMessage(nodeId, envelope.payload);
-      }
+      if (typeof envelope === "string" || envelope.peer_id !== nodeId || envelope.type !== ENVELOPE_TYPE) return;
+      if (!isSessionEnvelope(envelope.payload)) return;
+      const session = this.#outgoing.get(envelope.payload.session);
+      if (session?.socket === socket) session.link.receive(envelope.payload);
     };
     socket.onclose = () => {
-      if (this.#routes.get(nodeId) === route) this.#routes.delete(nodeId);
+      if (this.#sockets.get(nodeId) === socket) this.#sockets.delete(nodeId);
+      for (const session of [...this.#outgoing.values()]) if (session.socket === socket) session.link.close("hub connection closed");
     };
-    this.#routes.set(nodeId, route);
-    return route;
+    this.#sockets.set(nodeId, socket);
+    return socket;
   }
 }

@@ -55,6 +55,7 @@ export class SignalHub implements LocalHub {
     if (!isDisplayName(peerId)) return jsonError(400, `peer_id must be ${DISPLAY_NAME_RULE}`);
     if (this.#connections >= this.#maxConnections) return jsonError(429, "the signaling hub is full; try again later");
     const members = this.#rooms.get(room);
+    if (members?.get(peerId)?.local) return jsonError(409, `peer_id '${peerId}' is this instance's own in room '${room}'`);
     if (members && members.size >= this.#maxMembersPerRoom && !members.has(peerId)) {
       return jsonError(429, `room '${room}' has the most members the hub allows (${this.#maxMembersPerRoom})`);
     }
@@ -88,6 +89,7 @@ export class SignalHub implements LocalHub {
   /** Joins a room from inside this process (the instance itself waiting for WebRTC offers); not rate limited. */
   joinLocal(room: string, peerId: string, onEnvelope: (envelope: HubEnvelope) => void): { send(envelope: HubEnvelope): void; leave(): void } {
     const member: Member = {
+      local: true,
       serial: ++this.#serial,
       // Delivered on a later turn, as a socket would, so a reply never re-enters the relay that caused it.
       send: (text) => queueMicrotask(() => onEnvelope(JSON.parse(text))),
@@ -109,6 +111,8 @@ export class SignalHub implements LocalHub {
     let members = this.#rooms.get(room);
     if (!members) this.#rooms.set(room, (members = new Map()));
     const previous = members.get(peerId);
+    // The instance's own membership (its room for WebRTC offers) is never taken over from outside.
+    if (previous?.local && !member.local) return member.close(4009, `peer_id '${peerId}' is this instance's own`);
     members.set(peerId, member);
     // A reconnect under the same id replaces the old connection; the others hear of it as a fresh join.
     previous?.close(4001, "replaced by a newer connection with the same peer_id");
@@ -141,8 +145,9 @@ export class SignalHub implements LocalHub {
   }
 }
 
-/** One member of a room: a WebSocket client, or a member inside this process. */
+/** One member of a room: a WebSocket client, or a member inside this process (`local`). */
 interface Member {
+  local?: true;
   serial: number;
   send(text: string): void;
   close(code: number, reason: string): void;
