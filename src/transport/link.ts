@@ -14,6 +14,9 @@
  * - **Closing**: a link closes once, from either end; the other end closes too. Close handlers run once with the
  *   reason; one added after the close runs on the next microtask.
  * - **Dials** reject with a DialError subclass (errors.ts), or with the signal's reason when the caller aborts.
+ * - **Packet keys**: a tier whose own packets bystanders see and could forge (lan) implements `authenticate`; the
+ *   secure handshake hands it per-direction keys, and from then on it drops every packet of the link not tagged with
+ *   them. Raw links without keys (as the compliance suite runs them) work as before.
  */
 import type { Tier } from "../domain/tiers.ts";
 
@@ -55,6 +58,7 @@ export interface Link {
   /**
    * Optional, for a tier whose own packets are open to bystanders (lan): the secure handshake done, it hands over
    * keys for the tier to authenticate each of its packets, so none can be forged, even those that close a link.
+   * Called synchronously with the handshake's last frame (read, or sent), so no later frame travels unauthenticated.
    */
   authenticate?(keys: LinkKeys): void;
 }

@@ -8,8 +8,6 @@ import { decodeReason, encodeReason, headerBytes, MAX_HEADER_BYTES, TAG_BYTES, t
 const MAX_IN_FLIGHT = 64;
 const RETRANSMIT_MS = 200;
 const MAX_RETRANSMIT_MS = 2000;
-/** Tagged datagrams a link keeps while its keys have not come (the far end switched a moment earlier). */
-const MAX_EARLY = MAX_IN_FLIGHT;
 
 /** What a link needs from its transport. */
 export interface LinkContext {
@@ -38,7 +36,7 @@ interface InFlight {
 export class LanLink extends BaseLink {
   readonly tier = "lan" as const;
   // Sending: fragments waiting for the window, then datagrams sent and not yet acknowledged.
-  #queue: { index: number; count: number; payload: Uint8Array }[] = [];
+  #queue: { index: number; count: number; payload: Uint8Array; tagKey?: Uint8Array }[] = [];
   #queueHead = 0;
   #queuedBytes = 0;
   #inFlight: InFlight[] = [];
@@ -60,7 +58,6 @@ export class LanLink extends BaseLink {
   #keys: LinkKeys | null = null;
   /** The next sequence expected when the keys came: untagged data below it are resends from before, only acked. */
   #keyedAt = 0;
-  #early: Datagram[] = [];
 
   constructor(
     private readonly context: LinkContext,
@@ -83,8 +80,10 @@ export class LanLink extends BaseLink {
     const copy = frame.slice();
     const chunk = this.context.maxDatagramBytes - headerBytes(this.context.localNodeId, this.peer) - TAG_BYTES;
     const count = Math.max(1, Math.ceil(copy.byteLength / chunk));
+    // Tagged or not as the link is now: a handshake frame waiting for the window must not go out tagged.
+    const tag = this.#tagged();
     for (let index = 0; index < count; index++) {
-      this.#queue.push({ index, count, payload: copy.subarray(index * chunk, (index + 1) * chunk) });
+      this.#queue.push({ index, count, payload: copy.subarray(index * chunk, (index + 1) * chunk), ...tag });
     }
     this.#queuedBytes += copy.byteLength;
     this.#pump();
@@ -92,24 +91,29 @@ export class LanLink extends BaseLink {
 
   /**
    * From now on, tags every datagram with `keys.send` and takes only those tagged with `keys.receive` (see wire.ts).
-   * Datagrams already in flight are resent as they were first sent, so the two ends may switch at different moments.
+   * Frames sent before, queued or in flight, go (and are resent) untagged, so the two ends may switch at different
+   * moments; the far end's untagged acks then still free them, and only them.
    */
   authenticate(keys: LinkKeys): void {
     if (this.#keys || this.closed) return;
     this.#keys = keys;
     this.#keyedAt = this.#expected;
-    for (const d of this.#early.splice(0)) this.incoming(d);
+    // Called once the handshake's last frame is delivered: anything held past it came untagged from a bystander.
+    this.#held.clear();
+    this.#heldBytes = 0;
   }
 
   /** A datagram of this link's session from the peer: checked against the keys, if any, then acted on. */
   incoming(d: Datagram): void {
     if (!this.#keys) {
-      // Tagged before we have the keys: the far end switched first. Kept for the moment ours come.
-      if (d.tag) return void (this.#early.length < MAX_EARLY && this.#early.push(d));
+      // Tagged before we have the keys: the far end switched first, and resends it until we have them too.
+      if (d.tag) return;
     } else if (!d.tag || !tagHolds(this.#keys.receive, d.tag)) {
       this.context.stats.unauthenticated++;
-      // A resend of data from before the switch needs its ack, or the far end would resend it forever.
+      // The far end switches after us: a resend of its data from before needs our ack, and its untagged acks may
+      // still free what we sent untagged (the handshake), or each side would resend forever.
       if (!d.tag && d.type === "data" && d.seq < this.#keyedAt) this.#scheduleAck();
+      if (!d.tag && d.type === "ack") this.acknowledge(d.seq, true);
       return;
     }
     switch (d.type) {
@@ -143,7 +147,6 @@ export class LanLink extends BaseLink {
     this.context.reassembly.used -= this.#partBytes;
     this.#parts = [];
     this.#held.clear();
-    this.#early = [];
     this.#queue = [];
     this.#inFlight = [];
     this.context.forget(this);
@@ -166,11 +169,12 @@ export class LanLink extends BaseLink {
     }
   }
 
-  /** Handles the peer's cumulative ack: everything below `next` arrived. */
-  private acknowledge(next: number): void {
+  /** Handles the peer's cumulative ack: everything below `next` arrived (only what went out untagged, for an untagged ack). */
+  private acknowledge(next: number, untaggedOnly = false): void {
     if (next > this.#nextSeq) return;
     let acked = 0;
-    while (acked < this.#inFlight.length && this.#inFlight[acked]!.seq < next) this.#inFlightBytes -= this.#inFlight[acked++]!.bytes;
+    const covered = (sent: InFlight) => sent.seq < next && !(untaggedOnly && sent.datagram.tagKey);
+    while (acked < this.#inFlight.length && covered(this.#inFlight[acked]!)) this.#inFlightBytes -= this.#inFlight[acked++]!.bytes;
     if (acked === 0) return;
     this.#inFlight.splice(0, acked);
     this.lastSendProgress = Date.now();
@@ -227,8 +231,8 @@ export class LanLink extends BaseLink {
       if (this.#nextSeq === 0xffff_ffff) return this.close("sequence numbers exhausted");
       this.#queueHead++;
       this.#queuedBytes -= next.payload.byteLength;
-      // The tag key (or none) is fixed here: a resend goes out exactly as the first send did.
-      const datagram = { type: "data", to: this.peer, session: this.session, seq: this.#nextSeq++, ...next, ...this.#tagged() } as const;
+      // A resend goes out exactly as the first send did, tagged or not.
+      const datagram = { type: "data", to: this.peer, session: this.session, seq: this.#nextSeq++, ...next } as const;
       if (this.#inFlight.length === 0) this.lastSendProgress = Date.now();
       this.#inFlight.push({ seq: datagram.seq, bytes, datagram });
       this.#inFlightBytes += bytes;

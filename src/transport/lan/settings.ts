@@ -1,7 +1,7 @@
 import { isLoopback } from "../../addresses.ts";
 import { MAX_FRAME_BYTES, MAX_QUEUED_BYTES } from "../limits.ts";
 import type { BeaconInfo } from "./beacon.ts";
-import { isWireId, MAX_HEADER_BYTES, MAX_UDP_PAYLOAD } from "./wire.ts";
+import { isWireId, MAX_HEADER_BYTES, MAX_UDP_PAYLOAD, TAG_BYTES } from "./wire.ts";
 
 /** Largest datagram on a real LAN: fits any path MTU down to 1280 (VPNs, PPPoE, Wi-Fi bridges) without IP fragmentation. */
 export const DEFAULT_LAN_DATAGRAM_BYTES = 1200;
@@ -64,7 +64,7 @@ export function lanSettings(init: LanTransportInit): LanSettings {
   if (!(maxDatagramBytes >= 2 * MAX_HEADER_BYTES && maxDatagramBytes <= MAX_UDP_PAYLOAD)) {
     throw new RangeError(`maxDatagramBytes must be from ${2 * MAX_HEADER_BYTES} to ${MAX_UDP_PAYLOAD}`);
   }
-  if (MAX_FRAME_BYTES > 0xffff * (maxDatagramBytes - MAX_HEADER_BYTES)) {
+  if (MAX_FRAME_BYTES > 0xffff * (maxDatagramBytes - MAX_HEADER_BYTES - TAG_BYTES)) {
     throw new RangeError(`maxDatagramBytes is too small: a ${MAX_FRAME_BYTES}-byte frame would need more than 65535 fragments`);
   }
   return {
