@@ -9,6 +9,8 @@ export class Negotiation {
   pc: PeerConnection | null = null;
   channel: DataChannel | null = null;
   hasRemote = false;
+  /** Our own description exists, and with it our ICE transport (an answerer's comes a moment after the offer). */
+  hasLocal = false;
   /** An offer was taken for this handshake (its answer may wait for the library to load). */
   offered = false;
   done = false;
@@ -37,6 +39,16 @@ export class Negotiation {
     }
     this.hasRemote = true;
     for (const [candidate, mid] of this.#held.splice(0)) this.sendCandidate(candidate, mid);
+    this.#applyCandidates();
+  }
+
+  /** Our description was made: candidates that waited for it can be applied. */
+  described(): void {
+    this.hasLocal = true;
+    this.#applyCandidates();
+  }
+
+  #applyCandidates(): void {
     for (const [candidate, mid] of this.candidates.splice(0)) this.addCandidate(candidate, mid);
   }
 
@@ -52,8 +64,9 @@ export class Negotiation {
     else this.sendCandidate(candidate, mid);
   }
 
+  /** Applies a remote candidate once both descriptions are in place (libdatachannel throws before), else keeps it. */
   addCandidate(candidate: string, mid: string): void {
-    if (!this.pc || !this.hasRemote) {
+    if (!this.pc || !this.hasRemote || !this.hasLocal) {
       if (this.candidates.length < MAX_EARLY_CANDIDATES) this.candidates.push([candidate, mid]);
       return;
     }

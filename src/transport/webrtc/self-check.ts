@@ -8,16 +8,49 @@ export interface WebRtcCheck {
   rttMs: number;
 }
 
-/** Sends `from`'s description and candidates to `to`, holding candidates back until the description is in place. */
-function wire(from: PeerConnection, to: PeerConnection): void {
-  const pending: [string, string][] = [];
-  let hasRemote = false;
-  from.onLocalDescription((sdp, type) => {
-    to.setRemoteDescription(sdp, type);
-    hasRemote = true;
-    for (const [candidate, mid] of pending.splice(0)) to.addRemoteCandidate(candidate, mid);
-  });
-  from.onLocalCandidate((candidate, mid) => (hasRemote ? to.addRemoteCandidate(candidate, mid) : pending.push([candidate, mid])));
+/** One side of the check: its PeerConnection, and the far end's candidates until it can take them. */
+interface Side {
+  pc: PeerConnection;
+  /** Its own description exists (its ICE transport with it) and the far end's is applied. */
+  described: boolean;
+  hasRemote: boolean;
+  pending: [string, string][];
+}
+
+/**
+ * Sends `from`'s description and candidates to `to`. A candidate waits until `to` has both descriptions: before its
+ * own exists, libdatachannel may have no ICE transport yet and throws. The library's callbacks come through the event
+ * loop, some after the check is over and the connections closed; a call that throws inside one would abort the
+ * process, so each is guarded, and nothing is passed on once `isOver()`.
+ */
+function wire(from: Side, to: Side, isOver: () => boolean): void {
+  const pass = (step: () => void) => {
+    if (isOver()) return;
+    try {
+      step();
+    } catch {
+      // A step that fails leaves the check to its timeout.
+    }
+  };
+  const flush = (side: Side) => {
+    if (!side.described || !side.hasRemote) return;
+    for (const [candidate, mid] of side.pending.splice(0)) side.pc.addRemoteCandidate(candidate, mid);
+  };
+  from.pc.onLocalDescription((sdp, type) =>
+    pass(() => {
+      from.described = true;
+      flush(from);
+      to.pc.setRemoteDescription(sdp, type);
+      to.hasRemote = true;
+      flush(to);
+    }),
+  );
+  from.pc.onLocalCandidate((candidate, mid) =>
+    pass(() => {
+      to.pending.push([candidate, mid]);
+      flush(to);
+    }),
+  );
 }
 
 /**
@@ -33,14 +66,14 @@ export async function checkWebRtc(timeoutMs = 10_000): Promise<WebRtcCheck> {
   const done = Promise.withResolvers<WebRtcCheck>();
   const timer = setTimeout(() => done.reject(new Error(`no DataChannel within ${timeoutMs} ms`)), timeoutMs);
   let bChannel: DataChannel | undefined;
+  let over = false;
   try {
-    // Each side's candidates wait for the other side's remote description: the library's callbacks come through the
-    // event loop in no fixed order, and libdatachannel throws on a candidate that comes before the description.
-    wire(a, b);
-    wire(b, a);
+    const [sideA, sideB] = [a, b].map((pc): Side => ({ pc, described: false, hasRemote: false, pending: [] })) as [Side, Side];
+    wire(sideA, sideB, () => over);
+    wire(sideB, sideA, () => over);
     b.onDataChannel((dc) => {
       bChannel = dc;
-      dc.onMessage((msg) => dc.sendMessage(String(msg)));
+      dc.onMessage((msg) => over || dc.sendMessage(String(msg)));
     });
     const channel = a.createDataChannel("self-test");
     let sentAt = 0;
@@ -57,6 +90,7 @@ export async function checkWebRtc(timeoutMs = 10_000): Promise<WebRtcCheck> {
     channel.close();
     return result;
   } finally {
+    over = true;
     clearTimeout(timer);
     bChannel?.close();
     a.close();

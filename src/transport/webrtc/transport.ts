@@ -171,7 +171,10 @@ export class WebRtcTransport implements Transport {
       this.#init.signaling
         .send(to, { session: n.session, ...message })
         .catch((error) => n.fail(new DialError(`no signaling path to ${n.peer}: ${messageOf(error)}`)));
-    pc.onLocalDescription((sdp, type) => void send({ kind: type === "offer" ? "offer" : "answer", sdp }));
+    pc.onLocalDescription((sdp, type) => {
+      n.described();
+      void send({ kind: type === "offer" ? "offer" : "answer", sdp });
+    });
     n.sendCandidate = (candidate, mid) => void send({ kind: "candidate", candidate, mid });
     pc.onLocalCandidate((candidate, mid) => n.announce(candidate, mid));
     // With relay-only ICE this is what a wrong TURN password looks like: gathering ends at once with nothing.
