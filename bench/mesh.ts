@@ -1,16 +1,21 @@
 // Per tier: time from POST /send at A to the message in B's SSE stream, and messages per second A -> B, between two
 // real instances on loopback; beside them raw node-datachannel and raw Bun WebSocket round trips from the same run.
-// Usage: bun run bench/mesh.ts [messages=300] [burst=3000]
-import { mkdtempSync, rmSync } from "node:fs";
+// With --baseline REF, the same for the code at git REF (checked out into a temporary worktree), tier by tier.
+// Usage: bun run bench/mesh.ts [messages=300] [burst=3000] [--baseline REF]
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import nodeDataChannel from "node-datachannel";
 import { startCoturn, TURNSERVER } from "../tests/helpers/coturn.ts";
 import { freeUdpPort } from "../tests/helpers/ports.ts";
-import { LOOPBACK, spawnServer } from "./spawn.ts";
+import { LOOPBACK, ROOT, spawnServer } from "./spawn.ts";
 
-const sequential = Number(process.argv[2] ?? 300);
-const burst = Number(process.argv[3] ?? 3000);
+const args = process.argv.slice(2);
+const baselineAt = args.indexOf("--baseline");
+const baselineRef = baselineAt >= 0 ? args.splice(baselineAt, 2)[1] : undefined;
+if (baselineAt >= 0 && !baselineRef) throw new Error("--baseline needs a git ref");
+const sequential = Number(args[0] ?? 300);
+const burst = Number(args[1] ?? 3000);
 const dir = mkdtempSync(join(tmpdir(), "e-goat-bench-mesh-"));
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -116,11 +121,13 @@ async function post(url: string, room: string, text: string) {
   await res.arrayBuffer();
 }
 
-async function measureTier(tier: string, extra: string[] = []) {
+/** Measures one tier between two instances of the code in `root` (this repository, or a baseline's worktree). */
+async function measureTier(tier: string, extra: string[] = [], root = ROOT) {
   const lan = tier === "lan" ? ["--lan-port", String(await freeUdpPort())] : [];
   const base = [process.execPath, "run", "src/app.ts", ...LOOPBACK, "--transports", tier, "--room", "bench", ...lan, ...extra];
-  const a = await spawnServer([...base, "--db", join(dir, `${tier}-a.db`)]);
-  const b = await spawnServer([...base, "--db", join(dir, `${tier}-b.db`), ...(tier === "lan" ? [] : ["--peer", a.url])]);
+  const tag = root === ROOT ? "now" : "base";
+  const a = await spawnServer([...base, "--db", join(dir, `${tier}-${tag}-a.db`)], root);
+  const b = await spawnServer([...base, "--db", join(dir, `${tier}-${tag}-b.db`), ...(tier === "lan" ? [] : ["--peer", a.url])], root);
   try {
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -158,12 +165,23 @@ async function measureTier(tier: string, extra: string[] = []) {
   }
 }
 
+/** The code at `ref` in a temporary git worktree, with this repository's node_modules; removed by `remove`. */
+function worktree(ref: string): { root: string; remove: () => void } {
+  const root = join(dir, "baseline");
+  const add = Bun.spawnSync(["git", "worktree", "add", "--detach", root, ref], { cwd: ROOT, stderr: "pipe" });
+  if (add.exitCode !== 0) throw new Error(`git worktree add ${ref}: ${add.stderr.toString().trim()}`);
+  symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));
+  return { root, remove: () => void Bun.spawnSync(["git", "worktree", "remove", "--force", root], { cwd: ROOT }) };
+}
+
+const baseline = baselineRef ? worktree(baselineRef) : null;
 try {
   const rawDc = await rawDataChannel();
   const rawWs = await rawWebSocket();
   console.log(`raw round trips between two processes on loopback (64 B, p50): node-datachannel ${rawDc.toFixed(3)} ms, Bun WebSocket ${rawWs.toFixed(3)} ms\n`);
   console.log(`${sequential} sequential messages (POST /send at A -> B's SSE stream), then ${burst} sent by 16 clients at once\n`);
-  console.log("tier        p50 ms   p99 ms   msg/s    p50 / raw round trip");
+  if (baseline) console.log(`each tier twice: the code at ${baselineRef} (base), then this checkout (now)\n`);
+  console.log(`tier        p50 ms   p99 ms   msg/s    p50 / raw round trip${baseline ? "   base p50   base p99   base msg/s   p50 now/base" : ""}`);
   const tiers: [string, string[]][] = [["webrtc", []], ["websocket", []], ["http", []], ["lan", []]];
   await using coturn = TURNSERVER ? await startCoturn() : null;
   if (coturn) {
@@ -171,12 +189,17 @@ try {
     tiers.splice(1, 0, ["turn", ["--turn", `turn:${username}:${password}@${host}:${port}`]]);
   }
   for (const [tier, extra] of tiers) {
+    const base = baseline ? await measureTier(tier, extra, baseline.root) : null;
     const r = await measureTier(tier, extra);
     const raw = tier === "webrtc" || tier === "turn" ? rawDc : rawWs;
-    console.log(`${tier.padEnd(10)} ${r.p50.toFixed(2).padStart(7)} ${r.p99.toFixed(2).padStart(8)} ${r.rate.toFixed(0).padStart(7)}    ${(r.p50 / raw).toFixed(1)}x ${tier === "webrtc" || tier === "turn" ? "datachannel" : "websocket"}`);
+    const versus = base
+      ? `   ${base.p50.toFixed(2).padStart(8)} ${base.p99.toFixed(2).padStart(10)} ${base.rate.toFixed(0).padStart(12)}   ${(r.p50 / base.p50).toFixed(2).padStart(10)}x`
+      : "";
+    console.log(`${tier.padEnd(10)} ${r.p50.toFixed(2).padStart(7)} ${r.p99.toFixed(2).padStart(8)} ${r.rate.toFixed(0).padStart(7)}    ${(r.p50 / raw).toFixed(1)}x ${(tier === "webrtc" || tier === "turn" ? "datachannel" : "websocket").padEnd(11)}${versus}`);
   }
   if (!coturn) console.log("turn       skipped: coturn is not installed");
 } finally {
+  baseline?.remove();
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(0);

@@ -4,9 +4,9 @@ export const ROOT = join(import.meta.dir, "..");
 /** Flags for instances the benches start: loopback only, any free ports. */
 export const LOOPBACK = ["--host", "127.0.0.1", "--http-port", "0", "--ws-port", "0", "--stun", "none", "--lan-addr", "127.255.255.255"];
 
-/** Starts a server process and resolves its base URLs from the ready line it prints. */
-export async function spawnServer(cmd: string[]): Promise<{ url: string; ws: string | null; stop: () => Promise<void> }> {
-  const proc = Bun.spawn(cmd, { cwd: ROOT, stdout: "pipe", stderr: "inherit", stdin: "ignore" });
+/** Starts a server process (in `cwd`, the repository by default) and resolves its base URLs from the ready line it prints. */
+export async function spawnServer(cmd: string[], cwd = ROOT): Promise<{ url: string; ws: string | null; stop: () => Promise<void> }> {
+  const proc = Bun.spawn(cmd, { cwd, stdout: "pipe", stderr: "inherit", stdin: "ignore" });
   let out = "";
   const reader = proc.stdout.getReader();
   for (;;) {
