@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { openDatabase } from "./db.ts";
+import { FileStore } from "./files.ts";
 import { loadIdentity, type Identity } from "./identity.ts";
 import { MessageStore } from "./messages.ts";
 import { PeerStore } from "./peers.ts";
@@ -9,6 +10,7 @@ export { StorageError } from "./db.ts";
 export type { Identity } from "./identity.ts";
 export type { Message, NewMessage } from "./messages.ts";
 export type { KnownPeer } from "./peers.ts";
+export type { FileManifest } from "./files.ts";
 
 /** Everything one instance keeps in its `--db` file. */
 export interface Storage {
@@ -17,6 +19,7 @@ export interface Storage {
   messages: MessageStore;
   rooms: RoomStore;
   peers: PeerStore;
+  files: FileStore;
   close(): void;
 }
 
@@ -28,6 +31,7 @@ export function openStorage(path: string): Storage {
     messages: new MessageStore(db),
     rooms: new RoomStore(db),
     peers: new PeerStore(db),
+    files: new FileStore(db),
     close: () => db.close(),
   };
 }

@@ -44,4 +44,23 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN sig TEXT;
   ALTER TABLE messages ADD COLUMN key TEXT;
   `,
+  `
+  -- file contents, a chunk per row, kept once by its SHA-256 whichever files use it
+  CREATE TABLE chunks (
+    hash BLOB PRIMARY KEY,
+    data BLOB NOT NULL
+  ) WITHOUT ROWID;
+  -- a file by its id (hex SHA-256 over its chunk hashes), and which chunk goes where; names and types are the messages'
+  CREATE TABLE files (
+    id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL
+  );
+  CREATE TABLE file_chunks (
+    file TEXT NOT NULL REFERENCES files (id),
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (file, idx)
+  ) WITHOUT ROWID;
+  CREATE INDEX file_chunks_hash ON file_chunks (hash);
+  `,
 ];

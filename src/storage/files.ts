@@ -1,0 +1,173 @@
+import type { Database, Statement } from "bun:sqlite";
+import { createHash } from "node:crypto";
+
+/** Bytes per chunk: every chunk of a file is this long but its last. */
+export const CHUNK_BYTES = 256 * 1024;
+
+/** A file as every instance knows it: its id is the SHA-256 over its chunks' hashes, in order. */
+export interface FileManifest {
+  id: string;
+  size: number;
+  /** Each chunk's SHA-256, hex, in order. */
+  hashes: string[];
+}
+
+/** A file larger than allowed; nothing of it is kept. */
+export class FileTooLargeError extends Error {
+  override name = "FileTooLargeError";
+}
+
+const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest();
+
+/** The id of a file with these chunk hashes. */
+export function fileIdOf(hashes: readonly string[]): string {
+  const all = createHash("sha256");
+  for (const hash of hashes) all.update(Buffer.from(hash, "hex"));
+  return all.digest("hex");
+}
+
+/** Chunks a file of `size` bytes has. */
+export const chunkCount = (size: number) => Math.ceil(size / CHUNK_BYTES);
+
+/** Why a manifest cannot be a file's (its id, size and hashes must agree), or null. */
+export function manifestProblem(m: FileManifest): string | null {
+  if (!Number.isSafeInteger(m.size) || m.size < 1) return "its size is not a positive whole number";
+  if (m.hashes.length !== chunkCount(m.size)) return `a file of ${m.size} bytes has ${chunkCount(m.size)} chunks, not ${m.hashes.length}`;
+  if (!m.hashes.every((h) => /^[0-9a-f]{64}$/.test(h))) return "a chunk hash is not 64 hex digits";
+  if (fileIdOf(m.hashes) !== m.id) return "its id is not the hash of its chunk hashes";
+  return null;
+}
+
+/**
+ * Files in `chat.db`, cut into chunks stored as they come (from an upload, or from peers in any order); a chunk is
+ * kept once by its hash, so identical files and chunks take the space of one. Nothing here holds a whole file in
+ * memory: writes and reads go a chunk at a time.
+ */
+export class FileStore {
+  readonly #putChunk: Statement;
+  readonly #chunk: Statement<{ data: Uint8Array }>;
+  readonly #putFile: Statement;
+  readonly #putFileChunk: Statement;
+  readonly #file: Statement<{ size: number }>;
+  readonly #hashes: Statement<{ hash: Uint8Array; held: number }>;
+  readonly #held: Statement<{ bytes: number | null }>;
+  readonly #dropOrphans: Statement;
+
+  constructor(private readonly db: Database) {
+    this.#putChunk = db.query("INSERT OR IGNORE INTO chunks (hash, data) VALUES (?, ?)");
+    this.#chunk = db.query("SELECT data FROM chunks WHERE hash = ?");
+    this.#putFile = db.query("INSERT OR IGNORE INTO files (id, size) VALUES (?, ?)");
+    this.#putFileChunk = db.query("INSERT OR IGNORE INTO file_chunks (file, idx, hash) VALUES (?, ?, ?)");
+    this.#file = db.query("SELECT size FROM files WHERE id = ?");
+    this.#hashes = db.query(
+      "SELECT f.hash AS hash, EXISTS (SELECT 1 FROM chunks c WHERE c.hash = f.hash) AS held FROM file_chunks f WHERE f.file = ? ORDER BY f.idx",
+    );
+    this.#held = db.query("SELECT sum(length(c.data)) AS bytes FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.file = ?");
+    this.#dropOrphans = db.query("DELETE FROM chunks WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM file_chunks WHERE hash = ?)");
+  }
+
+  /**
+   * Stores a file from a stream, a chunk at a time, and answers its manifest. Past `maxBytes` it stops reading,
+   * removes what it stored and throws FileTooLargeError. An empty stream throws RangeError.
+   */
+  async write(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<FileManifest> {
+    const hashes: Buffer[] = [];
+    const buffer = new Uint8Array(CHUNK_BYTES);
+    let filled = 0;
+    let size = 0;
+    const flush = () => {
+      const data = buffer.slice(0, filled);
+      const hash = sha256(data);
+      this.#putChunk.run(hash, data);
+      hashes.push(hash);
+      filled = 0;
+    };
+    try {
+      for await (const part of stream) {
+        size += part.byteLength;
+        if (size > maxBytes) throw new FileTooLargeError(`the file is over the ${maxBytes}-byte limit`);
+        for (let at = 0; at < part.byteLength; ) {
+          const take = Math.min(CHUNK_BYTES - filled, part.byteLength - at);
+          buffer.set(part.subarray(at, at + take), filled);
+          filled += take;
+          at += take;
+          if (filled === CHUNK_BYTES) flush();
+        }
+      }
+      if (filled > 0) flush();
+      if (size === 0) throw new RangeError("the file is empty");
+    } catch (error) {
+      this.#forget(hashes);
+      throw error;
+    }
+    const manifest = { id: fileIdOf(hashes.map((h) => h.toString("hex"))), size, hashes: hashes.map((h) => h.toString("hex")) };
+    this.register(manifest);
+    return manifest;
+  }
+
+  /** Records a file's manifest (checked by the caller with `manifestProblem`), before or after its chunks come. */
+  register(m: FileManifest): void {
+    this.db.transaction(() => {
+      this.#putFile.run(m.id, m.size);
+      m.hashes.forEach((hash, idx) => this.#putFileChunk.run(m.id, idx, Buffer.from(hash, "hex")));
+    })();
+  }
+
+  /** The manifest of a file known here, or null. */
+  manifest(id: string): FileManifest | null {
+    const file = this.#file.get(id);
+    if (!file) return null;
+    return { id, size: file.size, hashes: this.#hashes.all(id).map((r) => Buffer.from(r.hash).toString("hex")) };
+  }
+
+  /** Bytes of the file held here (0 for a file not known). */
+  have(id: string): number {
+    return this.#held.get(id)?.bytes ?? 0;
+  }
+
+  /** Indexes of the chunks of a known file not held here yet, in order. */
+  missing(id: string): number[] {
+    const out: number[] = [];
+    this.#hashes.all(id).forEach((row, idx) => row.held || out.push(idx));
+    return out;
+  }
+
+  /** Stores chunk `index` of a known file if its hash is the manifest's; false (nothing stored) otherwise. */
+  putChunk(m: FileManifest, index: number, data: Uint8Array): boolean {
+    const expected = m.hashes[index];
+    if (expected === undefined || sha256(data).toString("hex") !== expected) return false;
+    this.#putChunk.run(Buffer.from(expected, "hex"), data);
+    return true;
+  }
+
+  /** Chunk `index` of a file, or null when it is not held here. */
+  chunk(m: FileManifest, index: number): Uint8Array | null {
+    const hash = m.hashes[index];
+    return hash === undefined ? null : (this.#chunk.get(Buffer.from(hash, "hex"))?.data ?? null);
+  }
+
+  /**
+   * Bytes `start` to `end` (inclusive) of a file held whole here, as a stream that reads one chunk at a time.
+   * Null when the file is unknown or not complete.
+   */
+  read(id: string, start = 0, end?: number): ReadableStream<Uint8Array> | null {
+    const m = this.manifest(id);
+    if (!m || this.have(id) !== m.size) return null;
+    const last = Math.min(end ?? m.size - 1, m.size - 1);
+    let index = Math.floor(start / CHUNK_BYTES);
+    return new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        const from = index * CHUNK_BYTES;
+        if (from > last) return controller.close();
+        const data = this.chunk(m, index++);
+        if (!data) return controller.error(new Error(`chunk ${index - 1} of ${id} is gone`));
+        controller.enqueue(data.subarray(Math.max(0, start - from), Math.min(data.byteLength, last - from + 1)));
+      },
+    });
+  }
+
+  /** Removes chunks stored for a write that failed, unless another file uses them. */
+  #forget(hashes: Buffer[]): void {
+    for (const hash of hashes) this.#dropOrphans.run(hash, hash);
+  }
+}

@@ -1,0 +1,103 @@
+/** Files in chat.db: written a chunk at a time, identified by the hash of their chunk hashes, verified chunk by chunk. */
+import { afterEach, describe, expect, it } from "bun:test";
+import { createHash, randomBytes } from "node:crypto";
+import { CHUNK_BYTES, chunkCount, fileIdOf, FileTooLargeError, manifestProblem } from "../src/storage/files.ts";
+import { openStorage, type Storage } from "../src/storage/index.ts";
+
+const open: Storage[] = [];
+afterEach(() => {
+  for (const s of open.splice(0)) s.close();
+});
+
+function storage(): Storage {
+  const s = openStorage(":memory:");
+  open.push(s);
+  return s;
+}
+
+/** A stream of `bytes` in pieces of odd sizes, as a network would deliver them. */
+function pieces(bytes: Uint8Array, size = 100_003): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.byteLength) return controller.close();
+      controller.enqueue(bytes.slice(at, at + size));
+      at += size;
+    },
+  });
+}
+
+async function readAll(stream: ReadableStream<Uint8Array> | null): Promise<Buffer> {
+  if (!stream) throw new Error("no stream");
+  return Buffer.from(await new Response(stream).arrayBuffer());
+}
+
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+describe("file store", () => {
+  it("stores a file in chunks and reads it back whole and by range, byte for byte", async () => {
+    const s = storage();
+    const bytes = randomBytes(3 * CHUNK_BYTES + 12_345);
+    const m = await s.files.write(pieces(bytes), 10 * CHUNK_BYTES);
+    expect(m.size).toBe(bytes.byteLength);
+    expect(m.hashes).toHaveLength(4);
+    expect(m.hashes[0]).toBe(sha(bytes.subarray(0, CHUNK_BYTES)));
+    expect(m.id).toBe(fileIdOf(m.hashes));
+    expect(manifestProblem(m)).toBeNull();
+    expect(s.files.have(m.id)).toBe(bytes.byteLength);
+    expect(s.files.missing(m.id)).toEqual([]);
+    expect(sha(await readAll(s.files.read(m.id)))).toBe(sha(bytes));
+    const start = CHUNK_BYTES - 10;
+    const end = 2 * CHUNK_BYTES + 9;
+    expect(await readAll(s.files.read(m.id, start, end))).toEqual(Buffer.from(bytes.subarray(start, end + 1)));
+    expect(await readAll(s.files.read(m.id, bytes.byteLength - 1))).toEqual(Buffer.from(bytes.subarray(-1)));
+  });
+
+  it("keeps identical files, and identical chunks, once", async () => {
+    const s = storage();
+    const bytes = randomBytes(2 * CHUNK_BYTES);
+    const first = await s.files.write(pieces(bytes), 10 * CHUNK_BYTES);
+    const second = await s.files.write(pieces(bytes, 7777), 10 * CHUNK_BYTES);
+    expect(second).toEqual(first);
+    expect(s.db.query("SELECT count(*) AS n FROM chunks").get()).toEqual({ n: 2 });
+  });
+
+  it("a file over the limit is refused and leaves nothing behind; an empty one is refused", async () => {
+    const s = storage();
+    await expect(s.files.write(pieces(randomBytes(3 * CHUNK_BYTES)), 2 * CHUNK_BYTES)).rejects.toBeInstanceOf(FileTooLargeError);
+    expect(s.db.query("SELECT count(*) AS n FROM chunks").get()).toEqual({ n: 0 });
+    expect(s.db.query("SELECT count(*) AS n FROM files").get()).toEqual({ n: 0 });
+    await expect(s.files.write(pieces(new Uint8Array(0)), 100)).rejects.toBeInstanceOf(RangeError);
+  });
+
+  it("a file known by its manifest fills in chunk by chunk, in any order; a chunk that fails its hash is not stored", async () => {
+    const source = storage();
+    const bytes = randomBytes(3 * CHUNK_BYTES + 1);
+    const m = await source.files.write(pieces(bytes), 10 * CHUNK_BYTES);
+    const s = storage();
+    s.files.register(m);
+    expect(s.files.manifest(m.id)).toEqual(m);
+    expect(s.files.missing(m.id)).toEqual([0, 1, 2, 3]);
+    expect(s.files.read(m.id)).toBeNull();
+    const corrupted = Buffer.from(source.files.chunk(m, 2)!);
+    corrupted[100]! ^= 1;
+    expect(s.files.putChunk(m, 2, corrupted)).toBe(false);
+    expect(s.files.putChunk(m, 9, source.files.chunk(m, 0)!)).toBe(false);
+    for (const index of [3, 1, 2]) expect(s.files.putChunk(m, index, source.files.chunk(m, index)!)).toBe(true);
+    expect(s.files.missing(m.id)).toEqual([0]);
+    expect(s.files.have(m.id)).toBe(bytes.byteLength - CHUNK_BYTES);
+    s.files.putChunk(m, 0, source.files.chunk(m, 0)!);
+    expect(sha(await readAll(s.files.read(m.id)))).toBe(sha(bytes));
+  });
+
+  it("a manifest must agree with itself: size, chunk count, hashes and id", () => {
+    const hashes = [sha(Buffer.from("a")), sha(Buffer.from("b"))];
+    const good = { id: fileIdOf(hashes), size: CHUNK_BYTES + 1, hashes };
+    expect(manifestProblem(good)).toBeNull();
+    expect(manifestProblem({ ...good, size: CHUNK_BYTES })).toContain("chunks");
+    expect(manifestProblem({ ...good, id: "0".repeat(64) })).toContain("id");
+    expect(manifestProblem({ ...good, hashes: [hashes[0]!, "xyz"] })).toContain("hex");
+    expect(manifestProblem({ ...good, size: 0, hashes: [] })).toContain("size");
+    expect(chunkCount(1)).toBe(1);
+  });
+});
