@@ -1,3 +1,5 @@
+import { statfsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { localHost, publicHost } from "./addresses.ts";
 import { ConfigError, parseArgs, usage, type Config } from "./config.ts";
 import { buildNetwork } from "./network.ts";
@@ -13,7 +15,7 @@ import { jsonError } from "./util/http.ts";
 import { VERSION } from "./version.ts";
 
 /** Bun answers bodies past this with a bare 413; below it, each route refuses what is over its own limit with JSON. */
-const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
+const maxRequestBytes = (config: Config) => Math.max(64 * 1024 * 1024, config.maxFileBytes + 1024 * 1024);
 
 function fail(message: string, code: number): never {
   console.error(`e-goat: ${message}`);
@@ -50,7 +52,13 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   const ports = { http: config.httpPort, ws: config.wsPort };
   const hub = new SignalHub();
   const network = buildNetwork({ config, identity: storage.identity, hub, ports: () => ports, log });
-  const node = new Node({ storage, name: config.name, network: { links: network.links, addresses: network.addresses, log } });
+  const node = new Node({
+    storage,
+    name: config.name,
+    network: { links: network.links, addresses: network.addresses, log },
+    maxFileBytes: config.maxFileBytes,
+    freeDiskBytes: () => freeBytes(config.db),
+  });
   for (const room of config.rooms) node.join(room);
   for (const invite of config.invites) {
     try {
@@ -72,7 +80,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   });
   try {
     // Elysia turns reusePort on by default, which would let a second instance share a busy port silently.
-    app.listen({ port: config.httpPort, hostname: config.host, maxRequestBodySize: MAX_REQUEST_BYTES, reusePort: false, development: false });
+    app.listen({ port: config.httpPort, hostname: config.host, maxRequestBodySize: maxRequestBytes(config), reusePort: false, development: false });
   } catch (err) {
     throw listenError(err, "http-port", config.httpPort, config.host);
   }
@@ -193,3 +201,13 @@ async function selfTest() {
 }
 
 main(process.argv.slice(2));
+
+/** Bytes free to this user on the disk that holds the database; Infinity where that cannot be told. */
+function freeBytes(db: string): number {
+  try {
+    const fs = statfsSync(dirname(resolve(db)));
+    return fs.bavail * fs.bsize;
+  } catch {
+    return Infinity;
+  }
+}

@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { MAX_FILE_BYTES } from "./domain/files.ts";
 import { parseArgs as parseFlags, type ParseArgsOptionDescriptor } from "node:util";
 import { DISPLAY_NAME_MAX, DISPLAY_NAME_RULE, isDisplayName, isRoomName, ROOM_RULE } from "./domain/names.ts";
 import { InviteError, parseInvite, type Invite } from "./domain/rooms.ts";
@@ -29,6 +30,8 @@ export interface Config {
   invites: Invite[];
   /** DNS names, besides IP literals, localhost and this machine's own name, that may appear in a request's Host. */
   publicHosts: string[];
+  /** Largest file stored or fetched here, in bytes. */
+  maxFileBytes: number;
 }
 
 /** A bad flag or value; the message names the flag and is printed as is. */
@@ -62,6 +65,7 @@ const FLAGS = {
   transports: { type: "string", placeholder: "LIST", default: TIERS.join(","), help: "tiers that may be used, comma-separated" },
   "lan-port": { type: "string", placeholder: "N", default: "9999", help: "UDP port for LAN discovery and the LAN tier" },
   "lan-addr": { type: "string", placeholder: "ADDR", help: "where LAN beacons and frames go [each interface's broadcast address]" },
+  "max-file-size": { type: "string", placeholder: "SIZE", default: "1GiB", help: "largest file this instance stores or fetches (bytes, or with KB, MB, GB, KiB, MiB, GiB)" },
   "self-test": { type: "boolean", help: "open a WebRTC DataChannel to this process over loopback, print the result and exit" },
   help: { type: "boolean", help: "print this help and exit" },
   version: { type: "boolean", help: "print the version and exit" },
@@ -166,6 +170,18 @@ function parseAddr(flag: string, raw: string): string {
   return raw;
 }
 
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** A size such as `1GiB`, `500MB` or `1048576`: a whole number of bytes from 1 to MAX_FILE_BYTES. */
+export function parseSize(flag: string, raw: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw.trim());
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new ConfigError(`--${flag}: '${raw}' is not a size (such as 1GiB, 500MB or 1048576)`);
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (bytes < 1 || bytes > MAX_FILE_BYTES) throw new ConfigError(`--${flag}: ${raw} is out of range (1 byte to ${MAX_FILE_BYTES / 1024 ** 3} GiB)`);
+  return bytes;
+}
+
 /** Every flag is long, so `-flag` and `-flag=value` are only a shorter spelling of `--flag`. */
 const longForm = (arg: string) => (/^-[A-Za-z]/.test(arg) ? `-${arg}` : arg);
 
@@ -222,6 +238,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     lanAddr: flags["lan-addr"] === undefined ? null : parseAddr("lan-addr", flags["lan-addr"]),
     invites: (flags.invite ?? []).map(parseInviteFlag),
     publicHosts: [...new Set((flags["public-host"] ?? []).map(parsePublicHost))],
+    maxFileBytes: parseSize("max-file-size", flags["max-file-size"]),
   };
   return { kind: "run", config };
 }

@@ -1,4 +1,6 @@
+import type { FileRef } from "./domain/files.ts";
 import { membershipTag, roomIdOf, type RoomRef } from "./domain/rooms.ts";
+import { RoomFiles } from "./room-files.ts";
 import type { Message, NewMessage, Storage } from "./storage/index.ts";
 import type { Tier } from "./domain/tiers.ts";
 import type { AdvertisedAddresses } from "./sync/frames.ts";
@@ -25,6 +27,8 @@ export interface PostInput {
   text: string;
   /** Written by a guest (a client on another machine), not the owner. */
   guest?: boolean;
+  /** Files stored here already (RoomFiles.upload) that the message carries. */
+  files?: FileRef[];
 }
 
 /** The links to other instances, when this node replicates its rooms with them. */
@@ -46,6 +50,10 @@ export interface NodeInit {
   name: string;
   /** Rooms this instance may join at most. @default 1000 */
   maxRooms?: number;
+  /** Largest file stored or fetched here. @default 1 GiB */
+  maxFileBytes?: number;
+  /** Bytes free on the database's disk. @default Infinity */
+  freeDiskBytes?: () => number;
 }
 
 /** Joining would pass the room limit. */
@@ -69,6 +77,8 @@ type MessageListener = (message: Message) => void;
 export class Node {
   readonly id: string;
   readonly name: string;
+  /** The files of the rooms' messages. */
+  readonly files: RoomFiles;
   readonly #storage: Storage;
   readonly #maxRooms: number;
   /** Joined rooms by name; `#names` finds one by the id other instances use. */
@@ -85,6 +95,13 @@ export class Node {
     this.name = init.name;
     this.#maxRooms = init.maxRooms ?? 1000;
     for (const room of init.storage.rooms.list()) this.#remember(room);
+    this.files = new RoomFiles({
+      storage: init.storage,
+      maxFileBytes: init.maxFileBytes ?? 1024 ** 3,
+      freeDiskBytes: init.freeDiskBytes,
+      roomName: (id) => this.#names.get(id),
+      roomId: (name) => this.#rooms.get(name)?.id,
+    });
     this.#network = init.network;
     if (init.network) {
       const storage = this.#storage;
@@ -93,6 +110,8 @@ export class Node {
         antiEntropyMs: init.network.antiEntropyMs,
         unsharedGraceMs: init.network.unsharedGraceMs,
         log: init.network.log,
+        onFileProgress: (id, bytes) => this.files.progressed(id, bytes),
+        onPeerHave: (id, nodeId, bytes) => this.files.peerHas(id, nodeId, bytes),
         // Other instances know rooms by id, never by name: names are translated here, at the edge.
         replica: {
           nodeId: this.id,
@@ -114,6 +133,7 @@ export class Node {
             return name !== undefined && this.ingest({ ...m, room: name }) !== null;
           },
           savePeer: (peer) => storage.peers.save({ ...peer, addresses: addressFields(peer.addresses), last_seen: Date.now() }),
+          files: this.files.replica(),
         },
       });
     }
@@ -190,6 +210,7 @@ export class Node {
       text: input.text,
       sent_at: Date.now(),
       ...(input.guest ? { guest: true as const } : {}),
+      ...(input.files?.length ? { files: input.files } : {}),
     };
     const outgoing = { ...signed, ...signMessage(signed, this.#storage.identity) };
     const message = this.#storage.messages.insert({ ...outgoing, room: input.room });

@@ -87,6 +87,11 @@ describe("file store", () => {
     expect(s.files.missing(m.id)).toEqual([0]);
     expect(s.files.have(m.id)).toBe(bytes.byteLength - CHUNK_BYTES);
     s.files.putChunk(m, 0, source.files.chunk(m, 0)!);
+    expect(s.files.missing(m.id)).toEqual([]);
+    // Readable once marked whole (the fetcher does so when nothing is missing).
+    expect(s.files.read(m.id)).toBeNull();
+    s.files.markComplete(m.id);
+    expect(s.files.isComplete(m.id)).toBe(true);
     expect(sha(await readAll(s.files.read(m.id)))).toBe(sha(bytes));
   });
 

@@ -2,6 +2,7 @@ import { Elysia, t, type Static } from "elysia";
 import { MAX_TEXT_BYTES } from "../domain/names.ts";
 import { inviteUrl, newRoomKey } from "../domain/rooms.ts";
 import { RoomConflictError, type Node } from "../node.ts";
+import type { Message } from "../storage/index.ts";
 import type { RoomAccess } from "./access.ts";
 import { ClientBudget } from "./budgets.ts";
 import { HttpError, messageBodyParser, type GuestLimit } from "./http.ts";
@@ -37,6 +38,11 @@ export function createRoom(node: Node, name: string, isPrivate: boolean) {
     if (error instanceof RoomConflictError) throw new HttpError(409, error.message);
     throw error;
   }
+}
+
+/** Messages as /history shows them: each file with the bytes of it held here (`have`). */
+function withHeldFiles(node: Node, messages: Message[]) {
+  return messages.map((m) => (m.files ? { ...m, files: node.files.held(m.files) } : m));
 }
 
 function jsonObject(text: string): unknown {
@@ -79,11 +85,11 @@ export function apiRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcce
       "/history",
       async ({ query: { room, key, since, limit, wait }, request, server }) => {
         access.room(request, server, room, key);
-        if (wait === 0) return node.history(room, since, limit);
+        if (wait === 0) return withHeldFiles(node, node.history(room, since, limit));
         const release = waiting.take(access.client(request, server)); // the owner's budget is its own
         try {
           server?.timeout(request, wait + 10);
-          return await node.waitForHistory(room, since, limit, wait * 1000, request.signal);
+          return withHeldFiles(node, await node.waitForHistory(room, since, limit, wait * 1000, request.signal));
         } finally {
           release();
         }

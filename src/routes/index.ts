@@ -5,6 +5,7 @@ import { apiRoutes } from "./api.ts";
 import { assetRoutes } from "./assets.ts";
 import { GuestLimit } from "./budgets.ts";
 import { eventRoutes } from "./events.tsx";
+import { fileRoutes } from "./files.ts";
 import { fragmentRoutes } from "./fragments.tsx";
 import { guard } from "./guard.ts";
 import { internalError, refusalOf } from "./http.ts";
@@ -31,6 +32,7 @@ export function createApp(opts: AppOptions) {
       })
       .use(assetRoutes())
       .use(apiRoutes(opts, guests, access))
+      .use(fileRoutes(opts, guests, access))
       .use(eventRoutes(opts, access))
       .use(fragmentRoutes(opts, access))
       .use(meshRoutes(opts))

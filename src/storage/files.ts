@@ -12,6 +12,22 @@ export interface FileManifest {
   hashes: string[];
 }
 
+/** A room's message carries the file under this name and type. */
+export interface FileRefRow {
+  room: string;
+  name: string;
+  type: string;
+  size: number;
+}
+
+/** A file some joined room's message carries that is not whole here yet. */
+export interface WantedFile {
+  id: string;
+  size: number;
+  /** The rooms (by name) whose messages carry it. */
+  rooms: string[];
+}
+
 /** A file larger than allowed; nothing of it is kept. */
 export class FileTooLargeError extends Error {
   override name = "FileTooLargeError";
@@ -52,6 +68,10 @@ export class FileStore {
   readonly #hashes: Statement<{ hash: Uint8Array; held: number }>;
   readonly #held: Statement<{ bytes: number | null }>;
   readonly #dropOrphans: Statement;
+  readonly #complete: Statement;
+  readonly #isComplete: Statement<{ complete: number }>;
+  readonly #refs: Statement<FileRefRow>;
+  readonly #wanted: Statement<{ id: string; size: number; rooms: string }>;
 
   constructor(private readonly db: Database) {
     this.#putChunk = db.query("INSERT OR IGNORE INTO chunks (hash, data) VALUES (?, ?)");
@@ -64,13 +84,20 @@ export class FileStore {
     );
     this.#held = db.query("SELECT sum(length(c.data)) AS bytes FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.file = ?");
     this.#dropOrphans = db.query("DELETE FROM chunks WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM file_chunks WHERE hash = ?)");
+    this.#complete = db.query("UPDATE files SET complete = 1 WHERE id = ?");
+    this.#isComplete = db.query("SELECT complete FROM files WHERE id = ?");
+    this.#refs = db.query("SELECT room, name, type, size FROM file_refs WHERE file = ? ORDER BY room");
+    this.#wanted = db.query(`
+      SELECT r.file AS id, min(r.size) AS size, group_concat(r.room, char(31)) AS rooms FROM file_refs r
+      WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.id = r.file AND f.complete = 1)
+      GROUP BY r.file ORDER BY r.file LIMIT ?`);
   }
 
   /**
    * Stores a file from a stream, a chunk at a time, and answers its manifest. Past `maxBytes` it stops reading,
    * removes what it stored and throws FileTooLargeError. An empty stream throws RangeError.
    */
-  async write(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<FileManifest> {
+  async write(stream: AsyncIterable<Uint8Array>, maxBytes: number): Promise<FileManifest> {
     const hashes: Buffer[] = [];
     const buffer = new Uint8Array(CHUNK_BYTES);
     let filled = 0;
@@ -102,6 +129,7 @@ export class FileStore {
     }
     const manifest = { id: fileIdOf(hashes.map((h) => h.toString("hex"))), size, hashes: hashes.map((h) => h.toString("hex")) };
     this.register(manifest);
+    this.#complete.run(manifest.id);
     return manifest;
   }
 
@@ -122,7 +150,28 @@ export class FileStore {
 
   /** Bytes of the file held here (0 for a file not known). */
   have(id: string): number {
+    if (this.isComplete(id)) return this.#file.get(id)!.size;
     return this.#held.get(id)?.bytes ?? 0;
+  }
+
+  /** Whether every chunk of the file is here (as checked by `missing` before `markComplete`). */
+  isComplete(id: string): boolean {
+    return this.#isComplete.get(id)?.complete === 1;
+  }
+
+  /** Records that every chunk of a file is here; call when `missing` is empty. */
+  markComplete(id: string): void {
+    this.#complete.run(id);
+  }
+
+  /** The rooms whose messages carry the file, with the name and type each gave it. */
+  refs(id: string): FileRefRow[] {
+    return this.#refs.all(id);
+  }
+
+  /** Up to `limit` files that messages carry and are not whole here, with the rooms they are in. */
+  wanted(limit: number): WantedFile[] {
+    return this.#wanted.all(limit).map((r) => ({ id: r.id, size: r.size, rooms: r.rooms.split("\u001f") }));
   }
 
   /** Indexes of the chunks of a known file not held here yet, in order. */
@@ -152,7 +201,7 @@ export class FileStore {
    */
   read(id: string, start = 0, end?: number): ReadableStream<Uint8Array> | null {
     const m = this.manifest(id);
-    if (!m || this.have(id) !== m.size) return null;
+    if (!m || !this.isComplete(id)) return null;
     const last = Math.min(end ?? m.size - 1, m.size - 1);
     let index = Math.floor(start / CHUNK_BYTES);
     return new ReadableStream<Uint8Array>({
@@ -164,6 +213,17 @@ export class FileStore {
         controller.enqueue(data.subarray(Math.max(0, start - from), Math.min(data.byteLength, last - from + 1)));
       },
     });
+  }
+
+  /** Forgets a file that no message carries (an upload whose message was refused), with the chunks only it used. */
+  discard(id: string): void {
+    this.db.transaction(() => {
+      if (this.db.query("SELECT 1 FROM file_refs WHERE file = ?").get(id)) return;
+      const hashes = this.#hashes.all(id).map((r) => Buffer.from(r.hash));
+      this.db.query("DELETE FROM file_chunks WHERE file = ?").run(id);
+      this.db.query("DELETE FROM files WHERE id = ?").run(id);
+      this.#forget(hashes);
+    })();
   }
 
   /** Removes chunks stored for a write that failed, unless another file uses them. */

@@ -1,4 +1,5 @@
 import type { Database, Statement } from "bun:sqlite";
+import type { FileRef } from "../domain/files.ts";
 
 /** A chat message as stored and as the API shows it; `timestamp` is the local stamp. */
 export interface Message {
@@ -12,6 +13,8 @@ export interface Message {
   timestamp: number;
   /** Written by a guest of the origin instance (a browser on another machine), not by its owner; absent otherwise. */
   guest?: true;
+  /** The files the message carries; absent when none. */
+  files?: FileRef[];
 }
 
 /** What an author's instance decides about a message, with its signature; the stamp is added by whoever stores it. */
@@ -21,17 +24,19 @@ export function messageId(origin: string, seq: number, room: string): string {
   return `${origin}:${seq}:${room}`;
 }
 
-const COLUMNS = "id, room, origin, seq, peer_id, text, sent_at, stamp AS timestamp, guest";
+const COLUMNS = "id, room, origin, seq, peer_id, text, sent_at, stamp AS timestamp, guest, files";
 
-/** A row as a message: `guest` only when set (SQLite has no booleans). */
-function fromRow<T extends { guest?: unknown }>(row: T): T {
-  const { guest, ...rest } = row;
-  return (guest ? { ...rest, guest: true } : rest) as T;
+/** A row as a message: `guest` only when set (SQLite has no booleans), `files` parsed and only when there are some. */
+function fromRow<T extends { guest?: unknown; files?: unknown }>(row: T): T {
+  const { guest, files, ...rest } = row;
+  return { ...rest, ...(guest ? { guest: true } : {}), ...(typeof files === "string" ? { files: JSON.parse(files) } : {}) } as T;
 }
 
 export class MessageStore {
   #lastStamp: number;
   readonly #insert: Statement;
+  readonly #insertRef: Statement;
+  readonly #store: (m: NewMessage, stamp: number) => boolean;
   readonly #since: Statement<Message>;
   readonly #before: Statement<Message>;
   readonly #maxSeq: Statement<{ seq: number | null }>;
@@ -44,8 +49,17 @@ export class MessageStore {
   constructor(db: Database) {
     this.#lastStamp = (db.query("SELECT max(stamp) AS s FROM messages").get() as { s: number | null }).s ?? 0;
     this.#insert = db.query(
-      "INSERT OR IGNORE INTO messages (stamp, origin, room, seq, peer_id, text, sent_at, guest, sig, key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT OR IGNORE INTO messages (stamp, origin, room, seq, peer_id, text, sent_at, guest, sig, key, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
+    this.#insertRef = db.query("INSERT OR IGNORE INTO file_refs (file, room, name, type, size) VALUES (?, ?, ?, ?, ?)");
+    // A message and the rooms its files are in are written together, or not at all.
+    this.#store = db.transaction((m: NewMessage, stamp: number) => {
+      const files = m.files ? JSON.stringify(m.files) : null;
+      const result = this.#insert.run(stamp, m.origin, m.room, m.seq, m.peer_id, m.text, m.sent_at, m.guest ? 1 : 0, m.sig, m.key, files);
+      if (result.changes === 0) return false;
+      for (const f of m.files ?? []) this.#insertRef.run(f.id, m.room, f.name, f.type, f.size);
+      return true;
+    });
     this.#since = db.query(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND stamp > ? ORDER BY stamp LIMIT ?`);
     this.#before = db.query(
       `SELECT * FROM (SELECT ${COLUMNS} FROM messages WHERE room = ? AND stamp < ? ORDER BY stamp DESC LIMIT ?) ORDER BY timestamp`,
@@ -53,7 +67,7 @@ export class MessageStore {
     this.#maxSeq = db.query("SELECT max(seq) AS seq FROM messages WHERE origin = ? AND room = ?");
     this.#has = db.query("SELECT 1 AS one FROM messages WHERE origin = ? AND room = ? AND seq = ?");
     this.#after = db.query(
-      "SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key FROM messages WHERE origin = ? AND room = ? AND seq > ? AND sig IS NOT NULL ORDER BY seq LIMIT ?",
+      "SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key, files FROM messages WHERE origin = ? AND room = ? AND seq > ? AND sig IS NOT NULL ORDER BY seq LIMIT ?",
     );
     // For each origin of a room: its lowest sequence, and the end of the run that starts there.
     this.#runs = db.query(`
@@ -73,8 +87,7 @@ export class MessageStore {
   /** Stores a message unless one with its (origin, room, seq) is already here; returns it stamped, or null if it was. */
   insert(m: NewMessage): Message | null {
     const stamp = this.#nextStamp();
-    const result = this.#insert.run(stamp, m.origin, m.room, m.seq, m.peer_id, m.text, m.sent_at, m.guest ? 1 : 0, m.sig, m.key);
-    if (result.changes === 0) return null;
+    if (!this.#store(m, stamp)) return null;
     this.#advance(m.origin, m.room, m.seq);
     const { sig: _sig, key: _key, ...fields } = m;
     return { ...fields, id: messageId(m.origin, m.seq, m.room), timestamp: stamp };

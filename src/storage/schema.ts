@@ -63,4 +63,20 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX file_chunks_hash ON file_chunks (hash);
   `,
+  `
+  -- the files a message carries, as its author signed them: JSON [{id, name, size, type}]; NULL for none
+  ALTER TABLE messages ADD COLUMN files TEXT;
+  -- which rooms' messages carry a file, under which name and type: who may read it, and what members fetch
+  CREATE TABLE file_refs (
+    file TEXT NOT NULL,
+    room TEXT NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (file, room)
+  ) WITHOUT ROWID;
+  CREATE INDEX file_refs_room ON file_refs (room);
+  -- 1 once every chunk of the file is here
+  ALTER TABLE files ADD COLUMN complete INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -10,7 +10,7 @@ export class FrameError extends Error {
  * Wire layout of a sync frame: [u8 type][u32 big-endian JSON length][JSON][binary payload].
  * The binary tail lets file chunks travel as raw bytes next to a small JSON header, not as base64.
  */
-const TYPE_CODES = { hello: 1, vector: 2, messages: 3, peers: 4 } as const satisfies Record<Frame["type"], number>;
+const TYPE_CODES = { hello: 1, vector: 2, messages: 3, peers: 4, want: 5, manifest: 6, chunk: 7, lack: 8, have: 9 } as const satisfies Record<Frame["type"], number>;
 const TYPE_NAMES = Object.fromEntries(Object.entries(TYPE_CODES).map(([name, code]) => [code, name])) as Record<number, Frame["type"]>;
 const HEADER_BYTES = 5;
 export const MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -54,6 +54,7 @@ export function decodeFrame(bytes: Uint8Array): { frame: Frame; binary: Uint8Arr
   if (frame.type === "messages") {
     for (const m of frame.messages) {
       if (Buffer.byteLength(m.text) > LIMITS.textBytes) throw new FrameError(`a message text is over ${LIMITS.textBytes / 1024} KiB`);
+      if (m.text === "" && !m.files) throw new FrameError("a message has neither text nor files");
     }
   }
   return { frame, binary: bytes.subarray(HEADER_BYTES + length) };

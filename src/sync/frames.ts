@@ -1,4 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
+import { FileId, FileRefs } from "../domain/files.ts";
 import { DisplayName, MAX_TEXT_BYTES, NodeId } from "../domain/names.ts";
 import { MembershipTag, RoomId } from "../domain/rooms.ts";
 import { HttpOrigin, WsOrigin } from "../domain/urls.ts";
@@ -10,6 +11,7 @@ export const LIMITS = {
   peersPerFrame: 256,
   originsPerRoom: 10_000,
   textBytes: MAX_TEXT_BYTES,
+  chunksPerRequest: 64,
 } as const;
 
 const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
@@ -27,9 +29,11 @@ export const WireMessage = Type.Object(
     room: RoomId,
     seq: Seq,
     peer_id: DisplayName,
-    text: Type.String({ minLength: 1, maxLength: LIMITS.textBytes }),
+    /** Empty only in a message that carries files (checked by the codec). */
+    text: Type.String({ maxLength: LIMITS.textBytes }),
     sent_at: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
     guest: Type.Optional(Type.Literal(true)),
+    files: Type.Optional(FileRefs),
     /** The author instance's Ed25519 signature and raw public key, base64url (src/sync/signatures.ts). */
     sig: Type.String({ pattern: "^[A-Za-z0-9_-]{86}$" }),
     key: Type.String({ pattern: "^[A-Za-z0-9_-]{43}$" }),
@@ -86,7 +90,43 @@ export const PeersFrame = Type.Object(
   { additionalProperties: false },
 );
 
-export const Frame = Type.Union([HelloFrame, VectorFrame, MessagesFrame, PeersFrame]);
+/** Chunk indexes in one request or refusal: a window's worth. */
+const ChunkIndexes = Type.Array(Type.Integer({ minimum: 0, maximum: 1 << 20 }), { maxItems: LIMITS.chunksPerRequest });
+
+/**
+ * Asks for chunks of a file a message of `room` carries (src/sync/file-sync.ts); no chunks asks for its manifest.
+ * Answered by `manifest` or `chunk` frames, or `lack` for what the sender will not or cannot send.
+ */
+export const WantFrame = Type.Object(
+  { type: Type.Literal("want"), file: FileId, room: RoomId, chunks: ChunkIndexes },
+  { additionalProperties: false },
+);
+
+/** A file's size; its chunk hashes follow as the binary tail, 32 bytes each. */
+export const ManifestFrame = Type.Object(
+  { type: Type.Literal("manifest"), file: FileId, size: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) },
+  { additionalProperties: false },
+);
+
+/** One chunk of a file; its bytes are the binary tail. */
+export const ChunkFrame = Type.Object(
+  { type: Type.Literal("chunk"), file: FileId, index: Type.Integer({ minimum: 0, maximum: 1 << 20 }) },
+  { additionalProperties: false },
+);
+
+/** Chunks (none: the manifest) asked for that the sender does not send: ask someone else, or later. */
+export const LackFrame = Type.Object(
+  { type: Type.Literal("lack"), file: FileId, chunks: ChunkIndexes },
+  { additionalProperties: false },
+);
+
+/** How much of a file the sender holds now: each member shows how a file is reaching the room. */
+export const HaveFrame = Type.Object(
+  { type: Type.Literal("have"), file: FileId, bytes: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) },
+  { additionalProperties: false },
+);
+
+export const Frame = Type.Union([HelloFrame, VectorFrame, MessagesFrame, PeersFrame, WantFrame, ManifestFrame, ChunkFrame, LackFrame, HaveFrame]);
 
 export type AdvertisedAddresses = Static<typeof AdvertisedAddresses>;
 export type WireMessage = Static<typeof WireMessage>;
@@ -94,6 +134,11 @@ export type HelloFrame = Static<typeof HelloFrame>;
 export type VectorFrame = Static<typeof VectorFrame>;
 export type MessagesFrame = Static<typeof MessagesFrame>;
 export type PeersFrame = Static<typeof PeersFrame>;
+export type WantFrame = Static<typeof WantFrame>;
+export type ManifestFrame = Static<typeof ManifestFrame>;
+export type ChunkFrame = Static<typeof ChunkFrame>;
+export type LackFrame = Static<typeof LackFrame>;
+export type HaveFrame = Static<typeof HaveFrame>;
 export type Frame = Static<typeof Frame>;
 
 /** Per room, per origin: the highest sequence held with no gap before it. */

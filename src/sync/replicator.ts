@@ -1,6 +1,7 @@
 import type { Tier } from "../domain/tiers.ts";
 import type { NodeAddress, PeerAddress } from "../transport/link.ts";
 import { decodeFrame, encodeFrame, FrameError } from "./codec.ts";
+import { FileSync, type FileReplica } from "./file-sync.ts";
 import { signatureProblem } from "./signatures.ts";
 import { LIMITS, type AdvertisedAddresses, type Frame, type HelloFrame, type PeersFrame, type VersionVector, type WireMessage } from "./frames.ts";
 
@@ -9,6 +10,8 @@ export interface PeerLinks {
   /** Links to the instance and keeps doing so; the outcome of the first dials is not replication's business. */
   connect(address: NodeAddress): Promise<unknown>;
   send(nodeId: string, data: Uint8Array): boolean;
+  /** Bytes waiting to leave on the peer's primary link; null when it has none. */
+  buffered(nodeId: string): number | null;
   onData(handler: (nodeId: string, data: Uint8Array, tier: Tier) => void): () => void;
   onChange(handler: (nodeId: string, tier: Tier | null, previous: Tier | null) => void): () => void;
   closeLink(nodeId: string, tier: Tier, reason: string): void;
@@ -35,6 +38,8 @@ export interface Replica {
   ingest(message: WireMessage): boolean;
   /** Remembers a peer met in a shared room, so links come back after a restart. */
   savePeer(peer: { node_id: string; name: string; rooms: string[]; addresses: PeerAddress }): void;
+  /** The files of the rooms' messages, when this instance fetches and serves them. */
+  files?: FileReplica;
 }
 
 /** A peer as its hello described it. */
@@ -54,6 +59,9 @@ export interface ReplicatorInit {
   antiEntropyMs?: number;
   /** How long a linked peer may share no room with this instance before it is unlinked. @default 5000 */
   unsharedGraceMs?: number;
+  /** How files reaching this instance, or a member, move on. */
+  onFileProgress?: (fileId: string, bytes: number) => void;
+  onPeerHave?: (fileId: string, nodeId: string, bytes: number) => void;
   log?: (line: string) => void;
 }
 
@@ -94,6 +102,8 @@ export class Replicator {
   readonly #unshared = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #introduced = new Map<string, NodeAddress>();
   readonly #unsharedGraceMs: number;
+  /** Fetches and serves the files of shared rooms' messages. */
+  readonly #files: FileSync | undefined;
   /** Undoes what `start` set up: the handlers it added and its timer. */
   #stops: (() => void)[] = [];
 
@@ -103,11 +113,28 @@ export class Replicator {
     this.#log = init.log ?? (() => {});
     this.#antiEntropyMs = init.antiEntropyMs ?? 10_000;
     this.#unsharedGraceMs = init.unsharedGraceMs ?? 5000;
+    const files = init.replica.files;
+    this.#files = files
+      ? new FileSync({
+          replica: files,
+          links: this.#links,
+          members: (room) => this.#sharing(room),
+          peerRooms: (nodeId) => {
+            const info = this.#peers.get(nodeId);
+            return info && this.#up.has(nodeId) ? this.#shared(info) : [];
+          },
+          penalize: (nodeId, why) => this.#refuse(nodeId, why),
+          onProgress: init.onFileProgress,
+          onPeerHave: init.onPeerHave,
+          log: this.#log,
+        })
+      : undefined;
   }
 
   start(): void {
     const stopChanges = this.#links.onChange((nodeId, tier) => {
       this.#sent.delete(nodeId);
+      this.#files?.peerChanged(nodeId);
       if (tier === null) return void this.#up.delete(nodeId);
       // A new primary (first link, failover or upgrade): say hello and compare vectors, so nothing lost in flight stays lost.
       if (!this.#up.has(nodeId)) this.#checkSharing(nodeId);
@@ -116,20 +143,28 @@ export class Replicator {
       this.#sendVector(nodeId);
     });
     const stopData = this.#links.onData((nodeId, data, tier) => {
-      let frame: Frame;
+      let decoded: ReturnType<typeof decodeFrame>;
       try {
-        frame = decodeFrame(data).frame;
+        decoded = decodeFrame(data);
       } catch (err) {
         if (!(err instanceof FrameError)) throw err;
         this.#log(`bad frame from ${nodeId} over ${tier}: ${err.message}`);
         return this.#links.closeLink(nodeId, tier, err.message);
       }
-      this.#handle(nodeId, frame);
+      // File frames only from a peer that proved a room: an outsider is told nothing of files.
+      if (this.#files?.handle(nodeId, decoded.frame, decoded.binary)) return;
+      this.#handle(nodeId, decoded.frame);
     });
     const timer = setInterval(() => {
       for (const nodeId of this.#up) this.#sendVector(nodeId);
     }, this.#antiEntropyMs);
-    this.#stops = [stopChanges, stopData, () => clearInterval(timer), () => this.#unshared.forEach(clearTimeout)];
+    this.#files?.start();
+    this.#stops = [stopChanges, stopData, () => clearInterval(timer), () => this.#unshared.forEach(clearTimeout), () => this.#files?.stop()];
+  }
+
+  /** Files being fetched here now. */
+  transfers() {
+    return this.#files?.transfers() ?? [];
   }
 
   stop(): void {
@@ -158,6 +193,7 @@ export class Replicator {
       this.#sendVector(nodeId);
     }
     for (const [nodeId, address] of this.#introduced) if (!this.#up.has(nodeId)) void this.#links.connect(address);
+    this.#files?.refresh();
   }
 
   /**
@@ -218,6 +254,7 @@ export class Replicator {
     // Now that we know where it listens, link on the other tiers too.
     void this.#links.connect(address);
     this.#sendVector(from);
+    this.#files?.refresh(); // it may hold files we lack
     if (known && this.#shared(known).length === shared.length) return;
     // Introduce the newcomer and the room's other members to each other.
     this.#send(from, this.#peersFrame(from, [...this.#up].filter((id) => id !== from && this.#sharesWith(id, info))));
@@ -292,6 +329,7 @@ export class Replicator {
     const heldIn = (room: string) => held.get(room) ?? held.set(room, new Map(Object.entries(this.#replica.vector(room)))).get(room)!;
     const fresh = messages.filter((m) => senderRooms?.has(m.room) && this.#acceptable(from, m, heldIn(m.room)) && this.#replica.ingest(m));
     if (fresh.length === 0) return;
+    if (fresh.some((m) => m.files)) this.#files?.refresh();
     // Forward what was new here to the room's other peers, which may not be linked to the sender.
     for (const nodeId of this.#up) {
       if (nodeId === from) continue;
@@ -318,11 +356,16 @@ export class Replicator {
       if (top === undefined) held.set(m.origin, 0); // an origin new to the room counts from its first message
       return true;
     }
+    this.#refuse(from, `a message: ${refusal}`);
+    return false;
+  }
+
+  /** Counts something a peer sent that failed its checks; past MAX_REFUSED the peer is unlinked. */
+  #refuse(from: string, what: string): void {
     const count = (this.#refused.get(from) ?? 0) + 1;
     this.#refused.set(from, count);
-    if (count === 1 || count % 100 === 0) this.#log(`dropped a message from ${from} (${count} so far): ${refusal}`);
-    if (count === MAX_REFUSED) this.#links.forget(from, `sent ${count} messages that failed their checks`);
-    return false;
+    if (count === 1 || count % 100 === 0) this.#log(`refused from ${from} (${count} so far): ${what}`);
+    if (count === MAX_REFUSED) this.#links.forget(from, `sent ${count} things that failed their checks`);
   }
 
   /** Introductions: only from a member, and only to members of a room the introducer proved it shares with us. */

@@ -4,6 +4,7 @@
  * can make a message of that origin, so nobody can forge one or take over its sequence numbers.
  */
 import { createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+import type { FileRef } from "../domain/files.ts";
 import { nodeIdOfKey } from "../domain/names.ts";
 
 /** What is signed: the fields of a wire message, the room by its id. */
@@ -15,12 +16,16 @@ export interface SignedFields {
   text: string;
   sent_at: number;
   guest?: true;
+  files?: FileRef[];
 }
 
 const CONTEXT = "e-goat message 1";
 
+/** A message with files signs them too, each field in a fixed order; one without signs what it always did. */
 function signedBytes(m: SignedFields): Buffer {
-  return Buffer.from(JSON.stringify([CONTEXT, m.room, m.origin, m.seq, m.peer_id, m.text, m.sent_at, m.guest === true]));
+  const fields: unknown[] = [CONTEXT, m.room, m.origin, m.seq, m.peer_id, m.text, m.sent_at, m.guest === true];
+  if (m.files) fields.push(m.files.map((f) => [f.id, f.name, f.size, f.type]));
+  return Buffer.from(JSON.stringify(fields));
 }
 
 const rawKey = (key: KeyObject) => key.export({ format: "jwk" }).x!;

@@ -28,6 +28,8 @@ export abstract class BaseLink implements Link {
     return this.#closeReason !== undefined;
   }
 
+  /** Bytes sent that have not left for the far end yet. */
+  abstract get bufferedBytes(): number;
   /** Sends one frame (copied); throws FrameTooLargeError, or LinkClosedError when closed or the far end stopped reading. */
   abstract send(frame: Uint8Array): void;
   /** Closes the link; the far end sees it close too. Idempotent. */

@@ -47,6 +47,8 @@ export interface Link {
   readonly remote: string;
   /** True once either side closed the link or it failed. */
   readonly closed: boolean;
+  /** Bytes sent that have not left for the far end yet: bulk senders (file chunks) wait while it is high. */
+  readonly bufferedBytes: number;
   /** Sends one frame (copied); throws FrameTooLargeError, or LinkClosedError when closed or when the far end stopped reading. */
   send(frame: Uint8Array): void;
   /** Adds a handler for frames from the far end; returns its removal. */

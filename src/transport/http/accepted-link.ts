@@ -28,6 +28,11 @@ export class AcceptedLink extends BaseLink {
     this.#idle();
   }
 
+  /** Frames not yet acknowledged by the far end. */
+  get bufferedBytes(): number {
+    return this.#outbox.bytes;
+  }
+
   send(frame: Uint8Array): void {
     this.checkSend(frame);
     this.#outbox.push(frame);

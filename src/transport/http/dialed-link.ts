@@ -42,6 +42,11 @@ export class DialedLink extends BaseLink {
     void this.#pollLoop();
   }
 
+  /** Frames not yet acknowledged by the far end. */
+  get bufferedBytes(): number {
+    return this.#outbox.bytes;
+  }
+
   send(frame: Uint8Array): void {
     this.checkSend(frame);
     this.#outbox.push(frame);

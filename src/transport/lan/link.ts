@@ -74,6 +74,10 @@ export class LanLink extends BaseLink {
     return { sending: this.#inFlight.length > 0, receiving: this.#held.size > 0 || this.#parts.length > 0 };
   }
 
+  get bufferedBytes(): number {
+    return this.#queuedBytes;
+  }
+
   send(frame: Uint8Array): void {
     this.checkSend(frame);
     this.checkQueue(this.#queuedBytes + frame.byteLength);

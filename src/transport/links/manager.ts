@@ -101,6 +101,12 @@ export class LinkManager {
     return false;
   }
 
+  /** Bytes waiting to leave on a peer's primary link; null when it has none. */
+  buffered(nodeId: string): number | null {
+    const primary = this.#peers.get(nodeId)?.primary;
+    return primary ? primary.link.bufferedBytes : null;
+  }
+
   /** Adds a handler for every data frame from any peer, with the tier it came over; returns its removal. */
   onData(handler: (nodeId: string, data: Uint8Array, tier: Tier) => void): () => void {
     return this.#onData.add(handler);

@@ -35,6 +35,10 @@ class MemoryLink extends BaseLink {
     super(maxQueuedBytes);
   }
 
+  get bufferedBytes(): number {
+    return this.#inFlight;
+  }
+
   send(frame: Uint8Array): void {
     this.checkSend(frame);
     if (this.network.cut.has(this.tier)) return;

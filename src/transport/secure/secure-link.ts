@@ -35,6 +35,10 @@ export class SecureLink extends BaseLink {
     raw.onClose((reason) => this.ended(reason));
   }
 
+  get bufferedBytes(): number {
+    return this.raw.bufferedBytes;
+  }
+
   send(frame: Uint8Array): void {
     this.checkSend(frame);
     if (frame.byteLength > MAX_SECURE_FRAME_BYTES) {

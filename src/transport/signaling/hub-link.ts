@@ -34,6 +34,11 @@ export class HubLink extends BaseLink {
     super(MAX_SESSION_BYTES);
   }
 
+  /** The hub's WebSocket holds what is sent; this link keeps nothing of its own. */
+  get bufferedBytes(): number {
+    return 0;
+  }
+
   send(frame: Uint8Array): void {
     this.checkSend(frame);
     this.transmit({ session: this.session, frame: Buffer.from(frame).toString("base64url") });

@@ -40,6 +40,10 @@ export class WebRtcLink extends BaseLink {
     return this.pc.getSelectedCandidatePair();
   }
 
+  get bufferedBytes(): number {
+    return this.closed ? 0 : this.channel.bufferedAmount();
+  }
+
   send(frame: Uint8Array): void {
     this.checkSend(frame);
     this.checkQueue(this.channel.bufferedAmount() + frame.byteLength);

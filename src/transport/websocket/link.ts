@@ -41,6 +41,10 @@ export class WebSocketLink extends BaseLink {
     super(maxQueuedBytes);
   }
 
+  get bufferedBytes(): number {
+    return this.closed ? 0 : this.wire.waiting();
+  }
+
   send(frame: Uint8Array): void {
     this.checkSend(frame);
     this.checkQueue(this.wire.waiting() + frame.byteLength);
