@@ -17,6 +17,9 @@ export interface PeerStatus {
   rtt_ms: number | null;
   state: "connecting" | "connected" | "disconnected";
   rooms: string[];
+  /** Chunks of files this instance stored from the peer, and sent to it, since it started. */
+  chunks_received: number;
+  chunks_sent: number;
   /** The peer's last state changes, when asked for. */
   log?: readonly PeerEvent[];
 }
@@ -274,6 +277,7 @@ export class Node {
         rtt_ms: s.rttMs === null ? null : Math.round(s.rttMs * 100) / 100,
         state: s.state,
         rooms: info ? this.rooms().filter((r) => info.rooms.has(this.#rooms.get(r)!.id)) : [],
+        ...chunkFields(this.#replicator?.chunkCounts(s.nodeId)),
         ...(options.log ? { log: s.log } : {}),
       };
     });
@@ -304,4 +308,8 @@ export class Node {
 /** The string fields of an address, as stored for known peers. */
 function addressFields(address: PeerAddress): Record<string, string> {
   return Object.fromEntries(Object.entries(address).filter((e): e is [string, string] => typeof e[1] === "string"));
+}
+
+function chunkFields(counts: { received: number; sent: number } = { received: 0, sent: 0 }) {
+  return { chunks_received: counts.received, chunks_sent: counts.sent };
 }

@@ -84,12 +84,15 @@ export function fileRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
     });
     parser.on("file", (name, stream, info) => {
       if (failed || name !== "file") return void stream.resume();
+      // The room as the body named it before this file: fields after it may already be parsed when it is stored.
+      const { room, key } = fields;
       storing = storing.then(async () => {
         if (failed) return void stream.resume();
         try {
-          if (fields.room === undefined) throw new HttpError(400, "the room field must come before the file");
-          if (!isRoomName(fields.room)) throw new HttpError(400, `room must be 1-64 letters, digits, '-', '_' or '.'`);
-          access.room(request, server, fields.room, fields.key);
+          if (room === undefined) throw new HttpError(400, "the room field must come before the file");
+          if (!isRoomName(room)) throw new HttpError(400, `room must be 1-64 letters, digits, '-', '_' or '.'`);
+          if (room !== fields.room) throw new HttpError(400, "give the room once, before the files");
+          access.room(request, server, room, key);
           files.push(await node.files.upload(stream, info.filename, info.mimeType));
         } catch (error) {
           stream.resume();

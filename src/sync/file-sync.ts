@@ -103,6 +103,9 @@ export class FileSync {
   readonly #requests = new RateLimiter({ perSecond: CHUNK_REQUESTS_PER_SECOND, burst: 2 * CHUNK_REQUESTS_PER_SECOND });
   /** Manifests of the files served lately: one is read from the database for each file, not for each chunk. */
   readonly #served = new Map<string, FileManifest>();
+  /** Chunks stored from each peer, and sent to each, since start (for `/peers`). */
+  readonly #received = new Map<string, number>();
+  readonly #sent = new Map<string, number>();
   #timer: ReturnType<typeof setInterval> | undefined;
   /** Which peer is asked first next time, so load spreads over the members. */
   #turn = 0;
@@ -165,6 +168,11 @@ export class FileSync {
       default:
         return false;
     }
+  }
+
+  /** Chunks stored from the peer, and sent to it, since start. */
+  chunkCounts(nodeId: string): { received: number; sent: number } {
+    return { received: this.#received.get(nodeId) ?? 0, sent: this.#sent.get(nodeId) ?? 0 };
   }
 
   /** Files being fetched now, with the bytes held of each. */
@@ -308,6 +316,7 @@ export class FileSync {
     t.inFlight.delete(frame.index);
     t.todo.delete(frame.index);
     t.held += data.byteLength;
+    this.#received.set(from, (this.#received.get(from) ?? 0) + 1);
     this.#init.onProgress?.(t.id, t.held);
     if (t.todo.size === 0 && t.inFlight.size === 0) return this.#complete(t);
     if (Date.now() - t.haveSentAt >= HAVE_EVERY_MS) this.#announce(t);
@@ -407,7 +416,8 @@ export class FileSync {
       const manifest = this.#servedManifest(file);
       const data = manifest ? this.#init.replica.chunk(manifest, index) : null;
       if (!data) this.#send(peer, { type: "lack", file, chunks: [index] });
-      else if (!this.#send(peer, { type: "chunk", file, index }, data)) return void this.#serving.delete(peer);
+      else if (this.#send(peer, { type: "chunk", file, index }, data)) this.#sent.set(peer, (this.#sent.get(peer) ?? 0) + 1);
+      else return void this.#serving.delete(peer);
     }
     this.#serving.delete(peer);
   }

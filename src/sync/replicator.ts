@@ -162,6 +162,11 @@ export class Replicator {
     this.#stops = [stopChanges, stopData, () => clearInterval(timer), () => this.#unshared.forEach(clearTimeout), () => this.#files?.stop()];
   }
 
+  /** Chunks of files stored from the peer, and sent to it, since start. */
+  chunkCounts(nodeId: string): { received: number; sent: number } {
+    return this.#files?.chunkCounts(nodeId) ?? { received: 0, sent: 0 };
+  }
+
   /** Files being fetched here now. */
   transfers() {
     return this.#files?.transfers() ?? [];
