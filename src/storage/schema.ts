@@ -46,10 +46,11 @@ export const MIGRATIONS: readonly string[] = [
   `,
   `
   -- file contents, a chunk per row, kept once by its SHA-256 whichever files use it
+  -- (a rowid table: in a WITHOUT ROWID one, each key comparison of a lookup would read a whole 256 KiB row)
   CREATE TABLE chunks (
     hash BLOB PRIMARY KEY,
     data BLOB NOT NULL
-  ) WITHOUT ROWID;
+  );
   -- a file by its id (hex SHA-256 over its chunk hashes), and which chunk goes where; names and types are the messages'
   CREATE TABLE files (
     id TEXT PRIMARY KEY,

@@ -252,8 +252,7 @@ export class FileSync {
       if (t.manifestAsked) return;
       const peer = sources.find((p) => !this.#lacks(t, p, MANIFEST, now));
       if (!peer) return;
-      t.manifestAsked = { peer, at: now };
-      this.#ask(peer, t, []);
+      if (this.#ask(peer, t, [])) t.manifestAsked = { peer, at: now };
       return;
     }
     const busy = new Map<string, number>();
@@ -268,11 +267,12 @@ export class FileSync {
         if (!this.#lacks(t, peer, index, now)) asked.push(index);
       }
       if (asked.length === 0) continue;
+      // A link that is going cannot take the request: the chunks stay to do, for the other sources or a later pump.
+      if (!this.#ask(peer, t, asked)) continue;
       for (const index of asked) {
         t.todo.delete(index);
         t.inFlight.set(index, { peer, at: now });
       }
-      if (!this.#ask(peer, t, asked)) this.peerChanged(peer);
     }
   }
 

@@ -3,7 +3,7 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { tempDir } from "./instance.ts";
+import { tempDir, waitFor } from "./instance.ts";
 
 function sh(args: string[]): { ok: boolean; out: string } {
   const r = Bun.spawnSync(args, { stdout: "pipe", stderr: "pipe" });
@@ -141,4 +141,55 @@ export async function startHosted(host: TestHost, args: string[], timeoutMs = 20
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The tier of `from`'s connected link to `to`, or null. */
+export async function tierOf(from: HostedInstance, to: HostedInstance): Promise<string | null> {
+  const peers = (await (await from.api("/peers")).json()) as { node_id: string; tier: string | null; state: string }[];
+  return peers.find((p) => p.node_id === to.nodeId && p.state === "connected")?.tier ?? null;
+}
+
+export interface WebrtcPair {
+  hostB: TestHost;
+  a: HostedInstance;
+  b: HostedInstance;
+  /** Drops every UDP packet in and out of B's host: webrtc dies, websocket stays. */
+  cutUdp(): void;
+  restoreUdp(): void;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Two hosts whose instances share `room` (webrtc and websocket only), once they are linked over webrtc both ways. */
+export async function startWebrtcPair(room: string): Promise<WebrtcPair> {
+  const net = createTestLan(2);
+  const [hostA, hostB] = net.hosts as [TestHost, TestHost];
+  const flags = ["--room", room, "--transports", "webrtc,websocket"];
+  const started: HostedInstance[] = [];
+  const dispose = async () => {
+    for (const instance of started.reverse()) await instance[Symbol.asyncDispose]();
+    await net[Symbol.asyncDispose]();
+  };
+  try {
+    const a = await startHosted(hostA, [...flags, "--name", "A"]);
+    started.push(a);
+    const b = await startHosted(hostB, [...flags, "--name", "B", "--peer", `http://${hostA.ip}:8080`]);
+    started.push(b);
+    await waitFor(async () => (await tierOf(a, b)) === "webrtc" && (await tierOf(b, a)) === "webrtc", 30_000, "webrtc between the hosts").catch((err) => {
+      throw new Error(`${(err as Error).message}\n--- A\n${a.output()}\n--- B\n${b.output()}`);
+    });
+    return {
+      hostB,
+      a,
+      b,
+      cutUdp: () => {
+        hostB.exec(["iptables", "-A", "INPUT", "-p", "udp", "-j", "DROP"]);
+        hostB.exec(["iptables", "-A", "OUTPUT", "-p", "udp", "-j", "DROP"]);
+      },
+      restoreUdp: () => hostB.exec(["iptables", "-F"]),
+      [Symbol.asyncDispose]: dispose,
+    };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
 }

@@ -2,28 +2,16 @@
 // websocket with every message delivered once; restoring UDP brings webrtc back.
 import { expect, it } from "bun:test";
 import { waitFor } from "../helpers/instance.ts";
-import { createTestLan, netnsUnavailable, startHosted, type HostedInstance } from "../helpers/netns.ts";
+import { netnsUnavailable, startWebrtcPair, tierOf } from "../helpers/netns.ts";
 
 const unavailable = netnsUnavailable();
 if (unavailable) console.log(`failover test skipped: ${unavailable}`);
 
-async function tierOf(from: HostedInstance, to: HostedInstance): Promise<string | null> {
-  const peers = (await (await from.api("/peers")).json()) as { node_id: string; tier: string | null; state: string }[];
-  const row = peers.find((p) => p.node_id === to.nodeId && p.state === "connected");
-  return row?.tier ?? null;
-}
-
 it.skipIf(unavailable !== null)(
   "UDP cut mid-stream: webrtc fails over to websocket, nothing lost or doubled; UDP back: webrtc again",
   async () => {
-    await using net = createTestLan(2);
-    const [hostA, hostB] = net.hosts as [(typeof net.hosts)[0], (typeof net.hosts)[0]];
-    const flags = ["--room", "ff", "--transports", "webrtc,websocket"];
-    await using a = await startHosted(hostA, [...flags, "--name", "A"]);
-    await using b = await startHosted(hostB, [...flags, "--name", "B", "--peer", `http://${hostA.ip}:8080`]);
-    await waitFor(async () => (await tierOf(a, b)) === "webrtc" && (await tierOf(b, a)) === "webrtc", 30_000, "webrtc between the hosts").catch((err) => {
-      throw new Error(`${(err as Error).message}\n--- A\n${a.output()}\n--- B\n${b.output()}`);
-    });
+    await using pair = await startWebrtcPair("ff");
+    const { a, b } = pair;
 
     // The stream runs through the cut and the return, and stops a moment after webrtc is back.
     let sent = 0;
@@ -38,14 +26,13 @@ it.skipIf(unavailable !== null)(
 
     await waitFor(() => sent >= 50, 10_000, "stream under way");
     const cutAt = performance.now();
-    hostB.exec(["iptables", "-A", "INPUT", "-p", "udp", "-j", "DROP"]);
-    hostB.exec(["iptables", "-A", "OUTPUT", "-p", "udp", "-j", "DROP"]);
+    pair.cutUdp();
     await waitFor(async () => (await tierOf(b, a)) === "websocket", 20_000, "failover to websocket");
     const failoverMs = performance.now() - cutAt;
 
     await Bun.sleep(1000);
     const restoredAt = performance.now();
-    hostB.exec(["iptables", "-F"]);
+    pair.restoreUdp();
     await waitFor(async () => (await tierOf(b, a)) === "webrtc" && (await tierOf(a, b)) === "webrtc", 60_000, "back on webrtc");
     const climbMs = performance.now() - restoredAt;
     await Bun.sleep(500);
