@@ -74,9 +74,20 @@ export class RoomFiles {
     this.#storage.files.discard(id);
   }
 
+  /** Bytes of the file held here. */
+  have(id: string): number {
+    return this.#storage.files.have(id);
+  }
+
   /** A message's files as readers see them, with the bytes of each held here. */
   held(files: readonly FileRef[]): HeldFile[] {
-    return files.map((f) => ({ ...f, have: this.#storage.files.have(f.id) }));
+    return files.map((f) => ({ ...f, have: this.have(f.id) }));
+  }
+
+  /** The file as a message of `room` (by name) carries it, if one does. */
+  refIn(id: string, room: string): FileRef | undefined {
+    const ref = this.#storage.files.refs(id).find((r) => r.room === room);
+    return ref && { id, name: ref.name, size: ref.size, type: ref.type };
   }
 
   /**
@@ -95,7 +106,7 @@ export class RoomFiles {
 
   /** Whether a room (by name) carries the file and it is known here, whole or not. */
   inRoom(id: string, room: string): boolean {
-    return this.#storage.files.refs(id).some((r) => r.room === room);
+    return this.refIn(id, room) !== undefined;
   }
 
   /** Calls `listener` with (file id, bytes held) whenever a file comes on here or at a member; returns its removal. */

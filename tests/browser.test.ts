@@ -1,44 +1,20 @@
 // The page in a real browser: two tabs on one room over SSE, Enter and the Send button, XSS, the JSON API feeding the
 // page, the form without JavaScript, "Load older messages", and the screenshots in docs/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { startInstance, tempDir, waitFor, type Instance } from "./helpers/instance.ts";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { CHROMIUM, hasChromium, launch, openRoom as openRoomAt, type PageGlobal } from "./helpers/browser.ts";
+import { startInstance, waitFor, type Instance } from "./helpers/instance.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.log(`browser tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
 const ROOT = join(import.meta.dir, "..");
 /** The README's screenshots are rewritten only when asked (SCREENSHOTS=1); otherwise they go to a scratch folder. */
 const WRITE_DOCS = process.env.SCREENSHOTS === "1";
 const DOCS = WRITE_DOCS ? join(ROOT, "docs") : join(tmpdir(), `e-goat-screenshots-${process.pid}`);
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const TIMEOUT = 30_000;
-
-/** What the page is told in `page.evaluate`: the test's TypeScript has no DOM types, so the page's globals are `any`. */
-type PageGlobal = any;
-
-async function launch(options: Parameters<typeof chromium.launchPersistentContext>[1] = {}) {
-  const dir = tempDir("e-goat-chromium-");
-  try {
-    const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS, ...options });
-    return { context, dir };
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
-}
 
 async function send(instance: Instance, room: string, peer_id: string, text: string) {
   const res = await fetch(`${instance.http}/send`, {
@@ -61,15 +37,8 @@ async function expectOnceEverywhere(pages: Page[], text: string) {
   for (const page of pages) expect(await countOf(page, text)).toBe(1);
 }
 
-/** Opens a room page and waits until its scripts ran and its SSE stream is open. */
-async function openRoom(page: Page, instance: Instance, room: string, peerId: string) {
-  const url = `${instance.http}/?${new URLSearchParams({ room, peer_id: peerId })}`;
-  const live = page.waitForResponse((r) => r.url().includes(`/rooms/${room}/events`), { timeout: 5000 });
-  const res = await page.goto(url);
-  expect(res?.status()).toBe(200);
-  await page.waitForFunction(() => (globalThis as PageGlobal).htmx !== undefined);
-  expect((await live).status()).toBe(200);
-}
+/** Opens a room page of `instance` and waits until its scripts ran and its SSE stream is open. */
+const openRoom = (page: Page, instance: Instance, room: string, peerId: string) => openRoomAt(page, instance.http, room, peerId);
 
 describe.skipIf(!hasChromium)("the page in Chromium", () => {
   let instance: Instance | undefined;

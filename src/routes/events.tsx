@@ -1,21 +1,28 @@
 /** @jsxImportSource @kitajs/html */
 import { Elysia, t } from "elysia";
 import type { Message } from "../storage/index.ts";
+import { FileItem } from "../views/file.tsx";
 import { MessageItem } from "../views/message.tsx";
 import type { RoomAccess } from "./access.ts";
 import { ClientBudget } from "./budgets.ts";
 import type { AppOptions } from "./options.ts";
+import { messageView } from "./fragments.tsx";
 import { RoomField, wholeNumber } from "./schemas.ts";
 
 const REPLAY_PAGE = 500;
 const HEARTBEAT_MS = 5000;
 /** A client that falls this far behind is cut off; it reconnects with Last-Event-ID and misses nothing. */
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+/** A file's progress goes out at most this often per stream, however fast its chunks come. */
+const FILE_UPDATE_MS = 250;
 
-/** One SSE event: one `data:` line per line of the payload (so HTML keeps its newlines) and an `id:` line. */
-export function sseEvent(id: number | string, data: string, event?: string): string {
+/**
+ * One SSE event: one `data:` line per line of the payload (so HTML keeps its newlines) and an `id:` line, unless it
+ * has no id (a file's progress: a reconnect resumes after the last message, and shows files as they are then).
+ */
+export function sseEvent(id: number | string | null, data: string, event?: string): string {
   const lines = data.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`);
-  return `${event ? `event: ${event}\n` : ""}id: ${id}\n${lines.join("")}\n`;
+  return `${event ? `event: ${event}\n` : ""}${id === null ? "" : `id: ${id}\n`}${lines.join("")}\n`;
 }
 
 /** What a stream takes: its room, and where to resume (`Last-Event-ID`, sent on a reconnect, wins over `since`). */
@@ -35,7 +42,9 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
     access.room(request, server, room);
     const since = headers["last-event-id"] ?? query.since;
     // Each client streams from its own budget, so no guest, nor all of them together, can shut the owner out.
-    const release = streams.take(access.client(request, server));
+    const client = access.client(request, server);
+    const release = streams.take(client);
+    const view = messageView(node, client.owner);
 
     let send: (m: Message) => void = () => {};
     const encoder = new TextEncoder();
@@ -56,8 +65,23 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
           };
           send = (m: Message) => {
             last = m.timestamp;
-            write(sseEvent(m.timestamp, String(<MessageItem message={m} names={(id) => node.instanceName(id)} />)));
+            write(sseEvent(m.timestamp, String(<MessageItem message={m} view={view} />)));
           };
+          // Files of the room whose progress changed since the last update: each goes out as it is at the next one.
+          const changed = new Set<string>();
+          let fileTimer: ReturnType<typeof setTimeout> | undefined;
+          const sendFiles = () => {
+            fileTimer = undefined;
+            for (const id of changed) {
+              const file = node.files.refIn(id, room);
+              if (file) write(sseEvent(null, String(<FileItem file={file} room={room} state={view.files(file)} />), "file"));
+            }
+            changed.clear();
+          };
+          const unwatchFiles = node.files.onProgress((id) => {
+            changed.add(id);
+            fileTimer ??= setTimeout(sendFiles, FILE_UPDATE_MS);
+          });
           const unsubscribe = node.onMessage((m) => {
             // While replaying, a later history page picks the message up instead.
             if (!replaying && m.room === room && m.timestamp > last) send(m);
@@ -68,6 +92,8 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
             stopped = true;
             release();
             unsubscribe();
+            unwatchFiles();
+            clearTimeout(fileTimer);
             clearInterval(heartbeat);
           };
           request.signal.addEventListener("abort", () => stop(), { once: true });

@@ -13,6 +13,9 @@ import { DiskFullError } from "../room-files.ts";
 import { FileTooLargeError } from "../storage/files.ts";
 import type { RoomAccess } from "./access.ts";
 import { ClientBudget, type GuestLimit } from "./budgets.ts";
+import type { Node } from "../node.ts";
+import type { Message } from "../storage/index.ts";
+import type { Server } from "bun";
 import { HttpError } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 import { KeyField, RoomField } from "./schemas.ts";
@@ -50,16 +53,58 @@ interface UploadFields {
   text?: string;
 }
 
-export function fileRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAccess) {
-  const { node } = opts;
-  const uploads = new ClientBudget("uploads", 16, { total: 8, perGuest: 2 });
+/**
+ * Takes uploads, from `POST /files` and from the page's form: each client within its budget of uploads at once, the
+ * files streamed into chat.db, then the message that carries them posted. Nothing of a refused upload is kept.
+ */
+export class Uploads {
+  readonly #budget = new ClientBudget("uploads", 16, { total: 8, perGuest: 2 });
+
+  constructor(
+    private readonly node: Node,
+    private readonly guests: GuestLimit,
+    private readonly access: RoomAccess,
+  ) {}
+
+  /**
+   * Stores a multipart upload's files and posts their message: to the body's room, or for the page's form to the room
+   * of its path, as the name of its query.
+   */
+  async post(request: Request, server: Server<unknown> | null, page?: { room: string; peerId?: string }): Promise<Message> {
+    const { node } = this;
+    this.guests.check(request, server);
+    const client = this.access.client(request, server);
+    const release = this.#budget.take(client);
+    let received: { fields: UploadFields; files: FileRef[] };
+    try {
+      received = await this.#receive(request, server, page);
+    } catch (error) {
+      if (error instanceof FileTooLargeError) throw new HttpError(413, `the file is over this instance's --max-file-size of ${node.files.maxFileBytes} bytes`);
+      if (error instanceof DiskFullError) throw new HttpError(413, error.message);
+      if (error instanceof RangeError) throw new HttpError(400, "the file is empty");
+      throw error;
+    } finally {
+      release();
+    }
+    const { fields, files } = received;
+    try {
+      if (files.length === 0) throw new HttpError(400, "file is required");
+      if (fields.peer_id && !isDisplayName(fields.peer_id)) throw new HttpError(400, `peer_id must be ${DISPLAY_NAME_RULE}`);
+      const input = sendInput(fields.room!, { text: fields.text ?? "", peer_id: fields.peer_id }, node.name);
+      return node.post({ ...input, text: input.text.trim() === "" ? "" : input.text, files, guest: !client.owner });
+    } catch (error) {
+      for (const f of files) node.files.discard(f.id);
+      throw error;
+    }
+  }
 
   /** Reads a multipart upload: its fields, and each file stored as it streams in once the room is known and allowed. */
-  async function receive(request: Request, server: Parameters<RoomAccess["client"]>[1]): Promise<{ fields: UploadFields; files: FileRef[] }> {
+  async #receive(request: Request, server: Server<unknown> | null, page: { room: string; peerId?: string } | undefined): Promise<{ fields: UploadFields; files: FileRef[] }> {
+    const { node, access } = this;
     const contentType = request.headers.get("content-type") ?? "";
     if (!/^multipart\/form-data\s*;/i.test(contentType)) throw new HttpError(415, "Content-Type must be multipart/form-data");
     if (!request.body) throw new HttpError(400, "file is required");
-    const fields: UploadFields = {};
+    const fields: UploadFields = page ? { room: page.room, peer_id: page.peerId } : {};
     const files: FileRef[] = [];
     let parser: busboy.Busboy;
     try {
@@ -80,6 +125,8 @@ export function fileRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
     };
     parser.on("field", (name, value, info) => {
       if (info.valueTruncated) return fail(new HttpError(413, `field ${name} is too long`));
+      // The page's form names its room in the path; a room field there is not another room.
+      if (name === "room" && page) return;
       if (name === "room" || name === "key" || name === "peer_id" || name === "text") fields[name] = value;
     });
     parser.on("file", (name, stream, info) => {
@@ -117,36 +164,16 @@ export function fileRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
     }
     return { fields, files };
   }
+}
 
+export function fileRoutes(opts: AppOptions, uploads: Uploads, access: RoomAccess) {
+  const { node } = opts;
   return new Elysia({ name: "files" })
     .post(
       "/files",
       async ({ request, server }) => {
-        guests.check(request, server);
-        const client = access.client(request, server);
-        const release = uploads.take(client);
-        let received: { fields: UploadFields; files: FileRef[] };
-        try {
-          received = await receive(request, server);
-        } catch (error) {
-          if (error instanceof FileTooLargeError) throw new HttpError(413, `the file is over this instance's --max-file-size of ${node.files.maxFileBytes} bytes`);
-          if (error instanceof DiskFullError) throw new HttpError(413, error.message);
-          if (error instanceof RangeError) throw new HttpError(400, "the file is empty");
-          throw error;
-        } finally {
-          release();
-        }
-        const { fields, files } = received;
-        try {
-          if (files.length === 0) throw new HttpError(400, "file is required");
-          if (fields.peer_id && !isDisplayName(fields.peer_id)) throw new HttpError(400, `peer_id must be ${DISPLAY_NAME_RULE}`);
-          const input = sendInput(fields.room!, { text: fields.text ?? "", peer_id: fields.peer_id }, node.name);
-          const message = node.post({ ...input, text: input.text.trim() === "" ? "" : input.text, files, guest: !client.owner });
-          return { id: message.id, timestamp: message.timestamp, files: message.files };
-        } catch (error) {
-          for (const f of files) node.files.discard(f.id);
-          throw error;
-        }
+        const message = await uploads.post(request, server);
+        return { id: message.id, timestamp: message.timestamp, files: message.files };
       },
       { parse: "none" },
     )

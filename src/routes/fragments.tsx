@@ -2,7 +2,7 @@
 import { Elysia, t } from "elysia";
 import type { Node } from "../node.ts";
 import type { Message } from "../storage/index.ts";
-import { MessageList } from "../views/message.tsx";
+import { instanceLabel, MessageList, type MessageView } from "../views/message.tsx";
 import { PeersPanel } from "../views/peers.tsx";
 import { OlderItem } from "../views/room.tsx";
 import type { RoomAccess } from "./access.ts";
@@ -20,6 +20,18 @@ export function messagePage(node: Node, room: string, before: number): { message
   return { messages: hasOlder ? window.slice(1) : window, hasOlder };
 }
 
+/** How `node`'s messages are shown to a reader; the owner also sees how far each file got at the room's other instances. */
+export function messageView(node: Node, owner: boolean): MessageView {
+  const names = (nodeId: string) => node.instanceName(nodeId);
+  return {
+    names,
+    files: (ref) => ({
+      have: node.files.have(ref.id),
+      delivery: owner ? [...node.files.atPeers(ref.id)].map(([nodeId, bytes]) => ({ name: instanceLabel(names, nodeId), bytes })) : [],
+    }),
+  };
+}
+
 /** The pieces htmx swaps into the page: a page of older messages and the peers panel. */
 export function fragmentRoutes(opts: AppOptions, access: RoomAccess) {
   const { node } = opts;
@@ -28,13 +40,14 @@ export function fragmentRoutes(opts: AppOptions, access: RoomAccess) {
       "/rooms/:room/older",
       ({ params: { room }, query, request, server }) => {
         if (!access.room(request, server, room)) return htmlResponse("");
+        const view = messageView(node, access.client(request, server).owner);
         const peerId = query.peer_id || node.name;
         const { messages, hasOlder } = messagePage(node, room, query.before);
         return htmlResponse(
           String(
             <>
               {hasOlder && messages[0] ? <OlderItem room={room} peerId={peerId} before={messages[0].timestamp} /> : ""}
-              <MessageList messages={messages} names={(id) => node.instanceName(id)} />
+              <MessageList messages={messages} view={view} />
             </>,
           ),
         );

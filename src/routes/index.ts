@@ -5,7 +5,7 @@ import { apiRoutes } from "./api.ts";
 import { assetRoutes } from "./assets.ts";
 import { GuestLimit } from "./budgets.ts";
 import { eventRoutes } from "./events.tsx";
-import { fileRoutes } from "./files.ts";
+import { fileRoutes, Uploads } from "./files.ts";
 import { fragmentRoutes } from "./fragments.tsx";
 import { guard } from "./guard.ts";
 import { internalError, refusalOf } from "./http.ts";
@@ -19,12 +19,13 @@ export type { AppOptions } from "./options.ts";
 export function createApp(opts: AppOptions) {
   const guests = new GuestLimit(opts.guestSendRate, opts.clientAddress);
   const access = new RoomAccess(opts.node, opts.clientAddress);
+  const uploads = new Uploads(opts.node, guests, access);
   return (
     new Elysia()
       // First: its request hook refuses foreign hosts and cross-site writes before any route, and sets the security headers.
       .use(guard({ publicHosts: opts.publicHosts }))
       // Before onError: an app's error hook runs before a route's, and these routes answer their refusals as pages.
-      .use(pageRoutes(opts, guests, access))
+      .use(pageRoutes(opts, guests, access, uploads))
       .onError(({ code, error, request }) => {
         if (code === "NOT_FOUND") return jsonError(404, `no route for ${request.method} ${new URL(request.url).pathname}`);
         const refusal = refusalOf(error);
@@ -32,7 +33,7 @@ export function createApp(opts: AppOptions) {
       })
       .use(assetRoutes())
       .use(apiRoutes(opts, guests, access))
-      .use(fileRoutes(opts, guests, access))
+      .use(fileRoutes(opts, uploads, access))
       .use(eventRoutes(opts, access))
       .use(fragmentRoutes(opts, access))
       .use(meshRoutes(opts))

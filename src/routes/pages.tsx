@@ -11,10 +11,12 @@ import { roomHref } from "../views/links.ts";
 import { Room, SendForm } from "../views/room.tsx";
 import { keyCookie, type RoomAccess } from "./access.ts";
 import { createRoom, MAX_SEND_BODY_BYTES, MessageFields, sendInput } from "./api.ts";
-import { messagePage } from "./fragments.tsx";
+import type { Uploads } from "./files.ts";
+import { messagePage, messageView } from "./fragments.tsx";
 import { mayChangeStateOnGet } from "./guard.ts";
 import { HttpError, htmlResponse, internalError, messageBodyParser, refusalOf, type GuestLimit } from "./http.ts";
 import type { AppOptions } from "./options.ts";
+import { jsonError } from "../util/http.ts";
 import { KeyField, PageName, PageRoom, RoomField, wholeNumber } from "./schemas.ts";
 
 /** The fields of a posted form, the first of each as a browser sends one. */
@@ -28,6 +30,9 @@ function formFields(...names: string[]) {
 const FORM = "application/x-www-form-urlencoded";
 const WRONG_FORM = "The form must be sent as application/x-www-form-urlencoded.";
 
+/** A request from the page's script that wants JSON back rather than a page. */
+const wantsJson = (request: Request) => (request.headers.get("accept") ?? "").startsWith("application/json");
+
 const seeOther = (location: string, headers: Record<string, string> = {}) => new Response(null, { status: 303, headers: { location, ...headers } });
 
 /**
@@ -35,10 +40,9 @@ const seeOther = (location: string, headers: Record<string, string> = {}) => new
  * Their refusals are pages too, answered by each route's own error hook, so createApp mounts these routes before its
  * JSON onError (Elysia runs an app's hooks before a route's).
  */
-export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAccess) {
+export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAccess, uploads: Uploads) {
   const { node } = opts;
   const instance = (): InstanceInfo => ({ name: node.name, nodeId: node.id, version: opts.version });
-  const names = (nodeId: string) => node.instanceName(nodeId);
   const isOwner = (request: Request, server: Server<unknown> | null) => access.client(request, server).owner;
 
   const landing = (status: number, props: Omit<LandingProps, "instance" | "rooms">) =>
@@ -54,7 +58,7 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
         peerId={peerId}
         owner={owner}
         rooms={owner ? node.rooms() : []}
-        names={names}
+        view={messageView(node, owner)}
         messages={messages}
         hasOlder={hasOlder}
         live={before === undefined}
@@ -71,6 +75,18 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
     const refusal = refusalOf(error);
     if (!refusal) return internalError(error);
     return landing(refusal.status, { owner: isOwner(request, server), room: isRoomName(room) ? room : undefined, error: refusal.message });
+  };
+
+  /** A refused post to a room, as the room's page with the error (and the draft), or the landing page if it cannot be shown. */
+  const refusedInRoom = (request: Request, server: Server<unknown> | null, name: string, peerId: string, status: number, message: string, draft = "") => {
+    let room: JoinedRoom | undefined;
+    try {
+      room = isRoomName(name) ? access.room(request, server, name) : undefined;
+    } catch {
+      room = undefined;
+    }
+    if (room && isDisplayName(peerId)) return roomPage(room, peerId, isOwner(request, server), undefined, { error: message, draft }, status);
+    return landing(status, { owner: isOwner(request, server), error: message });
   };
 
   const ownerForm = (fields: string[]) => ({
@@ -182,14 +198,28 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
           const peerId = typeof fields.peer_id === "string" && fields.peer_id !== "" ? fields.peer_id : node.name;
           const draft = typeof fields.text === "string" ? fields.text : "";
           if (request.headers.has("hx-request")) return htmlResponse(String(<SendForm room={name} peerId={peerId} error={message} draft={draft} />), status);
-          let room: JoinedRoom | undefined;
-          try {
-            room = isRoomName(name) ? access.room(request, server, name) : undefined;
-          } catch {
-            room = undefined;
-          }
-          if (room && isDisplayName(peerId)) return roomPage(room, peerId, isOwner(request, server), undefined, { error: message, draft }, status);
-          return landing(status, { owner: isOwner(request, server), error: message });
+          return refusedInRoom(request, server, name, peerId, status, message, draft);
+        },
+      },
+    )
+    .post(
+      "/rooms/:room/files",
+      async ({ params: { room }, query, request, server }) => {
+        const message = await uploads.post(request, server, { room, peerId: query.peer_id || undefined });
+        // The page's script sends the file itself, for its progress bar, and wants the message; a bare form goes back.
+        if (wantsJson(request)) return Response.json({ id: message.id, timestamp: message.timestamp, files: message.files });
+        return seeOther(roomHref(room, message.peer_id));
+      },
+      {
+        params: t.Object({ room: RoomField }),
+        query: t.Object({ peer_id: t.Optional(MessageFields.properties.peer_id) }),
+        parse: "none",
+        error: ({ error, params: { room: name }, request, server }) => {
+          const refusal = refusalOf(error);
+          if (!refusal) return internalError(error);
+          if (wantsJson(request)) return jsonError(refusal.status, refusal.message);
+          const peerId = new URL(request.url).searchParams.get("peer_id") ?? node.name;
+          return refusedInRoom(request, server, name, peerId, refusal.status, refusal.message);
         },
       },
     );

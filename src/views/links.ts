@@ -8,3 +8,8 @@ export function roomHref(room: string, peerId: string, before?: number): string 
 export function roomPath(room: string, rest: string): string {
   return `/rooms/${encodeURIComponent(room)}/${rest}`;
 }
+
+/** Where a reader of `room` downloads a file (a guest's key comes from its cookie). */
+export function fileHref(id: string, room: string): string {
+  return `/files/${id}?${new URLSearchParams({ room })}`;
+}

@@ -3,7 +3,7 @@ import type { PeerStatus } from "../node.ts";
 import type { Message } from "../storage/index.ts";
 import { Layout, type InstanceInfo } from "./layout.tsx";
 import { roomHref, roomPath } from "./links.ts";
-import { MessageList, type InstanceNames } from "./message.tsx";
+import { MessageList, type MessageView } from "./message.tsx";
 import { PeersPanel } from "./peers.tsx";
 
 export interface RoomProps {
@@ -13,7 +13,7 @@ export interface RoomProps {
   /** The owner sees every room, the invite and the peers; a guest only this room. */
   owner: boolean;
   rooms: string[];
-  names: InstanceNames;
+  view: MessageView;
   messages: Message[];
   /** True when messages older than the first shown exist. */
   hasOlder: boolean;
@@ -61,6 +61,24 @@ export function SendForm({ room, peerId, error, draft }: { room: string; peerId:
   );
 }
 
+/**
+ * Files for the room: a real multipart form, so a browser without JavaScript uploads with it too. The page's script
+ * instead sends each file chosen, dropped or pasted on its own, with a progress bar in the list above.
+ */
+export function AttachForm({ room, peerId }: { room: string; peerId: string }) {
+  return (
+    <form id="attach" class="attach" method="post" action={roomPath(room, `files?${new URLSearchParams({ peer_id: peerId })}`)} enctype="multipart/form-data">
+      <input id="attach-file" type="file" name="file" multiple required />
+      <label class="attach-button" for="attach-file" title="Attach files (or drop them on the room, or paste them)">
+        Attach
+      </label>
+      <button type="submit" class="attach-send">
+        Send file
+      </button>
+    </form>
+  );
+}
+
 function Invite({ url, qrSvg: safeQrSvg, private: isPrivate }: NonNullable<RoomProps["invite"]>) {
   return (
     <section class="card invite">
@@ -95,7 +113,7 @@ export function Room(props: RoomProps) {
           </h1>
           <ol id="messages" class="messages" aria-live="polite" {...live}>
             {props.hasOlder && messages[0] ? <OlderItem room={room} peerId={peerId} before={messages[0].timestamp} /> : ""}
-            <MessageList messages={messages} names={props.names} />
+            <MessageList messages={messages} view={props.view} />
           </ol>
           {props.live ? (
             ""
@@ -104,7 +122,11 @@ export function Room(props: RoomProps) {
               Jump to the latest messages
             </a>
           )}
-          <SendForm room={room} peerId={peerId} error={props.error} draft={props.draft} />
+          <div class="composer">
+            <ul id="uploads" class="uploads" aria-live="polite"></ul>
+            <AttachForm room={room} peerId={peerId} />
+            <SendForm room={room} peerId={peerId} error={props.error} draft={props.draft} />
+          </div>
         </section>
         {props.owner ? <OwnerSide {...props} /> : ""}
       </main>

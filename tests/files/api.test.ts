@@ -6,6 +6,7 @@ import { describe, expect, it } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { CHUNK_BYTES } from "../../src/storage/files.ts";
 import { makeApp } from "../helpers/app.ts";
+import { SseReader } from "../helpers/sse.ts";
 
 const GUEST = "192.0.2.7";
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -214,5 +215,76 @@ describe("safe names and types", () => {
     expect(safeFileType("Text/HTML; charset=utf-8")).toBe("text/html");
     expect(safeFileType("nonsense")).toBe("application/octet-stream");
     expect(safeFileType('image/png"><script>')).toBe("application/octet-stream");
+  });
+});
+
+describe("the page's attach form (POST /rooms/<room>/files)", () => {
+  const pageUpload = (t: ReturnType<typeof setup>, room: string, body: FormData, headers: Record<string, string> = {}, query = "?peer_id=ann") =>
+    t.request(`/rooms/${room}/files${query}`, { method: "POST", body, headers });
+
+  it("without script: stores the file under the name in its query and goes back to the room (303)", async () => {
+    const t = setup();
+    const res = await pageUpload(t, "room1", form([["file", new Blob([randomBytes(100)]), "a.txt"]]));
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/?room=room1&peer_id=ann");
+    const [message] = (await (await t.request("/history?room=room1")).json()) as { peer_id: string; files: { name: string }[] }[];
+    expect(message).toMatchObject({ peer_id: "ann", files: [{ name: "a.txt" }] });
+  });
+
+  it("for the page's script: answers the message as JSON; a room field in the body does not move it elsewhere", async () => {
+    const t = setup();
+    const res = await pageUpload(t, "room1", form([["room", "room2"], ["file", new Blob([randomBytes(100)]), "b.txt"]]), { accept: "application/json" });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { id: string; files: { name: string }[] };
+    expect(body.id).toEndWith(":room1");
+    expect(body.files[0]!.name).toBe("b.txt");
+    expect(await (await t.request("/history?room=room2")).json()).toEqual([]);
+  });
+
+  it("a refusal is JSON for the script and the room's page with the error without it; nothing is kept", async () => {
+    const t = setup({ maxFileBytes: 1000 });
+    t.node.join("room1");
+    const big = () => form([["file", new Blob([randomBytes(2000)]), "big.bin"]]);
+    const json = await pageUpload(t, "room1", big(), { accept: "application/json" });
+    expect(json.status).toBe(413);
+    expect(((await json.json()) as { error: string }).error).toContain("--max-file-size");
+    const page = await pageUpload(t, "room1", big());
+    expect(page.status).toBe(413);
+    expect(page.headers.get("content-type")).toStartWith("text/html");
+    const html = await page.text();
+    expect(html).toContain("--max-file-size");
+    expect(html).toContain('id="attach"');
+    expect(t.stored()).toEqual({ files: 0, chunks: 0 });
+  });
+
+  it("a guest without the room's key is refused and nothing is stored", async () => {
+    const t = setup();
+    t.node.join("secret", "k".repeat(43));
+    const res = await pageUpload(t, "secret", form([["file", new Blob([randomBytes(5000)]), "x.bin"]]), { accept: "application/json", "x-test-client": GUEST });
+    expect(res.status).toBe(403);
+    expect(t.stored()).toEqual({ files: 0, chunks: 0 });
+  });
+});
+
+describe("a file's progress on the room's live stream", () => {
+  it("goes out as a 'file' event without an id; the owner sees how far it got at each member, a guest does not", async () => {
+    const t = setup();
+    const { body } = await t.upload("lobby", randomBytes(1000), "notes.txt", "text/plain");
+    const id = body.files[0]!.id;
+    const owner = new SseReader(await t.request("/rooms/lobby/events?since=" + body.timestamp));
+    const guest = new SseReader(await t.request("/rooms/lobby/events?since=" + body.timestamp, { headers: { "x-test-client": GUEST } }));
+    t.node.files.peerHas(id, "b".repeat(32), 1000);
+    const [ownerEvent] = await owner.until(1);
+    const [guestEvent] = await guest.until(1);
+    for (const event of [ownerEvent!, guestEvent!]) {
+      expect(event.event).toBe("file");
+      expect(event.id).toBeNull();
+      expect(event.data).toContain(`data-file="${id}"`);
+      expect(event.data).toContain(`href="/files/${id}?room=lobby"`);
+    }
+    expect(ownerEvent!.data).toContain("instance bbbbbbbb ✓");
+    expect(guestEvent!.data).not.toContain("delivery");
+    await owner.cancel();
+    await guest.cancel();
   });
 });

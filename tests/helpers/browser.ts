@@ -1,0 +1,42 @@
+/** Chromium for the page's tests: launched headless from Debian's package, and a room opened with its stream live. */
+import { expect } from "bun:test";
+import { existsSync, rmSync } from "node:fs";
+import { chromium, type Page } from "playwright-core";
+import { tempDir } from "./instance.ts";
+
+export const CHROMIUM = "/usr/bin/chromium";
+export const hasChromium = existsSync(CHROMIUM);
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** What the page is told in `page.evaluate`: the test's TypeScript has no DOM types, so the page's globals are `any`. */
+export type PageGlobal = any;
+
+/** A headless Chromium with a profile of its own (removed by the caller with `dir`). */
+export async function launch(options: Parameters<typeof chromium.launchPersistentContext>[1] = {}) {
+  const dir = tempDir("e-goat-chromium-");
+  try {
+    const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, ...options });
+    return { context, dir };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Opens a room page and waits until its scripts ran and its SSE stream is open. */
+export async function openRoom(page: Page, base: string, room: string, peerId: string) {
+  const url = `${base}/?${new URLSearchParams({ room, peer_id: peerId })}`;
+  const live = page.waitForResponse((r) => r.url().includes(`/rooms/${room}/events`), { timeout: 5000 });
+  const res = await page.goto(url);
+  expect(res?.status()).toBe(200);
+  await page.waitForFunction(() => (globalThis as PageGlobal).htmx !== undefined);
+  expect((await live).status()).toBe(200);
+}
