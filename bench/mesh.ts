@@ -5,9 +5,9 @@
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import nodeDataChannel from "node-datachannel";
 import { startCoturn, TURNSERVER } from "../tests/helpers/coturn.ts";
 import { freeUdpPort } from "../tests/helpers/ports.ts";
+import { rawDataChannelTo, rawWebSocketTo } from "./raw-link.ts";
 import { LOOPBACK, ROOT, spawnServer } from "./spawn.ts";
 
 const args = process.argv.slice(2);
@@ -36,56 +36,17 @@ async function roundTrips(send: (data: Uint8Array) => void, onMessage: (handler:
   return pct(times.sort((a, b) => a - b), 50);
 }
 
-/** Lines a child process prints, one at a time. */
-async function* lines(stream: ReadableStream<Uint8Array>) {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for await (const chunk of stream) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      yield buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-    }
-  }
-}
-
 async function rawWebSocket(): Promise<number> {
-  const peer = Bun.spawn([process.execPath, join(import.meta.dir, "raw-peer.ts"), "ws"], { stdout: "pipe", stdin: "ignore" });
-  const first = await lines(peer.stdout).next();
-  const port = Number(/port (\d+)/.exec(String(first.value))![1]);
-  const ws = new WebSocket(`ws://127.0.0.1:${port}`);
-  ws.binaryType = "arraybuffer";
-  await new Promise((r) => (ws.onopen = r));
+  const { ws, close } = await rawWebSocketTo("ws");
   const p50 = await roundTrips((d) => ws.send(d), (h) => (ws.onmessage = h));
-  ws.close();
-  peer.kill();
+  await close();
   return p50;
 }
 
 async function rawDataChannel(): Promise<number> {
-  const peer = Bun.spawn([process.execPath, join(import.meta.dir, "raw-peer.ts"), "dc"], { stdout: "pipe", stdin: "pipe" });
-  const a = new nodeDataChannel.PeerConnection("bench-a", { iceServers: [], bindAddress: "127.0.0.1" });
-  const tell = (m: unknown) => {
-    peer.stdin.write(`${JSON.stringify(m)}\n`);
-    peer.stdin.flush();
-  };
-  a.onLocalDescription((sdp, type) => tell({ sdp, type }));
-  a.onLocalCandidate((candidate, mid) => tell({ candidate, mid }));
-  (async () => {
-    for await (const line of lines(peer.stdout)) {
-      const m = JSON.parse(line);
-      if (m.sdp) a.setRemoteDescription(m.sdp, m.type);
-      else a.addRemoteCandidate(m.candidate, m.mid);
-    }
-  })();
-  const channel = a.createDataChannel("bench");
-  await new Promise<void>((r) => channel.onOpen(r));
+  const { channel, close } = await rawDataChannelTo("dc");
   const p50 = await roundTrips((d) => channel.sendMessageBinary(Buffer.from(d)), (h) => channel.onMessage(h));
-  channel.close();
-  a.close();
-  peer.stdin.end();
-  peer.kill();
+  await close();
   return p50;
 }
 

@@ -8,6 +8,7 @@ import { FileTooLargeError } from "./storage/files.ts";
 import type { Storage } from "./storage/index.ts";
 import type { FileReplica } from "./sync/file-sync.ts";
 import { Handlers } from "./util/handlers.ts";
+import { memoryValve } from "./util/memory.ts";
 
 /** Bytes the disk keeps free: no upload or fetch takes it below this. */
 export const DISK_MARGIN_BYTES = 1024 ** 3;
@@ -15,6 +16,14 @@ export const DISK_MARGIN_BYTES = 1024 ** 3;
 /** There is not enough disk left to store the file and keep the margin. */
 export class DiskFullError extends Error {
   override name = "DiskFullError";
+}
+
+/** An upload's pieces as they come, counted for the memory valve. */
+async function* throughValve(stream: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  for await (const piece of stream) {
+    memoryValve.moved(piece.byteLength);
+    yield piece;
+  }
 }
 
 export interface RoomFilesInit {
@@ -61,7 +70,7 @@ export class RoomFiles {
     if (room <= 0) throw new DiskFullError("the disk is nearly full: no file can be stored");
     const limit = Math.min(this.maxFileBytes, room);
     try {
-      const manifest = await this.#storage.files.write(stream, limit);
+      const manifest = await this.#storage.files.write(throughValve(stream), limit);
       return { id: manifest.id, name: safeFileName(name), size: manifest.size, type: safeFileType(type) };
     } catch (error) {
       if (error instanceof FileTooLargeError && limit < this.maxFileBytes) throw new DiskFullError("the disk is nearly full: the file does not fit");
@@ -100,7 +109,15 @@ export class RoomFiles {
     if (!ref || !this.#storage.files.isComplete(id)) return null;
     return {
       ref: { id, name: ref.name, size: ref.size, type: ref.type },
-      read: (start, end) => this.#storage.files.read(id, start, end)!,
+      read: (start, end) =>
+        this.#storage.files.read(id, start, end)!.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(piece, out) {
+              memoryValve.moved(piece.byteLength);
+              out.enqueue(piece);
+            },
+          }),
+        ),
     };
   }
 

@@ -20,14 +20,22 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 export function encodeFrame(frame: Frame, binary: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const [head] = encodeFrameParts(frame, binary);
+  const out = new Uint8Array(head.byteLength + binary.byteLength);
+  out.set(head);
+  out.set(binary, head.byteLength);
+  return out;
+}
+
+/** A frame as its header (type, length, JSON) and its binary tail, for a sender that joins them itself. */
+export function encodeFrameParts(frame: Frame, binary: Uint8Array): [Uint8Array, Uint8Array] {
   const json = encoder.encode(JSON.stringify(frame));
-  const out = new Uint8Array(HEADER_BYTES + json.byteLength + binary.byteLength);
-  const view = new DataView(out.buffer);
+  const head = new Uint8Array(HEADER_BYTES + json.byteLength);
+  const view = new DataView(head.buffer);
   view.setUint8(0, TYPE_CODES[frame.type]);
   view.setUint32(1, json.byteLength);
-  out.set(json, HEADER_BYTES);
-  out.set(binary, HEADER_BYTES + json.byteLength);
-  return out;
+  head.set(json, HEADER_BYTES);
+  return [head, binary];
 }
 
 /** Decodes and validates one frame; throws FrameError naming what is wrong. */

@@ -1,7 +1,8 @@
 /**
  * Files between instances. Every member fetches the files its rooms' messages carry: first the manifest (the chunk
  * hashes, checked against the file's id), then the chunks it lacks, from every linked member of a room that carries
- * the file, with a window of requests in flight per peer (as Syncthing pulls blocks from several devices). Each chunk
+ * the file, with a window of requests in flight per peer (as Syncthing pulls blocks from several devices), as large
+ * as the peer's link carries without chunks queueing in it for more than a few ms (chunk-window.ts). Each chunk
  * is checked against the manifest the moment it arrives and stored at once, so a transfer cut by failover, a restart
  * or a dead peer goes on from what is stored. A peer that sends a chunk failing its hash is not asked again for that
  * file, and counted against.
@@ -11,7 +12,9 @@
  */
 import { chunkCount, fileIdOf, type FileManifest } from "../storage/files.ts";
 import { RateLimiter } from "../rate-limit.ts";
-import { encodeFrame } from "./codec.ts";
+import { memoryValve } from "../util/memory.ts";
+import { ChunkWindow } from "./chunk-window.ts";
+import { encodeFrame, encodeFrameParts } from "./codec.ts";
 import { LIMITS, type ChunkFrame, type Frame, type HaveFrame, type LackFrame, type ManifestFrame, type WantFrame } from "./frames.ts";
 
 /** What file transfer needs of this instance's storage (rooms by id). */
@@ -33,7 +36,8 @@ export interface FileReplica {
 
 /** What file transfer needs of the links (the link manager provides it). */
 export interface FileLinks {
-  send(nodeId: string, data: Uint8Array): boolean;
+  /** Sends a frame, whole or in parts (a chunk's header and its data, joined once on the way). */
+  send(nodeId: string, data: Uint8Array | readonly Uint8Array[]): boolean;
   /** Bytes waiting to leave on the peer's primary link; null when it has none. */
   buffered(nodeId: string): number | null;
 }
@@ -51,8 +55,6 @@ export interface FileSyncInit {
   onProgress?(fileId: string, bytes: number): void;
   /** A member says how much of a file it holds. */
   onPeerHave?(fileId: string, nodeId: string, bytes: number): void;
-  /** Chunk requests in flight per peer. @default 8 */
-  window?: number;
   log?: (line: string) => void;
 }
 
@@ -64,6 +66,8 @@ const REQUEST_TIMEOUT_MS = 15_000;
 const LACK_BACKOFF_MS = 3000;
 /** Chunk frames go out only while the link holds fewer bytes than this: chat never waits behind more. */
 const LOW_WATER = 512 * 1024;
+/** Chunks served to one peer before the event loop gets its turn again. */
+const CHUNKS_PER_TURN = 2;
 /** Requests a peer may have queued here; past it they are answered with `lack`. */
 const MAX_QUEUED_REQUESTS = 4 * LIMITS.chunksPerRequest;
 /** Chunks a peer may ask for per second (2 000 × 256 KiB = 500 MB/s). */
@@ -92,7 +96,8 @@ interface Transfer {
 
 export class FileSync {
   readonly #init: FileSyncInit;
-  readonly #window: number;
+  /** Per peer, how many chunk requests it may have in flight (set by how long its chunks take). */
+  readonly #windows = new Map<string, ChunkWindow>();
   readonly #log: (line: string) => void;
   readonly #active = new Map<string, Transfer>();
   /** Files that cannot be stored here (too big, no disk): not tried again until `refresh`. */
@@ -112,7 +117,6 @@ export class FileSync {
 
   constructor(init: FileSyncInit) {
     this.#init = init;
-    this.#window = init.window ?? 8;
     this.#log = init.log ?? (() => {});
   }
 
@@ -147,8 +151,10 @@ export class FileSync {
         }
       }
       if (t.manifestAsked?.peer === nodeId) t.manifestAsked = null;
-      this.#pump(t);
     }
+    // Another path: its round trips are learnt afresh.
+    this.#windows.delete(nodeId);
+    for (const t of this.#active.values()) this.#pump(t);
     this.#serving.delete(nodeId);
   }
 
@@ -193,6 +199,7 @@ export class FileSync {
     for (const t of this.#active.values()) {
       for (const [index, flight] of t.inFlight) {
         if (now - flight.at > REQUEST_TIMEOUT_MS) {
+          this.#windows.get(flight.peer)?.lost();
           t.inFlight.delete(index);
           t.todo.add(index);
         }
@@ -259,7 +266,7 @@ export class FileSync {
     for (const flight of t.inFlight.values()) busy.set(flight.peer, (busy.get(flight.peer) ?? 0) + 1);
     for (const peer of sources) {
       if (t.todo.size === 0) return;
-      const free = this.#window - (busy.get(peer) ?? 0);
+      const free = this.#windowOf(peer).size - (busy.get(peer) ?? 0);
       if (free <= 0) continue;
       const asked: number[] = [];
       for (const index of t.todo) {
@@ -274,6 +281,10 @@ export class FileSync {
         t.inFlight.set(index, { peer, at: now });
       }
     }
+  }
+
+  #windowOf(peer: string): ChunkWindow {
+    return this.#windows.get(peer) ?? this.#windows.set(peer, new ChunkWindow()).get(peer)!;
   }
 
   #ask(peer: string, t: Transfer, chunks: number[]): boolean {
@@ -313,10 +324,13 @@ export class FileSync {
     if (!this.#init.replica.putChunk(t.manifest, frame.index, data)) {
       return this.#bad(t, from, `chunk ${frame.index} of file ${t.id} failed its hash`);
     }
+    const flight = t.inFlight.get(frame.index);
+    if (flight?.peer === from) this.#windowOf(from).arrived(Date.now() - flight.at);
     t.inFlight.delete(frame.index);
     t.todo.delete(frame.index);
     t.held += data.byteLength;
     this.#received.set(from, (this.#received.get(from) ?? 0) + 1);
+    memoryValve.moved(data.byteLength);
     this.#init.onProgress?.(t.id, t.held);
     if (t.todo.size === 0 && t.inFlight.size === 0) return this.#complete(t);
     if (Date.now() - t.haveSentAt >= HAVE_EVERY_MS) this.#announce(t);
@@ -399,24 +413,29 @@ export class FileSync {
   #serve(peer: string): void {
     const queue = this.#serving.get(peer);
     if (!queue || this.#serveTimers.has(peer)) return;
-    while (queue.length > 0) {
+    const later = (ms: number) => {
+      this.#serveTimers.set(
+        peer,
+        setTimeout(() => {
+          this.#serveTimers.delete(peer);
+          this.#serve(peer);
+        }, ms),
+      );
+    };
+    for (let served = 0; queue.length > 0; served++) {
       const buffered = this.#init.links.buffered(peer);
       if (buffered === null) return void this.#serving.delete(peer);
-      if (buffered >= LOW_WATER) {
-        this.#serveTimers.set(
-          peer,
-          setTimeout(() => {
-            this.#serveTimers.delete(peer);
-            this.#serve(peer);
-          }, 2),
-        );
-        return;
-      }
+      if (buffered >= LOW_WATER) return later(2);
+      // A few chunks at a time, so requests (a message sent, a page) get their turn in between.
+      if (served === CHUNKS_PER_TURN) return later(0);
       const { file, index } = queue.shift()!;
       const manifest = this.#servedManifest(file);
       const data = manifest ? this.#init.replica.chunk(manifest, index) : null;
       if (!data) this.#send(peer, { type: "lack", file, chunks: [index] });
-      else if (this.#send(peer, { type: "chunk", file, index }, data)) this.#sent.set(peer, (this.#sent.get(peer) ?? 0) + 1);
+      else if (this.#send(peer, { type: "chunk", file, index }, data)) {
+        this.#sent.set(peer, (this.#sent.get(peer) ?? 0) + 1);
+        memoryValve.moved(data.byteLength);
+      }
       else return void this.#serving.delete(peer);
     }
     this.#serving.delete(peer);
@@ -434,6 +453,6 @@ export class FileSync {
   }
 
   #send(peer: string, frame: Frame, binary?: Uint8Array): boolean {
-    return this.#init.links.send(peer, encodeFrame(frame, binary));
+    return this.#init.links.send(peer, binary ? encodeFrameParts(frame, binary) : encodeFrame(frame));
   }
 }

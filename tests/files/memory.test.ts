@@ -25,21 +25,33 @@ it.skipIf(process.platform !== "linux")(
     await waitForLink(b, a);
     const base = { a: rss(a), b: rss(b) };
     const peak = { ...base };
+    // The peaks of each phase too, to tell where memory went.
+    const phases: Record<string, { a: number; b: number }> = {};
+    let phase = "upload";
     const sampler = setInterval(() => {
-      peak.a = Math.max(peak.a, rss(a));
-      peak.b = Math.max(peak.b, rss(b));
+      const now = { a: rss(a), b: rss(b) };
+      peak.a = Math.max(peak.a, now.a);
+      peak.b = Math.max(peak.b, now.b);
+      const p = (phases[phase] ??= { a: 0, b: 0 });
+      p.a = Math.max(p.a, now.a);
+      p.b = Math.max(p.b, now.b);
     }, 50);
     try {
       const started = performance.now();
       const { file } = await upload(a, "gig", source.path, { name: "gig.bin" });
       const uploaded = performance.now();
+      phase = "transfer";
       await waitForWhole(b, "gig", file.id, 300_000);
       const moved = performance.now();
+      phase = "download";
       expect(await downloadHash(b, file.id)).toBe(source.sha256);
       const MB = (n: number) => (n / 1e6).toFixed(0);
       console.log(
         `1 GiB: upload ${((uploaded - started) / 1000).toFixed(1)} s, A→B ${((moved - uploaded) / 1000).toFixed(1)} s; ` +
-          `RSS A ${MB(base.a)} → peak ${MB(peak.a)} MB, B ${MB(base.b)} → peak ${MB(peak.b)} MB (download included)`,
+          `RSS A ${MB(base.a)} → peak ${MB(peak.a)} MB, B ${MB(base.b)} → peak ${MB(peak.b)} MB; peaks A/B by phase: ` +
+          Object.entries(phases)
+            .map(([name, p]) => `${name} ${MB(p.a)}/${MB(p.b)}`)
+            .join(", "),
       );
       expect(peak.a - base.a).toBeLessThan(100e6);
       expect(peak.b - base.b).toBeLessThan(100e6);

@@ -37,10 +37,16 @@ export function encodeControl(message: ControlMessage): Uint8Array {
   return out;
 }
 
-export function encodeData(data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(data.byteLength + 1);
+/** A data frame of the layer above, given whole or in parts (joined here, so a big part is copied only once). */
+export function encodeData(data: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  const parts = data instanceof Uint8Array ? [data] : data;
+  const out = new Uint8Array(1 + parts.reduce((sum, part) => sum + part.byteLength, 0));
   out[0] = DATA;
-  out.set(data, 1);
+  let at = 1;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
   return out;
 }
 
