@@ -431,12 +431,13 @@ export class FileSync {
       const { file, index } = queue.shift()!;
       const manifest = this.#servedManifest(file);
       const data = manifest ? this.#init.replica.chunk(manifest, index) : null;
-      if (!data) this.#send(peer, { type: "lack", file, chunks: [index] });
-      else if (this.#send(peer, { type: "chunk", file, index }, data)) {
-        this.#sent.set(peer, (this.#sent.get(peer) ?? 0) + 1);
-        memoryValve.moved(data.byteLength);
+      if (!data) {
+        this.#send(peer, { type: "lack", file, chunks: [index] });
+        continue;
       }
-      else return void this.#serving.delete(peer);
+      if (!this.#send(peer, { type: "chunk", file, index }, data)) return void this.#serving.delete(peer);
+      this.#sent.set(peer, (this.#sent.get(peer) ?? 0) + 1);
+      memoryValve.moved(data.byteLength);
     }
     this.#serving.delete(peer);
   }
