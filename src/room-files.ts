@@ -18,6 +18,11 @@ export class DiskFullError extends Error {
   override name = "DiskFullError";
 }
 
+/** A file as the message of one room names it. */
+function fileRef(id: string, row: { name: string; size: number; type: string }): FileRef {
+  return { id, name: row.name, size: row.size, type: row.type };
+}
+
 /** An upload's pieces as they come, counted for the memory valve. */
 async function* throughValve(stream: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   for await (const piece of stream) {
@@ -95,8 +100,8 @@ export class RoomFiles {
 
   /** The file as a message of `room` (by name) carries it, if one does. */
   refIn(id: string, room: string): FileRef | undefined {
-    const ref = this.#storage.files.refs(id).find((r) => r.room === room);
-    return ref && { id, name: ref.name, size: ref.size, type: ref.type };
+    const row = this.#storage.files.refs(id).find((r) => r.room === room);
+    return row && fileRef(id, row);
   }
 
   /**
@@ -104,11 +109,10 @@ export class RoomFiles {
    * null when none of those rooms carries it or it is not all here yet.
    */
   download(id: string, rooms: string[] | null): Download | null {
-    const refs = this.#storage.files.refs(id).filter((r) => this.#init.roomId(r.room) !== undefined && (rooms === null || rooms.includes(r.room)));
-    const ref = refs[0];
-    if (!ref || !this.#storage.files.isComplete(id)) return null;
+    const row = this.#storage.files.refs(id).find((r) => this.#init.roomId(r.room) !== undefined && (rooms === null || rooms.includes(r.room)));
+    if (!row || !this.#storage.files.isComplete(id)) return null;
     return {
-      ref: { id, name: ref.name, size: ref.size, type: ref.type },
+      ref: fileRef(id, row),
       read: (start, end) =>
         this.#storage.files.read(id, start, end)!.pipeThrough(
           new TransformStream<Uint8Array, Uint8Array>({

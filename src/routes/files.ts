@@ -166,14 +166,18 @@ export class Uploads {
   }
 }
 
+/** What an upload answers: the message as `/send` answers it, with its files. */
+export function uploadAnswer(message: Message) {
+  return { id: message.id, timestamp: message.timestamp, files: message.files };
+}
+
 export function fileRoutes(opts: AppOptions, uploads: Uploads, access: RoomAccess) {
   const { node } = opts;
   return new Elysia({ name: "files" })
     .post(
       "/files",
       async ({ request, server }) => {
-        const message = await uploads.post(request, server);
-        return { id: message.id, timestamp: message.timestamp, files: message.files };
+        return uploadAnswer(await uploads.post(request, server));
       },
       { parse: "none" },
     )

@@ -11,7 +11,7 @@ import { roomHref } from "../views/links.ts";
 import { Room, SendForm } from "../views/room.tsx";
 import { keyCookie, type RoomAccess } from "./access.ts";
 import { createRoom, MAX_SEND_BODY_BYTES, MessageFields, sendInput } from "./api.ts";
-import type { Uploads } from "./files.ts";
+import { uploadAnswer, type Uploads } from "./files.ts";
 import { messagePage, messageView } from "./fragments.tsx";
 import { mayChangeStateOnGet } from "./guard.ts";
 import { HttpError, htmlResponse, internalError, messageBodyParser, refusalOf, type GuestLimit } from "./http.ts";
@@ -207,7 +207,7 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
       async ({ params: { room }, query, request, server }) => {
         const message = await uploads.post(request, server, { room, peerId: query.peer_id || undefined });
         // The page's script sends the file itself, for its progress bar, and wants the message; a bare form goes back.
-        if (wantsJson(request)) return Response.json({ id: message.id, timestamp: message.timestamp, files: message.files });
+        if (wantsJson(request)) return Response.json(uploadAnswer(message));
         return seeOther(roomHref(room, message.peer_id));
       },
       {

@@ -6,17 +6,12 @@ import { rmSync } from "node:fs";
 import { CHUNK_BYTES } from "../../src/storage/files.ts";
 import { randomFile, type FileRow } from "../helpers/files.ts";
 import { tempDir, waitFor } from "../helpers/instance.ts";
-import { netnsUnavailable, startWebrtcPair, type HostedInstance } from "../helpers/netns.ts";
+import { netnsUnavailable, peerRow, startWebrtcPair, tierOf, type HostedInstance } from "../helpers/netns.ts";
 
 const unavailable = netnsUnavailable();
 if (unavailable) console.log(`file failover test skipped: ${unavailable}`);
 const dir = tempDir("e-goat-file-failover-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function peerRow(from: HostedInstance, to: HostedInstance) {
-  const peers = (await (await from.api("/peers")).json()) as { node_id: string; tier: string | null; state: string; chunks_received: number }[];
-  return peers.find((p) => p.node_id === to.nodeId);
-}
 
 async function held(at: HostedInstance, id: string): Promise<FileRow | undefined> {
   const messages = (await (await at.api("/history?room=ff")).json()) as { files?: FileRow[] }[];
@@ -43,7 +38,7 @@ it.skipIf(unavailable !== null)(
     const before = (await held(b, id))!.have;
     expect(before).toBeLessThan(source.size);
     pair.cutUdp();
-    await waitFor(async () => (await peerRow(b, a))?.tier === "websocket", 20_000, "failover to websocket");
+    await waitFor(async () => (await tierOf(b, a)) === "websocket", 20_000, "failover to websocket");
     await waitFor(async () => (await held(b, id))?.have === source.size, 90_000, "the whole file at B");
 
     const download = await b.api(`/files/${id}`);

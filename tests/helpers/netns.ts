@@ -143,10 +143,16 @@ export async function startHosted(host: TestHost, args: string[], timeoutMs = 20
   };
 }
 
+/** `to` as `from`'s `/peers` lists it, if it does. */
+export async function peerRow(from: HostedInstance, to: HostedInstance) {
+  const peers = (await (await from.api("/peers")).json()) as { node_id: string; tier: string | null; state: string; chunks_received: number }[];
+  return peers.find((p) => p.node_id === to.nodeId);
+}
+
 /** The tier of `from`'s connected link to `to`, or null. */
 export async function tierOf(from: HostedInstance, to: HostedInstance): Promise<string | null> {
-  const peers = (await (await from.api("/peers")).json()) as { node_id: string; tier: string | null; state: string }[];
-  return peers.find((p) => p.node_id === to.nodeId && p.state === "connected")?.tier ?? null;
+  const row = await peerRow(from, to);
+  return row?.state === "connected" ? row.tier : null;
 }
 
 export interface WebrtcPair {

@@ -83,7 +83,6 @@ export class LinkManager {
     return outcome;
   }
 
-  /** Sends data to a peer over its primary link; false when the peer has no live link. */
   /** Sends data (whole, or in parts joined on the way) on the peer's primary link; false when it has none. */
   send(nodeId: string, data: Uint8Array | readonly Uint8Array[]): boolean {
     const peer = this.#peers.get(nodeId);
