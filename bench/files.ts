@@ -1,7 +1,7 @@
 // File transfer between two real instances on loopback, per tier (webrtc, websocket, http by default): a random file of
 // SIZE MiB is uploaded to A (multipart POST /files, timed), then timed until B's /history shows all of it (have = size),
 // while a chat message is sent at A every 50 ms and timed until B's long-polled /history shows it, and both instances'
-// peak RSS is sampled; then the file is downloaded from B (GET /files/<id>, timed) and its SHA-256 checked against the
+// peak RSS and the CPU time each used during the transfer are sampled; then the file is downloaded from B (GET /files/<id>, timed) and its SHA-256 checked against the
 // source. Beside them, from the same run, one-way throughput of a bare node-datachannel DataChannel and a bare Bun
 // WebSocket to a process of their own (bench/raw-peer.ts), 256 MiB in 256 KiB messages; targets are printed, not enforced.
 // Usage: bun run bench/files.ts [SIZE in MiB, default 256] [TIERS, comma-separated, default webrtc,websocket,http]
@@ -167,6 +167,19 @@ function rssPeaks(pids: number[]) {
   return () => (clearInterval(timer), sample(), peaks);
 }
 
+/** CPU seconds (user + system, all threads) each process has used so far; null where /proc cannot tell. */
+function cpuSeconds(pids: number[]): (number | null)[] {
+  return pids.map((pid) => {
+    try {
+      // The fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in ticks of 10 ms.
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").at(-1)!.split(" ");
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return null;
+    }
+  });
+}
+
 /** Chat latencies: p50 and p99 in ms of those that arrived, how many were sent and how many never arrived. */
 interface ChatLatency {
   p50: number | null;
@@ -265,6 +278,7 @@ async function measureTier(tier: string, source: { path: string; sha256: string 
       fetch(`${a.http}/files`, { method: "POST", body: form, signal: AbortSignal.timeout(TRANSFER_TIMEOUT_MS) }),
     );
     const uploaded = performance.now();
+    const cpuBefore = cpuSeconds([a.proc.pid, B.proc.pid]);
     const file = posted.files[0]!;
     if (file.size !== SIZE) throw new Error(`A stored ${file.size} bytes of ${SIZE}`);
 
@@ -272,14 +286,16 @@ async function measureTier(tier: string, source: { path: string; sha256: string 
     let transferred: number | null = null;
     let last: FileRow | undefined;
     let rss: number[] = [];
+    let cpu: (number | null)[] = [null, null];
     const busy = await chatLatency(a, chat, `${tier} in transfer`, async () => {
-      for (const until = uploaded + TRANSFER_TIMEOUT_MS; performance.now() < until; await Bun.sleep(100)) {
+      for (const until = uploaded + TRANSFER_TIMEOUT_MS; performance.now() < until; await Bun.sleep(20)) {
         if (chat.failure) throw chat.failure;
         const stamp = [...chat.seen.values()].find((s) => s.message.files?.some((f) => f.id === file.id))?.message.timestamp;
         if (stamp === undefined) continue; // the message with the file has not reached B yet
         last = (await history(B, `&since=${stamp - 1}&limit=1`))[0]?.files?.find((f) => f.id === file.id);
         if (last && last.have === last.size) {
           transferred = performance.now();
+          cpu = cpuSeconds([a.proc.pid, B.proc.pid]).map((after, i) => (after === null || cpuBefore[i] === null ? null : after - cpuBefore[i]!));
           break;
         }
       }
@@ -287,6 +303,11 @@ async function measureTier(tier: string, source: { path: string; sha256: string 
       stopRss = undefined;
     });
     chat.stop();
+    if (transferred !== null && cpu.every((c) => c !== null)) {
+      const seconds = (transferred - uploaded) / 1000;
+      const share = (c: number) => `${c.toFixed(2)} s (${((100 * c) / seconds).toFixed(0)}% of a core)`;
+      console.log(`  cpu ${tier} in transfer of ${seconds.toFixed(2)} s: A ${share(cpu[0]!)}, B ${share(cpu[1]!)}`);
+    }
     const [rssA, rssB] = rss;
     const result: TierResult = {
       upload: mbps(SIZE, uploaded - uploadStarted),

@@ -19,6 +19,8 @@ import { hostTarget, isTargetId, TARGETS, type Target } from "./release/targets.
 
 const ROOT = join(import.meta.dir, "..");
 const ENTRY = join(ROOT, "src/app.ts");
+/** Started as a worker thread (new Worker), so the bundler needs it as an entrypoint of its own. */
+const WORKERS = [join(ROOT, "src/storage/chunk-worker.ts")];
 const DIST = join(ROOT, "dist");
 const RUNTIMES = join(ROOT, "scripts/runtimes");
 const ADDON_LOADER = join(ROOT, "src/transport/webrtc/addon-cache.ts");
@@ -132,7 +134,7 @@ async function compile(job: Job): Promise<void> {
   );
   const hits = new Set<string>();
   const result = await Bun.build({
-    entrypoints: [ENTRY],
+    entrypoints: [ENTRY, ...WORKERS],
     target: "bun",
     // JSX goes through @kitajs/html as tsconfig.json says, whatever directory the build runs from.
     tsconfig: join(ROOT, "tsconfig.json"),

@@ -39,11 +39,17 @@ function listenError(err: unknown, flag: string, port: number, host: string): St
   return new StartError(`--${flag} ${port}: cannot listen on ${host}: ${(err as Error).message}`, 1);
 }
 
+/**
+ * The thread that stores chunks from peers. Named from here, the source root: in the compiled binary every module's
+ * import.meta.url is the binary's own, with the worker (an entrypoint of its own, scripts/build.ts) beside it.
+ */
+const CHUNK_WORKER = new URL("./storage/chunk-worker.ts", import.meta.url).href;
+
 /** Opens storage, builds the node and its network, and starts both servers; every step is undone in reverse by `stack`. */
 async function open(config: Config, stack: AsyncDisposableStack, log: (line: string) => void, linkInvite: (invite: Invite) => void) {
   let storage: Storage;
   try {
-    storage = openStorage(config.db);
+    storage = openStorage(config.db, { chunkWorker: CHUNK_WORKER });
   } catch (err) {
     if (err instanceof StorageError) throw new StartError(err.message, 1);
     throw err;

@@ -169,7 +169,10 @@ export class RoomFiles {
       manifest: (id) => files.manifest(id),
       register: (m) => files.register(m),
       missing: (id) => files.missing(id),
-      putChunk: (m, index, data) => files.putChunk(m, index, data),
+      putChunk: (m, index, data) => {
+        const hash = m.hashes[index];
+        return hash === undefined ? Promise.resolve(false) : this.#storage.chunks.put(hash, data);
+      },
       chunk: (m, index) => files.chunk(m, index),
       markComplete: (id) => files.markComplete(id),
       have: (id) => files.have(id),

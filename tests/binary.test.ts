@@ -13,6 +13,8 @@ import pkg from "../package.json" with { type: "json" };
 import { ensureBuilt } from "./helpers/build.ts";
 import { startInstance, tempDir } from "./helpers/instance.ts";
 import { send, waitForCount, waitForLink } from "./helpers/mesh.ts";
+import { downloadHash, randomFile, upload, waitForWhole } from "./helpers/files.ts";
+import { CHUNK_BYTES } from "../src/storage/files.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const DIST = join(ROOT, "dist/e-goat");
@@ -187,7 +189,7 @@ describe("compiled binary", () => {
     }
   });
 
-  it("two binaries link over webrtc and exchange messages", async () => {
+  it("two binaries link over webrtc and exchange messages and a file (stored by the receiver's chunk thread)", async () => {
     const { env } = cacheHome();
     await using a = await startInstance({ cmd: [binary], cwd: dir, args: ["--transports", "webrtc", "--room", "bin", "--name", "one"], env });
     await using b = await startInstance({ cmd: [binary], cwd: dir, args: ["--transports", "webrtc", "--room", "bin", "--name", "two", "--peer", a.http], env });
@@ -199,6 +201,12 @@ describe("compiled binary", () => {
     const atB = await waitForCount(b, "bin", 2);
     expect(atA.map((m) => m.text).sort()).toEqual(["from the first binary", "from the second binary"]);
     expect(atB.map((m) => m.id).sort()).toEqual(atA.map((m) => m.id).sort());
+    // Chunks from a peer are stored by a worker thread, an entrypoint of its own in the binary.
+    const source = await randomFile(dir, 3 * CHUNK_BYTES + 1234);
+    const { file } = await upload(a, "bin", source.path);
+    await waitForWhole(b, "bin", file.id);
+    expect(await downloadHash(b, file.id)).toBe(source.sha256);
+    expect(b.output()).not.toContain("not fetching");
   }, 60_000);
 
   it("--version prints the package version", async () => {

@@ -35,6 +35,9 @@ export class FileTooLargeError extends Error {
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest();
 
+/** Whether `data` is the chunk whose SHA-256 is `hash` (hex). */
+export const chunkMatches = (hash: string, data: Uint8Array) => sha256(data).toString("hex") === hash;
+
 /** The id of a file with these chunk hashes. */
 export function fileIdOf(hashes: readonly string[]): string {
   const all = createHash("sha256");
@@ -184,9 +187,14 @@ export class FileStore {
   /** Stores chunk `index` of a known file if its hash is the manifest's; false (nothing stored) otherwise. */
   putChunk(m: FileManifest, index: number, data: Uint8Array): boolean {
     const expected = m.hashes[index];
-    if (expected === undefined || sha256(data).toString("hex") !== expected) return false;
-    this.#putChunk.run(Buffer.from(expected, "hex"), data);
+    if (expected === undefined || !chunkMatches(expected, data)) return false;
+    this.storeChunk(expected, data);
     return true;
+  }
+
+  /** Stores a chunk under its hash (hex), which the caller has checked (`chunkMatches`). */
+  storeChunk(hash: string, data: Uint8Array): void {
+    this.#putChunk.run(Buffer.from(hash, "hex"), data);
   }
 
   /** Chunk `index` of a file, or null when it is not held here. */

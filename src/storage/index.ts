@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { openDatabase } from "./db.ts";
+import { chunkWriter, type ChunkWriter } from "./chunk-writer.ts";
 import { FileStore } from "./files.ts";
 import { loadIdentity, type Identity } from "./identity.ts";
 import { MessageStore } from "./messages.ts";
@@ -20,18 +21,28 @@ export interface Storage {
   rooms: RoomStore;
   peers: PeerStore;
   files: FileStore;
-  close(): void;
+  /** Stores chunks from peers beside the main thread. */
+  chunks: ChunkWriter;
+  /** Closes the database at once; the promise settles when the chunks put before are stored too. */
+  close(): Promise<void>;
 }
 
-export function openStorage(path: string): Storage {
+/** Opens the database at `path`; chunks from peers are stored through the worker script at `chunkWorker`, if given. */
+export function openStorage(path: string, opts: { chunkWorker?: string } = {}): Storage {
   const db = openDatabase(path);
+  const files = new FileStore(db);
+  const chunks = chunkWriter(path, files, opts.chunkWorker);
   return {
     db,
     identity: loadIdentity(db),
     messages: new MessageStore(db),
     rooms: new RoomStore(db),
     peers: new PeerStore(db),
-    files: new FileStore(db),
-    close: () => db.close(),
+    files,
+    chunks,
+    close: () => {
+      db.close();
+      return chunks.close();
+    },
   };
 }

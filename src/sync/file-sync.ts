@@ -1,11 +1,11 @@
 /**
  * Files between instances. Every member fetches the files its rooms' messages carry: first the manifest (the chunk
  * hashes, checked against the file's id), then the chunks it lacks, from every linked member of a room that carries
- * the file, with a window of requests in flight per peer (as Syncthing pulls blocks from several devices), as large
- * as the peer's link carries without chunks queueing in it for more than a few ms (chunk-window.ts). Each chunk
- * is checked against the manifest the moment it arrives and stored at once, so a transfer cut by failover, a restart
- * or a dead peer goes on from what is stored. A peer that sends a chunk failing its hash is not asked again for that
- * file, and counted against.
+ * the file, with a window of requests per peer (as Syncthing pulls blocks from several devices), as large as the
+ * peer's link carries without chunks queueing in it for more than a few ms (chunk-window.ts); a chunk holds its place
+ * in the window until it is stored. Each chunk is checked against the manifest as it arrives and stored at once (beside
+ * the main thread: storage/chunk-writer.ts), so a transfer cut by failover, a restart or a dead peer goes on from what
+ * is stored. A peer that sends a chunk failing its hash is not asked again for that file, and counted against.
  *
  * Serving yields to chat: a chunk goes out only while the peer's link has less than LOW_WATER bytes waiting, so a chat
  * frame never queues behind more than that; requests wait (in a bounded queue) until the link drains.
@@ -26,7 +26,8 @@ export interface FileReplica {
   manifest(id: string): FileManifest | null;
   register(manifest: FileManifest): void;
   missing(id: string): number[];
-  putChunk(manifest: FileManifest, index: number, data: Uint8Array): boolean;
+  /** Stores chunk `index` if it matches the manifest: true once stored, false (nothing stored) when it does not. */
+  putChunk(manifest: FileManifest, index: number, data: Uint8Array): Promise<boolean>;
   chunk(manifest: FileManifest, index: number): Uint8Array | null;
   markComplete(id: string): void;
   have(id: string): number;
@@ -85,6 +86,8 @@ interface Transfer {
   /** Chunks neither here nor asked for. */
   todo: Set<number>;
   inFlight: Map<number, { peer: string; at: number }>;
+  /** Chunks that came and are being stored, and who sent each: they hold their place in its window until stored. */
+  storing: Map<number, string>;
   manifestAsked: { peer: string; at: number } | null;
   /** Peers that sent a bad chunk or manifest: never asked again for this file. */
   bad: Set<string>;
@@ -104,7 +107,8 @@ export class FileSync {
   readonly #skipped = new Set<string>();
   /** Per peer, the chunk requests waiting for its link to drain. */
   readonly #serving = new Map<string, { file: string; index: number }[]>();
-  readonly #serveTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Per peer waiting to be served again, how to cancel that wait. */
+  readonly #serveWaits = new Map<string, () => void>();
   readonly #requests = new RateLimiter({ perSecond: CHUNK_REQUESTS_PER_SECOND, burst: 2 * CHUNK_REQUESTS_PER_SECOND });
   /** Manifests of the files served lately: one is read from the database for each file, not for each chunk. */
   readonly #served = new Map<string, FileManifest>();
@@ -128,8 +132,8 @@ export class FileSync {
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    for (const timer of this.#serveTimers.values()) clearTimeout(timer);
-    this.#serveTimers.clear();
+    for (const cancel of this.#serveWaits.values()) cancel();
+    this.#serveWaits.clear();
     this.#serving.clear();
     this.#active.clear();
   }
@@ -226,6 +230,7 @@ export class FileSync {
         manifest,
         todo: new Set(manifest ? this.#init.replica.missing(want.id) : []),
         inFlight: new Map(),
+        storing: new Map(),
         manifestAsked: null,
         bad: new Set(),
         lacking: new Map(),
@@ -264,6 +269,7 @@ export class FileSync {
     }
     const busy = new Map<string, number>();
     for (const flight of t.inFlight.values()) busy.set(flight.peer, (busy.get(flight.peer) ?? 0) + 1);
+    for (const peer of t.storing.values()) busy.set(peer, (busy.get(peer) ?? 0) + 1);
     for (const peer of sources) {
       if (t.todo.size === 0) return;
       const free = this.#windowOf(peer).size - (busy.get(peer) ?? 0);
@@ -321,20 +327,43 @@ export class FileSync {
     if (!t?.manifest) return;
     // Any chunk still wanted, from whoever: one that came late (its request timed out and went elsewhere) is as good.
     if (!t.todo.has(frame.index) && !t.inFlight.has(frame.index)) return;
-    if (!this.#init.replica.putChunk(t.manifest, frame.index, data)) {
-      return this.#bad(t, from, `chunk ${frame.index} of file ${t.id} failed its hash`);
-    }
     const flight = t.inFlight.get(frame.index);
     if (flight?.peer === from) this.#windowOf(from).arrived(Date.now() - flight.at);
     t.inFlight.delete(frame.index);
     t.todo.delete(frame.index);
-    t.held += data.byteLength;
+    t.storing.set(frame.index, from);
+    this.#init.replica.putChunk(t.manifest, frame.index, data).then(
+      (stored) => this.#stored(t, from, frame.index, data.byteLength, stored),
+      (err: Error) => this.#notStored(t, frame.index, err),
+    );
+  }
+
+  /** A chunk that came was checked (and stored when it matched). */
+  #stored(t: Transfer, from: string, index: number, bytes: number, stored: boolean): void {
+    t.storing.delete(index);
+    // A transfer stopped or finished meanwhile: what is stored counts when the file is looked at again.
+    if (this.#active.get(t.id) !== t) return;
+    if (!stored) {
+      t.todo.add(index);
+      return this.#bad(t, from, `chunk ${index} of file ${t.id} failed its hash`);
+    }
+    t.held += bytes;
     this.#received.set(from, (this.#received.get(from) ?? 0) + 1);
-    memoryValve.moved(data.byteLength);
+    memoryValve.moved(bytes);
     this.#init.onProgress?.(t.id, t.held);
-    if (t.todo.size === 0 && t.inFlight.size === 0) return this.#complete(t);
+    if (t.todo.size === 0 && t.inFlight.size === 0 && t.storing.size === 0) return this.#complete(t);
     if (Date.now() - t.haveSentAt >= HAVE_EVERY_MS) this.#announce(t);
     this.#pump(t);
+  }
+
+  /** A chunk could not be stored (the disk, the database): the file waits until `refresh` looks again. */
+  #notStored(t: Transfer, index: number, err: Error): void {
+    t.storing.delete(index);
+    if (this.#active.get(t.id) !== t) return;
+    this.#log(`not fetching file ${t.id} for now: ${err.message}`);
+    this.#active.delete(t.id);
+    this.#skipped.add(t.id);
+    this.#fill();
   }
 
   #onLack(from: string, frame: LackFrame): void {
@@ -412,22 +441,26 @@ export class FileSync {
   /** Sends queued chunks while the peer's link has room, then waits for it to drain. */
   #serve(peer: string): void {
     const queue = this.#serving.get(peer);
-    if (!queue || this.#serveTimers.has(peer)) return;
+    if (!queue || this.#serveWaits.has(peer)) return;
+    const again = () => {
+      this.#serveWaits.delete(peer);
+      this.#serve(peer);
+    };
+    // After the events waiting now (setTimeout(0) would wait a whole ms, a ms that a fast link idles).
+    const nextTurn = () => {
+      const immediate = setImmediate(again);
+      this.#serveWaits.set(peer, () => clearImmediate(immediate));
+    };
     const later = (ms: number) => {
-      this.#serveTimers.set(
-        peer,
-        setTimeout(() => {
-          this.#serveTimers.delete(peer);
-          this.#serve(peer);
-        }, ms),
-      );
+      const timer = setTimeout(again, ms);
+      this.#serveWaits.set(peer, () => clearTimeout(timer));
     };
     for (let served = 0; queue.length > 0; served++) {
       const buffered = this.#init.links.buffered(peer);
       if (buffered === null) return void this.#serving.delete(peer);
       if (buffered >= LOW_WATER) return later(2);
       // A few chunks at a time, so requests (a message sent, a page) get their turn in between.
-      if (served === CHUNKS_PER_TURN) return later(0);
+      if (served === CHUNKS_PER_TURN) return nextTurn();
       const { file, index } = queue.shift()!;
       const manifest = this.#servedManifest(file);
       const data = manifest ? this.#init.replica.chunk(manifest, index) : null;

@@ -31,5 +31,5 @@ export class MemoryValve {
   }
 }
 
-/** The process's one valve: uploads, transfers between instances and downloads all report to it. */
+/** The thread's one valve: uploads, transfers between instances and downloads all report to it (a worker thread has a heap, and a valve, of its own). */
 export const memoryValve = new MemoryValve();

@@ -12,7 +12,8 @@ import { buildStub, MINGW_GCC } from "../../scripts/release/wine/stub.ts";
 import { disposeWine, prepareWine, runUnderWine, startUnderWine, windowsPath, WINE_PACKAGES, type WinePrefix } from "../../scripts/release/wine/run.ts";
 import { targetById } from "../../scripts/release/targets.ts";
 import { ensureBuilt } from "../helpers/build.ts";
-import { startInstance } from "../helpers/instance.ts";
+import { downloadHash, randomFile, upload, waitForWhole } from "../helpers/files.ts";
+import { startInstance, tempDir } from "../helpers/instance.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const TARGET = targetById("windows-x64");
@@ -125,7 +126,7 @@ describe.skipIf(missing !== "")("windows-x64 under Wine", () => {
     expect(result.code).toBe(0);
   }, 60_000);
 
-  test("links to a Linux instance over WebRTC", async () => {
+  test("links to a Linux instance over WebRTC and fetches a file from it (stored by its chunk thread)", async () => {
     const win = startUnderWine(w, EXE, ["--host", "127.0.0.1", "--http-port", "0", "--ws-port", "0", "--stun", "none", "--transports", "webrtc,websocket", "--room", "wine", "--name", "windows", "--db", windowsPath(join(w.root, "link.db"))]);
     try {
       const [, http] = await win.waitFor(/^e-goat ready http=(\S+) /m, 30_000);
@@ -137,6 +138,11 @@ describe.skipIf(missing !== "")("windows-x64 under Wine", () => {
         tier = peers.find((p) => p.node_id === linux.nodeId)?.tier ?? null;
       }
       expect(tier).toBe("webrtc");
+      const source = await randomFile(tempDir(), 600_000);
+      const { file } = await upload(linux, "wine", source.path);
+      const atWindows = { http, nodeId: "the windows instance" } as Parameters<typeof waitForWhole>[0];
+      await waitForWhole(atWindows, "wine", file.id);
+      expect(await downloadHash(atWindows, file.id)).toBe(source.sha256);
     } finally {
       expect((await win.stop()).code).toBe(0);
     }

@@ -18,7 +18,7 @@ const replica: FileReplica = {
   manifest: () => manifest,
   register: () => {},
   missing: () => hashes.map((_, i) => i),
-  putChunk: () => false,
+  putChunk: async () => false,
   chunk: () => null,
   markComplete: () => {},
   have: () => 0,
