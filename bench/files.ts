@@ -56,9 +56,9 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   }
 }
 
-/** One-way MB/s of RAW_BYTES over a bare DataChannel to a node-datachannel peer in another process. */
-async function rawDataChannel(): Promise<number> {
-  const { channel, close } = await rawDataChannelTo("dc-sink", [String(RAW_BYTES)]);
+/** One-way MB/s of RAW_BYTES over a bare DataChannel to a node-datachannel peer in another process, and the CPU it took. */
+async function rawDataChannel(): Promise<{ mbps: number; cpu: string }> {
+  const { channel, close, pid } = await rawDataChannelTo("dc-sink", [String(RAW_BYTES)]);
   try {
     if (channel.maxMessageSize() < RAW_MESSAGE) throw new Error(`the DataChannel takes messages of at most ${channel.maxMessageSize()} bytes`);
     const done = Promise.withResolvers<void>();
@@ -68,6 +68,7 @@ async function rawDataChannel(): Promise<number> {
     channel.onBufferedAmountLow(() => wake());
     const piece = Buffer.alloc(RAW_MESSAGE, 7);
     const started = performance.now();
+    const cpuBefore = cpuSeconds([process.pid, pid]);
     for (let sent = 0; sent < RAW_BYTES; sent += RAW_MESSAGE) {
       if (channel.bufferedAmount() > HIGH_WATER) {
         const drained = new Promise<void>((r) => {
@@ -79,7 +80,8 @@ async function rawDataChannel(): Promise<number> {
       channel.sendMessageBinary(piece);
     }
     await within(done.promise, 120_000, "raw DataChannel sink");
-    return mbps(RAW_BYTES, performance.now() - started);
+    const ms = performance.now() - started;
+    return { mbps: mbps(RAW_BYTES, ms), cpu: cpuShares(cpuBefore, cpuSeconds([process.pid, pid]), ms, ["sender", "sink"]) };
   } finally {
     await close();
   }
@@ -178,6 +180,17 @@ function cpuSeconds(pids: number[]): (number | null)[] {
       return null;
     }
   });
+}
+
+/** "name 0.52 s (45% of a core), ..." for the CPU seconds each process used between two readings over `ms`. */
+function cpuShares(before: (number | null)[], after: (number | null)[], ms: number, names: string[]): string {
+  return names
+    .map((name, i) => {
+      if (before[i] == null || after[i] == null) return `${name} -`;
+      const used = after[i]! - before[i]!;
+      return `${name} ${used.toFixed(2)} s (${((100 * used) / (ms / 1000)).toFixed(0)}% of a core)`;
+    })
+    .join(", ");
 }
 
 /** Chat latencies: p50 and p99 in ms of those that arrived, how many were sent and how many never arrived. */
@@ -286,7 +299,7 @@ async function measureTier(tier: string, source: { path: string; sha256: string 
     let transferred: number | null = null;
     let last: FileRow | undefined;
     let rss: number[] = [];
-    let cpu: (number | null)[] = [null, null];
+    let cpu = "";
     const busy = await chatLatency(a, chat, `${tier} in transfer`, async () => {
       for (const until = uploaded + TRANSFER_TIMEOUT_MS; performance.now() < until; await Bun.sleep(20)) {
         if (chat.failure) throw chat.failure;
@@ -295,7 +308,7 @@ async function measureTier(tier: string, source: { path: string; sha256: string 
         last = (await history(B, `&since=${stamp - 1}&limit=1`))[0]?.files?.find((f) => f.id === file.id);
         if (last && last.have === last.size) {
           transferred = performance.now();
-          cpu = cpuSeconds([a.proc.pid, B.proc.pid]).map((after, i) => (after === null || cpuBefore[i] === null ? null : after - cpuBefore[i]!));
+          cpu = cpuShares(cpuBefore, cpuSeconds([a.proc.pid, B.proc.pid]), transferred - uploaded, ["A", "B"]);
           break;
         }
       }
@@ -303,11 +316,7 @@ async function measureTier(tier: string, source: { path: string; sha256: string 
       stopRss = undefined;
     });
     chat.stop();
-    if (transferred !== null && cpu.every((c) => c !== null)) {
-      const seconds = (transferred - uploaded) / 1000;
-      const share = (c: number) => `${c.toFixed(2)} s (${((100 * c) / seconds).toFixed(0)}% of a core)`;
-      console.log(`  cpu ${tier} in transfer of ${seconds.toFixed(2)} s: A ${share(cpu[0]!)}, B ${share(cpu[1]!)}`);
-    }
+    if (transferred !== null) console.log(`  cpu ${tier} in transfer of ${((transferred - uploaded) / 1000).toFixed(2)} s: ${cpu}`);
     const [rssA, rssB] = rss;
     const result: TierResult = {
       upload: mbps(SIZE, uploaded - uploadStarted),
@@ -353,7 +362,8 @@ try {
   console.log(`raw one-way throughput between two processes on loopback: ${RAW_BYTES / MiB} MiB in ${RAW_MESSAGE / 1024} KiB messages`);
   const rawDc = await rawDataChannel();
   const rawWs = await rawWebSocket();
-  console.log(`  node-datachannel DataChannel ${rawDc.toFixed(0)} MB/s, Bun WebSocket ${rawWs.toFixed(0)} MB/s (MB = 10^6 bytes)\n`);
+  console.log(`  node-datachannel DataChannel ${rawDc.mbps.toFixed(0)} MB/s, Bun WebSocket ${rawWs.toFixed(0)} MB/s (MB = 10^6 bytes)`);
+  console.log(`  cpu DataChannel: ${rawDc.cpu}\n`);
 
   const source = await randomFile(dir, SIZE, "source.bin");
   console.log(`a ${sizeMiB} MiB random file, uploaded to A, moved to B, downloaded from B; a chat message A -> B every ${PING_EVERY_MS} ms while it moves\n`);
@@ -361,7 +371,7 @@ try {
   console.log(header);
   const rows: [string, TierResult][] = [];
   for (const tier of tiers) {
-    const raw = tier === "webrtc" ? rawDc : rawWs;
+    const raw = tier === "webrtc" ? rawDc.mbps : rawWs;
     let r: TierResult;
     try {
       r = await measureTier(tier, source);
@@ -382,7 +392,7 @@ try {
   const mark = (ok: boolean) => (ok ? "met" : "MISSED");
   for (const [tier, r] of rows) {
     if (tier === "webrtc") {
-      const need = 0.8 * rawDc;
+      const need = 0.8 * rawDc.mbps;
       console.log(
         `  webrtc transfer >= 80% of raw DataChannel (${need.toFixed(0)} MB/s): ${fixed(r.transfer)} MB/s, ${mark(r.transfer !== null && r.transfer >= need)}`,
       );

@@ -71,5 +71,5 @@ export async function rawDataChannelTo(mode: string, args: string[] = []) {
     await close();
     throw error;
   }
-  return { channel, close };
+  return { channel, close, pid: peer.pid };
 }
