@@ -27,7 +27,7 @@ export function encodeFrame(frame: Frame, binary: Uint8Array = new Uint8Array(0)
   return out;
 }
 
-/** A frame as its header (type, length, JSON) and its binary tail, for a sender that joins them itself. */
+/** A frame as its header (type, length, JSON) and its binary tail: a link takes the two as they are (a chunk is not copied to join them). */
 export function encodeFrameParts(frame: Frame, binary: Uint8Array): [Uint8Array, Uint8Array] {
   const json = encoder.encode(JSON.stringify(frame));
   const head = new Uint8Array(HEADER_BYTES + json.byteLength);

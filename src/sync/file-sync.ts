@@ -26,7 +26,10 @@ export interface FileReplica {
   manifest(id: string): FileManifest | null;
   register(manifest: FileManifest): void;
   missing(id: string): number[];
-  /** Stores chunk `index` if it matches the manifest: true once stored, false (nothing stored) when it does not. */
+  /**
+   * Stores chunk `index` if it matches the manifest: true once stored, false (nothing stored) when it does not. Takes
+   * `data`: its memory may move elsewhere (storage/chunk-writer.ts), so the caller does not use it afterwards.
+   */
   putChunk(manifest: FileManifest, index: number, data: Uint8Array): Promise<boolean>;
   chunk(manifest: FileManifest, index: number): Uint8Array | null;
   markComplete(id: string): void;
@@ -37,7 +40,7 @@ export interface FileReplica {
 
 /** What file transfer needs of the links (the link manager provides it). */
 export interface FileLinks {
-  /** Sends a frame, whole or in parts (a chunk's header and its data, joined once on the way). */
+  /** Sends a frame, whole or in parts (a chunk's header and its data, sealed in turn, never joined). */
   send(nodeId: string, data: Uint8Array | readonly Uint8Array[]): boolean;
   /** Bytes waiting to leave on the peer's primary link; null when it has none. */
   buffered(nodeId: string): number | null;
@@ -332,8 +335,9 @@ export class FileSync {
     t.inFlight.delete(frame.index);
     t.todo.delete(frame.index);
     t.storing.set(frame.index, from);
+    const bytes = data.byteLength; // read now: putChunk takes the chunk's memory
     this.#init.replica.putChunk(t.manifest, frame.index, data).then(
-      (stored) => this.#stored(t, from, frame.index, data.byteLength, stored),
+      (stored) => this.#stored(t, from, frame.index, bytes, stored),
       (err: Error) => this.#notStored(t, frame.index, err),
     );
   }

@@ -1,6 +1,6 @@
 import { Handlers } from "../util/handlers.ts";
 import { FrameTooLargeError, LinkClosedError, messageOf } from "./errors.ts";
-import type { Link, Tier } from "./link.ts";
+import { frameSize, type FrameData, type Link, type Tier } from "./link.ts";
 import { MAX_FRAME_BYTES, MAX_QUEUED_BYTES } from "./limits.ts";
 
 /**
@@ -31,7 +31,7 @@ export abstract class BaseLink implements Link {
   /** Bytes sent that have not left for the far end yet. */
   abstract get bufferedBytes(): number;
   /** Sends one frame (copied); throws FrameTooLargeError, or LinkClosedError when closed or the far end stopped reading. */
-  abstract send(frame: Uint8Array): void;
+  abstract send(frame: FrameData): void;
   /** Closes the link; the far end sees it close too. Idempotent. */
   abstract close(reason?: string): void;
 
@@ -53,10 +53,11 @@ export abstract class BaseLink implements Link {
     return () => void (removed = true);
   }
 
-  /** The checks every `send` starts with: the link is open and the frame within MAX_FRAME_BYTES. */
-  protected checkSend(frame: Uint8Array): void {
+  /** The checks every `send` starts with: the link is open and the frame within `limit` (a lower one names itself in `what`). */
+  protected checkSend(frame: FrameData, limit = MAX_FRAME_BYTES, what = ""): void {
     if (this.closed) throw new LinkClosedError(`link to ${this.remote} is closed`);
-    if (frame.byteLength > MAX_FRAME_BYTES) throw new FrameTooLargeError(`frame of ${frame.byteLength} bytes is over the ${MAX_FRAME_BYTES}-byte limit`);
+    const size = frameSize(frame);
+    if (size > limit) throw new FrameTooLargeError(`frame of ${size} bytes is over the ${limit}-byte limit${what}`);
   }
 
   /** Closes the link and throws LinkClosedError when `queuedBytes` waiting for the far end pass the queue limit. */

@@ -4,6 +4,7 @@
  *
  * - **Frames** arrive whole, in order, once. A frame is at most MAX_FRAME_BYTES (limits.ts): `send` of a bigger one
  *   throws FrameTooLargeError, sends nothing and leaves the link open; a far end that sends a bigger one loses the link.
+ *   `send` takes a frame whole or in parts (a header and a file chunk), so a sender need not join them first.
  * - **Backpressure**: `send` never blocks and copies the frame, so the caller may reuse its buffer at once. When the bytes
  *   waiting for the far end pass the tier's queue limit (MAX_QUEUED_BYTES by default), the far end has stopped reading:
  *   the link closes with a reason that says so, and that `send` throws LinkClosedError. `send` on a closed link throws
@@ -21,6 +22,32 @@
 import type { Tier } from "../domain/tiers.ts";
 
 export type { Tier } from "../domain/tiers.ts";
+
+/** A frame to send, whole or as the parts that make it up, in order. */
+export type FrameData = Uint8Array | readonly Uint8Array[];
+
+/** Bytes in a frame given whole or in parts. */
+export function frameSize(frame: FrameData): number {
+  return frame instanceof Uint8Array ? frame.byteLength : frame.reduce((sum, part) => sum + part.byteLength, 0);
+}
+
+/** A frame given whole or in parts, as one buffer (the frame itself when whole; parts are joined into a new one). */
+export function wholeFrame(frame: FrameData): Uint8Array {
+  if (frame instanceof Uint8Array) return frame;
+  if (frame.length === 1) return frame[0]!;
+  const out = Buffer.allocUnsafe(frameSize(frame));
+  let at = 0;
+  for (const part of frame) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+/** A frame given whole or in parts, in a buffer of its own (a copy when whole: parts are joined into a new one anyway). */
+export function copiedFrame(frame: FrameData): Uint8Array {
+  return frame instanceof Uint8Array ? frame.slice() : wholeFrame(frame);
+}
 
 /** How to reach another instance; each tier dials the fields it understands. */
 export interface PeerAddress {
@@ -50,7 +77,7 @@ export interface Link {
   /** Bytes sent that have not left for the far end yet: bulk senders (file chunks) wait while it is high. */
   readonly bufferedBytes: number;
   /** Sends one frame (copied); throws FrameTooLargeError, or LinkClosedError when closed or when the far end stopped reading. */
-  send(frame: Uint8Array): void;
+  send(frame: FrameData): void;
   /** Adds a handler for frames from the far end; returns its removal. */
   onFrame(handler: (frame: Uint8Array) => void): () => void;
   /** Adds a handler called once when the link closes, with the reason; returns its removal. */

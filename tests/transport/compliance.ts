@@ -84,6 +84,21 @@ export function transportCompliance(name: string, setup: (options?: ComplianceOp
       expect((await atA.take(100)).map((f) => f[0])).toEqual(Array.from({ length: 100 }, (_, i) => i));
     });
 
+    it("a frame given in parts arrives as one frame, whole; parts over the limit together are refused", async () => {
+      const { mine, theirs } = await connect();
+      const atB = frameQueue(theirs);
+      const head = new TextEncoder().encode("head:");
+      const body = new Uint8Array(70 * 1024).map((_, i) => (i * 7) % 253);
+      mine.send([head, body, Uint8Array.of(9)]);
+      mine.send([Uint8Array.of(1)]);
+      const [first, second] = await atB.take(2);
+      expect(first).toEqual(Uint8Array.from([...head, ...body, 9]));
+      expect(second).toEqual(Uint8Array.of(1));
+      const half = new Uint8Array(MAX_FRAME_BYTES / 2 + 1);
+      expect(() => mine.send([half, half])).toThrow(FrameTooLargeError);
+      expect(mine.closed).toBe(false);
+    });
+
     it("frames sent the moment a link exists reach a handler registered later", async () => {
       s = await setup();
       await s.b.listen((link) => link.send(Uint8Array.of(42)));

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
 import { DialError, WrongPeerError } from "../../src/transport/errors.ts";
-import type { Link } from "../../src/transport/link.ts";
+import { wholeFrame, type Link } from "../../src/transport/link.ts";
 import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
 import { secureChannel, type ChannelIdentity } from "../../src/transport/secure/channel.ts";
 import { MAX_SECURE_FRAME_BYTES } from "../../src/transport/secure/secure-link.ts";
@@ -32,7 +32,7 @@ async function connect(a = identity(), b = identity(), expected?: string) {
   const sent: Uint8Array[] = [];
   const send = dialled.send.bind(dialled);
   dialled.send = (frame) => {
-    sent.push(Uint8Array.from(frame));
+    sent.push(Uint8Array.from(wholeFrame(frame)));
     send(frame);
   };
   const [client, server] = await Promise.all([
@@ -93,7 +93,7 @@ describe("secure channel", () => {
       server.link.onFrame((f) => got.push(new TextDecoder().decode(f)));
       const sealed: Uint8Array[] = [];
       const send = dialled.send;
-      dialled.send = (frame) => void sealed.push(Uint8Array.from(frame));
+      dialled.send = (frame) => void sealed.push(Uint8Array.from(wholeFrame(frame)));
       client.link.send(new TextEncoder().encode("one"));
       client.link.send(new TextEncoder().encode("two"));
       dialled.send = send;
@@ -113,9 +113,24 @@ describe("secure channel", () => {
     await expect(server).rejects.toBeInstanceOf(DialError);
   });
 
-  it("refuses a frame too large to seal, and the link stays open", async () => {
+  it("refuses a frame too large to seal, whole or in parts, and the link stays open", async () => {
     const { client } = await connect();
     expect(() => client.link.send(new Uint8Array(MAX_SECURE_FRAME_BYTES + 1))).toThrow(/limit of a secure link/);
+    expect(() => client.link.send([new Uint8Array(MAX_SECURE_FRAME_BYTES), Uint8Array.of(1)])).toThrow(/limit of a secure link/);
     expect(client.link.closed).toBe(false);
+  });
+
+  it("seals a frame given in parts as one frame, which opens whole, only as ciphertext on the wire", async () => {
+    const { client, server, sent } = await connect();
+    const got: Uint8Array[] = [];
+    server.link.onFrame((f) => got.push(f));
+    const head = new TextEncoder().encode("marker-91c4 head|");
+    const tail = new Uint8Array(100_000).map((_, i) => (i * 13) % 256);
+    client.link.send([head, tail]);
+    client.link.send(new TextEncoder().encode("after"));
+    await waitFor(() => got.length === 2, 2000, "frames");
+    expect(Buffer.from(got[0]!).equals(Buffer.concat([head, tail]))).toBe(true);
+    expect(new TextDecoder().decode(got[1])).toBe("after");
+    expect(Buffer.concat(sent).toString("latin1")).not.toContain("marker-91c4");
   });
 });

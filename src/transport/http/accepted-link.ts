@@ -1,5 +1,6 @@
 import { jsonError } from "../../util/http.ts";
 import { BaseLink } from "../base-link.ts";
+import { wholeFrame, type FrameData } from "../link.ts";
 import { CLOSE_HEADER, encodeFrames, SEQ_HEADER } from "./framing.ts";
 import type { HttpLimits } from "./init.ts";
 import { Outbox } from "./outbox.ts";
@@ -33,9 +34,9 @@ export class AcceptedLink extends BaseLink {
     return this.#outbox.bytes;
   }
 
-  send(frame: Uint8Array): void {
+  send(frame: FrameData): void {
     this.checkSend(frame);
-    this.#outbox.push(frame);
+    this.#outbox.push(wholeFrame(frame));
     this.checkQueue(this.#outbox.bytes);
     // Frames sent in one tick leave in one poll response.
     if (this.#wakeScheduled) return;

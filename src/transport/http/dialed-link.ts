@@ -1,5 +1,6 @@
 import { backoffDelay } from "../../util/backoff.ts";
 import { BaseLink } from "../base-link.ts";
+import { wholeFrame, type FrameData } from "../link.ts";
 import { messageOf } from "../errors.ts";
 import { MAX_REASON_CHARS } from "../limits.ts";
 import { CLOSE_HEADER, decodeFrames, encodeFrames, SEQ_HEADER } from "./framing.ts";
@@ -47,9 +48,9 @@ export class DialedLink extends BaseLink {
     return this.#outbox.bytes;
   }
 
-  send(frame: Uint8Array): void {
+  send(frame: FrameData): void {
     this.checkSend(frame);
-    this.#outbox.push(frame);
+    this.#outbox.push(wholeFrame(frame));
     this.checkQueue(this.#outbox.bytes);
     // Started a microtask later, so frames sent in the same tick share one request.
     this.#flushing ??= Promise.resolve().then(() => this.#flush());

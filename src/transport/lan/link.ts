@@ -1,7 +1,7 @@
 import { BaseLink } from "../base-link.ts";
 import { MAX_FRAME_BYTES } from "../limits.ts";
 import type { LanStats, OutgoingDatagram } from "./socket.ts";
-import type { LinkKeys } from "../link.ts";
+import { copiedFrame, frameSize, type FrameData, type LinkKeys } from "../link.ts";
 import { decodeReason, encodeReason, headerBytes, MAX_HEADER_BYTES, TAG_BYTES, tagHolds, type Datagram } from "./wire.ts";
 
 /** Most datagrams in flight on one link, whatever their size (each costs ~2 KiB of a receiver's socket buffer). */
@@ -78,10 +78,10 @@ export class LanLink extends BaseLink {
     return this.#queuedBytes;
   }
 
-  send(frame: Uint8Array): void {
+  send(frame: FrameData): void {
     this.checkSend(frame);
-    this.checkQueue(this.#queuedBytes + frame.byteLength);
-    const copy = frame.slice();
+    this.checkQueue(this.#queuedBytes + frameSize(frame));
+    const copy = copiedFrame(frame);
     const chunk = this.context.maxDatagramBytes - headerBytes(this.context.localNodeId, this.peer) - TAG_BYTES;
     const count = Math.max(1, Math.ceil(copy.byteLength / chunk));
     // Tagged or not as the link is now: a handshake frame waiting for the window must not go out tagged.

@@ -5,6 +5,7 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
+import type { FrameData } from "../link.ts";
 import { SignalMessage } from "../signaling/signal.ts";
 
 const CONTROL = 0;
@@ -37,17 +38,11 @@ export function encodeControl(message: ControlMessage): Uint8Array {
   return out;
 }
 
-/** A data frame of the layer above, given whole or in parts (joined here, so a big part is copied only once). */
-export function encodeData(data: Uint8Array | readonly Uint8Array[]): Uint8Array {
-  const parts = data instanceof Uint8Array ? [data] : data;
-  const out = new Uint8Array(1 + parts.reduce((sum, part) => sum + part.byteLength, 0));
-  out[0] = DATA;
-  let at = 1;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
+const DATA_PREFIX = new Uint8Array([DATA]);
+
+/** A data frame of the layer above, given whole or in parts, as parts a link takes without joining them here. */
+export function encodeData(data: FrameData): Uint8Array[] {
+  return data instanceof Uint8Array ? [DATA_PREFIX, data] : [DATA_PREFIX, ...data];
 }
 
 /** Splits a frame into data or a checked control message; never throws. */

@@ -1,7 +1,7 @@
 import { byPriority, TIERS, type Tier } from "../../domain/tiers.ts";
 import { Handlers } from "../../util/handlers.ts";
 import { DialError, messageOf } from "../errors.ts";
-import type { Link, NodeAddress } from "../link.ts";
+import type { FrameData, Link, NodeAddress } from "../link.ts";
 import { HubPath } from "../signaling/hub-path.ts";
 import { SignalRouter } from "../signaling/router.ts";
 import type { SignalMessage } from "../signaling/signal.ts";
@@ -83,8 +83,8 @@ export class LinkManager {
     return outcome;
   }
 
-  /** Sends data (whole, or in parts joined on the way) on the peer's primary link; false when it has none. */
-  send(nodeId: string, data: Uint8Array | readonly Uint8Array[]): boolean {
+  /** Sends data (whole, or in parts the link seals in turn, never joined) on the peer's primary link; false when it has none. */
+  send(nodeId: string, data: FrameData): boolean {
     const peer = this.#peers.get(nodeId);
     if (!peer) return false;
     const frame = encodeData(data);

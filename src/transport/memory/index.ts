@@ -1,7 +1,7 @@
 import type { Tier } from "../../domain/tiers.ts";
 import { BaseLink } from "../base-link.ts";
 import { DialRefusedError, TransportClosedError } from "../errors.ts";
-import type { Link, PeerAddress, Transport } from "../link.ts";
+import { copiedFrame, frameSize, type FrameData, type Link, type PeerAddress, type Transport } from "../link.ts";
 
 /** A shared in-process "network" that memory transports listen on and dial through. */
 export class MemoryNetwork {
@@ -39,11 +39,11 @@ class MemoryLink extends BaseLink {
     return this.#inFlight;
   }
 
-  send(frame: Uint8Array): void {
+  send(frame: FrameData): void {
     this.checkSend(frame);
     if (this.network.cut.has(this.tier)) return;
-    this.checkQueue(this.#inFlight + frame.byteLength);
-    const copy = frame.slice();
+    this.checkQueue(this.#inFlight + frameSize(frame));
+    const copy = copiedFrame(frame);
     this.#inFlight += copy.byteLength;
     // Delivered on a later turn, like a socket, so a sender never re-enters its own handler.
     const deliver = () => {

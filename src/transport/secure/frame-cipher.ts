@@ -4,6 +4,7 @@
  * as nonce (Noise's AESGCM layout). Nothing of the nonce is sent, so a replayed, dropped or reordered frame fails.
  */
 import { createCipheriv, createDecipheriv } from "node:crypto";
+import type { FrameData } from "../link.ts";
 
 export const TAG_BYTES = 16;
 
@@ -21,12 +22,14 @@ export class FrameCipher {
     return this.#nonce;
   }
 
-  seal(plaintext: Uint8Array): Buffer {
+  /** The sealed frame, given whole or in parts (each goes through the cipher in turn, never joined as plaintext). */
+  seal(plaintext: FrameData): Buffer {
     const cipher = createCipheriv("aes-256-gcm", this.key, this.#nonceNow(), { authTagLength: TAG_BYTES });
-    const body = cipher.update(plaintext);
+    const sealed = plaintext instanceof Uint8Array ? [cipher.update(plaintext)] : plaintext.map((part) => cipher.update(part));
     cipher.final();
     this.#counter++;
-    return Buffer.concat([body, cipher.getAuthTag()], body.byteLength + TAG_BYTES);
+    sealed.push(cipher.getAuthTag());
+    return Buffer.concat(sealed);
   }
 
   /** The frame's plaintext; throws when it is not the next frame of this direction, unaltered. */

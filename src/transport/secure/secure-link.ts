@@ -1,6 +1,5 @@
 import { BaseLink } from "../base-link.ts";
-import { FrameTooLargeError } from "../errors.ts";
-import type { Link, Tier } from "../link.ts";
+import type { FrameData, Link, Tier } from "../link.ts";
 import { MAX_FRAME_BYTES } from "../limits.ts";
 import { TAG_BYTES, type FrameCipher } from "./frame-cipher.ts";
 
@@ -39,11 +38,9 @@ export class SecureLink extends BaseLink {
     return this.raw.bufferedBytes;
   }
 
-  send(frame: Uint8Array): void {
-    this.checkSend(frame);
-    if (frame.byteLength > MAX_SECURE_FRAME_BYTES) {
-      throw new FrameTooLargeError(`frame of ${frame.byteLength} bytes is over the ${MAX_SECURE_FRAME_BYTES}-byte limit of a secure link`);
-    }
+  /** Seals a frame given in parts without joining them first: the cipher takes them in turn. */
+  send(frame: FrameData): void {
+    this.checkSend(frame, MAX_SECURE_FRAME_BYTES, " of a secure link");
     this.raw.send(this.tx.seal(frame));
   }
 

@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { BaseLink } from "../base-link.ts";
+import { wholeFrame, type FrameData } from "../link.ts";
 
 /** What one hub envelope of a session carries: the session (chosen by the side that opened it) and one frame. */
 export const SessionEnvelope = Type.Object(
@@ -39,9 +40,9 @@ export class HubLink extends BaseLink {
     return 0;
   }
 
-  send(frame: Uint8Array): void {
+  send(frame: FrameData): void {
     this.checkSend(frame);
-    this.transmit({ session: this.session, frame: Buffer.from(frame).toString("base64url") });
+    this.transmit({ session: this.session, frame: Buffer.from(wholeFrame(frame)).toString("base64url") });
   }
 
   /** A frame of this session arrived through the hub. */

@@ -1,5 +1,6 @@
 import type { DataChannel, PeerConnection } from "node-datachannel";
 import { BaseLink } from "../base-link.ts";
+import { wholeFrame, type FrameData } from "../link.ts";
 import { LinkClosedError, messageOf } from "../errors.ts";
 import { MAX_FRAME_BYTES, MAX_REASON_CHARS } from "../limits.ts";
 
@@ -44,8 +45,9 @@ export class WebRtcLink extends BaseLink {
     return this.closed ? 0 : this.channel.bufferedAmount();
   }
 
-  send(frame: Uint8Array): void {
-    this.checkSend(frame);
+  send(data: FrameData): void {
+    this.checkSend(data);
+    const frame = wholeFrame(data);
     this.checkQueue(this.channel.bufferedAmount() + frame.byteLength);
     try {
       for (let start = 0; ; start += this.#chunkBytes) {

@@ -1,5 +1,6 @@
 import type { ServerWebSocket } from "bun";
 import { BaseLink } from "../base-link.ts";
+import { wholeFrame, type FrameData } from "../link.ts";
 import { MAX_FRAME_BYTES } from "../limits.ts";
 import type { Routed } from "./routed-server.ts";
 
@@ -45,10 +46,11 @@ export class WebSocketLink extends BaseLink {
     return this.closed ? 0 : this.wire.waiting();
   }
 
-  send(frame: Uint8Array): void {
+  send(frame: FrameData): void {
     this.checkSend(frame);
-    this.checkQueue(this.wire.waiting() + frame.byteLength);
-    this.wire.write(frame);
+    const bytes = wholeFrame(frame);
+    this.checkQueue(this.wire.waiting() + bytes.byteLength);
+    this.wire.write(bytes);
   }
 
   close(reason = "closed"): void {
