@@ -153,13 +153,18 @@ export class FileStore {
 
   /** Bytes of the file held here (0 for a file not known). */
   have(id: string): number {
-    if (this.isComplete(id)) return this.#file.get(id)!.size;
+    if (this.#isComplete.get(id)?.complete === 1) return this.#file.get(id)!.size;
     return this.#held.get(id)?.bytes ?? 0;
   }
 
-  /** Whether every chunk of the file is here (as checked by `missing` before `markComplete`). */
+  /**
+   * Whether every chunk of the file is here: marked so (`markComplete`), or found so before the mark, as when the last
+   * chunk was stored by another connection (storage/chunk-writer.ts) a moment before fetching marks the file whole. So
+   * a file is readable as soon as `have` says all of it is here.
+   */
   isComplete(id: string): boolean {
-    return this.#isComplete.get(id)?.complete === 1;
+    const row = this.#isComplete.get(id);
+    return row !== null && (row.complete === 1 || this.missing(id).length === 0);
   }
 
   /** Records that every chunk of a file is here; call when `missing` is empty. */

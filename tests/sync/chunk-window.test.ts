@@ -11,6 +11,18 @@ it("grows while chunks come in their path's own time, up to the most", () => {
   expect(w.size).toBe(MAX_WINDOW);
 });
 
+it("starts by doubling each window's worth of chunks that come without queueing, until chunks first queue", () => {
+  const w = new ChunkWindow(0);
+  const start = w.size;
+  for (let i = 0; i < start; i++) w.arrived(5, i);
+  expect(w.size).toBe(2 * start);
+  // Queueing of half the target ends the fast start: from then on it grows by about one per window's worth.
+  w.arrived(5 + QUEUE_TARGET_MS / 2, start);
+  const after = w.size;
+  for (let i = 0; i < after; i++) w.arrived(5, start + 1 + i);
+  expect(w.size).toBeLessThanOrEqual(after + 1);
+});
+
 it("shrinks when chunks queue past the target, down to the least, and grows again when the queue is gone", () => {
   const w = new ChunkWindow(0);
   for (let i = 0; i < 2000; i++) w.arrived(5, i);
