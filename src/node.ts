@@ -148,7 +148,8 @@ export class Node {
     this.#replicator.start();
     for (const peer of this.#storage.peers.all()) {
       // An empty list (as after the upgrade to room ids) means not known: link and let the hello tell.
-      void this.#replicator.introduce({ ...peer.addresses, nodeId: peer.node_id }, peer.rooms.length > 0 ? peer.rooms : undefined);
+      // What it advertised when last linked: the user's `--peer`, resolved meanwhile, outranks it.
+      void this.#replicator.introduce({ ...peer.addresses, nodeId: peer.node_id }, peer.rooms.length > 0 ? peer.rooms : undefined, "advertised");
     }
   }
 

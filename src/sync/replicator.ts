@@ -7,8 +7,12 @@ import { LIMITS, type AdvertisedAddresses, type Frame, type HelloFrame, type Pee
 
 /** What replication needs of the links to other instances (the link manager provides it). */
 export interface PeerLinks {
-  /** Links to the instance and keeps doing so; the outcome of the first dials is not replication's business. */
-  connect(address: NodeAddress): Promise<unknown>;
+  /**
+   * Links to the instance and keeps doing so; the outcome of the first dials is not replication's business. `given`:
+   * the address came from the user or was seen (`--peer`, an invite, a LAN beacon), and outranks what a peer
+   * advertises of itself.
+   */
+  connect(address: NodeAddress, source?: "given" | "advertised"): Promise<unknown>;
   send(nodeId: string, data: Uint8Array): boolean;
   /** Bytes waiting to leave on the peer's primary link; null when it has none. */
   buffered(nodeId: string): number | null;
@@ -100,7 +104,7 @@ export class Replicator {
   readonly #catchingUp = new Map<string, VersionVector | null>();
   /** Peers that share no room, each with the timer that unlinks it unless that changes. */
   readonly #unshared = new Map<string, ReturnType<typeof setTimeout>>();
-  readonly #introduced = new Map<string, NodeAddress>();
+  readonly #introduced = new Map<string, { address: NodeAddress; source: "given" | "advertised" }>();
   readonly #unsharedGraceMs: number;
   /** Fetches and serves the files of shared rooms' messages. */
   readonly #files: FileSync | undefined;
@@ -197,7 +201,7 @@ export class Replicator {
       this.#send(nodeId, this.#hello(nodeId));
       this.#sendVector(nodeId);
     }
-    for (const [nodeId, address] of this.#introduced) if (!this.#up.has(nodeId)) void this.#links.connect(address);
+    for (const [nodeId, { address, source }] of this.#introduced) if (!this.#up.has(nodeId)) void this.#links.connect(address, source);
     this.#files?.refresh();
   }
 
@@ -205,13 +209,13 @@ export class Replicator {
    * Links to an instance heard of elsewhere (LAN beacon, `--peer`) if it shares a room or we cannot tell yet. Answers
    * the outcome of the first dials (see LinkManager.connect), or undefined when the instance is not linked to.
    */
-  introduce(peer: NodeAddress, rooms?: string[]): Promise<unknown> | undefined {
+  introduce(peer: NodeAddress, rooms?: string[], source: "given" | "advertised" = "given"): Promise<unknown> | undefined {
     if (peer.nodeId === this.#replica.nodeId) return undefined;
     this.#introduced.delete(peer.nodeId);
-    this.#introduced.set(peer.nodeId, peer);
+    this.#introduced.set(peer.nodeId, { address: peer, source });
     if (this.#introduced.size > MAX_INTRODUCED) this.#introduced.delete(this.#introduced.keys().next().value!);
     if (rooms && !rooms.some((r) => this.#replica.rooms().includes(r))) return undefined;
-    return this.#links.connect(peer);
+    return this.#links.connect(peer, source);
   }
 
   /** Unlinks a linked peer that shares no room with us, after a grace for the hellos to cross and rooms to be joined. */

@@ -5,12 +5,12 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { tempDir, waitFor } from "./instance.ts";
 
-function sh(args: string[]): { ok: boolean; out: string } {
+export function sh(args: string[]): { ok: boolean; out: string } {
   const r = Bun.spawnSync(args, { stdout: "pipe", stderr: "pipe" });
   return { ok: r.exitCode === 0, out: `${r.stdout.toString()}${r.stderr.toString()}` };
 }
 
-function must(args: string[]): void {
+export function must(args: string[]): void {
   const r = sh(args);
   if (!r.ok) throw new Error(`${args.join(" ")}: ${r.out.trim()}`);
 }
@@ -83,12 +83,24 @@ export interface HostedInstance {
 
 const ROOT = join(import.meta.dir, "..", "..");
 
-/** Starts an instance in `host` on ports 8080/9000, and a proxy beside it; resolves at its ready line. */
-export async function startHosted(host: TestHost, args: string[], timeoutMs = 20_000): Promise<HostedInstance> {
+export interface HostedOptions {
+  /** `--stun` (a lab's server). @default none */
+  stun?: string;
+  /** @default 8080 */
+  httpPort?: number;
+  /** The database to use (kept after the instance stops), as for a restart. @default a new one */
+  db?: string;
+  timeoutMs?: number;
+}
+
+/** Starts an instance in `host` (HTTP on 8080 and WebSocket on 9000 unless told), and a proxy beside it; resolves at its ready line. */
+export async function startHosted(host: TestHost, args: string[], opts: HostedOptions = {}): Promise<HostedInstance> {
+  const { stun = "none", httpPort = 8080, timeoutMs = 20_000 } = opts;
   const dir = tempDir("e-goat-ns-");
+  const db = opts.db ?? join(dir, "chat.db");
   const socket = join(dir, "http.sock");
   const proc = Bun.spawn(
-    ["ip", "netns", "exec", host.ns, process.execPath, "run", join(ROOT, "src/app.ts"), "--host", "0.0.0.0", "--stun", "none", "--db", join(dir, "chat.db"), ...args],
+    ["ip", "netns", "exec", host.ns, process.execPath, "run", join(ROOT, "src/app.ts"), "--host", "0.0.0.0", "--stun", stun, "--http-port", String(httpPort), "--db", db, ...args],
     { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
   );
   let out = "";
@@ -106,7 +118,7 @@ export async function startHosted(host: TestHost, args: string[], timeoutMs = 20
   })();
   proc.exited.then((code) => ready.reject(new Error(`instance in ${host.ns} exited with ${code}:\n${out}`)));
   const timer = setTimeout(() => ready.reject(new Error(`no ready line from ${host.ns}:\n${out}`)), timeoutMs);
-  const proxy = Bun.spawn(["ip", "netns", "exec", host.ns, process.execPath, join(ROOT, "tests/helpers/ns-proxy.ts"), socket, "http://127.0.0.1:8080"], {
+  const proxy = Bun.spawn(["ip", "netns", "exec", host.ns, process.execPath, join(ROOT, "tests/helpers/ns-proxy.ts"), socket, `http://127.0.0.1:${httpPort}`], {
     stdin: "ignore",
     stdout: "ignore",
     stderr: "inherit",

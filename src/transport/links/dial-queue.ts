@@ -100,6 +100,7 @@ export class DialQueue {
     } catch (error) {
       return this.#failed(peer, tier, error instanceof Error ? error : new DialError(messageOf(error)));
     }
+    peer.addresses.worked(tier);
     this.#init.onLinked(peer, link, tier);
   }
 
@@ -132,9 +133,13 @@ export class DialQueue {
     if (state?.kind === "dialing") {
       const failures = state.failures + 1;
       const delay = backoffDelay(failures, { minMs: this.#init.retryMinMs, maxMs: this.#init.retryMaxMs, jitter: 0.2 });
-      // Another node's key answers at that address: it is not this peer's, and is not tried again until it changes.
+      // Another node's key answers at that address: it is not this peer's, and is dropped; with no other address left
+      // to try, the tier is not dialled again until the peer's address changes.
       const wrongPeer = error instanceof WrongPeerError;
-      peer.tiers.set(tier, { kind: "waiting", until: wrongPeer ? Number.POSITIVE_INFINITY : Date.now() + delay, failures });
+      const givenUp = wrongPeer && !peer.addresses.hasAlternative(tier);
+      if (wrongPeer) peer.addresses.notThisPeer(tier);
+      else peer.addresses.failed(tier);
+      peer.tiers.set(tier, { kind: "waiting", until: givenUp ? Number.POSITIVE_INFINITY : Date.now() + delay, failures });
       peer.record(`${tier} dial failed (${failures}x): ${error.message}${wrongPeer ? "; not tried again at this address" : ""}`);
       this.#init.onFailed(peer, tier, error, failures);
     }

@@ -6,6 +6,7 @@ import { HubPath } from "../signaling/hub-path.ts";
 import { SignalRouter } from "../signaling/router.ts";
 import type { SignalMessage } from "../signaling/signal.ts";
 import { RateLimiter } from "../../rate-limit.ts";
+import type { AddressSource } from "./addresses.ts";
 import { decodeFrame, encodeControl, encodeData } from "./control.ts";
 import { DialQueue } from "./dial-queue.ts";
 import { secureChannel } from "../secure/channel.ts";
@@ -70,14 +71,12 @@ export class LinkManager {
    * Links to the instance at `address` on every tier that can reach it, and keeps doing so. Resolves with the first
    * tier that links; rejects with an AggregateError of every tier's failure when all failed once (retries go on).
    */
-  connect(address: NodeAddress): Promise<Tier> {
+  connect(address: NodeAddress, source: AddressSource = "advertised"): Promise<Tier> {
     if (this.#closing.signal.aborted) return refused("shutting down");
     if (address.nodeId === this.#init.identity.nodeId) return refused("will not link to itself");
     const peer = this.#peers.get(address.nodeId) ?? this.#addPeer(address.nodeId);
     if (!peer) return refused(`already linked to the most peers allowed (${this.#init.maxPeers}), every one a member`);
-    const changed = Object.entries(address).some(([field, value]) => value !== undefined && peer.address[field as keyof typeof address] !== value);
-    peer.address = { ...peer.address, ...address };
-    if (changed) this.#queue.addressChanged(peer);
+    if (peer.addresses.learn(address, source)) this.#queue.addressChanged(peer);
     const outcome = this.#queue.connect(peer);
     this.#pump(peer);
     return outcome;

@@ -1,5 +1,6 @@
 import { TIER_PRIORITY, type Tier } from "../../domain/tiers.ts";
 import type { Link, NodeAddress } from "../link.ts";
+import { AddressBook } from "./addresses.ts";
 import type { LinkHealth } from "./health.ts";
 
 /** A link whose far end proved its node id in the handshake, with its health. */
@@ -37,7 +38,8 @@ const LOG_LENGTH = 32;
 /** One other instance: its address, each tier's state, the election of its primary link, and a short history. */
 export class Peer {
   readonly tiers = new Map<Tier, TierState>();
-  address: NodeAddress;
+  /** Every address known for it, best first. */
+  readonly addresses: AddressBook;
   /** True once this side was asked to link to it: its tiers are dialled and redialled. Otherwise its links are only accepted. */
   dials = false;
   /** True while replication holds that it proved a room we share: such a peer keeps its place in a full table. */
@@ -48,7 +50,12 @@ export class Peer {
   readonly #log: PeerEvent[] = [];
 
   constructor(readonly nodeId: string) {
-    this.address = { nodeId };
+    this.addresses = new AddressBook(nodeId);
+  }
+
+  /** The address to dial now. */
+  get address(): NodeAddress {
+    return this.addresses.current;
   }
 
   get state(): PeerState {

@@ -1,0 +1,92 @@
+/**
+ * Every address known for one peer, per field (http, ws, lan, ...), best first: one a link was made through, then
+ * one the user gave (`--peer`, an invite) or LAN discovery saw, then one the peer advertises of itself. An advertised
+ * address (a private one of another network, say) never pushes a working one aside, as it once did; a tier whose dial
+ * fails tries the field's next address on its next attempt.
+ */
+import type { Tier } from "../../domain/tiers.ts";
+import type { NodeAddress, PeerAddress } from "../link.ts";
+
+/** Where an address came from, most trusted first. */
+export type AddressSource = "worked" | "given" | "advertised";
+const RANK: Record<AddressSource, number> = { worked: 0, given: 1, advertised: 2 };
+
+type Field = Exclude<keyof PeerAddress, "nodeId">;
+
+/** The fields a tier dials (webrtc and turn signal through the peer's hub at its ws address; tests' in-memory tiers dial `memory`). */
+const FIELDS_OF: Record<Tier, Field[]> = {
+  webrtc: ["ws", "memory"],
+  turn: ["ws", "memory"],
+  websocket: ["ws", "memory"],
+  http: ["http", "memory"],
+  lan: ["lan", "memory"],
+};
+
+/** Addresses kept per field: enough for a peer's own, the user's and a few seen, never a list a peer can grow. */
+const MAX_PER_FIELD = 4;
+
+interface Candidate {
+  value: string;
+  rank: number;
+}
+
+export class AddressBook {
+  readonly #fields = new Map<Field, Candidate[]>();
+
+  constructor(readonly nodeId: string) {}
+
+  /** The address to dial now: each field's first candidate. */
+  get current(): NodeAddress {
+    const out: NodeAddress = { nodeId: this.nodeId };
+    for (const [field, candidates] of this.#fields) if (candidates[0]) out[field] = candidates[0].value;
+    return out;
+  }
+
+  /** Takes in what `address` says, as coming from `source`; true when the address to dial changed. */
+  learn(address: PeerAddress, source: AddressSource): boolean {
+    const before = JSON.stringify(this.current);
+    for (const [field, value] of Object.entries(address) as [keyof PeerAddress, string | undefined][]) {
+      if (field === "nodeId" || value === undefined) continue;
+      this.#put(field, value, RANK[source]);
+    }
+    return JSON.stringify(this.current) !== before;
+  }
+
+  /** A link on `tier` was made through the current address: it goes first for good. */
+  worked(tier: Tier): void {
+    for (const field of FIELDS_OF[tier]) {
+      const first = this.#fields.get(field)?.[0];
+      if (first) this.#put(field, first.value, RANK.worked);
+    }
+  }
+
+  /** A dial on `tier` failed: its next attempt tries each field's next address, if there is one. */
+  failed(tier: Tier): void {
+    for (const field of FIELDS_OF[tier]) {
+      const candidates = this.#fields.get(field);
+      if (candidates && candidates.length > 1) candidates.push(candidates.shift()!);
+    }
+  }
+
+  /** Whether `tier` has an address other than the current one to try. */
+  hasAlternative(tier: Tier): boolean {
+    return FIELDS_OF[tier].some((field) => (this.#fields.get(field)?.length ?? 0) > 1);
+  }
+
+  /** Another node answered at `tier`'s current address: that address is not this peer's, and is dropped. */
+  notThisPeer(tier: Tier): void {
+    for (const field of FIELDS_OF[tier]) this.#fields.get(field)?.shift();
+  }
+
+  #put(field: Field, value: string, rank: number): void {
+    const candidates = this.#fields.get(field) ?? [];
+    const known = candidates.find((c) => c.value === value);
+    // Known already: it keeps its place unless this source ranks it higher.
+    if (known && known.rank <= rank) return;
+    const rest = candidates.filter((c) => c.value !== value);
+    // Ahead of those of its rank: what a peer or the user said last is the likelier to be true now.
+    const at = rest.findIndex((c) => c.rank >= rank);
+    rest.splice(at < 0 ? rest.length : at, 0, { value, rank });
+    this.#fields.set(field, rest.slice(0, MAX_PER_FIELD));
+  }
+}

@@ -1,0 +1,129 @@
+// The networks the product names, in a lab of namespaces (tests/helpers/nat-lab.ts): for each, two instances in it
+// link on the tier the product claims for it and carry messages both ways.
+import { describe, expect, it } from "bun:test";
+import { rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { tempDir, waitFor } from "../helpers/instance.ts";
+import { createNatLab, labUnavailable, type Lab } from "../helpers/nat-lab.ts";
+import { netnsUnavailable, startHosted, tierOf, type HostedInstance, type TestHost } from "../helpers/netns.ts";
+
+const unavailable = netnsUnavailable() ?? labUnavailable(true);
+if (unavailable) console.log(`NAT lab tests skipped: ${unavailable}`);
+
+const ROOM = "lab";
+const LINK_TIMEOUT_MS = 30_000;
+
+async function say(at: HostedInstance, text: string): Promise<void> {
+  const res = await at.api("/send", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ room: ROOM, text }) });
+  expect(res.status).toBe(200);
+}
+
+async function texts(at: HostedInstance): Promise<string[]> {
+  return ((await (await at.api(`/history?room=${ROOM}&limit=1000`)).json()) as { text: string }[]).map((m) => m.text);
+}
+
+/** Both instances link on `tier` (or one of `tier`; each sees the other on it), then a message each way arrives. */
+async function expectLinked(a: HostedInstance, b: HostedInstance, tier: string | string[], tag = ""): Promise<void> {
+  const tiers = typeof tier === "string" ? [tier] : tier;
+  const seen = async () => [await tierOf(a, b), await tierOf(b, a)];
+  const both = async () => {
+    const [atA, atB] = await seen();
+    return atA === atB && tiers.includes(atA ?? "");
+  };
+  await waitFor(both, LINK_TIMEOUT_MS, `a ${tiers.join(" or ")} link both ways`).catch(async (err) => {
+    throw new Error(`${(err as Error).message}; tiers now ${JSON.stringify(await seen())}\n--- A\n${a.output()}\n--- B\n${b.output()}`);
+  });
+  await say(a, `from A${tag}`);
+  await say(b, `from B${tag}`);
+  await waitFor(async () => (await texts(b)).includes(`from A${tag}`), 10_000, "A's message at B");
+  await waitFor(async () => (await texts(a)).includes(`from B${tag}`), 10_000, "B's message at A");
+}
+
+interface Pair {
+  readonly a: HostedInstance;
+  b: HostedInstance;
+  /** Stops A and starts it again on the same database (its node id and rooms kept). */
+  restartA(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A in `hostA`, and B in `hostB` told of A at `aUrl`; both with the lab's STUN (and TURN where given). */
+async function pair(lab: Lab, hostA: TestHost, hostB: TestHost, aUrl: string, opts: { transports: string; turn?: boolean; aHttpPort?: number }): Promise<Pair> {
+  const flags = ["--room", ROOM, "--transports", opts.transports, "--lan-addr", "127.255.255.255", ...(opts.turn ? ["--turn", lab.coturn!.turn] : [])];
+  const stun = lab.coturn!.stun;
+  const dbA = join(tempDir("e-goat-lab-a-"), "chat.db");
+  const startA = () => startHosted(hostA, [...flags, "--name", "A"], { stun, httpPort: opts.aHttpPort, db: dbA });
+  let a = await startA();
+  try {
+    const b = await startHosted(hostB, [...flags, "--name", "B", "--peer", aUrl], { stun });
+    return {
+      get a() {
+        return a;
+      },
+      b,
+      async restartA() {
+        await a[Symbol.asyncDispose]();
+        a = await startA();
+      },
+      async [Symbol.asyncDispose]() {
+        await b[Symbol.asyncDispose]();
+        await a[Symbol.asyncDispose]();
+        rmSync(dirname(dbA), { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await a[Symbol.asyncDispose]();
+    throw err;
+  }
+}
+
+describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
+  it("same LAN (behind one router): webrtc", async () => {
+    await using lab = await createNatLab({ sites: [{ nat: "cone", hosts: 2 }], coturn: true });
+    const [hostA, hostB] = lab.sites[0]!.hosts as [TestHost, TestHost];
+    await using p = await pair(lab, hostA, hostB, `http://${hostA.ip}:8080`, { transports: "webrtc,websocket,http" });
+    await expectLinked(p.a, p.b, "webrtc");
+  }, 60_000);
+
+  it("A public, B behind a cone NAT: webrtc", async () => {
+    await using lab = await createNatLab({ publics: 1, sites: [{ nat: "cone" }], coturn: true });
+    const hostA = lab.publics[0]!;
+    await using p = await pair(lab, hostA, lab.sites[0]!.hosts[0]!, `http://${hostA.ip}:8080`, { transports: "webrtc,websocket,http" });
+    await expectLinked(p.a, p.b, "webrtc");
+  }, 60_000);
+
+  it("both behind cone NATs, A's ports forwarded: a UDP tier, websocket and http besides, and again after A restarts", async () => {
+    await using lab = await createNatLab({ sites: [{ nat: "cone", forward: [8080, 9000] }, { nat: "cone" }], coturn: true });
+    const [siteA, siteB] = lab.sites as [Lab["sites"][0], Lab["sites"][0]];
+    await using p = await pair(lab, siteA.hosts[0]!, siteB.hosts[0]!, `http://${siteA.publicIp}:8080`, { transports: "webrtc,turn,websocket,http", turn: true });
+    await expectLinked(p.a, p.b, ["webrtc", "turn"]);
+    // A advertises its private address; B keeps the one it was given, which works, for every tier that dials it.
+    const log = async () => JSON.stringify(await (await p.b.api("/peers?log=1")).json());
+    await waitFor(async () => /websocket link up/.test(await log()) && /http link up/.test(await log()), 10_000, "websocket and http links").catch(async (err) => {
+      throw new Error(`${(err as Error).message}: ${await log()}`);
+    });
+    await p.restartA();
+    await expectLinked(p.a, p.b, ["webrtc", "turn", "websocket"], " after the restart");
+  }, 90_000);
+
+  it("both behind symmetric NATs, A's ports forwarded: turn", async () => {
+    await using lab = await createNatLab({ sites: [{ nat: "symmetric", forward: [8080, 9000] }, { nat: "symmetric" }], coturn: true });
+    const [siteA, siteB] = lab.sites as [Lab["sites"][0], Lab["sites"][0]];
+    await using p = await pair(lab, siteA.hosts[0]!, siteB.hosts[0]!, `http://${siteA.publicIp}:8080`, { transports: "webrtc,turn,websocket,http", turn: true });
+    await expectLinked(p.a, p.b, "turn");
+  }, 60_000);
+
+  it("B in a corporate network (no UDP out), A public: websocket", async () => {
+    await using lab = await createNatLab({ publics: 1, sites: [{ nat: "cone", egress: "no-udp" }], coturn: true });
+    const hostA = lab.publics[0]!;
+    await using p = await pair(lab, hostA, lab.sites[0]!.hosts[0]!, `http://${hostA.ip}:8080`, { transports: "webrtc,websocket,http" });
+    await expectLinked(p.a, p.b, "websocket");
+  }, 60_000);
+
+  it("B allowed only TCP to ports 80 and 443, A public on port 80: http", async () => {
+    await using lab = await createNatLab({ publics: 1, sites: [{ nat: "cone", egress: "web-only" }], coturn: true });
+    const hostA = lab.publics[0]!;
+    await using p = await pair(lab, hostA, lab.sites[0]!.hosts[0]!, `http://${hostA.ip}`, { transports: "webrtc,websocket,http", aHttpPort: 80 });
+    await expectLinked(p.a, p.b, "http");
+  }, 60_000);
+});

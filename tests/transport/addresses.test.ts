@@ -1,0 +1,49 @@
+/** Every address known for a peer, best first (src/transport/links/addresses.ts). */
+import { expect, it } from "bun:test";
+import { AddressBook } from "../../src/transport/links/addresses.ts";
+
+const GIVEN = { http: "http://203.0.113.100:8080", ws: "ws://203.0.113.100:9000" };
+const PRIVATE = { http: "http://10.1.0.2:8080", ws: "ws://10.1.0.2:9000" };
+
+it("keeps the address the user gave ahead of the one the peer advertises, whichever came first", () => {
+  const later = new AddressBook("n");
+  later.learn(GIVEN, "given");
+  expect(later.learn(PRIVATE, "advertised")).toBe(false);
+  expect(later.current).toEqual({ nodeId: "n", ...GIVEN });
+
+  const earlier = new AddressBook("n");
+  earlier.learn(PRIVATE, "advertised");
+  expect(earlier.learn(GIVEN, "given")).toBe(true);
+  expect(earlier.current).toEqual({ nodeId: "n", ...GIVEN });
+});
+
+it("a failed dial tries the tier's next address next time; an address a link was made through goes first for good", () => {
+  const book = new AddressBook("n");
+  book.learn(PRIVATE, "advertised");
+  book.learn({ ws: GIVEN.ws }, "given");
+  expect(book.current.ws).toBe(GIVEN.ws);
+  book.failed("websocket");
+  expect(book.current.ws).toBe(PRIVATE.ws);
+  // Only the fields that tier dials move: http stays.
+  expect(book.current.http).toBe(PRIVATE.http);
+  book.worked("websocket");
+  book.learn({ ws: "ws://198.51.100.7:9000" }, "given");
+  expect(book.current.ws).toBe(PRIVATE.ws);
+});
+
+it("drops an address where another node answered, and keeps only a few per field", () => {
+  const book = new AddressBook("n");
+  book.learn({ ws: GIVEN.ws }, "given");
+  book.learn({ ws: PRIVATE.ws }, "advertised");
+  expect(book.hasAlternative("webrtc")).toBe(true);
+  book.notThisPeer("webrtc");
+  expect(book.current.ws).toBe(PRIVATE.ws);
+  expect(book.hasAlternative("webrtc")).toBe(false);
+  for (let i = 0; i < 50; i++) book.learn({ ws: `ws://10.0.0.${i}:9000` }, "advertised");
+  let seen = 0;
+  for (const first = book.current.ws; seen < 60; seen++) {
+    book.failed("websocket");
+    if (book.current.ws === first) break;
+  }
+  expect(seen + 1).toBeLessThanOrEqual(4);
+});
