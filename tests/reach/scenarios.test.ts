@@ -113,6 +113,22 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
     await expectLinked(p.a, p.b, "turn");
   }, 60_000);
 
+  for (const nat of ["cone", "symmetric"] as const) {
+    it(`both behind ${nat} NATs, no port forwarded, a public C in the room: A and B link to each other directly (${nat === "cone" ? "webrtc or turn" : "turn"})`, async () => {
+      await using lab = await createNatLab({ publics: 1, sites: [{ nat }, { nat }], coturn: true });
+      const hostC = lab.publics[0]!;
+      const flags = ["--room", ROOM, "--transports", "webrtc,turn,websocket,http", "--lan-addr", "127.255.255.255", "--turn", lab.coturn!.turn];
+      const stun = lab.coturn!.stun;
+      const peerC = ["--peer", `http://${hostC.ip}:8080`];
+      await using c = await startHosted(hostC, [...flags, "--name", "C"], { stun });
+      await using a = await startHosted(lab.sites[0]!.hosts[0]!, [...flags, "--name", "A", ...peerC], { stun });
+      await using b = await startHosted(lab.sites[1]!.hosts[0]!, [...flags, "--name", "B", ...peerC], { stun });
+      // Each learns of the other from C; the negotiation goes through C, sealed; the link is their own.
+      await expectLinked(a, b, nat === "cone" ? ["webrtc", "turn"] : ["turn"]);
+      expect(await tierOf(a, c)).not.toBeNull();
+    }, 90_000);
+  }
+
   it("B in a corporate network (no UDP out), A public: websocket", async () => {
     await using lab = await createNatLab({ publics: 1, sites: [{ nat: "cone", egress: "no-udp" }], coturn: true });
     const hostA = lab.publics[0]!;

@@ -6,6 +6,8 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { FrameData } from "../link.ts";
+import { NodeId } from "../../domain/names.ts";
+import { SessionEnvelope } from "../signaling/hub-link.ts";
 import { SignalMessage } from "../signaling/signal.ts";
 
 const CONTROL = 0;
@@ -20,6 +22,10 @@ export const ControlMessage = Type.Union([
   Type.Object({ t: Type.Literal("pong"), n: Nonce }, { additionalProperties: false }),
   /** WebRTC negotiation for a better tier, over a link the two already have. */
   Type.Object({ t: Type.Literal("signal"), m: SignalMessage }, { additionalProperties: false }),
+  /** A frame of a signaling session (sealed end to end) for `to`, one of the receiver's linked peers: pass it on. */
+  Type.Object({ t: Type.Literal("relay"), to: NodeId, p: SessionEnvelope }, { additionalProperties: false }),
+  /** Such a frame, passed on from `from` (its claim; the session's handshake proves who it is). Never passed on again. */
+  Type.Object({ t: Type.Literal("relayed"), from: NodeId, p: SessionEnvelope }, { additionalProperties: false }),
 ]);
 export type ControlMessage = Static<typeof ControlMessage>;
 

@@ -2,6 +2,7 @@ import { byPriority, TIERS, type Tier } from "../../domain/tiers.ts";
 import { Handlers } from "../../util/handlers.ts";
 import { DialError, messageOf } from "../errors.ts";
 import type { FrameData, Link, NodeAddress } from "../link.ts";
+import type { SessionEnvelope } from "../signaling/hub-link.ts";
 import { HubPath } from "../signaling/hub-path.ts";
 import { SignalRouter } from "../signaling/router.ts";
 import type { SignalMessage } from "../signaling/signal.ts";
@@ -14,6 +15,9 @@ import { LinkHealth } from "./health.ts";
 import { Peer, type PeerLink } from "./peer.ts";
 import { LINK_MANAGER_DEFAULTS, type LinkManagerInit, type LinkManagerSettings, type LinkStatus } from "./settings.ts";
 
+
+/** Session frames a peer may have passed on per second: a WebRTC negotiation takes a dozen or two. */
+const RELAYED_PER_SECOND = 20;
 
 /**
  * Keeps, per peer, one link on every tier that works: the best one that has carried a ping is the primary and carries
@@ -35,6 +39,8 @@ export class LinkManager {
   readonly #queue: DialQueue;
   /** Frames per peer, over all its links. */
   readonly #frames: RateLimiter;
+  /** Session frames each peer may have passed on by this instance. */
+  readonly #relays: RateLimiter;
   #timers: ReturnType<typeof setInterval>[] = [];
   #nonce = 0;
 
@@ -44,8 +50,19 @@ export class LinkManager {
     this.signaling = init.signaling ?? new SignalRouter();
     this.signaling.useLinks((nodeId, message) => this.#signalOverLink(nodeId, message));
     this.#frames = new RateLimiter({ perSecond: this.#init.framesPerSecond, burst: 2 * this.#init.framesPerSecond });
+    this.#relays = new RateLimiter({ perSecond: RELAYED_PER_SECOND, burst: 2 * RELAYED_PER_SECOND });
     this.#hubPath = init.hub
-      ? new HubPath({ identity: init.identity, hub: init.hub, handshakeTimeoutMs: this.#init.handshakeTimeoutMs, onMessage: (from, m) => this.signaling.receive(from, m) })
+      ? new HubPath({
+          identity: init.identity,
+          hub: init.hub,
+          handshakeTimeoutMs: this.#init.handshakeTimeoutMs,
+          onMessage: (from, m) => this.signaling.receive(from, m),
+          carriers: (to) => [...this.#peers.values()].filter((p) => p.member && p.primary && p.nodeId !== to).map((p) => p.nodeId),
+          relay: (carrier, to, p) => {
+            const via = this.#peers.get(carrier)?.primary;
+            return via !== undefined && via !== null && this.#sendControl(via, { t: "relay", to, p });
+          },
+        })
       : null;
     if (this.#hubPath) this.signaling.useHub(this.#hubPath);
     this.#queue = new DialQueue({
@@ -246,6 +263,10 @@ export class LinkManager {
         return;
       case "signal":
         return this.signaling.receive(peer.nodeId, message.m);
+      case "relay":
+        return this.#relay(peer, message.to, message.p);
+      case "relayed":
+        return this.#hubPath?.relayed(peer.nodeId, message.from, message.p);
     }
   }
 
@@ -263,6 +284,18 @@ export class LinkManager {
     const tier = peer.primary?.tier ?? null;
     this.#log(`${peer.nodeId} primary: ${change.previous ?? "none"} -> ${tier ?? "none"}`);
     this.#onChange.emit(peer.nodeId, tier, change.previous);
+  }
+
+  /**
+   * Passes a signaling session's frame from one linked peer on to another, so two members behind NATs can negotiate a
+   * link of their own: only between members of a room (each proved one to us), one hop (a `relayed` frame is never
+   * passed on), within RELAYED_PER_SECOND per sender. The frames are a handshake and sealed ones: nothing to read here.
+   */
+  #relay(from: Peer, to: string, payload: SessionEnvelope): void {
+    const target = this.#peers.get(to);
+    if (!from.member || !target?.member || target === from || !target.primary) return;
+    if (!this.#relays.take(from.nodeId)) return;
+    this.#sendControl(target.primary, { t: "relayed", from: from.nodeId, p: payload });
   }
 
   #signalOverLink(nodeId: string, message: SignalMessage): boolean {

@@ -12,12 +12,14 @@ const OPEN_TIMEOUT_MS = 5000;
 /** Sessions others may have open with us through our hub at once, handshakes included. */
 const MAX_INCOMING = 64;
 
-/** One secured session with another instance: its frames travel through a hub, sealed end to end. */
+/** One secured session with another instance: its frames travel through a hub or a common peer, sealed end to end. */
 interface Session {
   peer: string;
   link: HubLink;
-  /** The socket to the peer's hub, for a session this side opened; none for one opened through our hub. */
+  /** The socket to the peer's hub, for a session this side opened there. */
   socket: WebSocket | null;
+  /** The linked peer that passes the session's frames on, for a session relayed by one. */
+  carrier: string | null;
   /** Set once the handshake proved the far end is `peer`. */
   secure: Link | null;
   lastUsed: number;
@@ -30,13 +32,23 @@ export interface HubPathInit {
   onMessage: (from: string, message: SignalMessage) => void;
   /** A session's handshake must complete within this. @default 5000 */
   handshakeTimeoutMs?: number;
+  /** Linked peers that may pass frames on to `to` (members of a room, linked to us; none when unknown). */
+  carriers?: (to: string) => string[];
+  /** Asks `carrier` to pass a session frame on to `to`; false when there is no link to it. */
+  relay?: (carrier: string, to: string, payload: SessionEnvelope) => boolean;
 }
+
+/** Common peers asked at once to carry a session to an instance neither hub nor link reaches. */
+const MAX_CARRIERS = 3;
 
 /**
  * The signaling path through `/signal` hubs, for peers with no link yet: this instance waits in its own hub's room
  * `mesh.<id>`, and reaches another instance by joining that instance's room on its hub. Through the hub, the two run
  * the links' own secure handshake (secure/channel.ts) and then exchange only sealed frames: a hub member, whatever
  * peer_id it claims, can neither read the offers meant for another node nor inject one in another node's name.
+ * Where no hub reaches the peer (both behind NATs), a session goes through a linked peer linked to it too: that peer
+ * passes the frames on (`relay`, `relayed` control messages, one hop at most) and sees only the same handshake and
+ * sealed frames.
  */
 export class HubPath {
   /** Sessions opened through our hub, by peer and session id, and those this side opened, by session id: a frame feeds only a session of its way in. */
@@ -96,7 +108,7 @@ export class HubPath {
     if (known) return known.link.receive(envelope.payload);
     if (this.#incoming.size >= MAX_INCOMING || !this.#local) return;
     const local = this.#local;
-    const session = this.#session(this.#incoming, key, from, envelope.payload.session, null, (payload) =>
+    const session = this.#session(this.#incoming, key, from, envelope.payload.session, null, null, (payload) =>
       local.send({ type: ENVELOPE_TYPE, payload, target_peer_id: from }),
     );
     session.link.receive(envelope.payload);
@@ -113,23 +125,94 @@ export class HubPath {
     return opening;
   }
 
+  /** A session through the peer's hub, else through common peers. */
   async #connect(to: NodeAddress): Promise<Session> {
-    if (!to.ws) throw new DialError(`no signaling path to ${to.nodeId}: no link and no hub address`);
-    const socket = await this.#socket(to.nodeId, to.ws);
+    let hubError: unknown = null;
+    if (to.ws) {
+      try {
+        return await this.#connectHub(to.nodeId, to.ws);
+      } catch (error) {
+        hubError = error;
+      }
+    }
+    const carriers = (this.init.carriers?.(to.nodeId) ?? []).slice(0, MAX_CARRIERS);
+    if (carriers.length === 0) {
+      if (hubError) throw hubError;
+      throw new DialError(`no signaling path to ${to.nodeId}: no link, no hub address and no common peer`);
+    }
+    const tries = carriers.map((carrier) => this.#connectVia(carrier, to.nodeId));
+    try {
+      // The first carrier whose session completes its handshake wins; the others close.
+      const session = await Promise.any(tries);
+      for (const other of tries) void other.then((s) => s !== session && s.link.close("another carrier was faster"), () => {});
+      return session;
+    } catch {
+      const why = hubError ? `${messageOf(hubError)}; ` : "";
+      throw new DialError(`no signaling path to ${to.nodeId}: ${why}no common peer passed a session on`);
+    }
+  }
+
+  async #connectHub(nodeId: string, ws: string): Promise<Session> {
+    const socket = await this.#socket(nodeId, ws);
     const id = randomBytes(16).toString("base64url");
-    const session = this.#session(this.#outgoing, id, to.nodeId, id, socket, (payload) =>
-      socket.send(JSON.stringify({ type: ENVELOPE_TYPE, payload, target_peer_id: to.nodeId })),
+    const session = this.#session(this.#outgoing, id, nodeId, id, socket, null, (payload) =>
+      socket.send(JSON.stringify({ type: ENVELOPE_TYPE, payload, target_peer_id: nodeId })),
     );
     await this.#secure(session, true);
     return session;
   }
 
-  #session(map: Map<string, Session>, key: string, peer: string, id: string, socket: WebSocket | null, transmit: (payload: SessionEnvelope) => void): Session {
-    const link = new HubLink(`${peer} via ${socket ? "its hub" : "our hub"}`, id, transmit, () => {
+  async #connectVia(carrier: string, nodeId: string): Promise<Session> {
+    const id = randomBytes(16).toString("base64url");
+    const session = this.#session(this.#outgoing, id, nodeId, id, null, carrier, (payload) => {
+      if (!this.init.relay?.(carrier, nodeId, payload)) session.link.close(`no link to ${carrier} any more`);
+    });
+    try {
+      await this.#secure(session, true);
+    } catch (error) {
+      session.link.close("handshake failed");
+      throw error;
+    }
+    return session;
+  }
+
+  /** A session frame from `from`, passed on by the linked peer `carrier`: for a session either side opened that way. */
+  relayed(carrier: string, from: string, payload: SessionEnvelope): void {
+    const mine = this.#outgoing.get(payload.session);
+    if (mine) {
+      if (mine.carrier === carrier && mine.peer === from) mine.link.receive(payload);
+      return;
+    }
+    const key = `${from} ${payload.session}`;
+    const known = this.#incoming.get(key);
+    if (known) {
+      if (known.carrier === carrier) known.link.receive(payload);
+      return;
+    }
+    if (this.#incoming.size >= MAX_INCOMING) return;
+    const session = this.#session(this.#incoming, key, from, payload.session, null, carrier, (out) => {
+      if (!this.init.relay?.(carrier, from, out)) session.link.close(`no link to ${carrier} any more`);
+    });
+    session.link.receive(payload);
+    // The carrier's word for who sent it counts for nothing: the handshake must prove it.
+    void this.#secure(session, false).catch(() => {});
+  }
+
+  #session(
+    map: Map<string, Session>,
+    key: string,
+    peer: string,
+    id: string,
+    socket: WebSocket | null,
+    carrier: string | null,
+    transmit: (payload: SessionEnvelope) => void,
+  ): Session {
+    const way = carrier ? `through ${carrier}` : socket ? "via its hub" : "via our hub";
+    const link = new HubLink(`${peer} ${way}`, id, transmit, () => {
       map.delete(key);
       if (this.#secured.get(peer) === session) this.#secured.delete(peer);
     });
-    const session: Session = { peer, link, socket, secure: null, lastUsed: Date.now() };
+    const session: Session = { peer, link, socket, carrier, secure: null, lastUsed: Date.now() };
     map.set(key, session);
     return session;
   }
