@@ -6,7 +6,7 @@ import { buildNetwork } from "./network.ts";
 import { Node } from "./node.ts";
 import { createApp } from "./routes/index.ts";
 import { openStorage, StorageError, type Storage } from "./storage/index.ts";
-import { resolvePeerPatiently } from "./sync/bootstrap.ts";
+import { watchPeerUrl } from "./sync/bootstrap.ts";
 import { SignalHub } from "./transport/signaling/hub.ts";
 import { LINK_PATH, routedWebSocket, type Routed } from "./transport/websocket/index.ts";
 import { describeDialFailure } from "./transport/errors.ts";
@@ -137,17 +137,19 @@ async function start(config: Config) {
     throw err;
   }
   const stopping = new AbortController();
-  /** Links to the instance at `url` once it answers; with `nodeId`, only if it is that instance. */
+  /** Links to the instance at `url` once it answers, and again whenever it is not linked; with `nodeId`, only to that instance. */
   function linkTo(url: string, what: string, nodeId?: string | null): void {
-    resolvePeerPatiently(url, stopping.signal, log).then(
-      (address) => {
+    void watchPeerUrl(url, {
+      signal: stopping.signal,
+      log,
+      linked: (id) => node.peers().some((p) => p.node_id === id && p.state === "connected"),
+      found: (address) => {
         if (nodeId && address.nodeId !== nodeId) return log(`${what}: the instance there is ${address.nodeId}, not ${nodeId}; not linking`);
         node.introduce(address)?.catch((error: unknown) => {
           if (!stopping.signal.aborted) log(`${what}: ${describeDialFailure(error)}; still trying`);
         });
       },
-      () => {},
-    );
+    });
   }
   function linkToIssuer(invite: Invite): void {
     linkTo(invite.url, `invite from ${invite.url}`, invite.node);

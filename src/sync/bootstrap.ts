@@ -44,3 +44,48 @@ export async function resolvePeerPatiently(url: string, signal: AbortSignal, log
     }
   }
 }
+
+/** How often a `--peer` URL whose instance is not linked is asked again who answers there. */
+export const RECHECK_EVERY_MS = 15_000;
+
+export interface PeerWatch {
+  /** Whether the instance with this node id is linked now. */
+  linked(nodeId: string): boolean;
+  /** The instance at the URL, found for the first time or found again (the same, or another that took its place). */
+  found(address: NodeAddress): void;
+  log(line: string): void;
+  signal: AbortSignal;
+  /** @default RECHECK_EVERY_MS */
+  everyMs?: number;
+}
+
+/**
+ * Keeps a `--peer` URL's instance found: resolves it patiently, then, whenever that instance is not linked, asks the
+ * URL again who answers there, so an instance that took its place (the peer restarted on a new database, or the name
+ * now points elsewhere) is linked to. The same instance needs nothing: it is being redialled at this address already.
+ */
+export async function watchPeerUrl(url: string, watch: PeerWatch): Promise<void> {
+  const every = watch.everyMs ?? RECHECK_EVERY_MS;
+  let current: NodeAddress;
+  try {
+    current = await resolvePeerPatiently(url, watch.signal, watch.log);
+  } catch {
+    return; // stopped
+  }
+  watch.found(current);
+  while (!watch.signal.aborted) {
+    await Bun.sleep(every);
+    if (watch.signal.aborted || watch.linked(current.nodeId)) continue;
+    let again: NodeAddress;
+    try {
+      again = await resolvePeer(url, AbortSignal.any([watch.signal, AbortSignal.timeout(5000)]));
+    } catch {
+      continue; // not answering now: asked again next time
+    }
+    // The same instance is being redialled already (its address book holds this URL's address); another one is new.
+    if (again.nodeId === current.nodeId) continue;
+    watch.log(`--peer ${url} now answers as ${again.nodeId} (was ${current.nodeId})`);
+    current = again;
+    watch.found(current);
+  }
+}
