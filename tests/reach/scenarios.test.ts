@@ -4,6 +4,7 @@ import { describe, expect, it } from "bun:test";
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { tempDir, waitFor } from "../helpers/instance.ts";
+import { DROP_AFTER } from "../../src/transport/links/addresses.ts";
 import { createNatLab, labUnavailable, type Lab } from "../helpers/nat-lab.ts";
 import { netnsUnavailable, startHosted, tierOf, type HostedInstance, type TestHost } from "../helpers/netns.ts";
 
@@ -114,7 +115,7 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
   }, 60_000);
 
   for (const nat of ["cone", "symmetric"] as const) {
-    it(`both behind ${nat} NATs, no port forwarded, a public C in the room: A and B link to each other directly (${nat === "cone" ? "webrtc or turn" : "turn"})`, async () => {
+    it(`both behind ${nat} NATs, no port forwarded, a public C in the room: A and B link to each other directly (${nat === "cone" ? "webrtc or turn" : "turn"}), and stop dialling each other's private addresses`, async () => {
       await using lab = await createNatLab({ publics: 1, sites: [{ nat }, { nat }], coturn: true });
       const hostC = lab.publics[0]!;
       const flags = ["--room", ROOM, "--transports", "webrtc,turn,websocket,http", "--lan-addr", "127.255.255.255", "--turn", lab.coturn!.turn];
@@ -126,7 +127,20 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
       // Each learns of the other from C; the negotiation goes through C, sealed; the link is their own.
       await expectLinked(a, b, nat === "cone" ? ["webrtc", "turn"] : ["turn"]);
       expect(await tierOf(a, c)).not.toBeNull();
-    }, 90_000);
+      // B's private address (another network's) stops being dialled once it failed a few times with B linked.
+      const failures = async () => {
+        const rows = (await (await a.api("/peers?log=1")).json()) as { node_id: string; log: { event: string }[] }[];
+        const log = rows.find((r) => r.node_id === b.nodeId)?.log ?? [];
+        return Math.max(0, ...log.map((e) => Number(/^websocket dial failed \((\d+)x\)/.exec(e.event)?.[1] ?? 0)));
+      };
+      // Each failure takes the dial's 10 s timeout here (the lab's routers drop what has no route), then backoff.
+      await waitFor(async () => (await failures()) >= DROP_AFTER, 60_000, `${DROP_AFTER} failed websocket dials to B's private address`).catch(async (err) => {
+        throw new Error(`${(err as Error).message}: ${JSON.stringify(await (await a.api("/peers?log=1")).json())}`);
+      });
+      const settled = await failures();
+      await Bun.sleep(12_000);
+      expect(await failures()).toBeLessThanOrEqual(settled + 1);
+    }, 120_000);
   }
 
   it("B in a corporate network (no UDP out), A public: websocket", async () => {

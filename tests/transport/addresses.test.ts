@@ -1,6 +1,6 @@
 /** Every address known for a peer, best first (src/transport/links/addresses.ts). */
 import { expect, it } from "bun:test";
-import { AddressBook } from "../../src/transport/links/addresses.ts";
+import { AddressBook, DROP_AFTER } from "../../src/transport/links/addresses.ts";
 
 const GIVEN = { http: "http://203.0.113.100:8080", ws: "ws://203.0.113.100:9000" };
 const PRIVATE = { http: "http://10.1.0.2:8080", ws: "ws://10.1.0.2:9000" };
@@ -22,7 +22,7 @@ it("a failed dial tries the tier's next address next time; an address a link was
   book.learn(PRIVATE, "advertised");
   book.learn({ ws: GIVEN.ws }, "given");
   expect(book.current.ws).toBe(GIVEN.ws);
-  book.failed("websocket");
+  book.failed("websocket", false);
   expect(book.current.ws).toBe(PRIVATE.ws);
   // Only the fields that tier dials move: http stays.
   expect(book.current.http).toBe(PRIVATE.http);
@@ -31,18 +31,36 @@ it("a failed dial tries the tier's next address next time; an address a link was
   expect(book.current.ws).toBe(PRIVATE.ws);
 });
 
+it("drops an advertised address that keeps failing while the peer is linked otherwise, for good; keeps it while the peer is reachable no other way", () => {
+  const book = new AddressBook("n");
+  book.learn({ ws: GIVEN.ws }, "given");
+  book.learn({ ws: PRIVATE.ws }, "advertised");
+  // Unlinked: the peer may be restarting; nothing is dropped however often it fails.
+  for (let i = 0; i < 2 * DROP_AFTER * 2; i++) book.failed("websocket", false);
+  expect(book.hasAlternative("websocket")).toBe(true);
+  // Linked on another tier: the private address fails DROP_AFTER times and goes; the given one never does.
+  for (let i = 0; i < 4 * DROP_AFTER; i++) book.failed("websocket", true);
+  expect(book.hasAlternative("websocket")).toBe(false);
+  expect(book.current.ws).toBe(GIVEN.ws);
+  // The peer's next hello advertises it again: still not dialled. Given by the user: dialled again.
+  book.learn({ ws: PRIVATE.ws }, "advertised");
+  expect(book.hasAlternative("websocket")).toBe(false);
+  book.learn({ ws: PRIVATE.ws }, "given");
+  expect(book.current.ws).toBe(PRIVATE.ws);
+});
+
 it("drops an address where another node answered, and keeps only a few per field", () => {
   const book = new AddressBook("n");
   book.learn({ ws: GIVEN.ws }, "given");
   book.learn({ ws: PRIVATE.ws }, "advertised");
-  expect(book.hasAlternative("webrtc")).toBe(true);
-  book.notThisPeer("webrtc");
+  expect(book.hasAlternative("websocket")).toBe(true);
+  book.notThisPeer("websocket");
   expect(book.current.ws).toBe(PRIVATE.ws);
-  expect(book.hasAlternative("webrtc")).toBe(false);
+  expect(book.hasAlternative("websocket")).toBe(false);
   for (let i = 0; i < 50; i++) book.learn({ ws: `ws://10.0.0.${i}:9000` }, "advertised");
   let seen = 0;
   for (const first = book.current.ws; seen < 60; seen++) {
-    book.failed("websocket");
+    book.failed("websocket", false);
     if (book.current.ws === first) break;
   }
   expect(seen + 1).toBeLessThanOrEqual(4);

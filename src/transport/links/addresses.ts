@@ -2,7 +2,10 @@
  * Every address known for one peer, per field (http, ws, lan, ...), best first: one a link was made through, then
  * one the user gave (`--peer`, an invite) or LAN discovery saw, then one the peer advertises of itself. An advertised
  * address (a private one of another network, say) never pushes a working one aside, as it once did; a tier whose dial
- * fails tries the field's next address on its next attempt.
+ * fails tries the field's next address on its next attempt. An advertised address that failed DROP_AFTER times in a
+ * row while the peer was linked some other way, never having worked, is dropped for good: it is of a network this
+ * instance is not on, and the peer's hellos, which advertise it again, do not bring it back (the user giving it does).
+ * One that fails while the peer is reachable no other way is kept: the peer may be restarting.
  */
 import type { Tier } from "../../domain/tiers.ts";
 import type { NodeAddress, PeerAddress } from "../link.ts";
@@ -13,10 +16,13 @@ const RANK: Record<AddressSource, number> = { worked: 0, given: 1, advertised: 2
 
 type Field = Exclude<keyof PeerAddress, "nodeId">;
 
-/** The fields a tier dials (webrtc and turn signal through the peer's hub at its ws address; tests' in-memory tiers dial `memory`). */
+/**
+ * The fields a tier dials (tests' in-memory tiers dial `memory`). webrtc and turn may signal through the peer's hub at
+ * its ws address, but fail for reasons of their own (ICE, UDP) far more often: their failures say nothing of it.
+ */
 const FIELDS_OF: Record<Tier, Field[]> = {
-  webrtc: ["ws", "memory"],
-  turn: ["ws", "memory"],
+  webrtc: ["memory"],
+  turn: ["memory"],
   websocket: ["ws", "memory"],
   http: ["http", "memory"],
   lan: ["lan", "memory"],
@@ -24,14 +30,22 @@ const FIELDS_OF: Record<Tier, Field[]> = {
 
 /** Addresses kept per field: enough for a peer's own, the user's and a few seen, never a list a peer can grow. */
 const MAX_PER_FIELD = 4;
+/** Failed dials in a row after which an advertised address that never worked is dropped. */
+export const DROP_AFTER = 3;
+/** Dropped addresses remembered per peer, so its hellos do not bring them back. */
+const MAX_DROPPED = 16;
 
 interface Candidate {
   value: string;
   rank: number;
+  /** Dials through it that failed since it last worked. */
+  failures: number;
 }
 
 export class AddressBook {
   readonly #fields = new Map<Field, Candidate[]>();
+  /** Advertised addresses dropped as unreachable from here. */
+  readonly #dropped = new Set<string>();
 
   constructor(readonly nodeId: string) {}
 
@@ -47,6 +61,7 @@ export class AddressBook {
     const before = JSON.stringify(this.current);
     for (const [field, value] of Object.entries(address) as [keyof PeerAddress, string | undefined][]) {
       if (field === "nodeId" || value === undefined) continue;
+      if (source === "advertised" && this.#dropped.has(value)) continue;
       this.#put(field, value, RANK[source]);
     }
     return JSON.stringify(this.current) !== before;
@@ -56,15 +71,24 @@ export class AddressBook {
   worked(tier: Tier): void {
     for (const field of FIELDS_OF[tier]) {
       const first = this.#fields.get(field)?.[0];
-      if (first) this.#put(field, first.value, RANK.worked);
+      if (!first) continue;
+      first.failures = 0;
+      this.#put(field, first.value, RANK.worked);
     }
   }
 
-  /** A dial on `tier` failed: its next attempt tries each field's next address, if there is one. */
-  failed(tier: Tier): void {
+  /** A dial on `tier` failed (with the peer linked on another tier, or not): its next attempt tries the next address. */
+  failed(tier: Tier, linkedOtherwise: boolean): void {
     for (const field of FIELDS_OF[tier]) {
       const candidates = this.#fields.get(field);
-      if (candidates && candidates.length > 1) candidates.push(candidates.shift()!);
+      const first = candidates?.shift();
+      if (!candidates || !first) continue;
+      first.failures++;
+      if (linkedOtherwise && first.rank === RANK.advertised && first.failures >= DROP_AFTER) {
+        if (this.#dropped.size < MAX_DROPPED) this.#dropped.add(first.value);
+        continue;
+      }
+      candidates.push(first);
     }
   }
 
@@ -86,7 +110,7 @@ export class AddressBook {
     const rest = candidates.filter((c) => c.value !== value);
     // Ahead of those of its rank: what a peer or the user said last is the likelier to be true now.
     const at = rest.findIndex((c) => c.rank >= rank);
-    rest.splice(at < 0 ? rest.length : at, 0, { value, rank });
+    rest.splice(at < 0 ? rest.length : at, 0, { value, rank, failures: 0 });
     this.#fields.set(field, rest.slice(0, MAX_PER_FIELD));
   }
 }

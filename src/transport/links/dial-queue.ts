@@ -138,7 +138,7 @@ export class DialQueue {
       const wrongPeer = error instanceof WrongPeerError;
       const givenUp = wrongPeer && !peer.addresses.hasAlternative(tier);
       if (wrongPeer) peer.addresses.notThisPeer(tier);
-      else peer.addresses.failed(tier);
+      else peer.addresses.failed(tier, peer.primary !== null);
       peer.tiers.set(tier, { kind: "waiting", until: givenUp ? Number.POSITIVE_INFINITY : Date.now() + delay, failures });
       peer.record(`${tier} dial failed (${failures}x): ${error.message}${wrongPeer ? "; not tried again at this address" : ""}`);
       this.#init.onFailed(peer, tier, error, failures);
