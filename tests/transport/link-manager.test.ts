@@ -235,6 +235,21 @@ describe("link manager", () => {
     expect(await a.connect({ nodeId: ID.b, memory: "b" })).toBe("websocket");
   });
 
+  it("dials a staggered tier when its wait ends, not at the next regular pump", async () => {
+    const net = new MemoryNetwork();
+    // Regular pumps twice a second (retryMinMs 5 s); websocket waits 50 ms behind webrtc, which nothing answers.
+    const slow = { staggerMs: 50, retryMinMs: 5000, retryMaxMs: 5000 };
+    const a = await manager(net, "a", ["webrtc", "websocket"], slow);
+    await manager(net, "b", ["websocket"], slow);
+    const started = Date.now();
+    await a.connect({ nodeId: ID.b, memory: "b" });
+    await waitFor(() => primaryOf(a, ID.b) === "websocket", 3000, "websocket");
+    const up = a.status()[0]!.log.find((e) => e.event.startsWith("websocket link up"))!.at - started;
+    // At the wait's end (50 ms), give or take a busy machine; the regular pump would have come at 500 ms.
+    expect(up).toBeGreaterThanOrEqual(45);
+    expect(up).toBeLessThan(400);
+  });
+
   it("keeps a short log of each peer's state changes", async () => {
     const net = new MemoryNetwork();
     const a = await manager(net, "a", ["webrtc", "websocket"]);

@@ -22,6 +22,8 @@ export interface DialQueueInit {
   onLinked(peer: Peer, link: Link, tier: Tier): void;
   /** A dial failed; `failures` counts this tier's failures in a row. */
   onFailed(peer: Peer, tier: Tier, error: unknown, failures: number): void;
+  /** A tier's wait (stagger or backoff) is over: pump the peer now. */
+  onDue(peer: Peer): void;
 }
 
 /** The first dial of every tier of a peer: it ends with the first tier that links, or with every tier's failure. */
@@ -41,9 +43,15 @@ interface Round {
 export class DialQueue {
   readonly #init: DialQueueInit;
   readonly #rounds = new Map<Peer, Round>();
+  /** Per peer, the timer set for its next tier's wait to end. */
+  readonly #due = new Map<Peer, { at: number; timer: ReturnType<typeof setTimeout> }>();
 
   constructor(init: DialQueueInit) {
     this.#init = init;
+    init.closing.addEventListener("abort", () => {
+      for (const { timer } of this.#due.values()) clearTimeout(timer);
+      this.#due.clear();
+    });
   }
 
   /**
@@ -74,10 +82,25 @@ export class DialQueue {
   pump(peer: Peer): void {
     if (!peer.dials || this.#init.closing.aborted) return;
     const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
     for (const transport of this.#dialable(peer)) {
       const state = peer.tiers.get(transport.tier);
       if (state === undefined || (state.kind === "waiting" && state.until <= now)) this.#dial(peer, transport, state?.failures ?? 0);
+      else if (state.kind === "waiting") next = Math.min(next, state.until);
     }
+    this.#wakeAt(peer, next);
+  }
+
+  /** Pumps the peer again when its next wait ends, to the ms (the manager's regular pump comes only twice a second). */
+  #wakeAt(peer: Peer, at: number): void {
+    const due = this.#due.get(peer);
+    if (!Number.isFinite(at) || (due && due.at <= at)) return;
+    if (due) clearTimeout(due.timer);
+    const timer = setTimeout(() => {
+      this.#due.delete(peer);
+      this.#init.onDue(peer);
+    }, Math.max(0, at - Date.now()));
+    this.#due.set(peer, { at, timer });
   }
 
   #dialable(peer: Peer): Transport[] {
@@ -113,6 +136,8 @@ export class DialQueue {
 
   /** The peer is dropped: its first round, if any, fails, and nothing of it is dialled again. */
   forget(peer: Peer, reason: string): void {
+    clearTimeout(this.#due.get(peer)?.timer);
+    this.#due.delete(peer);
     const round = this.#rounds.get(peer);
     if (!round) return;
     this.#rounds.delete(peer);
@@ -139,7 +164,9 @@ export class DialQueue {
       const givenUp = wrongPeer && !peer.addresses.hasAlternative(tier);
       if (wrongPeer) peer.addresses.notThisPeer(tier);
       else peer.addresses.failed(tier, peer.primary !== null);
-      peer.tiers.set(tier, { kind: "waiting", until: givenUp ? Number.POSITIVE_INFINITY : Date.now() + delay, failures });
+      const until = givenUp ? Number.POSITIVE_INFINITY : Date.now() + delay;
+      peer.tiers.set(tier, { kind: "waiting", until, failures });
+      if (peer.dials && !this.#init.closing.aborted) this.#wakeAt(peer, until);
       peer.record(`${tier} dial failed (${failures}x): ${error.message}${wrongPeer ? "; not tried again at this address" : ""}`);
       this.#init.onFailed(peer, tier, error, failures);
     }

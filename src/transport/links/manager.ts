@@ -70,6 +70,7 @@ export class LinkManager {
       closing: this.#closing.signal,
       identify: (link, expected) => this.#identify(link, expected),
       onLinked: (peer, link, tier) => this.#attach(peer, link, tier, true),
+      onDue: (peer) => this.#pump(peer),
       onFailed: (peer, tier, error, failures) => {
         if (failures === 1 || failures % 10 === 0) this.#log(`${tier} dial to ${peer.nodeId} failed (${failures}x): ${messageOf(error)}`);
       },
