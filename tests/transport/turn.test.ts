@@ -1,4 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
+
+// A WebRTC dial is a handshake of ICE and DTLS (a lost DTLS flight is resent after 1 s); a test that makes two or three
+// on a busy machine can pass bun's 5 s default without anything being wrong.
+setDefaultTimeout(20_000);
 import type { TurnServer } from "../../src/config.ts";
 import { DialRefusedError } from "../../src/transport/errors.ts";
 import type { Link, Transport } from "../../src/transport/link.ts";

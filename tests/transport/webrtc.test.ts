@@ -1,4 +1,8 @@
-import { afterEach, describe, expect, it } from "bun:test";
+import { afterEach, describe, expect, it, setDefaultTimeout } from "bun:test";
+
+// A WebRTC dial is a handshake of ICE and DTLS (a lost DTLS flight is resent after 1 s); a test that makes two or three
+// on a busy machine can pass bun's 5 s default without anything being wrong.
+setDefaultTimeout(20_000);
 import nodeDataChannel, { type PeerConnection, type RtcConfig } from "node-datachannel";
 import { DialTimeoutError, FrameTooLargeError, LinkClosedError } from "../../src/transport/errors.ts";
 import type { Link, Transport } from "../../src/transport/link.ts";
