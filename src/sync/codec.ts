@@ -1,4 +1,5 @@
 import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { wholeFrame } from "../transport/link.ts";
 import { Frame, LIMITS } from "./frames.ts";
 
 /** A frame that is not well-formed or breaks a limit; the link it came on is closed with this reason. */
@@ -20,11 +21,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 export function encodeFrame(frame: Frame, binary: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const [head] = encodeFrameParts(frame, binary);
-  const out = new Uint8Array(head.byteLength + binary.byteLength);
-  out.set(head);
-  out.set(binary, head.byteLength);
-  return out;
+  return wholeFrame(encodeFrameParts(frame, binary));
 }
 
 /** A frame as its header (type, length, JSON) and its binary tail: a link takes the two as they are (a chunk is not copied to join them). */

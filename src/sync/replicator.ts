@@ -5,6 +5,9 @@ import { FileSync, type FileReplica } from "./file-sync.ts";
 import { signatureProblem } from "./signatures.ts";
 import { LIMITS, type AdvertisedAddresses, type Frame, type HelloFrame, type PeersFrame, type VersionVector, type WireMessage } from "./frames.ts";
 
+/** Where an address came from: the user or what was seen (`--peer`, an invite, a LAN beacon), or the peer itself. */
+type AddressOrigin = "given" | "advertised";
+
 /** What replication needs of the links to other instances (the link manager provides it). */
 export interface PeerLinks {
   /**
@@ -12,7 +15,7 @@ export interface PeerLinks {
    * the address came from the user or was seen (`--peer`, an invite, a LAN beacon), and outranks what a peer
    * advertises of itself.
    */
-  connect(address: NodeAddress, source?: "given" | "advertised"): Promise<unknown>;
+  connect(address: NodeAddress, source?: AddressOrigin): Promise<unknown>;
   send(nodeId: string, data: Uint8Array): boolean;
   /** Bytes waiting to leave on the peer's primary link; null when it has none. */
   buffered(nodeId: string): number | null;
@@ -104,7 +107,7 @@ export class Replicator {
   readonly #catchingUp = new Map<string, VersionVector | null>();
   /** Peers that share no room, each with the timer that unlinks it unless that changes. */
   readonly #unshared = new Map<string, ReturnType<typeof setTimeout>>();
-  readonly #introduced = new Map<string, { address: NodeAddress; source: "given" | "advertised" }>();
+  readonly #introduced = new Map<string, { address: NodeAddress; source: AddressOrigin }>();
   readonly #unsharedGraceMs: number;
   /** Fetches and serves the files of shared rooms' messages. */
   readonly #files: FileSync | undefined;
@@ -209,7 +212,7 @@ export class Replicator {
    * Links to an instance heard of elsewhere (LAN beacon, `--peer`) if it shares a room or we cannot tell yet. Answers
    * the outcome of the first dials (see LinkManager.connect), or undefined when the instance is not linked to.
    */
-  introduce(peer: NodeAddress, rooms?: string[], source: "given" | "advertised" = "given"): Promise<unknown> | undefined {
+  introduce(peer: NodeAddress, rooms?: string[], source: AddressOrigin = "given"): Promise<unknown> | undefined {
     if (peer.nodeId === this.#replica.nodeId) return undefined;
     this.#introduced.delete(peer.nodeId);
     this.#introduced.set(peer.nodeId, { address: peer, source });

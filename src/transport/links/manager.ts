@@ -60,7 +60,7 @@ export class LinkManager {
           carriers: (to) => [...this.#peers.values()].filter((p) => p.member && p.primary && p.nodeId !== to).map((p) => p.nodeId),
           relay: (carrier, to, p) => {
             const via = this.#peers.get(carrier)?.primary;
-            return via !== undefined && via !== null && this.#sendControl(via, { t: "relay", to, p });
+            return !!via && this.#sendControl(via, { t: "relay", to, p });
           },
         })
       : null;

@@ -164,9 +164,7 @@ export class HubPath {
 
   async #connectVia(carrier: string, nodeId: string): Promise<Session> {
     const id = randomBytes(16).toString("base64url");
-    const session = this.#session(this.#outgoing, id, nodeId, id, null, carrier, (payload) => {
-      if (!this.init.relay?.(carrier, nodeId, payload)) session.link.close(`no link to ${carrier} any more`);
-    });
+    const session = this.#relayedSession(this.#outgoing, id, nodeId, id, carrier);
     try {
       await this.#secure(session, true);
     } catch (error) {
@@ -190,12 +188,18 @@ export class HubPath {
       return;
     }
     if (this.#incoming.size >= MAX_INCOMING) return;
-    const session = this.#session(this.#incoming, key, from, payload.session, null, carrier, (out) => {
-      if (!this.init.relay?.(carrier, from, out)) session.link.close(`no link to ${carrier} any more`);
-    });
+    const session = this.#relayedSession(this.#incoming, key, from, payload.session, carrier);
     session.link.receive(payload);
     // The carrier's word for who sent it counts for nothing: the handshake must prove it.
     void this.#secure(session, false).catch(() => {});
+  }
+
+  /** A session whose frames the linked peer `carrier` passes on, either way. */
+  #relayedSession(map: Map<string, Session>, key: string, peer: string, id: string, carrier: string): Session {
+    const session = this.#session(map, key, peer, id, null, carrier, (payload) => {
+      if (!this.init.relay?.(carrier, peer, payload)) session.link.close(`no link to ${carrier} any more`);
+    });
+    return session;
   }
 
   #session(
