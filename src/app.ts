@@ -6,6 +6,7 @@ import { buildNetwork } from "./network.ts";
 import { Node } from "./node.ts";
 import { createApp } from "./routes/index.ts";
 import { openStorage, StorageError, type Storage } from "./storage/index.ts";
+import { Rendezvous } from "./rendezvous.ts";
 import { watchPeerUrl } from "./sync/bootstrap.ts";
 import { SignalHub } from "./transport/signaling/hub.ts";
 import { LINK_PATH, routedWebSocket, type Routed } from "./transport/websocket/index.ts";
@@ -46,7 +47,7 @@ function listenError(err: unknown, flag: string, port: number, host: string): St
 const CHUNK_WORKER = new URL("./storage/chunk-worker.ts", import.meta.url).href;
 
 /** Opens storage, builds the node and its network, and starts both servers; every step is undone in reverse by `stack`. */
-async function open(config: Config, stack: AsyncDisposableStack, log: (line: string) => void, linkInvite: (invite: Invite) => void) {
+async function open(config: Config, stack: AsyncDisposableStack, log: (line: string) => void, stopping: AbortSignal, linkInvite: (invite: Invite) => void) {
   let storage: Storage;
   try {
     storage = openStorage(config.db, { chunkWorker: CHUNK_WORKER });
@@ -74,11 +75,14 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
     }
   }
   network.discovery.serve(node);
+  const rendezvous = new Rendezvous({ links: network.links, rooms: () => node.joinedRooms(), log, signal: stopping });
+  node.onRoomsChanged(() => rendezvous.roomsChanged());
 
   const app = createApp({
     node,
     version: VERSION,
     linkInvite: (invite) => linkInvite(invite),
+    rendezvous: () => rendezvous.urls(),
     publicUrl: () => `http://${publicHost(config.host)}:${ports.http}`,
     publicHosts: config.publicHosts,
     meshAddresses: network.addresses,
@@ -121,7 +125,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   }
   node.startReplication();
   stack.defer(() => node.stopReplication());
-  return { node, ports };
+  return { node, ports, rendezvous };
 }
 
 async function start(config: Config) {
@@ -129,19 +133,21 @@ async function start(config: Config) {
   const stack = new AsyncDisposableStack();
   let node: Node;
   let ports: { http: number; ws: number };
+  let rendezvous: Rendezvous;
+  const stopping = new AbortController();
   try {
-    ({ node, ports } = await open(config, stack, log, (invite) => linkToIssuer(invite)));
+    ({ node, ports, rendezvous } = await open(config, stack, log, stopping.signal, (invite) => linkToIssuer(invite)));
   } catch (err) {
     await stack.disposeAsync();
     if (err instanceof StartError) fail(err.message, err.code);
     throw err;
   }
-  const stopping = new AbortController();
   /** Links to the instance at `url` once it answers, and again whenever it is not linked; with `nodeId`, only to that instance. */
   function linkTo(url: string, what: string, nodeId?: string | null): void {
     void watchPeerUrl(url, {
       signal: stopping.signal,
       log,
+      what,
       linked: (id) => node.peers().some((p) => p.node_id === id && p.state === "connected"),
       found: (address) => {
         if (nodeId && address.nodeId !== nodeId) return log(`${what}: the instance there is ${address.nodeId}, not ${nodeId}; not linking`);
@@ -151,9 +157,12 @@ async function start(config: Config) {
       },
     });
   }
+  /** Links to an invite's issuer at its URL, and meets it at the rendezvous the invite names. */
   function linkToIssuer(invite: Invite): void {
+    for (const url of invite.rendezvous) rendezvous.add(url);
     linkTo(invite.url, `invite from ${invite.url}`, invite.node);
   }
+  for (const url of config.rendezvous) rendezvous.add(url);
   for (const invite of config.invites) linkToIssuer(invite);
   for (const url of config.peers) linkTo(url, `--peer ${url}`);
 

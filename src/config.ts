@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { MAX_FILE_BYTES } from "./domain/files.ts";
 import { parseArgs as parseFlags, type ParseArgsOptionDescriptor } from "node:util";
 import { DISPLAY_NAME_MAX, DISPLAY_NAME_RULE, isDisplayName, isRoomName, ROOM_RULE } from "./domain/names.ts";
-import { InviteError, parseInvite, type Invite } from "./domain/rooms.ts";
+import { instanceOrigin, InviteError, parseInvite, type Invite } from "./domain/rooms.ts";
 import { isTier, TIERS, type Tier } from "./domain/tiers.ts";
 
 export interface TurnServer {
@@ -20,6 +20,8 @@ export interface Config {
   db: string;
   name: string;
   peers: string[];
+  /** Instances (base URLs) where this one meets the other members of its rooms when neither can reach the other. */
+  rendezvous: string[];
   rooms: string[];
   stun: string[];
   turn: TurnServer[];
@@ -57,6 +59,7 @@ const FLAGS = {
   db: { type: "string", placeholder: "PATH", default: "chat.db", help: "SQLite file, created if missing" },
   name: { type: "string", placeholder: "NAME", help: "this instance's display name [derived from the host name]" },
   peer: { type: "string", multiple: true, placeholder: "URL", help: "another instance's HTTP base URL (http://host:port) to connect to at start" },
+  rendezvous: { type: "string", multiple: true, placeholder: "URL", help: "an instance both sides reach (http://host:port) that passes signaling between members of a room behind NATs" },
   room: { type: "string", multiple: true, placeholder: "NAME", help: "join this open room at start" },
   invite: { type: "string", multiple: true, placeholder: "URL", help: "join the room of an invite link and link to the instance that issued it" },
   "public-host": { type: "string", multiple: true, placeholder: "NAME", help: "a DNS name that reaches this machine, accepted in Host (besides IPs, localhost, this host's name)" },
@@ -97,17 +100,11 @@ function parsePort(flag: string, raw: string): number {
   return port;
 }
 
-function parsePeerUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`--peer: '${raw}' is not a URL (expected http://host:port)`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new ConfigError(`--peer: '${raw}' must start with http:// or https://`);
-  }
-  return url.origin;
+function parseInstanceUrl(flag: "peer" | "rendezvous", raw: string): string {
+  const origin = instanceOrigin(raw);
+  if (origin) return origin;
+  if (!URL.canParse(raw)) throw new ConfigError(`--${flag}: '${raw}' is not a URL (expected http://host:port)`);
+  throw new ConfigError(`--${flag}: '${raw}' must start with http:// or https://`);
 }
 
 function parseStun(raw: string): string {
@@ -229,7 +226,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
     host: parseAddr("host", flags.host),
     db: parseDb(flags.db),
     name: flags.name === undefined ? defaultName() : parseName(flags.name),
-    peers: (flags.peer ?? []).map(parsePeerUrl),
+    peers: (flags.peer ?? []).map((raw) => parseInstanceUrl("peer", raw)),
+    rendezvous: [...new Set((flags.rendezvous ?? []).map((raw) => parseInstanceUrl("rendezvous", raw)))],
     rooms: [...new Set((flags.room ?? []).map(parseRoom))],
     stun: stun.includes("none") ? [] : stun,
     turn: (flags.turn ?? []).map(parseTurn),

@@ -8,6 +8,7 @@ import { Replicator, type PeerLinks } from "./sync/replicator.ts";
 import { signMessage } from "./sync/signatures.ts";
 import type { NodeAddress, PeerAddress } from "./transport/link.ts";
 import type { LinkStatus, PeerEvent } from "./transport/links/index.ts";
+import { Handlers } from "./util/handlers.ts";
 
 /** How one other instance looks from here, as `/peers` and the page show it. */
 export interface PeerStatus {
@@ -89,6 +90,7 @@ export class Node {
   readonly #names = new Map<string, string>();
   readonly #nextSeq = new Map<string, number>();
   readonly #listeners = new Set<MessageListener>();
+  readonly #roomsChanged = new Handlers<[]>();
   readonly #network: NodeNetwork | undefined;
   readonly #replicator: Replicator | undefined;
 
@@ -191,7 +193,13 @@ export class Node {
     this.#storage.rooms.join({ name, key });
     const room = this.#remember({ name, key });
     this.#replicator?.roomsChanged();
+    this.#roomsChanged.emit();
     return room;
+  }
+
+  /** Adds a handler called after every room joined; returns its removal. */
+  onRoomsChanged(handler: () => void): () => void {
+    return this.#roomsChanged.add(handler);
   }
 
   #remember(ref: RoomRef): JoinedRoom {

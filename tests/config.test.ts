@@ -32,10 +32,12 @@ describe("flags", () => {
       "--http-port", "0", "--ws-port", "0", "--host", "127.0.0.1", "--db", "/tmp/x.db", "--name", "Ada Lovelace",
       "--peer", "http://10.0.0.2:8080/", "--peer=http://h:1", "--room", "a", "--room", "b", "--stun", "stun:s.example:3478",
       "--turn", "turn:u:p@t.example:3478", "--transports", "websocket,http", "--lan-port", "1234", "--lan-addr", "127.255.255.255",
+      "--rendezvous", "http://r.example:8080/", "--rendezvous", "https://r.example",
     );
     expect(c).toMatchObject({
       httpPort: 0, wsPort: 0, host: "127.0.0.1", db: "/tmp/x.db", name: "Ada Lovelace", peers: ["http://10.0.0.2:8080", "http://h:1"],
       rooms: ["a", "b"], stun: ["stun:s.example:3478"], transports: ["websocket", "http"], lanPort: 1234, lanAddr: "127.255.255.255",
+      rendezvous: ["http://r.example:8080", "https://r.example"],
     });
     expect(c.turn).toEqual([{ secure: false, username: "u", password: "p", host: "t.example", port: 3478 }]);
   });
@@ -48,7 +50,7 @@ describe("flags", () => {
     expect(parseArgs(["--version"]).kind).toBe("version");
   });
   it("--help lists every flag", () => {
-    for (const flag of ["http-port", "ws-port", "host", "db", "name", "peer", "room", "stun", "turn", "transports", "lan-port", "lan-addr", "help", "version"]) {
+    for (const flag of ["http-port", "ws-port", "host", "db", "name", "peer", "rendezvous", "room", "stun", "turn", "transports", "lan-port", "lan-addr", "help", "version"]) {
       expect(usage()).toContain(`--${flag}`);
     }
   });
@@ -63,6 +65,8 @@ describe("bad flags name the flag", () => {
   it("a stray argument", () => refused(["serve"], "serve"));
   it("a peer that is not a URL", () => refused(["--peer", "somewhere"], "--peer"));
   it("a peer with another scheme", () => refused(["--peer", "ftp://h"], "--peer"));
+  it("a rendezvous that is not a URL", () => refused(["--rendezvous", "somewhere"], "--rendezvous"));
+  it("a rendezvous with another scheme", () => refused(["--rendezvous", "ws://h:9000"], "--rendezvous"));
   it("a room with spaces", () => refused(["--room", "a b"], "--room"));
   it("a TURN URL without credentials", () => refused(["--turn", "turn:host:3478"], "--turn"));
   it("a STUN URL of the wrong scheme", () => refused(["--stun", "http://x"], "--stun"));

@@ -97,7 +97,7 @@ describe("the owner's forms", () => {
     const res = await request("/invite", form({ invite: url, peer_id: "bob" }));
     expect(res.status).toBe(303);
     expect(node.room("family")?.key).toBe(key);
-    expect(linked).toEqual([{ url: "http://192.0.2.9:8080", room: "family", key, node: "a".repeat(32) }]);
+    expect(linked).toEqual([{ url: "http://192.0.2.9:8080", room: "family", key, node: "a".repeat(32), rendezvous: [] }]);
     const bad = await request("/invite", form({ invite: "not a link", peer_id: "bob" }));
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain("an invite link is a URL");

@@ -82,6 +82,21 @@ export function beaconTag(room: RoomRef, claims: BeaconClaims): string {
     .toString("base64url");
 }
 
+/** A room as a rendezvous knows it: 128 bits in base64url, 22 characters. */
+export const RendezvousTopic = Type.String({ pattern: "^[A-Za-z0-9_-]{22}$" });
+
+/**
+ * Where the members of a room who use the rendezvous `rendezvousNodeId` meet there: an HMAC under the room's key of
+ * that rendezvous's node id. The rendezvous cannot reverse it into the room, nor match it with the room's topic at
+ * another rendezvous.
+ */
+export function rendezvousTopic(room: RoomRef, rendezvousNodeId: string): string {
+  return createHmac("sha256", Buffer.from(keyOf(room), "base64url")).update(`e-goat rendezvous\0${rendezvousNodeId}`).digest().subarray(0, 16).toString("base64url");
+}
+
+/** Rendezvous URLs one invite link may carry. */
+export const MAX_INVITE_RENDEZVOUS = 4;
+
 /** A parsed invite link. */
 export interface Invite {
   /** The issuing instance's base URL (`http://host:port`). */
@@ -90,18 +105,36 @@ export interface Invite {
   key: string | null;
   /** The issuing instance's node id, when the link names it. */
   node: string | null;
+  /** Instances (base URLs) where the issuer can be met when its own URL is out of reach, behind a NAT. */
+  rendezvous: string[];
 }
 
-/** The invite link to `room` on the instance at `baseUrl`. */
-export function inviteUrl(baseUrl: string, room: RoomRef, nodeId: string): string {
+/** The invite link to `room` on the instance at `baseUrl`, naming the rendezvous where that instance can be met. */
+export function inviteUrl(baseUrl: string, room: RoomRef, nodeId: string, rendezvous: readonly string[] = []): string {
   const query = new URLSearchParams({ room: room.name });
   if (room.key) query.set("key", room.key);
   query.set("node", nodeId);
+  for (const url of rendezvous.slice(0, MAX_INVITE_RENDEZVOUS)) query.append("rendezvous", url);
   return `${baseUrl}/?${query}`;
+}
+
+/** An instance's base URL as a flag or an invite link gives it: its origin, or null when it is not an http(s) URL. */
+export function instanceOrigin(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  return url.protocol === "http:" || url.protocol === "https:" ? url.origin : null;
 }
 
 export class InviteError extends Error {
   override name = "InviteError";
+}
+
+function badRendezvous(raw: string): never {
+  throw new InviteError(`the invite link's rendezvous '${raw.slice(0, 100)}' is not an http:// or https:// URL`);
 }
 
 /** Reads an invite link; throws InviteError with one sentence saying what is wrong with it. */
@@ -119,5 +152,8 @@ export function parseInvite(raw: string): Invite {
   if (!isRoomName(room)) throw new InviteError("the invite link names no valid room");
   if (key !== null && !isRoomKey(key)) throw new InviteError(`the invite link's key is not ${ROOM_KEY_RULE}`);
   if (node !== null && !isNodeId(node)) throw new InviteError("the invite link's node is not a node id");
-  return { url: url.origin, room, key, node };
+  const given = url.searchParams.getAll("rendezvous");
+  if (given.length > MAX_INVITE_RENDEZVOUS) throw new InviteError(`an invite link names at most ${MAX_INVITE_RENDEZVOUS} rendezvous`);
+  const rendezvous = given.map((raw) => instanceOrigin(raw) ?? badRendezvous(raw));
+  return { url: url.origin, room, key, node, rendezvous: [...new Set(rendezvous)] };
 }

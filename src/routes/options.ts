@@ -29,6 +29,8 @@ export interface AppOptions {
   guestStreams?: Partial<GuestBudget>;
   /** Links to the instance that issued an invite whose room was just joined here (the page's "join by invite link"). */
   linkInvite?: (invite: Invite) => void;
+  /** The rendezvous this instance uses, named in its invite links. @default none */
+  rendezvous?: () => string[];
   /** Where other instances reach this one, for `/mesh/info`. */
   meshAddresses?: () => AdvertisedAddresses;
   /** The HTTP link tier's handler for `/mesh/http/*`, when that tier is on. */

@@ -50,7 +50,7 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
 
   const roomPage = (room: JoinedRoom, peerId: string, owner: boolean, before?: number, extra: { error?: string; draft?: string } = {}, status = 200) => {
     const { messages, hasOlder } = messagePage(node, room.name, before ?? Number.MAX_SAFE_INTEGER);
-    const invite = owner ? inviteUrl(opts.publicUrl(), room, node.id) : undefined;
+    const invite = owner ? inviteUrl(opts.publicUrl(), room, node.id, opts.rendezvous?.()) : undefined;
     const page = (
       <Room
         instance={instance()}

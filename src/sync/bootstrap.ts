@@ -33,13 +33,13 @@ export async function resolvePeer(url: string, signal?: AbortSignal): Promise<No
 }
 
 /** Resolves a `--peer` URL, retrying with backoff until it answers or `signal` aborts (peers start in any order). */
-export async function resolvePeerPatiently(url: string, signal: AbortSignal, log: (line: string) => void): Promise<NodeAddress> {
+export async function resolvePeerPatiently(url: string, signal: AbortSignal, log: (line: string) => void, what = `--peer ${url}`): Promise<NodeAddress> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await resolvePeer(url, AbortSignal.any([signal, AbortSignal.timeout(5000)]));
     } catch (err) {
       signal.throwIfAborted();
-      if (attempt === 1 || attempt % 10 === 0) log(`--peer ${url}: ${(err as Error).message}; retrying`);
+      if (attempt === 1 || attempt % 10 === 0) log(`${what}: ${(err as Error).message}; retrying`);
       await Bun.sleep(backoffDelay(attempt, RETRY));
     }
   }
@@ -54,6 +54,8 @@ export interface PeerWatch {
   /** The instance at the URL, found for the first time or found again (the same, or another that took its place). */
   found(address: NodeAddress): void;
   log(line: string): void;
+  /** How log lines name the URL. @default "--peer URL" */
+  what?: string;
   signal: AbortSignal;
   /** @default RECHECK_EVERY_MS */
   everyMs?: number;
@@ -66,9 +68,10 @@ export interface PeerWatch {
  */
 export async function watchPeerUrl(url: string, watch: PeerWatch): Promise<void> {
   const every = watch.everyMs ?? RECHECK_EVERY_MS;
+  const what = watch.what ?? `--peer ${url}`;
   let current: NodeAddress;
   try {
-    current = await resolvePeerPatiently(url, watch.signal, watch.log);
+    current = await resolvePeerPatiently(url, watch.signal, watch.log, what);
   } catch {
     return; // stopped
   }
@@ -84,7 +87,7 @@ export async function watchPeerUrl(url: string, watch: PeerWatch): Promise<void>
     }
     // The same instance is being redialled already (its address book holds this URL's address); another one is new.
     if (again.nodeId === current.nodeId) continue;
-    watch.log(`--peer ${url} now answers as ${again.nodeId} (was ${current.nodeId})`);
+    watch.log(`${what} now answers as ${again.nodeId} (was ${current.nodeId})`);
     current = again;
     watch.found(current);
   }

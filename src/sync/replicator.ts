@@ -26,6 +26,8 @@ export interface PeerLinks {
   vouch(nodeId: string, member: boolean): void;
   /** Unlinks a peer and stops dialling it. */
   forget(nodeId: string, reason: string): void;
+  /** Whether the peer's link serves more than replication (a rendezvous, either way): kept though it shares no room. */
+  keeps?(nodeId: string): boolean;
 }
 
 /** What replication needs of this instance: its rooms and messages. */
@@ -232,7 +234,7 @@ export class Replicator {
     const timer = setTimeout(() => {
       this.#unshared.delete(nodeId);
       const now = this.#peers.get(nodeId);
-      if (!this.#up.has(nodeId) || (now && this.#shared(now).length > 0)) return;
+      if (!this.#up.has(nodeId) || (now && this.#shared(now).length > 0) || this.#links.keeps?.(nodeId)) return;
       this.#peers.delete(nodeId);
       this.#links.forget(nodeId, "shares no room with this instance");
     }, this.#unsharedGraceMs);

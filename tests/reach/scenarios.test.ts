@@ -143,6 +143,34 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
     }, 120_000);
   }
 
+  for (const nat of ["cone", "symmetric"] as const) {
+    it(`both behind ${nat} NATs, no port forwarded, no common member: A and B meet at a public rendezvous that holds no room and link directly (${nat === "cone" ? "webrtc or turn" : "turn"}), and again after A restarts`, async () => {
+      await using lab = await createNatLab({ publics: 1, sites: [{ nat }, { nat }], coturn: true });
+      const hostR = lab.publics[0]!;
+      const stun = lab.coturn!.stun;
+      await using r = await startHosted(hostR, ["--name", "R", "--transports", "websocket,http", "--lan-addr", "127.255.255.255"], { stun });
+      const flags = ["--room", ROOM, "--transports", "webrtc,turn,websocket,http", "--lan-addr", "127.255.255.255", "--turn", lab.coturn!.turn, "--rendezvous", `http://${hostR.ip}:8080`];
+      const dbA = join(tempDir("e-goat-lab-a-"), "chat.db");
+      let a = await startHosted(lab.sites[0]!.hosts[0]!, [...flags, "--name", "A"], { stun, db: dbA });
+      try {
+        await using b = await startHosted(lab.sites[1]!.hosts[0]!, [...flags, "--name", "B"], { stun });
+        const tiers = nat === "cone" ? ["webrtc", "turn"] : ["turn"];
+        await expectLinked(a, b, tiers);
+        await a[Symbol.asyncDispose]();
+        a = await startHosted(lab.sites[0]!.hosts[0]!, [...flags, "--name", "A"], { stun, db: dbA });
+        await expectLinked(a, b, tiers, " after the restart");
+        // R linked both, passed their signaling on, and holds neither the room nor a message of it.
+        const atR = (await (await r.api("/peers")).json()) as { node_id: string; rooms: string[] }[];
+        expect(atR.map((p) => p.node_id).sort()).toEqual([a.nodeId, b.nodeId].sort());
+        expect(atR.every((p) => p.rooms.length === 0)).toBe(true);
+        expect(await (await r.api(`/history?room=${ROOM}`)).json()).toEqual([]);
+      } finally {
+        await a[Symbol.asyncDispose]();
+        rmSync(dirname(dbA), { recursive: true, force: true });
+      }
+    }, 120_000);
+  }
+
   it("B in a corporate network (no UDP out), A public: websocket", async () => {
     await using lab = await createNatLab({ publics: 1, sites: [{ nat: "cone", egress: "no-udp" }], coturn: true });
     const hostA = lab.publics[0]!;

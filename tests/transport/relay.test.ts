@@ -2,39 +2,14 @@
  * Signaling through a common peer (links/manager.ts `#relay`, signaling/hub-path.ts `relayed`): two members of a room
  * behind NATs, each linked only to a third, negotiate through it. It passes frames on only between members, one hop.
  */
-import { afterEach, expect, it } from "bun:test";
-import { generateKeyPairSync } from "node:crypto";
-import { nodeIdOf } from "../../src/storage/identity.ts";
-import { LinkManager } from "../../src/transport/links/index.ts";
-import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
-import { SignalHub } from "../../src/transport/signaling/hub.ts";
+import { expect, it } from "bun:test";
+import { MemoryNetwork } from "../../src/transport/memory/index.ts";
 import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
 import { waitFor } from "../helpers/instance.ts";
+import { signalingNode, type SignalingNode } from "../helpers/signaling-nodes.ts";
 
-function identity() {
-  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
-  return { nodeId: nodeIdOf(publicKey), publicKey, privateKey };
-}
-
-let managers: LinkManager[] = [];
-afterEach(async () => {
-  await Promise.all(managers.map((m) => m.close()));
-  managers = [];
-});
-
-const FAST = { pingIntervalMs: 50, deadAfterMs: 1000, retryMinMs: 100, retryMaxMs: 400, staggerMs: 20, dialTimeoutMs: 1000, handshakeTimeoutMs: 800 };
-
-async function node(net: MemoryNetwork, name: string) {
-  const id = identity();
-  const m = new LinkManager({ identity: id, transports: [memoryTransport(net, name, "websocket")], hub: new SignalHub(), ...FAST });
-  await m.start();
-  managers.push(m);
-  const heard: { from: string; message: SignalMessage }[] = [];
-  m.signaling.onMessage((from, message) => heard.push({ from, message }));
-  return { m, id: id.nodeId, name, heard };
-}
-
-type Node = Awaited<ReturnType<typeof node>>;
+const node = signalingNode;
+type Node = SignalingNode;
 
 /** Links `x` to `y` and has each vouch for the other as a member of a shared room, as replication would. */
 async function link(x: Node, y: Node, members = true) {

@@ -1,12 +1,14 @@
 /**
  * The link manager's wire protocol, the first thing on every link of every tier. Each frame starts with one byte:
  * DATA frames carry what the layer above sends (sync frames); CONTROL frames carry one JSON message of this file's
- * schema: the `id` handshake, pings and pongs, and WebRTC signaling between linked peers.
+ * schema: pings and pongs, WebRTC signaling between linked peers and through them, and meeting at a rendezvous.
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { FrameData } from "../link.ts";
 import { NodeId } from "../../domain/names.ts";
+import { RendezvousTopic } from "../../domain/rooms.ts";
+import { MAX_MET, MAX_TOPICS } from "./meeting.ts";
 import { SessionEnvelope } from "../signaling/hub-link.ts";
 import { SignalMessage } from "../signaling/signal.ts";
 
@@ -26,6 +28,10 @@ export const ControlMessage = Type.Union([
   Type.Object({ t: Type.Literal("relay"), to: NodeId, p: SessionEnvelope }, { additionalProperties: false }),
   /** Such a frame, passed on from `from` (its claim; the session's handshake proves who it is). Never passed on again. */
   Type.Object({ t: Type.Literal("relayed"), from: NodeId, p: SessionEnvelope }, { additionalProperties: false }),
+  /** To a rendezvous: the topics (rooms, unreadable there) where the sender waits to meet others; each replaces the last. */
+  Type.Object({ t: Type.Literal("meet"), topics: Type.Array(RendezvousTopic, { maxItems: MAX_TOPICS }) }, { additionalProperties: false }),
+  /** From a rendezvous: instances waiting at a topic the receiver waits at too. */
+  Type.Object({ t: Type.Literal("met"), peers: Type.Array(NodeId, { maxItems: MAX_MET }) }, { additionalProperties: false }),
 ]);
 export type ControlMessage = Static<typeof ControlMessage>;
 

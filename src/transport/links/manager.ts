@@ -10,6 +10,7 @@ import { RateLimiter } from "../../rate-limit.ts";
 import type { AddressSource } from "./addresses.ts";
 import { decodeFrame, encodeControl, encodeData } from "./control.ts";
 import { DialQueue } from "./dial-queue.ts";
+import { MAX_MET, MeetingPoint, Meetings } from "./meeting.ts";
 import { secureChannel } from "../secure/channel.ts";
 import { LinkHealth } from "./health.ts";
 import { Peer, type PeerLink } from "./peer.ts";
@@ -18,6 +19,8 @@ import { LINK_MANAGER_DEFAULTS, type LinkManagerInit, type LinkManagerSettings, 
 
 /** Session frames a peer may have passed on per second: a WebRTC negotiation takes a dozen or two. */
 const RELAYED_PER_SECOND = 20;
+/** `meet`s a peer may send a second: each may tell every peer at its topics of it. */
+const MEETS_PER_SECOND = 1;
 
 /**
  * Keeps, per peer, one link on every tier that works: the best one that has carried a ping is the primary and carries
@@ -41,6 +44,13 @@ export class LinkManager {
   readonly #frames: RateLimiter;
   /** Session frames each peer may have passed on by this instance. */
   readonly #relays: RateLimiter;
+  readonly #meets: RateLimiter;
+  /** This instance as a rendezvous: who waits at which topic. */
+  readonly #point = new MeetingPoint();
+  /** The rendezvous this instance uses, and whom it met there. */
+  readonly #meetings = new Meetings();
+  /** Per rendezvous of ours, when we last said `meet` there, and the timer of the next one. */
+  readonly #meetSaid = new Map<string, { at: number; timer?: ReturnType<typeof setTimeout> }>();
   #timers: ReturnType<typeof setInterval>[] = [];
   #nonce = 0;
 
@@ -51,13 +61,18 @@ export class LinkManager {
     this.signaling.useLinks((nodeId, message) => this.#signalOverLink(nodeId, message));
     this.#frames = new RateLimiter({ perSecond: this.#init.framesPerSecond, burst: 2 * this.#init.framesPerSecond });
     this.#relays = new RateLimiter({ perSecond: RELAYED_PER_SECOND, burst: 2 * RELAYED_PER_SECOND });
+    this.#meets = new RateLimiter({ perSecond: MEETS_PER_SECOND, burst: 4 });
     this.#hubPath = init.hub
       ? new HubPath({
           identity: init.identity,
           hub: init.hub,
           handshakeTimeoutMs: this.#init.handshakeTimeoutMs,
           onMessage: (from, m) => this.signaling.receive(from, m),
-          carriers: (to) => [...this.#peers.values()].filter((p) => p.member && p.primary && p.nodeId !== to).map((p) => p.nodeId),
+          // The rendezvous where the peer was met first, then members we share with it, perhaps.
+          carriers: (to) => [
+            ...this.#meetings.metAt(to).filter((id) => this.#peers.get(id)?.primary),
+            ...[...this.#peers.values()].filter((p) => p.member && p.primary && p.nodeId !== to).map((p) => p.nodeId),
+          ],
           relay: (carrier, to, p) => {
             const via = this.#peers.get(carrier)?.primary;
             return !!via && this.#sendControl(via, { t: "relay", to, p });
@@ -139,6 +154,20 @@ export class LinkManager {
     this.#peers.get(nodeId)?.linkOn(tier)?.link.close(reason);
   }
 
+  /**
+   * Uses the instance `nodeId` as a rendezvous: waits at `topics` there (each a room as rendezvous.ts derives it for
+   * that instance), says so whenever a link to it comes up, and links to every peer met there. Null stops.
+   */
+  useRendezvous(nodeId: string, topics: readonly string[] | null): void {
+    this.#meetings.use(nodeId, topics);
+    if (topics) this.#sayMeet(nodeId);
+  }
+
+  /** Whether the peer's link serves more than replication: a rendezvous of ours, or one that uses us as its own. */
+  keeps(nodeId: string): boolean {
+    return this.#meetings.topics(nodeId) !== undefined || this.#point.waits(nodeId);
+  }
+
   /** Replication says whether the peer proved a room we share: a member keeps its place when the table is full. */
   vouch(nodeId: string, member: boolean): void {
     const peer = this.#peers.get(nodeId);
@@ -151,6 +180,7 @@ export class LinkManager {
     if (!peer) return;
     this.#peers.delete(nodeId);
     this.#frames.forget(nodeId);
+    this.#point.leave(nodeId);
     peer.dials = false;
     this.#queue.forget(peer, reason);
     this.#log(`forgot ${nodeId}: ${reason}`);
@@ -177,6 +207,7 @@ export class LinkManager {
   async close(): Promise<void> {
     this.#closing.abort(new DialError("shutting down"));
     for (const timer of this.#timers) clearInterval(timer);
+    for (const said of this.#meetSaid.values()) clearTimeout(said.timer);
     this.#hubPath?.close();
     for (const link of this.#handshaking) link.close("shutting down");
     for (const peer of this.#peers.values()) for (const entry of peer.links()) entry.link.close("shutting down");
@@ -268,6 +299,10 @@ export class LinkManager {
         return this.#relay(peer, message.to, message.p);
       case "relayed":
         return this.#hubPath?.relayed(peer.nodeId, message.from, message.p);
+      case "meet":
+        return this.#meet(peer, entry, message.topics);
+      case "met":
+        return this.#met(peer, message.peers);
     }
   }
 
@@ -284,6 +319,9 @@ export class LinkManager {
     if (!change) return;
     const tier = peer.primary?.tier ?? null;
     this.#log(`${peer.nodeId} primary: ${change.previous ?? "none"} -> ${tier ?? "none"}`);
+    // A peer with no link waits nowhere; a rendezvous of ours relinked hears where we wait again.
+    if (!tier) this.#point.leave(peer.nodeId);
+    if (tier && !change.previous) this.#sayMeet(peer.nodeId);
     this.#onChange.emit(peer.nodeId, tier, change.previous);
   }
 
@@ -294,9 +332,51 @@ export class LinkManager {
    */
   #relay(from: Peer, to: string, payload: SessionEnvelope): void {
     const target = this.#peers.get(to);
-    if (!from.member || !target?.member || target === from || !target.primary) return;
+    if (!target || target === from || !target.primary) return;
+    // Between members (each proved a room to us), or between peers that met here at a common topic.
+    if (!(from.member && target.member) && !this.#point.together(from.nodeId, to)) return;
     if (!this.#relays.take(from.nodeId)) return;
     this.#sendControl(target.primary, { t: "relayed", from: from.nodeId, p: payload });
+  }
+
+  /** Tells a rendezvous of ours where we wait, with the latest topics: at once, or within a second (it drops more). */
+  #sayMeet(nodeId: string): void {
+    const said = this.#meetSaid.get(nodeId) ?? { at: 0 };
+    this.#meetSaid.set(nodeId, said);
+    if (said.timer) return;
+    const say = () => {
+      said.timer = undefined;
+      const topics = this.#meetings.topics(nodeId);
+      const primary = this.#peers.get(nodeId)?.primary;
+      if (!topics || !primary || this.#closing.signal.aborted) return;
+      said.at = Date.now();
+      this.#sendControl(primary, { t: "meet", topics });
+    };
+    const wait = said.at + 1000 / MEETS_PER_SECOND - Date.now();
+    if (wait <= 0) say();
+    else said.timer = setTimeout(say, wait);
+  }
+
+  /** A peer waits at `topics` here: it hears whom it meets at them, and those it is new to hear of it. */
+  #meet(peer: Peer, entry: PeerLink, topics: string[]): void {
+    if (!this.#meets.take(peer.nodeId)) return;
+    const { met, tell } = this.#point.meet(peer.nodeId, topics);
+    // Answered on the link it came by: this side may not have elected a primary yet.
+    if (met.length > 0) this.#sendControl(entry, { t: "met", peers: met.slice(-MAX_MET) });
+    for (const other of tell) {
+      const to = this.#peers.get(other);
+      const via = to?.primary ?? to?.links()[0];
+      if (via) this.#sendControl(via, { t: "met", peers: [peer.nodeId] });
+    }
+  }
+
+  /** A rendezvous of ours met peers at our topics: link to them (signaling goes through it; their handshakes prove them). */
+  #met(from: Peer, peers: string[]): void {
+    for (const nodeId of peers) {
+      if (nodeId === this.#init.identity.nodeId || !this.#meetings.met(nodeId, from.nodeId)) continue;
+      if (this.#peers.get(nodeId)?.primary) continue;
+      this.connect({ nodeId }).catch(() => {});
+    }
   }
 
   #signalOverLink(nodeId: string, message: SignalMessage): boolean {

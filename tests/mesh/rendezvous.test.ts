@@ -1,0 +1,35 @@
+// Meeting at a rendezvous between real instances (src/rendezvous.ts, transport/links/meeting.ts): two members of a
+// private room that know no address of each other, only a third instance's, link directly; the third holds no room.
+import { expect, it } from "bun:test";
+import { parseInvite } from "../../src/domain/rooms.ts";
+import { deadTcpPort } from "../helpers/ports.ts";
+import { startInstance } from "../helpers/instance.ts";
+import { peersOf, send, waitForCount, waitForLink } from "../helpers/mesh.ts";
+
+it("meets the issuer of an invite at the rendezvous it names when the issuer's own URL is out of reach", async () => {
+  await using r = await startInstance({ args: ["--name", "rendezvous", "--transports", "websocket,http"] });
+  const flags = ["--transports", "webrtc,websocket"];
+  await using a = await startInstance({ args: [...flags, "--name", "alice", "--rendezvous", r.http] });
+  const created = await fetch(`${a.http}/rooms`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "secret" }) });
+  const { invite } = (await created.json()) as { invite: string };
+  expect(parseInvite(invite).rendezvous).toEqual([r.http]);
+  // As for an issuer behind a NAT: the invite's own URL answers nothing from here; only its rendezvous does.
+  const unreachable = invite.replace(new URL(a.http).origin, `http://127.0.0.1:${deadTcpPort()}`);
+  await using b = await startInstance({ args: [...flags, "--name", "bob", "--invite", unreachable] });
+
+  const row = await waitForLink(b, a, "webrtc");
+  expect(row.rooms).toEqual(["secret"]);
+  await send(a, "secret", "hello from alice");
+  await send(b, "secret", "hello from bob");
+  expect((await waitForCount(b, "secret", 2)).map((m) => m.text).sort()).toEqual(["hello from alice", "hello from bob"]);
+  expect((await waitForCount(a, "secret", 2)).length).toBe(2);
+
+  // Past the 5 s an instance that shares no room is kept: the rendezvous still holds both, and neither room nor message.
+  await Bun.sleep(6000);
+  const atR = await peersOf(r);
+  expect(atR.map((p) => p.node_id).sort()).toEqual([a.nodeId, b.nodeId].sort());
+  expect(atR.every((p) => p.state === "connected" && p.rooms.length === 0)).toBe(true);
+  const held = await fetch(`${r.http}/history?room=secret`);
+  expect([held.status, await held.json()]).toEqual([200, []]);
+  expect(r.output()).not.toContain("secret");
+}, 60_000);

@@ -1,0 +1,104 @@
+/**
+ * Meeting at a rendezvous (links/meeting.ts, links/manager.ts `#meet`/`#met`/`#relay`): peers that share no room with
+ * the rendezvous, and cannot reach each other, wait there at a topic, hear of each other, and negotiate through it;
+ * the rendezvous passes sessions on only between peers of a common topic.
+ */
+import { expect, it } from "bun:test";
+import { rendezvousTopic } from "../../src/domain/rooms.ts";
+import { MemoryNetwork } from "../../src/transport/memory/index.ts";
+import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
+import { waitFor } from "../helpers/instance.ts";
+import { signalingNode, type SignalingNode } from "../helpers/signaling-nodes.ts";
+
+const node = signalingNode;
+type Node = SignalingNode;
+
+const connected = (x: Node, y: Node) => x.m.status().some((s) => s.nodeId === y.id && s.state === "connected");
+const knows = (x: Node, y: Node) => x.m.status().some((s) => s.nodeId === y.id);
+
+/** `x` uses `r` as its rendezvous, waiting at `topics` there. */
+async function wait(x: Node, r: Node, topics: string[]) {
+  x.m.useRendezvous(r.id, topics);
+  await x.m.connect({ nodeId: r.id, memory: r.name });
+  await waitFor(() => connected(x, r) && connected(r, x), 3000, `${x.name} linked to the rendezvous`);
+}
+
+const TRIP = rendezvousTopic({ name: "trip", key: null }, "0".repeat(32));
+const WORK = rendezvousTopic({ name: "work", key: null }, "0".repeat(32));
+const OFFER: SignalMessage = { session: "webrtc:s1", kind: "offer", sdp: "v=0 marker-9c2f" };
+
+it("meets two peers waiting at one topic, and passes their signaling on", async () => {
+  const net = new MemoryNetwork();
+  const [r, a, b] = [await node(net, "r"), await node(net, "a"), await node(net, "b")];
+  await wait(a, r, [TRIP]);
+  await wait(b, r, [WORK, TRIP]);
+  // Each heard of the other (B at once, A when B came): each files the other as a peer to link to.
+  await waitFor(() => knows(a, b) && knows(b, a), 3000, "A and B met");
+  await a.m.signaling.send({ nodeId: b.id }, OFFER);
+  await waitFor(() => b.heard.length > 0, 3000, "the offer at B");
+  expect(b.heard).toEqual([{ from: a.id, message: OFFER }]);
+  await b.m.signaling.send({ nodeId: a.id }, { session: "webrtc:s1", kind: "answer", sdp: "v=0 answer" });
+  await waitFor(() => a.heard.length > 0, 3000, "the answer at A");
+  expect(a.heard[0]!.from).toBe(b.id);
+  // The rendezvous shares no room with either, and links to nothing on their behalf.
+  expect(r.m.status().map((s) => s.nodeId).sort()).toEqual([a.id, b.id].sort());
+  expect(r.m.keeps(a.id) && r.m.keeps(b.id) && a.m.keeps(r.id)).toBe(true);
+  expect(a.m.keeps(b.id)).toBe(false);
+});
+
+it("passes nothing on between peers of different topics, or for one that waits nowhere", async () => {
+  const net = new MemoryNetwork();
+  const [r, a, b, c] = [await node(net, "r"), await node(net, "a"), await node(net, "b"), await node(net, "c")];
+  await wait(a, r, [TRIP]);
+  await wait(b, r, [WORK]);
+  // C is linked to R without waiting anywhere, and knows B's node id from elsewhere.
+  await c.m.connect({ nodeId: r.id, memory: r.name });
+  await waitFor(() => connected(c, r), 3000, "C linked to R");
+  await Bun.sleep(200);
+  expect(knows(a, b) || knows(b, a)).toBe(false);
+  // A and C take R for a common member (as if it had proved a room) and ask it to carry a session to B: R refuses both.
+  a.m.vouch(r.id, true);
+  c.m.vouch(r.id, true);
+  await expect(a.m.signaling.send({ nodeId: b.id }, OFFER)).rejects.toThrow(/no common peer passed a session on/);
+  await expect(c.m.signaling.send({ nodeId: b.id }, OFFER)).rejects.toThrow(/no common peer passed a session on/);
+  expect(b.heard).toEqual([]);
+  // Once B waits at A's topic too, the same request goes through.
+  b.m.useRendezvous(r.id, [WORK, TRIP]);
+  await waitFor(() => knows(a, b), 3000, "A met B");
+  await a.m.signaling.send({ nodeId: b.id }, OFFER);
+  await waitFor(() => b.heard.length > 0, 3000, "the offer at B");
+});
+
+it("ignores whom an instance that is no rendezvous of ours says it met", async () => {
+  const net = new MemoryNetwork();
+  const [r, a, b] = [await node(net, "r"), await node(net, "a"), await node(net, "b")];
+  await wait(a, r, [TRIP]);
+  // A stops using R (R does not know): R still tells A of B, and A does not act on it.
+  a.m.useRendezvous(r.id, null);
+  await wait(b, r, [TRIP]);
+  await waitFor(() => knows(b, a), 3000, "B heard of A");
+  await Bun.sleep(300);
+  expect(knows(a, b)).toBe(false);
+});
+
+it("forgets where a peer waited once its link is gone, and hears it again when it relinks", async () => {
+  const net = new MemoryNetwork();
+  const [r, a, b] = [await node(net, "r"), await node(net, "a"), await node(net, "b")];
+  await wait(a, r, [TRIP]);
+  r.m.forget(a.id, "test");
+  await waitFor(() => !connected(a, r), 3000, "A unlinked");
+  // A redials R (it is A's rendezvous) and says where it waits again: B meets it.
+  await waitFor(() => connected(a, r) && connected(r, a), 5000, "A relinked to R");
+  await wait(b, r, [TRIP]);
+  await waitFor(() => knows(b, a) && knows(a, b), 3000, "A and B met after A relinked");
+});
+
+it("derives a topic per room and rendezvous that says nothing of the room", () => {
+  const room = { name: "trip", key: null };
+  const at = (id: string) => rendezvousTopic(room, id);
+  expect(at("1".repeat(32))).not.toBe(at("2".repeat(32)));
+  expect(at("1".repeat(32))).toBe(at("1".repeat(32)));
+  expect(at("1".repeat(32))).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  // A private room of the same name meets elsewhere.
+  expect(rendezvousTopic({ name: "trip", key: "K".repeat(43) }, "1".repeat(32))).not.toBe(at("1".repeat(32)));
+});
