@@ -1,6 +1,7 @@
 // Reach across the lab of NATs (tests/helpers/nat-lab.ts; needs root, iproute2, iptables and coturn): for each network
-// of issue 11's matrix, RUNS times over a fresh lab, B is started told of A (or both of a public C) and, from B's ready
-// line, timed until a message B sends at once shows at A, and until A shows B linked and on which tier.
+// of issue 11's matrix, RUNS times over a fresh lab, B is started told of A (or both of a public C: a member, or a
+// rendezvous in no room) and, from B's ready line, timed until a message B sends at once shows at A, and until A shows
+// B linked and on which tier.
 // Prints p50 and p90 of each, and the tiers seen. Target (printed, not enforced): first message p90 under 1 s where
 // the two can link, under 300 ms on a LAN.
 // Usage: bun run bench/nat.ts [RUNS, default 10] [SCENARIO ...]
@@ -20,6 +21,8 @@ interface Scenario {
   /** Where A and B (and C, the public member both are told of) run, and the URL B (and A) are given. */
   place(lab: Lab): { a: TestHost; b: TestHost; c?: TestHost; url: string; aHttpPort?: number };
   lan?: boolean;
+  /** C is no member but a rendezvous (relaying links, or not) that A and B are both given instead. */
+  rendezvous?: { relay: boolean };
 }
 
 const SCENARIOS: Scenario[] = [
@@ -45,6 +48,24 @@ const SCENARIOS: Scenario[] = [
     lab: { publics: 1, sites: [{ nat: "symmetric" }, { nat: "symmetric" }] },
     place: (l) => ({ a: l.sites[0]!.hosts[0]!, b: l.sites[1]!.hosts[0]!, c: l.publics[0]!, url: `http://${l.publics[0]!.ip}:8080` }),
   },
+  {
+    name: "both cone, no forward, rendezvous",
+    lab: { publics: 1, sites: [{ nat: "cone" }, { nat: "cone" }] },
+    rendezvous: { relay: false },
+    place: (l) => ({ a: l.sites[0]!.hosts[0]!, b: l.sites[1]!.hosts[0]!, c: l.publics[0]!, url: `http://${l.publics[0]!.ip}:8080` }),
+  },
+  {
+    name: "both symmetric, no forward, rendezvous",
+    lab: { publics: 1, sites: [{ nat: "symmetric" }, { nat: "symmetric" }] },
+    rendezvous: { relay: false },
+    place: (l) => ({ a: l.sites[0]!.hosts[0]!, b: l.sites[1]!.hosts[0]!, c: l.publics[0]!, url: `http://${l.publics[0]!.ip}:8080` }),
+  },
+  {
+    name: "both corporate, relaying rendezvous",
+    lab: { publics: 1, sites: [{ nat: "cone", egress: "no-udp" }, { nat: "cone", egress: "no-udp" }] },
+    rendezvous: { relay: true },
+    place: (l) => ({ a: l.sites[0]!.hosts[0]!, b: l.sites[1]!.hosts[0]!, c: l.publics[0]!, url: `http://${l.publics[0]!.ip}:8080` }),
+  },
   { name: "B corporate (no UDP)", lab: { publics: 1, sites: [{ nat: "cone", egress: "no-udp" }] }, place: (l) => ({ a: l.publics[0]!, b: l.sites[0]!.hosts[0]!, url: `http://${l.publics[0]!.ip}:8080` }) },
   {
     name: "B web-only, A on :80",
@@ -64,15 +85,19 @@ async function texts(at: HostedInstance): Promise<string[]> {
 async function run(s: Scenario): Promise<{ message: number | null; link: number | null; tier: string | null }> {
   await using lab = await createNatLab({ ...s.lab, coturn: true });
   const where = s.place(lab);
-  const flags = ["--room", ROOM, "--transports", "webrtc,turn,websocket,http", "--lan-addr", "127.255.255.255", "--turn", lab.coturn!.turn];
+  const transports = `webrtc,turn,websocket,http${s.rendezvous ? ",relay" : ""}`;
+  const flags = ["--room", ROOM, "--transports", transports, "--lan-addr", "127.255.255.255", "--turn", lab.coturn!.turn];
   const stun = lab.coturn!.stun;
   const started: HostedInstance[] = [];
   try {
-    const c = where.c ? await startHosted(where.c, [...flags, "--name", "C"], { stun }) : null;
+    // C: a member both are told of, or a rendezvous in no room.
+    const cFlags = s.rendezvous ? ["--transports", "websocket,http", "--lan-addr", "127.255.255.255", ...(s.rendezvous.relay ? ["--relay"] : [])] : flags;
+    const c = where.c ? await startHosted(where.c, [...cFlags, "--name", "C"], { stun }) : null;
     if (c) started.push(c);
-    const a = await startHosted(where.a, [...flags, "--name", "A", ...(c ? ["--peer", where.url] : [])], { stun, httpPort: where.aHttpPort });
+    const toC = s.rendezvous ? ["--rendezvous", where.url] : ["--peer", where.url];
+    const a = await startHosted(where.a, [...flags, "--name", "A", ...(c ? toC : [])], { stun, httpPort: where.aHttpPort });
     started.push(a);
-    const b = await startHosted(where.b, [...flags, "--name", "B", "--peer", where.url], { stun });
+    const b = await startHosted(where.b, [...flags, "--name", "B", ...(c ? toC : ["--peer", where.url])], { stun });
     started.push(b);
     const ready = performance.now();
     const text = `hello ${Math.random()}`;

@@ -22,6 +22,8 @@ export interface Config {
   peers: string[];
   /** Instances (base URLs) where this one meets the other members of its rooms when neither can reach the other. */
   rendezvous: string[];
+  /** Relays the encrypted links of instances that meet here and reach each other no other way. */
+  relay: boolean;
   rooms: string[];
   stun: string[];
   turn: TurnServer[];
@@ -60,6 +62,7 @@ const FLAGS = {
   name: { type: "string", placeholder: "NAME", help: "this instance's display name [derived from the host name]" },
   peer: { type: "string", multiple: true, placeholder: "URL", help: "another instance's HTTP base URL (http://host:port) to connect to at start" },
   rendezvous: { type: "string", multiple: true, placeholder: "URL", help: "an instance both sides reach (http://host:port) that passes signaling between members of a room behind NATs" },
+  relay: { type: "boolean", help: "relay the encrypted links of instances that use this one as rendezvous and reach each other no other way" },
   room: { type: "string", multiple: true, placeholder: "NAME", help: "join this open room at start" },
   invite: { type: "string", multiple: true, placeholder: "URL", help: "join the room of an invite link and link to the instance that issued it" },
   "public-host": { type: "string", multiple: true, placeholder: "NAME", help: "a DNS name that reaches this machine, accepted in Host (besides IPs, localhost, this host's name)" },
@@ -228,6 +231,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     name: flags.name === undefined ? defaultName() : parseName(flags.name),
     peers: (flags.peer ?? []).map((raw) => parseInstanceUrl("peer", raw)),
     rendezvous: [...new Set((flags.rendezvous ?? []).map((raw) => parseInstanceUrl("rendezvous", raw)))],
+    relay: flags.relay ?? false,
     rooms: [...new Set((flags.room ?? []).map(parseRoom))],
     stun: stun.includes("none") ? [] : stun,
     turn: (flags.turn ?? []).map(parseTurn),

@@ -72,6 +72,6 @@ export function buildNetwork({ config, identity, hub, ports, log }: NetworkInit)
       })
     : null;
   if (lan) transports.push(lan);
-  const links = new LinkManager({ identity, transports, signaling, hub, log });
+  const links = new LinkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay });
   return { links, websocket, http, lan, discovery, addresses };
 }

@@ -16,7 +16,7 @@ describe("flags", () => {
   it("has the contract's defaults", () => {
     const c = config();
     expect(c).toMatchObject({ httpPort: 8080, wsPort: 9000, host: "0.0.0.0", db: "chat.db", peers: [], rooms: [], stun: [DEFAULT_STUN], turn: [], lanPort: 9999, lanAddr: null });
-    expect(c.transports).toEqual(["webrtc", "turn", "websocket", "http", "lan"]);
+    expect(c.transports).toEqual(["webrtc", "turn", "websocket", "http", "lan", "relay"]);
     expect(c.name.length).toBeGreaterThan(0);
   });
 

@@ -5,6 +5,8 @@ export const TIER_PRIORITY = {
   websocket: 60,
   http: 40,
   lan: 20,
+  /** Through a rendezvous that relays (`--relay`): only where no direct tier reaches, and left when one does. */
+  relay: 10,
 } as const;
 
 /** One tier's name, as `--transports`, `/peers` and every layer spell it. */

@@ -4,6 +4,7 @@ import { afterEach } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
 import { nodeIdOf } from "../../src/storage/identity.ts";
 import { LinkManager } from "../../src/transport/links/index.ts";
+import type { LinkManagerInit } from "../../src/transport/links/settings.ts";
 import { memoryTransport, type MemoryNetwork } from "../../src/transport/memory/index.ts";
 import { SignalHub } from "../../src/transport/signaling/hub.ts";
 import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
@@ -17,10 +18,10 @@ afterEach(async () => {
 });
 
 /** A started link manager named `name` on `net` (closed after the test), and the signal messages it hears. */
-export async function signalingNode(net: MemoryNetwork, name: string) {
+export async function signalingNode(net: MemoryNetwork, name: string, options: Partial<LinkManagerInit> = {}) {
   const { publicKey, privateKey } = generateKeyPairSync("ed25519");
   const identity = { nodeId: nodeIdOf(publicKey), publicKey, privateKey };
-  const m = new LinkManager({ identity, transports: [memoryTransport(net, name, "websocket")], hub: new SignalHub(), ...FAST });
+  const m = new LinkManager({ identity, transports: [memoryTransport(net, name, "websocket")], hub: new SignalHub(), ...FAST, ...options });
   await m.start();
   managers.push(m);
   const heard: { from: string; message: SignalMessage }[] = [];

@@ -171,6 +171,27 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
     }, 120_000);
   }
 
+  it("both in corporate networks (no UDP out), no port forwarded: A and B link through a public rendezvous that relays (relay), and again after B restarts", async () => {
+    await using lab = await createNatLab({ publics: 1, sites: [{ nat: "cone", egress: "no-udp" }, { nat: "cone", egress: "no-udp" }], coturn: true });
+    const hostR = lab.publics[0]!;
+    const stun = lab.coturn!.stun;
+    await using r = await startHosted(hostR, ["--name", "R", "--transports", "websocket,http", "--lan-addr", "127.255.255.255", "--relay"], { stun });
+    const flags = ["--room", ROOM, "--transports", "webrtc,turn,websocket,http,relay", "--lan-addr", "127.255.255.255", "--turn", lab.coturn!.turn, "--rendezvous", `http://${hostR.ip}:8080`];
+    await using a = await startHosted(lab.sites[0]!.hosts[0]!, [...flags, "--name", "A"], { stun });
+    const dbB = join(tempDir("e-goat-lab-b-"), "chat.db");
+    let b = await startHosted(lab.sites[1]!.hosts[0]!, [...flags, "--name", "B"], { stun, db: dbB });
+    try {
+      await expectLinked(a, b, "relay");
+      await b[Symbol.asyncDispose]();
+      b = await startHosted(lab.sites[1]!.hosts[0]!, [...flags, "--name", "B"], { stun, db: dbB });
+      await expectLinked(a, b, "relay", " after the restart");
+      expect(await (await r.api(`/history?room=${ROOM}`)).json()).toEqual([]);
+    } finally {
+      await b[Symbol.asyncDispose]();
+      rmSync(dirname(dbB), { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it("B in a corporate network (no UDP out), A public: websocket", async () => {
     await using lab = await createNatLab({ publics: 1, sites: [{ nat: "cone", egress: "no-udp" }], coturn: true });
     const hostA = lab.publics[0]!;

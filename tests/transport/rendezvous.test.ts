@@ -3,8 +3,10 @@
  * the rendezvous, and cannot reach each other, wait there at a topic, hear of each other, and negotiate through it;
  * the rendezvous passes sessions on only between peers of a common topic.
  */
-import { expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import { rendezvousTopic } from "../../src/domain/rooms.ts";
+import { CircuitRelay } from "../../src/transport/links/circuits.ts";
+import type { LinkManagerInit } from "../../src/transport/links/settings.ts";
 import { MemoryNetwork } from "../../src/transport/memory/index.ts";
 import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
 import { waitFor } from "../helpers/instance.ts";
@@ -101,4 +103,103 @@ it("derives a topic per room and rendezvous that says nothing of the room", () =
   expect(at("1".repeat(32))).toMatch(/^[A-Za-z0-9_-]{22}$/);
   // A private room of the same name meets elsewhere.
   expect(rendezvousTopic({ name: "trip", key: "K".repeat(43) }, "1".repeat(32))).not.toBe(at("1".repeat(32)));
+});
+
+describe("relayed links (--relay)", () => {
+  const RELAYING = { relay: true };
+  const ENDS = { circuits: true };
+  const tierAt = (x: Node, y: Node) => x.m.status().find((s) => s.nodeId === y.id)?.tier ?? null;
+
+  /** R relays (or not); A and B wait at TRIP there, and reach each other no other way. */
+  async function trio(relay: Partial<LinkManagerInit>) {
+    const net = new MemoryNetwork();
+    const r = await node(net, "r", relay);
+    const a = await node(net, "a", ENDS);
+    const b = await node(net, "b", ENDS);
+    await wait(a, r, [TRIP]);
+    await wait(b, r, [TRIP]);
+    return { net, r, a, b };
+  }
+
+  it("link two peers that meet at a relaying rendezvous and reach each other no other way, and carry their data", async () => {
+    const { a, b } = await trio(RELAYING);
+    await waitFor(() => tierAt(a, b) === "relay" && tierAt(b, a) === "relay", 5000, "a relayed link both ways");
+    const got: string[] = [];
+    b.m.onData((from, data, tier) => from === a.id && got.push(`${tier}:${new TextDecoder().decode(data)}`));
+    expect(a.m.send(b.id, new TextEncoder().encode("through the relay"))).toBe(true);
+    await waitFor(() => got.length > 0, 3000, "the frame at B");
+    expect(got).toEqual(["relay:through the relay"]);
+  });
+
+  it("are not made through a rendezvous that does not relay", async () => {
+    const { a, b } = await trio({});
+    await waitFor(() => knows(a, b), 3000, "A met B");
+    await Bun.sleep(800);
+    expect(tierAt(a, b)).toBeNull();
+  });
+
+  it("end when they carried the relay's bytes, and are opened again", async () => {
+    const { a, b } = await trio({ relay: true, relayLimits: { bytes: 20_000 } });
+    await waitFor(() => tierAt(a, b) === "relay", 5000, "a relayed link");
+    const closed: string[] = [];
+    a.m.onChange((id, tier) => id === b.id && tier === null && closed.push("down"));
+    for (let i = 0; i < 5; i++) a.m.send(b.id, new Uint8Array(8000));
+    await waitFor(() => closed.length > 0, 3000, "the relayed link closed");
+    await waitFor(() => tierAt(a, b) === "relay", 5000, "a new relayed link");
+    const log = JSON.stringify(a.m.status().find((s) => s.nodeId === b.id)?.log);
+    expect(log).toContain("a relayed link carries at most 20000 bytes here");
+  });
+
+  it("are left once a direct link carries the data, and not opened again while it does", async () => {
+    const { a, b } = await trio(RELAYING);
+    await waitFor(() => tierAt(a, b) === "relay", 5000, "a relayed link");
+    await a.m.connect({ nodeId: b.id, memory: "b" });
+    await waitFor(() => tierAt(a, b) === "websocket" && tierAt(b, a) === "websocket", 3000, "the direct link is primary");
+    await waitFor(() => a.m.status().find((s) => s.nodeId === b.id)?.tiers.join() === "websocket", 3000, "the relayed link closed");
+    await Bun.sleep(1000);
+    expect(a.m.status().find((s) => s.nodeId === b.id)?.tiers).toEqual(["websocket"]);
+    expect(b.m.status().find((s) => s.nodeId === a.id)?.tiers).toEqual(["websocket"]);
+  });
+});
+
+describe("the relay", () => {
+  /** A relay over a recording wire, as the link manager wires it. */
+  function relayOf(allowed: (from: string, to: string) => boolean, limits = {}) {
+    const sent: { to: string; message?: unknown; bytes?: number }[] = [];
+    const relay = new CircuitRelay({
+      wire: {
+        control: (to, message) => (sent.push({ to, message }), true),
+        frame: (to, parts) => (sent.push({ to, bytes: parts.reduce((n, p) => n + p.byteLength, 0) }), true),
+        buffered: () => 0,
+      },
+      allowed,
+      limits,
+    });
+    return { relay, sent };
+  }
+  const ID = "A".repeat(22);
+
+  it("refuses a relayed link between peers of no common topic, and tells the target nothing", () => {
+    const { relay, sent } = relayOf(() => false);
+    relay.open("c", ID, "b");
+    expect(sent).toEqual([{ to: "c", message: { t: "shut", c: ID, why: "no relayed link to b: it waits here at none of your topics" } }]);
+    expect(relay.frame("c", ID, new Uint8Array(10))).toBe(false);
+    expect(relay.size).toBe(0);
+  });
+
+  it("holds each peer to its number of relayed links, and all to the total", () => {
+    const { relay, sent } = relayOf(() => true, { perPeer: 2, total: 3 });
+    const id = (n: number) => `${n}`.padStart(22, "A");
+    relay.open("a", id(1), "b");
+    relay.open("a", id(2), "c");
+    relay.open("a", id(3), "d");
+    expect(relay.size).toBe(2);
+    expect(sent.at(-1)).toEqual({ to: "a", message: { t: "shut", c: id(3), why: "at most 2 relayed links per instance here" } });
+    relay.open("e", id(4), "f");
+    relay.open("g", id(5), "h");
+    expect(relay.size).toBe(3);
+    expect(sent.at(-1)).toEqual({ to: "g", message: { t: "shut", c: id(5), why: "this relay carries the most relayed links it allows (3)" } });
+    relay.gone("a");
+    expect(relay.size).toBe(1);
+  });
 });

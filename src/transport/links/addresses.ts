@@ -19,6 +19,7 @@ type Field = Exclude<keyof PeerAddress, "nodeId">;
 /**
  * The fields a tier dials (tests' in-memory tiers dial `memory`). webrtc and turn may signal through the peer's hub at
  * its ws address, but fail for reasons of their own (ICE, UDP) far more often: their failures say nothing of it.
+ * relay dials no address of the peer's, only through a rendezvous.
  */
 const FIELDS_OF: Record<Tier, Field[]> = {
   webrtc: ["memory"],
@@ -26,6 +27,7 @@ const FIELDS_OF: Record<Tier, Field[]> = {
   websocket: ["ws", "memory"],
   http: ["http", "memory"],
   lan: ["lan", "memory"],
+  relay: [],
 };
 
 /** Addresses kept per field: enough for a peer's own, the user's and a few seen, never a list a peer can grow. */

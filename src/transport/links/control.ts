@@ -7,6 +7,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { FrameData } from "../link.ts";
 import { NodeId } from "../../domain/names.ts";
+import { MAX_REASON_CHARS } from "../limits.ts";
 import { RendezvousTopic } from "../../domain/rooms.ts";
 import { MAX_MET, MAX_TOPICS } from "./meeting.ts";
 import { SessionEnvelope } from "../signaling/hub-link.ts";
@@ -14,10 +15,16 @@ import { SignalMessage } from "../signaling/signal.ts";
 
 const CONTROL = 0;
 const DATA = 1;
+/** A frame of a relayed link (circuits.ts): the circuit's id in 16 bytes, then the frame, sealed end to end. */
+const CIRCUIT = 2;
+const CIRCUIT_ID_BYTES = 16;
 /** Largest control frame: a signal message with a 32 KiB SDP fits with room to spare. */
 const MAX_CONTROL_BYTES = 64 * 1024;
 
 const Nonce = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+/** A relayed link's id between one end and the relay, chosen by whoever opened that side: 16 bytes in base64url. */
+export const CircuitId = Type.String({ pattern: "^[A-Za-z0-9_-]{22}$" });
+const Reason = Type.String({ maxLength: MAX_REASON_CHARS });
 
 export const ControlMessage = Type.Union([
   Type.Object({ t: Type.Literal("ping"), n: Nonce }, { additionalProperties: false }),
@@ -30,8 +37,14 @@ export const ControlMessage = Type.Union([
   Type.Object({ t: Type.Literal("relayed"), from: NodeId, p: SessionEnvelope }, { additionalProperties: false }),
   /** To a rendezvous: the topics (rooms, unreadable there) where the sender waits to meet others; each replaces the last. */
   Type.Object({ t: Type.Literal("meet"), topics: Type.Array(RendezvousTopic, { maxItems: MAX_TOPICS }) }, { additionalProperties: false }),
-  /** From a rendezvous: instances waiting at a topic the receiver waits at too. */
-  Type.Object({ t: Type.Literal("met"), peers: Type.Array(NodeId, { maxItems: MAX_MET }) }, { additionalProperties: false }),
+  /** From a rendezvous: instances waiting at a topic the receiver waits at too, and whether it relays links (`--relay`). */
+  Type.Object({ t: Type.Literal("met"), peers: Type.Array(NodeId, { maxItems: MAX_MET }), relays: Type.Boolean() }, { additionalProperties: false }),
+  /** To a relay: open relayed link `c` to `to`. */
+  Type.Object({ t: Type.Literal("open"), c: CircuitId, to: NodeId }, { additionalProperties: false }),
+  /** From a relay: `from` opened relayed link `c` to the receiver. */
+  Type.Object({ t: Type.Literal("opened"), c: CircuitId, from: NodeId }, { additionalProperties: false }),
+  /** Either way: relayed link `c` is closed (refused, used up, or closed by an end), and why. */
+  Type.Object({ t: Type.Literal("shut"), c: CircuitId, why: Reason }, { additionalProperties: false }),
 ]);
 export type ControlMessage = Static<typeof ControlMessage>;
 
@@ -39,8 +52,12 @@ const checkControl = TypeCompiler.Compile(ControlMessage);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** One frame off a link: data for the layer above, a valid control message, or why it is neither. */
-export type Decoded = { kind: "data"; data: Uint8Array } | { kind: "control"; message: ControlMessage } | { kind: "invalid"; reason: string };
+/** One frame off a link: data for the layer above, a valid control message, a relayed link's frame, or why it is none. */
+export type Decoded =
+  | { kind: "data"; data: Uint8Array }
+  | { kind: "control"; message: ControlMessage }
+  | { kind: "circuit"; circuit: string; data: Uint8Array }
+  | { kind: "invalid"; reason: string };
 
 export function encodeControl(message: ControlMessage): Uint8Array {
   const json = encoder.encode(JSON.stringify(message));
@@ -57,9 +74,22 @@ export function encodeData(data: FrameData): Uint8Array[] {
   return data instanceof Uint8Array ? [DATA_PREFIX, data] : [DATA_PREFIX, ...data];
 }
 
-/** Splits a frame into data or a checked control message; never throws. */
+/** A relayed link's frame (whole or in parts) under circuit id `circuit`, as parts a link takes without joining them. */
+export function encodeCircuit(circuit: string, data: FrameData): Uint8Array[] {
+  const header = new Uint8Array(1 + CIRCUIT_ID_BYTES);
+  header[0] = CIRCUIT;
+  header.set(Buffer.from(circuit, "base64url"), 1);
+  return data instanceof Uint8Array ? [header, data] : [header, ...data];
+}
+
+/** Splits a frame into data, a checked control message or a relayed link's frame; never throws. */
 export function decodeFrame(frame: Uint8Array): Decoded {
   if (frame[0] === DATA) return { kind: "data", data: frame.subarray(1) };
+  if (frame[0] === CIRCUIT) {
+    if (frame.byteLength < 1 + CIRCUIT_ID_BYTES) return { kind: "invalid", reason: "short relayed frame" };
+    const circuit = Buffer.from(frame.subarray(1, 1 + CIRCUIT_ID_BYTES)).toString("base64url");
+    return { kind: "circuit", circuit, data: frame.subarray(1 + CIRCUIT_ID_BYTES) };
+  }
   if (frame[0] !== CONTROL) return { kind: "invalid", reason: `unknown frame kind ${frame[0]}` };
   if (frame.byteLength > MAX_CONTROL_BYTES) return { kind: "invalid", reason: `control frame of ${frame.byteLength} bytes` };
   let message: unknown;

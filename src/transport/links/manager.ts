@@ -9,6 +9,7 @@ import type { SignalMessage } from "../signaling/signal.ts";
 import { RateLimiter } from "../../rate-limit.ts";
 import type { AddressSource } from "./addresses.ts";
 import { decodeFrame, encodeControl, encodeData } from "./control.ts";
+import { CircuitRelay, CircuitTransport, type CircuitWire } from "./circuits.ts";
 import { DialQueue } from "./dial-queue.ts";
 import { MAX_MET, MeetingPoint, Meetings } from "./meeting.ts";
 import { secureChannel } from "../secure/channel.ts";
@@ -49,13 +50,45 @@ export class LinkManager {
   readonly #point = new MeetingPoint();
   /** The rendezvous this instance uses, and whom it met there. */
   readonly #meetings = new Meetings();
+  /** The `relay` tier's ends, when that tier is allowed; and this instance as a relay, with `--relay`. */
+  readonly #circuits: CircuitTransport | null;
+  readonly #relayer: CircuitRelay | null;
   /** Per rendezvous of ours, when we last said `meet` there, and the timer of the next one. */
   readonly #meetSaid = new Map<string, { at: number; timer?: ReturnType<typeof setTimeout> }>();
   #timers: ReturnType<typeof setInterval>[] = [];
   #nonce = 0;
 
   constructor(init: LinkManagerInit) {
-    this.#init = { ...LINK_MANAGER_DEFAULTS, ...init, transports: [...init.transports].sort((a, b) => byPriority(a.tier, b.tier)) };
+    const wire: CircuitWire = {
+      control: (nodeId, message) => {
+        const via = this.#direct(nodeId);
+        return !!via && this.#sendControl(via, message);
+      },
+      frame: (nodeId, parts) => {
+        const via = this.#direct(nodeId);
+        if (!via) return false;
+        try {
+          via.link.send(parts);
+          return true;
+        } catch {
+          return false; // the link closed under us; its close handler cleans up
+        }
+      },
+      buffered: (nodeId) => this.#direct(nodeId)?.link.bufferedBytes ?? null,
+    };
+    this.#circuits = init.circuits
+      ? new CircuitTransport({
+          wire,
+          ways: (to) => {
+            if (this.#peers.get(to)?.links().some((e) => e.tier !== "relay")) return [];
+            return this.#meetings.metAt(to).filter((r) => this.#meetings.relays(r) && this.#direct(r));
+          },
+          accepts: (relay) => this.#meetings.topics(relay) !== undefined,
+        })
+      : null;
+    this.#relayer = init.relay ? new CircuitRelay({ wire, allowed: (from, to) => this.#point.together(from, to), limits: init.relayLimits }) : null;
+    const transports = this.#circuits ? [...init.transports, this.#circuits] : [...init.transports];
+    this.#init = { ...LINK_MANAGER_DEFAULTS, ...init, transports: transports.sort((a, b) => byPriority(a.tier, b.tier)) };
     this.#log = init.log ?? (() => {});
     this.signaling = init.signaling ?? new SignalRouter();
     this.signaling.useLinks((nodeId, message) => this.#signalOverLink(nodeId, message));
@@ -181,6 +214,8 @@ export class LinkManager {
     this.#peers.delete(nodeId);
     this.#frames.forget(nodeId);
     this.#point.leave(nodeId);
+    this.#circuits?.relayGone(nodeId);
+    this.#relayer?.gone(nodeId);
     peer.dials = false;
     this.#queue.forget(peer, reason);
     this.#log(`forgot ${nodeId}: ${reason}`);
@@ -209,6 +244,7 @@ export class LinkManager {
     for (const timer of this.#timers) clearInterval(timer);
     for (const said of this.#meetSaid.values()) clearTimeout(said.timer);
     this.#hubPath?.close();
+    this.#relayer?.close();
     for (const link of this.#handshaking) link.close("shutting down");
     for (const peer of this.#peers.values()) for (const entry of peer.links()) entry.link.close("shutting down");
     await Promise.all(this.#init.transports.map((t) => t.close()));
@@ -286,6 +322,11 @@ export class LinkManager {
     const decoded = decodeFrame(frame);
     if (decoded.kind === "data") return this.#onData.emit(peer.nodeId, decoded.data, entry.tier);
     if (decoded.kind === "invalid") return entry.link.close(decoded.reason);
+    if (decoded.kind === "circuit") {
+      // A frame of a relayed link: ours, from its relay, or one this instance relays.
+      if (!this.#circuits?.frame(peer.nodeId, decoded.circuit, decoded.data)) this.#relayer?.frame(peer.nodeId, decoded.circuit, decoded.data);
+      return;
+    }
     const message = decoded.message;
     switch (message.t) {
       case "ping":
@@ -302,7 +343,16 @@ export class LinkManager {
       case "meet":
         return this.#meet(peer, entry, message.topics);
       case "met":
-        return this.#met(peer, message.peers);
+        return this.#met(peer, message.peers, message.relays);
+      case "open":
+        if (this.#relayer) return this.#relayer.open(peer.nodeId, message.c, message.to);
+        return void this.#sendControl(entry, { t: "shut", c: message.c, why: "this instance does not relay links (--relay)" });
+      case "opened":
+        if (this.#circuits) return this.#circuits.opened(peer.nodeId, message.c, message.from);
+        return void this.#sendControl(entry, { t: "shut", c: message.c, why: "the relay tier is off here" });
+      case "shut":
+        if (!this.#circuits?.shut(peer.nodeId, message.c, message.why)) this.#relayer?.shut(peer.nodeId, message.c, message.why);
+        return;
     }
   }
 
@@ -319,9 +369,15 @@ export class LinkManager {
     if (!change) return;
     const tier = peer.primary?.tier ?? null;
     this.#log(`${peer.nodeId} primary: ${change.previous ?? "none"} -> ${tier ?? "none"}`);
-    // A peer with no link waits nowhere; a rendezvous of ours relinked hears where we wait again.
-    if (!tier) this.#point.leave(peer.nodeId);
+    // A peer with no link waits nowhere, and relays or carries no relayed link; a rendezvous of ours relinked hears where we wait again.
+    if (!tier) {
+      this.#point.leave(peer.nodeId);
+      this.#circuits?.relayGone(peer.nodeId);
+      this.#relayer?.gone(peer.nodeId);
+    }
     if (tier && !change.previous) this.#sayMeet(peer.nodeId);
+    // A relayed link is left as soon as a direct one carries the data.
+    if (tier && tier !== "relay") peer.linkOn("relay")?.link.close("a direct link carries the data now");
     this.#onChange.emit(peer.nodeId, tier, change.previous);
   }
 
@@ -362,21 +418,29 @@ export class LinkManager {
     if (!this.#meets.take(peer.nodeId)) return;
     const { met, tell } = this.#point.meet(peer.nodeId, topics);
     // Answered on the link it came by: this side may not have elected a primary yet.
-    if (met.length > 0) this.#sendControl(entry, { t: "met", peers: met.slice(-MAX_MET) });
+    const relays = this.#relayer !== null;
+    if (met.length > 0) this.#sendControl(entry, { t: "met", peers: met.slice(-MAX_MET), relays });
     for (const other of tell) {
-      const to = this.#peers.get(other);
-      const via = to?.primary ?? to?.links()[0];
-      if (via) this.#sendControl(via, { t: "met", peers: [peer.nodeId] });
+      const via = this.#direct(other);
+      if (via) this.#sendControl(via, { t: "met", peers: [peer.nodeId], relays });
     }
   }
 
   /** A rendezvous of ours met peers at our topics: link to them (signaling goes through it; their handshakes prove them). */
-  #met(from: Peer, peers: string[]): void {
+  #met(from: Peer, peers: string[], relays: boolean): void {
     for (const nodeId of peers) {
-      if (nodeId === this.#init.identity.nodeId || !this.#meetings.met(nodeId, from.nodeId)) continue;
+      if (nodeId === this.#init.identity.nodeId || !this.#meetings.met(nodeId, from.nodeId, relays)) continue;
       if (this.#peers.get(nodeId)?.primary) continue;
       this.connect({ nodeId }).catch(() => {});
     }
+  }
+
+  /** The peer's best link that is no relayed one: what relayed links and rendezvous messages travel over. */
+  #direct(nodeId: string): PeerLink | undefined {
+    const peer = this.#peers.get(nodeId);
+    const primary = peer?.primary;
+    if (primary && primary.tier !== "relay") return primary;
+    return peer?.links().find((e) => e.tier !== "relay");
   }
 
   #signalOverLink(nodeId: string, message: SignalMessage): boolean {

@@ -73,6 +73,8 @@ export class MeetingPoint {
 export class Meetings {
   /** Rendezvous node id → the topics to wait at there. */
   readonly #rendezvous = new Map<string, string[]>();
+  /** Rendezvous that said they relay links. */
+  readonly #relays = new Set<string>();
   /** Peer → the rendezvous it was met at, newest last. */
   readonly #metAt = new Map<string, Set<string>>();
 
@@ -80,6 +82,7 @@ export class Meetings {
   use(nodeId: string, topics: readonly string[] | null): void {
     if (topics) return void this.#rendezvous.set(nodeId, topics.slice(0, MAX_TOPICS));
     this.#rendezvous.delete(nodeId);
+    this.#relays.delete(nodeId);
     for (const [peer, at] of this.#metAt) if (at.delete(nodeId) && at.size === 0) this.#metAt.delete(peer);
   }
 
@@ -88,9 +91,11 @@ export class Meetings {
     return this.#rendezvous.get(nodeId);
   }
 
-  /** The rendezvous `at` says `peer` waits at a topic of ours; false when `at` is no rendezvous of ours. */
-  met(peer: string, at: string): boolean {
+  /** The rendezvous `at` (relaying links or not) says `peer` waits at a topic of ours; false when `at` is no rendezvous of ours. */
+  met(peer: string, at: string, relays: boolean): boolean {
     if (!this.#rendezvous.has(at)) return false;
+    if (relays) this.#relays.add(at);
+    else this.#relays.delete(at);
     const known = this.#metAt.get(peer) ?? new Set<string>();
     this.#metAt.delete(peer); // re-inserted: the Map's order is the order of meeting
     this.#metAt.set(peer, known.add(at));
@@ -101,5 +106,10 @@ export class Meetings {
   /** The rendezvous where `peer` was met: those that may pass a signaling session on to it. */
   metAt(peer: string): string[] {
     return [...(this.#metAt.get(peer) ?? [])];
+  }
+
+  /** Whether the rendezvous `nodeId` said it relays links. */
+  relays(nodeId: string): boolean {
+    return this.#relays.has(nodeId);
   }
 }

@@ -2,6 +2,7 @@ import type { Tier } from "../../domain/tiers.ts";
 import type { Transport } from "../link.ts";
 import type { ChannelIdentity } from "../secure/channel.ts";
 import type { LocalHub } from "../signaling/envelope.ts";
+import type { RELAY_LIMITS } from "./circuits.ts";
 import type { SignalRouter } from "../signaling/router.ts";
 import type { PeerEvent, PeerState } from "./peer.ts";
 
@@ -14,6 +15,12 @@ export interface LinkManagerInit {
   signaling?: SignalRouter;
   /** Where WebRTC offers for this instance arrive when no link exists yet (its own `/signal` hub). */
   hub?: LocalHub;
+  /** The `relay` tier: links through a rendezvous of ours that relays, where no direct tier reaches. @default false */
+  circuits?: boolean;
+  /** Relays the links of peers that met here (`--relay`). @default false */
+  relay?: boolean;
+  /** The relay's limits per relayed link, for tests. @default RELAY_LIMITS */
+  relayLimits?: Partial<typeof RELAY_LIMITS>;
   /** How often every link is pinged. @default 500 */
   pingIntervalMs?: number;
   /** A link that has carried nothing for this long is dead: four pings in a row unanswered. @default 2000 */
@@ -55,7 +62,7 @@ export interface LinkStatus {
 }
 
 /** The link manager's settings with every default filled in. */
-export type LinkManagerSettings = Required<Omit<LinkManagerInit, "hub" | "log" | "signaling">>;
+export type LinkManagerSettings = Required<Omit<LinkManagerInit, "hub" | "log" | "signaling" | "circuits" | "relay" | "relayLimits">>;
 
 export const LINK_MANAGER_DEFAULTS = {
   pingIntervalMs: 500,

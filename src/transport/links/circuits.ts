@@ -1,0 +1,270 @@
+/**
+ * Relayed links, the `relay` tier. Two instances that no direct tier and no TURN server joins (both behind NATs, with
+ * no UDP out) can still link through a rendezvous that relays (`--relay`): it passes the frames of their link on
+ * between its own links to each, as libp2p's circuit relay v2 does, each relayed link within RELAY_LIMITS of bytes
+ * and time. The two ends run the same secure handshake over it as over any tier, so the relay carries ciphertext only.
+ * A relayed link ranks below every direct tier; the link manager closes it once a direct one carries the data.
+ */
+import { randomBytes } from "node:crypto";
+import { BaseLink } from "../base-link.ts";
+import { DialError, DialRefusedError, LinkClosedError, TransportClosedError } from "../errors.ts";
+import type { FrameData, Link, PeerAddress, Transport } from "../link.ts";
+import { MAX_FRAME_BYTES, MAX_REASON_CHARS } from "../limits.ts";
+import { encodeCircuit, type ControlMessage } from "./control.ts";
+
+export const RELAY_LIMITS = {
+  /** Bytes one relayed link carries, both ways together, before the relay closes it (its ends may open another). */
+  bytes: 256 * 1024 * 1024,
+  /** How long one relayed link lasts. */
+  ms: 15 * 60_000,
+  /** Relayed links one instance may have through this relay at once. */
+  perPeer: 8,
+  /** Relayed links through this relay at once. */
+  total: 64,
+};
+
+/** Relayed links one end holds at once, over all its relays. */
+const MAX_ENDS = 32;
+/** Room for the circuit header and the outer link's sealing inside a frame of MAX_FRAME_BYTES. */
+const MAX_CIRCUIT_FRAME = MAX_FRAME_BYTES - 1024;
+
+/** How relays and ends reach a linked peer: over its primary link, never over a relayed one. */
+export interface CircuitWire {
+  control(nodeId: string, message: ControlMessage): boolean;
+  frame(nodeId: string, parts: Uint8Array[]): boolean;
+  buffered(nodeId: string): number | null;
+}
+
+const newId = () => randomBytes(16).toString("base64url");
+const reason = (why: string) => why.slice(0, MAX_REASON_CHARS);
+
+/** One end of a relayed link: its frames go to the relay under the circuit's id on this side. */
+class CircuitLink extends BaseLink {
+  readonly tier = "relay" as const;
+
+  constructor(
+    readonly remote: string,
+    readonly relay: string,
+    readonly id: string,
+    private readonly wire: CircuitWire,
+    private readonly onRelease: () => void,
+  ) {
+    super();
+  }
+
+  /** What waits on the link to the relay. */
+  get bufferedBytes(): number {
+    return this.wire.buffered(this.relay) ?? 0;
+  }
+
+  send(frame: FrameData): void {
+    this.checkSend(frame, MAX_CIRCUIT_FRAME, " of a relayed link");
+    if (this.wire.frame(this.relay, encodeCircuit(this.id, frame))) return;
+    this.ended(`no link to the relay ${this.relay} any more`);
+    throw new LinkClosedError(`link to ${this.remote} is closed: no link to the relay any more`);
+  }
+
+  receive(data: Uint8Array): void {
+    this.deliver(data);
+  }
+
+  close(why = "closed"): void {
+    if (this.closed) return;
+    this.wire.control(this.relay, { t: "shut", c: this.id, why: reason(why) });
+    this.ended(why);
+  }
+
+  /** The relay or the far end closed it. */
+  shut(why: string): void {
+    this.ended(why);
+  }
+
+  protected override release(): void {
+    this.onRelease();
+  }
+}
+
+export interface CircuitTransportInit {
+  wire: CircuitWire;
+  /** The relays to `nodeId` to try, best first: none while the peer has a direct link. */
+  ways: (nodeId: string) => string[];
+  /** Whether relayed links that `relay` opens to us are taken: it must be a rendezvous of ours. */
+  accepts: (relay: string) => boolean;
+}
+
+/** The `relay` tier at the ends: dials through a relay where the peer was met; accepts what our rendezvous open. */
+export class CircuitTransport implements Transport {
+  readonly tier = "relay" as const;
+  /** Our ends, by relay and id. */
+  readonly #links = new Map<string, CircuitLink>();
+  #onLink: ((link: Link) => void) | null = null;
+  #closed = false;
+
+  constructor(private readonly init: CircuitTransportInit) {}
+
+  canDial(address: PeerAddress): boolean {
+    return !this.#closed && address.nodeId !== undefined && this.init.ways(address.nodeId).length > 0;
+  }
+
+  async dial(address: PeerAddress, signal?: AbortSignal): Promise<Link> {
+    signal?.throwIfAborted();
+    if (this.#closed) throw new TransportClosedError("the relay transport is closed");
+    const to = address.nodeId;
+    const relay = to === undefined ? undefined : this.init.ways(to)[0];
+    if (!to || !relay) throw new DialError(`no relay reaches ${to ?? "a peer with no node id"}`);
+    if (this.#links.size >= MAX_ENDS) throw new DialRefusedError(`already ${MAX_ENDS} relayed links open`);
+    const link = this.#add(relay, newId(), to);
+    // The far end and the relay answer by what they do: a refusal is a `shut`, which closes the link and the handshake.
+    if (!this.init.wire.control(relay, { t: "open", c: link.id, to })) {
+      link.shut("no link to the relay");
+      throw new DialRefusedError(`no link to the relay ${relay}`);
+    }
+    return link;
+  }
+
+  /** `relay` opened relayed link `id` from `from` to us. */
+  opened(relay: string, id: string, from: string): void {
+    if (this.#closed || !this.#onLink || !this.init.accepts(relay) || this.#links.size >= MAX_ENDS || this.#links.has(`${relay} ${id}`)) {
+      return void this.init.wire.control(relay, { t: "shut", c: id, why: "not taken here" });
+    }
+    this.#onLink(this.#add(relay, id, from));
+  }
+
+  /** A frame of one of our relayed links, from its relay; false when no such link is ours. */
+  frame(relay: string, id: string, data: Uint8Array): boolean {
+    const link = this.#links.get(`${relay} ${id}`);
+    link?.receive(data);
+    return link !== undefined;
+  }
+
+  /** The relay closed one of our relayed links; false when no such link is ours. */
+  shut(relay: string, id: string, why: string): boolean {
+    const link = this.#links.get(`${relay} ${id}`);
+    link?.shut(why);
+    return link !== undefined;
+  }
+
+  /** Our link to `relay` is gone: so is every relayed link through it. */
+  relayGone(relay: string): void {
+    for (const link of [...this.#links.values()]) if (link.relay === relay) link.shut(`the link to the relay ${relay} closed`);
+  }
+
+  async listen(onLink: (link: Link) => void): Promise<void> {
+    this.#onLink = onLink;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const link of [...this.#links.values()]) link.close("shutting down");
+  }
+
+  #add(relay: string, id: string, peer: string): CircuitLink {
+    const key = `${relay} ${id}`;
+    const link = new CircuitLink(`${peer} through ${relay}`, relay, id, this.init.wire, () => this.#links.delete(key));
+    this.#links.set(key, link);
+    return link;
+  }
+}
+
+/** One relayed link through this instance: an id with each end. */
+interface Circuit {
+  ends: [{ node: string; id: string }, { node: string; id: string }];
+  bytes: number;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export interface CircuitRelayInit {
+  wire: CircuitWire;
+  /** Whether `from` may open a relayed link to `to` here (they met here at a common topic). */
+  allowed: (from: string, to: string) => boolean;
+  /** @default RELAY_LIMITS */
+  limits?: Partial<typeof RELAY_LIMITS>;
+}
+
+/** This instance as a relay (`--relay`): the relayed links through it, each within the limits. */
+export class CircuitRelay {
+  /** Each circuit twice: by each end's node and id. */
+  readonly #circuits = new Map<string, Circuit>();
+  readonly #perPeer = new Map<string, number>();
+  readonly #limits: typeof RELAY_LIMITS;
+  #count = 0;
+
+  constructor(private readonly init: CircuitRelayInit) {
+    this.#limits = { ...RELAY_LIMITS, ...init.limits };
+  }
+
+  /** Relayed links through this instance now. */
+  get size(): number {
+    return this.#count;
+  }
+
+  open(from: string, id: string, to: string): void {
+    const refuse = (why: string) => void this.init.wire.control(from, { t: "shut", c: id, why });
+    const { perPeer, total, ms } = this.#limits;
+    if (this.#circuits.has(`${from} ${id}`)) return refuse("that relayed link is open already");
+    if (from === to || !this.init.allowed(from, to)) return refuse(`no relayed link to ${to}: it waits here at none of your topics`);
+    if (this.#count >= total) return refuse(`this relay carries the most relayed links it allows (${total})`);
+    if ((this.#perPeer.get(from) ?? 0) >= perPeer || (this.#perPeer.get(to) ?? 0) >= perPeer) return refuse(`at most ${perPeer} relayed links per instance here`);
+    const circuit: Circuit = {
+      ends: [
+        { node: from, id },
+        { node: to, id: newId() },
+      ],
+      bytes: 0,
+      timer: setTimeout(() => this.#end(circuit, `a relayed link lasts ${ms / 1000} s here`), ms),
+    };
+    for (const end of circuit.ends) {
+      this.#circuits.set(`${end.node} ${end.id}`, circuit);
+      this.#perPeer.set(end.node, (this.#perPeer.get(end.node) ?? 0) + 1);
+    }
+    this.#count++;
+    if (!this.init.wire.control(to, { t: "opened", c: circuit.ends[1].id, from })) this.#end(circuit, `${to} is not linked here`);
+  }
+
+  /** A frame from one end: on to the other, within the circuit's bytes. False when no such circuit is here. */
+  frame(from: string, id: string, data: Uint8Array): boolean {
+    const circuit = this.#circuits.get(`${from} ${id}`);
+    if (!circuit) return false;
+    circuit.bytes += data.byteLength;
+    if (circuit.bytes > this.#limits.bytes) {
+      this.#end(circuit, `a relayed link carries at most ${this.#limits.bytes} bytes here`);
+      return true;
+    }
+    const other = circuit.ends[0].node === from && circuit.ends[0].id === id ? circuit.ends[1] : circuit.ends[0];
+    if (!this.init.wire.frame(other.node, encodeCircuit(other.id, data))) this.#end(circuit, `${other.node} is not linked here any more`);
+    return true;
+  }
+
+  /** One end closed its relayed link: the other hears why. False when no such circuit is here. */
+  shut(from: string, id: string, why: string): boolean {
+    const circuit = this.#circuits.get(`${from} ${id}`);
+    if (!circuit) return false;
+    this.#end(circuit, why, from);
+    return true;
+  }
+
+  /** `nodeId` has no link here any more: its relayed links end. */
+  gone(nodeId: string): void {
+    for (const circuit of new Set(this.#circuits.values())) {
+      if (circuit.ends.some((end) => end.node === nodeId)) this.#end(circuit, `${nodeId} is not linked to the relay any more`, nodeId);
+    }
+  }
+
+  close(): void {
+    for (const circuit of new Set(this.#circuits.values())) this.#end(circuit, "the relay is shutting down");
+  }
+
+  /** Removes a circuit and tells its ends (but `quiet`, the one that closed it) why. */
+  #end(circuit: Circuit, why: string, quiet?: string): void {
+    if (!this.#circuits.delete(`${circuit.ends[0].node} ${circuit.ends[0].id}`)) return;
+    this.#circuits.delete(`${circuit.ends[1].node} ${circuit.ends[1].id}`);
+    clearTimeout(circuit.timer);
+    this.#count--;
+    for (const end of circuit.ends) {
+      const left = (this.#perPeer.get(end.node) ?? 1) - 1;
+      if (left > 0) this.#perPeer.set(end.node, left);
+      else this.#perPeer.delete(end.node);
+      if (end.node !== quiet) this.init.wire.control(end.node, { t: "shut", c: end.id, why: reason(why) });
+    }
+  }
+}
