@@ -46,6 +46,11 @@ function listenError(err: unknown, flag: string, port: number, host: string): St
  */
 const CHUNK_WORKER = new URL("./storage/chunk-worker.ts", import.meta.url).href;
 
+/** The flag that makes this program the WebRTC helper process (transport/webrtc/helper.ts), never given by users. */
+const WEBRTC_HELPER_FLAG = "--webrtc-helper";
+/** This program started as the WebRTC helper: the binary itself, or bun running this file. */
+const WEBRTC_HELPER = /[\\/]\$bunfs[\\/]|~BUN/.test(import.meta.path) ? [process.execPath, WEBRTC_HELPER_FLAG] : [process.execPath, import.meta.path, WEBRTC_HELPER_FLAG];
+
 /** Opens storage, builds the node and its network, and starts both servers; every step is undone in reverse by `stack`. */
 async function open(config: Config, stack: AsyncDisposableStack, log: (line: string) => void, stopping: AbortSignal, linkInvite: (invite: Invite) => void) {
   let storage: Storage;
@@ -58,7 +63,8 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   stack.defer(() => storage.close());
   const ports = { http: config.httpPort, ws: config.wsPort };
   const hub = new SignalHub();
-  const network = buildNetwork({ config, identity: storage.identity, hub, ports: () => ports, log });
+  const network = buildNetwork({ config, identity: storage.identity, hub, ports: () => ports, webrtcHelper: WEBRTC_HELPER, log });
+  stack.defer(() => network.webrtcHelper.close());
   const node = new Node({
     storage,
     name: config.name,
@@ -186,6 +192,7 @@ async function start(config: Config) {
 }
 
 function main(argv: string[]) {
+  if (argv[0] === WEBRTC_HELPER_FLAG) return void import("./transport/webrtc/helper.ts").then((helper) => helper.runWebRtcHelper());
   let parsed;
   try {
     parsed = parseArgs(argv);

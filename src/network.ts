@@ -10,6 +10,7 @@ import type { ChannelIdentity } from "./transport/secure/channel.ts";
 import type { SignalHub } from "./transport/signaling/hub.ts";
 import { SignalRouter } from "./transport/signaling/router.ts";
 import { WebRtcLibraryLoader, webrtcTransport } from "./transport/webrtc/index.ts";
+import { WebRtcHelper } from "./transport/webrtc/remote-library.ts";
 import { websocketTransport, type WebSocketTransport } from "./transport/websocket/index.ts";
 
 /** The instance's side of the mesh: every tier `--transports` allows, and the link manager over them. */
@@ -22,6 +23,8 @@ export interface Network {
   discovery: LanDiscovery;
   /** Where other instances reach this one (known once the servers listen). */
   addresses: () => AdvertisedAddresses;
+  /** The process that holds the WebRTC connections, stopped at shutdown. */
+  webrtcHelper: WebRtcHelper;
 }
 
 export interface NetworkInit {
@@ -32,11 +35,13 @@ export interface NetworkInit {
   hub: SignalHub;
   /** The ports the servers listen on, once they do. */
   ports: () => { http: number; ws: number };
+  /** The command that starts the WebRTC helper (this program with `--webrtc-helper`). */
+  webrtcHelper: string[];
   log: (line: string) => void;
 }
 
 /** Builds the tiers `--transports` allows, the signaling they share, and the link manager over them. */
-export function buildNetwork({ config, identity, hub, ports, log }: NetworkInit): Network {
+export function buildNetwork({ config, identity, hub, ports, webrtcHelper: command, log }: NetworkInit): Network {
   const { nodeId } = identity;
   const allowed = new Set(config.transports);
   const addresses = (): AdvertisedAddresses => {
@@ -46,8 +51,15 @@ export function buildNetwork({ config, identity, hub, ports, log }: NetworkInit)
   const signaling = new SignalRouter();
   const bindAddress = config.host === "0.0.0.0" || config.host === "::" ? undefined : config.host;
   const transports: Transport[] = [];
-  // Both WebRTC tiers share one library, loaded at their first dial or offer.
-  const library = new WebRtcLibraryLoader(undefined, (reason) => log(`webrtc: cannot load the WebRTC addon (${reason}); the webrtc and turn tiers are off, the others run`));
+  // Both WebRTC tiers share one library, in a helper process started at their first dial or offer.
+  const webrtcHelper = new WebRtcHelper({ command, log: (line) => log(`webrtc: ${line}`) });
+  const library = new WebRtcLibraryLoader(
+    async () => {
+      await webrtcHelper.start();
+      return webrtcHelper.library();
+    },
+    (reason) => log(`webrtc: cannot load the WebRTC addon (${reason}); the webrtc and turn tiers are off, the others run`),
+  );
   if (allowed.has("webrtc")) {
     transports.push(webrtcTransport({ tier: "webrtc", localNodeId: nodeId, signaling: signaling.forTier("webrtc"), iceServers: config.stun, bindAddress, library }));
   }
@@ -73,5 +85,5 @@ export function buildNetwork({ config, identity, hub, ports, log }: NetworkInit)
     : null;
   if (lan) transports.push(lan);
   const links = new LinkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay });
-  return { links, websocket, http, lan, discovery, addresses };
+  return { links, websocket, http, lan, discovery, addresses, webrtcHelper };
 }

@@ -144,7 +144,7 @@ export async function startHosted(host: TestHost, args: string[], opts: HostedOp
       proc.kill("SIGTERM");
       proxy.kill("SIGTERM");
       const timer = setTimeout(() => {
-        console.log(`instance in ${host.ns} did not stop within 10 s of SIGTERM; killing it`);
+        console.log(`instance in ${host.ns} did not stop within 10 s of SIGTERM; killing it${threadDump(proc.pid)}\n--- its output\n${out.slice(-4000)}`);
         proc.kill("SIGKILL");
         proxy.kill("SIGKILL");
       }, 10_000);
@@ -210,4 +210,12 @@ export async function startWebrtcPair(room: string): Promise<WebrtcPair> {
     await dispose();
     throw err;
   }
+}
+
+/** Where each thread of a stuck process is, when gdb is here to say (the stacks of a deadlock name its locks). */
+function threadDump(pid: number): string {
+  if (!Bun.which("gdb")) return "";
+  const dump = Bun.spawnSync(["gdb", "-p", String(pid), "-batch", "-ex", "thread apply all bt 30"], { stdout: "pipe", stderr: "pipe", timeout: 20_000 });
+  const stacks = dump.stdout.toString().split("\n").filter((line) => /^(Thread|#)/.test(line));
+  return `; its threads:\n${stacks.join("\n").slice(0, 20_000)}`;
 }

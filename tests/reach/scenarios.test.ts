@@ -13,6 +13,8 @@ if (unavailable) console.log(`NAT lab tests skipped: ${unavailable}`);
 
 const ROOM = "lab";
 const LINK_TIMEOUT_MS = 30_000;
+/** An outage longer than every idle timeout: a dead link (2 s), the longest redial wait (30 s), an idle hub session (60 s). */
+const OUTAGE_MS = 65_000;
 
 async function say(at: HostedInstance, text: string): Promise<void> {
   const res = await at.api("/send", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ room: ROOM, text }) });
@@ -106,6 +108,26 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
     await p.restartA();
     await expectLinked(p.a, p.b, ["webrtc", "turn", "websocket"], " after the restart");
   }, 90_000);
+
+  it("A public, B behind a cone NAT: after an outage of B's network longer than every idle timeout, the link comes back and what each sent meanwhile arrives once", async () => {
+    await using lab = await createNatLab({ publics: 1, sites: [{ nat: "cone" }], coturn: true });
+    const hostA = lab.publics[0]!;
+    const router = lab.sites[0]!.router;
+    await using p = await pair(lab, hostA, lab.sites[0]!.hosts[0]!, `http://${hostA.ip}:8080`, { transports: "webrtc,websocket,http" });
+    await expectLinked(p.a, p.b, "webrtc");
+    // Nothing crosses B's router for OUTAGE_MS.
+    router.exec(["iptables", "-I", "FORWARD", "1", "-j", "DROP"]);
+    await waitFor(async () => (await tierOf(p.a, p.b)) === null && (await tierOf(p.b, p.a)) === null, 10_000, "both see the link gone");
+    await say(p.a, "from A during the outage");
+    await say(p.b, "from B during the outage");
+    await Bun.sleep(OUTAGE_MS);
+    router.exec(["iptables", "-D", "FORWARD", "1"]);
+    await expectLinked(p.a, p.b, "webrtc", " after the outage");
+    for (const at of [p.a, p.b]) {
+      const all = await texts(at);
+      for (const text of ["from A during the outage", "from B during the outage"]) expect(all.filter((t) => t === text)).toHaveLength(1);
+    }
+  }, 180_000);
 
   it("both behind symmetric NATs, A's ports forwarded: turn", async () => {
     await using lab = await createNatLab({ sites: [{ nat: "symmetric", forward: [8080, 9000] }, { nat: "symmetric" }], coturn: true });

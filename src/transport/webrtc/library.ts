@@ -1,13 +1,41 @@
-import type { PeerConnection, RtcConfig } from "node-datachannel";
+import type { RtcConfig } from "node-datachannel";
 import { DialError, messageOf } from "../errors.ts";
+
+/** What the WebRTC tiers use of a node-datachannel DataChannel (one in this process, or one in the helper's). */
+export interface RtcChannel {
+  onOpen(cb: () => void): void;
+  onMessage(cb: (message: string | Buffer | ArrayBuffer | Uint8Array) => void): void;
+  onClosed(cb: () => void): void;
+  onError(cb: (error: string) => void): void;
+  sendMessageBinary(data: Uint8Array): boolean;
+  bufferedAmount(): number;
+  maxMessageSize(): number;
+  isOpen(): boolean;
+  close(): void;
+}
+
+/** What the WebRTC tiers use of a node-datachannel PeerConnection. */
+export interface RtcPeer {
+  createDataChannel(label: string): RtcChannel;
+  onLocalDescription(cb: (sdp: string, type: string) => void): void;
+  onLocalCandidate(cb: (candidate: string, mid: string) => void): void;
+  onGatheringStateChange(cb: (state: string) => void): void;
+  onStateChange(cb: (state: string) => void): void;
+  onDataChannel(cb: (channel: RtcChannel) => void): void;
+  setRemoteDescription(sdp: string, type: "offer" | "answer"): void;
+  addRemoteCandidate(candidate: string, mid: string): void;
+  localDescription(): { sdp: string } | null;
+  getSelectedCandidatePair(): { local: { type: string }; remote: { type: string } } | null;
+  close(): void;
+}
 
 /** What the WebRTC tiers use of node-datachannel. */
 export interface WebRtcLibrary {
-  PeerConnection: new (name: string, config: RtcConfig) => PeerConnection;
+  PeerConnection: new (name: string, config: RtcConfig) => RtcPeer;
 }
 
 /** node-datachannel itself; importing it loads its native addon (in the compiled binary, see addon-cache.ts). */
-export async function importNodeDataChannel(): Promise<WebRtcLibrary> {
+export async function importNodeDataChannel() {
   return (await import("node-datachannel")).default;
 }
 

@@ -1,4 +1,4 @@
-import type { DataChannel, PeerConnection } from "node-datachannel";
+import type { RtcChannel, RtcPeer } from "./library.ts";
 import { BaseLink } from "../base-link.ts";
 import { wholeFrame, type FrameData } from "../link.ts";
 import { LinkClosedError, messageOf } from "../errors.ts";
@@ -6,12 +6,12 @@ import { MAX_FRAME_BYTES, MAX_REASON_CHARS } from "../limits.ts";
 
 /** SCTP messages are capped (libdatachannel announces 256 KiB), so frames travel as chunks of at most this size. */
 const CHUNK_BYTES = 64 * 1024;
-// The first byte of every DataChannel message: more chunks of this frame follow, last chunk, or close with a reason.
+// The first byte of every RtcChannel message: more chunks of this frame follow, last chunk, or close with a reason.
 const CHUNK_MORE = 0;
 const CHUNK_LAST = 1;
 const CHUNK_CLOSE = 2;
 
-/** A link over one ordered, reliable DataChannel; it owns its PeerConnection and closes it with the link. */
+/** A link over one ordered, reliable RtcChannel; it owns its RtcPeer and closes it with the link. */
 export class WebRtcLink extends BaseLink {
   #parts: Uint8Array[] = [];
   #partBytes = 0;
@@ -20,8 +20,8 @@ export class WebRtcLink extends BaseLink {
   constructor(
     readonly tier: "webrtc" | "turn",
     readonly remote: string,
-    private readonly pc: PeerConnection,
-    private readonly channel: DataChannel,
+    private readonly pc: RtcPeer,
+    private readonly channel: RtcChannel,
     maxQueuedBytes?: number,
   ) {
     super(maxQueuedBytes);
@@ -33,7 +33,7 @@ export class WebRtcLink extends BaseLink {
     });
     channel.onMessage((message) => this.#receive(message));
     channel.onClosed(() => void this.ended("closed by peer"));
-    channel.onError((error) => void this.ended(`DataChannel error: ${error}`));
+    channel.onError((error) => void this.ended(`RtcChannel error: ${error}`));
   }
 
   /** The ICE candidate pair in use (its `local.type` is `relay` when a TURN server carries the traffic). */
@@ -80,7 +80,7 @@ export class WebRtcLink extends BaseLink {
     this.ended(reason);
   }
 
-  #receive(message: string | Buffer | ArrayBuffer): void {
+  #receive(message: string | Buffer | ArrayBuffer | Uint8Array): void {
     if (this.closed) return;
     if (typeof message === "string") return this.close("protocol error: text message");
     const bytes = message instanceof ArrayBuffer ? new Uint8Array(message) : message;

@@ -1,13 +1,13 @@
-import type { DataChannel, PeerConnection } from "node-datachannel";
+import type { RtcChannel, RtcPeer } from "./library.ts";
 import { DialError, messageOf } from "../errors.ts";
 
 /** Remote candidates one handshake keeps while its remote description has not come. */
 const MAX_EARLY_CANDIDATES = 32;
 
-/** One WebRTC handshake in progress, from dial or offer until its DataChannel opens. */
+/** One WebRTC handshake in progress, from dial or offer until its RtcChannel opens. */
 export class Negotiation {
-  pc: PeerConnection | null = null;
-  channel: DataChannel | null = null;
+  pc: RtcPeer | null = null;
+  channel: RtcChannel | null = null;
   hasRemote = false;
   /** Our own description exists, and with it our ICE transport (an answerer's comes a moment after the offer). */
   hasLocal = false;

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { DataChannel, PeerConnection, RtcConfig } from "node-datachannel";
+import type { RtcConfig } from "node-datachannel";
 import { DialError, DialRefusedError, DialTimeoutError, messageOf, TransportClosedError } from "../errors.ts";
 import type { Link, NodeAddress, PeerAddress, Transport } from "../link.ts";
 import { DIAL_TIMEOUT_MS } from "../limits.ts";
 import { isSignalMessage, type Signaling, type SignalMessage } from "../signaling/signal.ts";
 import { rtcConfig, type IceSettings } from "./ice.ts";
-import { WebRtcLibraryLoader, type WebRtcLibrary } from "./library.ts";
+import { WebRtcLibraryLoader, type RtcChannel, type RtcPeer, type WebRtcLibrary } from "./library.ts";
 import { WebRtcLink } from "./link.ts";
 import { Negotiation } from "./negotiation.ts";
 
@@ -30,7 +30,7 @@ export interface WebRtcTransportInit extends IceSettings {
   /** Loads node-datachannel on first need; the two WebRTC tiers share one. @default a loader of its own */
   library?: WebRtcLibraryLoader;
   /** Makes the PeerConnections; tests pass one that records them. @default the library's */
-  createPeerConnection?: (name: string, config: RtcConfig) => PeerConnection;
+  createPeerConnection?: (name: string, config: RtcConfig) => RtcPeer;
 }
 
 /** The `webrtc` tier (any ICE path, STUN servers) or the `turn` tier (relay-only through TURN servers), over node-datachannel. */
@@ -65,7 +65,7 @@ export class WebRtcTransport implements Transport {
     return address.nodeId !== undefined && (this.tier === "webrtc" || (this.#init.turnServers?.length ?? 0) > 0);
   }
 
-  /** Sends an offer through signaling; resolves once the DataChannel opens. */
+  /** Sends an offer through signaling; resolves once the RtcChannel opens. */
   async dial(address: PeerAddress, signal?: AbortSignal): Promise<Link> {
     signal?.throwIfAborted();
     if (this.#closed) throw new TransportClosedError(`the ${this.tier} transport is closed`);
@@ -151,7 +151,7 @@ export class WebRtcTransport implements Transport {
     return n;
   }
 
-  /** Forgets a handshake; closes its PeerConnection unless a link now owns it. */
+  /** Forgets a handshake; closes its RtcPeer unless a link now owns it. */
   #finish(n: Negotiation, linked = false): void {
     if (n.done) return;
     n.done = true;
@@ -162,8 +162,8 @@ export class WebRtcTransport implements Transport {
     n.pc?.close();
   }
 
-  /** Makes the handshake's PeerConnection and sends its description and candidates to the far end. */
-  #connect(n: Negotiation, to: NodeAddress, library: WebRtcLibrary): PeerConnection {
+  /** Makes the handshake's RtcPeer and sends its description and candidates to the far end. */
+  #connect(n: Negotiation, to: NodeAddress, library: WebRtcLibrary): RtcPeer {
     const create = this.#init.createPeerConnection ?? ((name, config) => new library.PeerConnection(name, config));
     const pc = create(`${this.#init.localNodeId}-${n.peer}`, this.#config);
     n.pc = pc;
@@ -189,7 +189,7 @@ export class WebRtcTransport implements Transport {
     return pc;
   }
 
-  /** Answers an offer; the link is made when the dialer's DataChannel opens. */
+  /** Answers an offer; the link is made when the dialer's RtcChannel opens. */
   #answer(n: Negotiation, sdp: string, library: WebRtcLibrary): void {
     try {
       const pc = this.#connect(n, { nodeId: n.peer }, library);
@@ -208,7 +208,7 @@ export class WebRtcTransport implements Transport {
     }
   }
 
-  #adopt(peer: string, pc: PeerConnection, channel: DataChannel): Link {
+  #adopt(peer: string, pc: RtcPeer, channel: RtcChannel): Link {
     const link = new WebRtcLink(this.tier, peer, pc, channel, this.#init.maxQueuedBytes);
     this.#links.add(link);
     link.onClose(() => this.#links.delete(link));

@@ -1,0 +1,350 @@
+/**
+ * node-datachannel in a helper process (helper.ts), behind the same PeerConnection and DataChannel calls the WebRTC
+ * tiers make of it (library.ts `RtcPeer`, `RtcChannel`). The bundled libdatachannel can deadlock in a DTLS handshake
+ * over TURN, and a thread that calls into it then never returns (README, "Known problem"): with the library in a
+ * process of its own, that thread is the helper's. The instance pings the helper; one silent for HELPER_DEAD_MS is
+ * killed, every connection it held closes (their links fail over, as for any lost link), and the next connection
+ * starts a new helper.
+ */
+import type { Subprocess } from "bun";
+import type { RtcConfig } from "node-datachannel";
+import { isReport, type CandidatePair, type Op, type Report } from "./helper-protocol.ts";
+import type { RtcChannel, RtcPeer, WebRtcLibrary } from "./library.ts";
+
+/** How often the helper is pinged, and how long it may be silent before it is taken for stuck. */
+const PING_EVERY_MS = 1000;
+export const HELPER_DEAD_MS = 5000;
+
+type Handler<A extends unknown[]> = ((...args: A) => void) | null;
+
+class ChannelProxy implements RtcChannel {
+  #open = false;
+  #closed = false;
+  #maxMessageSize = 65_536;
+  /** Bytes sent that the helper has not said it handed to the DataChannel, and what it said the channel holds. */
+  #unreported = 0;
+  #amount = 0;
+  onOpenHandler: Handler<[]> = null;
+  onMessageHandler: Handler<[Uint8Array]> = null;
+  onClosedHandler: Handler<[]> = null;
+  onErrorHandler: Handler<[string]> = null;
+
+  constructor(
+    private readonly helper: WebRtcHelper,
+    readonly dc: number,
+  ) {}
+
+  onOpen(cb: () => void): void {
+    this.onOpenHandler = cb;
+  }
+  onMessage(cb: (message: Uint8Array) => void): void {
+    this.onMessageHandler = cb;
+  }
+  onClosed(cb: () => void): void {
+    this.onClosedHandler = cb;
+  }
+  onError(cb: (error: string) => void): void {
+    this.onErrorHandler = cb;
+  }
+  sendMessageBinary(data: Uint8Array): boolean {
+    if (this.#closed) throw new Error("DataChannel is closed");
+    this.#unreported += data.byteLength;
+    this.helper.post({ op: "send", dc: this.dc, data });
+    return true;
+  }
+  bufferedAmount(): number {
+    return this.#unreported + this.#amount;
+  }
+  maxMessageSize(): number {
+    return this.#maxMessageSize;
+  }
+  isOpen(): boolean {
+    return this.#open && !this.#closed;
+  }
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.helper.post({ op: "close-channel", dc: this.dc });
+    this.helper.forgetChannel(this.dc);
+  }
+
+  opened(maxMessageSize: number): void {
+    this.#open = true;
+    this.#maxMessageSize = maxMessageSize;
+  }
+  buffered(taken: number, amount: number): void {
+    this.#unreported = Math.max(0, this.#unreported - taken);
+    this.#amount = amount;
+  }
+  /** Closed by the far end, or its helper is gone. */
+  ended(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.helper.forgetChannel(this.dc);
+    this.onClosedHandler?.();
+  }
+}
+
+class PeerProxy implements RtcPeer {
+  #closed = false;
+  #localSdp: string | null = null;
+  #pair: CandidatePair = null;
+  onDescription: Handler<[string, string]> = null;
+  onCandidate: Handler<[string, string]> = null;
+  onGathering: Handler<[string]> = null;
+  onState: Handler<[string]> = null;
+  onChannel: Handler<[RtcChannel]> = null;
+
+  constructor(
+    private readonly helper: WebRtcHelper,
+    readonly pc: number,
+    name: string,
+    config: RtcConfig,
+  ) {
+    helper.post({ op: "pc", pc, name, config });
+  }
+
+  createDataChannel(label: string): RtcChannel {
+    const channel = this.helper.channel(this);
+    this.helper.post({ op: "channel", pc: this.pc, dc: channel.dc, label });
+    return channel;
+  }
+  onLocalDescription(cb: (sdp: string, type: string) => void): void {
+    this.onDescription = cb;
+  }
+  onLocalCandidate(cb: (candidate: string, mid: string) => void): void {
+    this.onCandidate = cb;
+  }
+  onGatheringStateChange(cb: (state: string) => void): void {
+    this.onGathering = cb;
+  }
+  onStateChange(cb: (state: string) => void): void {
+    this.onState = cb;
+  }
+  onDataChannel(cb: (channel: RtcChannel) => void): void {
+    this.onChannel = cb;
+  }
+  setRemoteDescription(sdp: string, type: "offer" | "answer"): void {
+    this.helper.post({ op: "remote", pc: this.pc, sdp, type });
+  }
+  addRemoteCandidate(candidate: string, mid: string): void {
+    this.helper.post({ op: "candidate", pc: this.pc, candidate, mid });
+  }
+  localDescription(): { sdp: string } | null {
+    return this.#localSdp === null ? null : { sdp: this.#localSdp };
+  }
+  getSelectedCandidatePair(): CandidatePair {
+    return this.#pair;
+  }
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.helper.post({ op: "close", pc: this.pc });
+    this.helper.forgetPeer(this.pc);
+  }
+
+  described(sdp: string | null): void {
+    if (sdp !== null) this.#localSdp = sdp;
+  }
+  paired(pair: CandidatePair): void {
+    if (pair) this.#pair = pair;
+  }
+  /** Its helper is gone: as if the connection closed. */
+  ended(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.onState?.("closed");
+  }
+}
+
+export interface WebRtcHelperInit {
+  /** The command that starts a helper (helper.ts `runWebRtcHelper`). */
+  command: string[];
+  /** Said once per helper lost. */
+  log?: (line: string) => void;
+  /** @default HELPER_DEAD_MS */
+  deadAfterMs?: number;
+}
+
+/** One helper process at a time: started on first need, replaced when it stops answering or exits. */
+export class WebRtcHelper {
+  #proc: Subprocess | null = null;
+  /** Ops posted before the helper said it is ready. */
+  #queue: Op[] | null = null;
+  #ready: Promise<void> | null = null;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #lastPong = 0;
+  #ping = 0;
+  #nextId = 1;
+  #closed = false;
+  readonly #peers = new Map<number, PeerProxy>();
+  readonly #channels = new Map<number, ChannelProxy>();
+  /** Which PeerConnection each channel belongs to, for the pair its open reports. */
+  readonly #channelPeer = new Map<number, PeerProxy>();
+  readonly #killOnExit = () => this.#proc?.kill(9);
+
+  constructor(private readonly init: WebRtcHelperInit) {}
+
+  /** The library the tiers use: its PeerConnections live in the helper. */
+  library(): WebRtcLibrary {
+    const helper = this;
+    return {
+      PeerConnection: class {
+        constructor(name: string, config: RtcConfig) {
+          helper.#ensure();
+          const id = helper.#nextId++;
+          const peer = new PeerProxy(helper, id, name, config);
+          helper.#peers.set(id, peer);
+          return peer;
+        }
+      } as unknown as WebRtcLibrary["PeerConnection"],
+    };
+  }
+
+  /** Starts a helper and waits until it has loaded node-datachannel; rejects with why it could not. */
+  start(): Promise<void> {
+    this.#ensure();
+    return this.#ready!;
+  }
+
+  /** The process id of the helper now, if one runs (for tests). */
+  get pid(): number | null {
+    return this.#proc?.pid ?? null;
+  }
+
+  post(op: Op): void {
+    if (this.#queue) this.#queue.push(op);
+    else this.#proc?.send(op);
+  }
+
+  channel(peer: PeerProxy): ChannelProxy {
+    const channel = new ChannelProxy(this, this.#nextId++);
+    this.#channels.set(channel.dc, channel);
+    this.#channelPeer.set(channel.dc, peer);
+    return channel;
+  }
+
+  forgetChannel(dc: number): void {
+    this.#channels.delete(dc);
+    this.#channelPeer.delete(dc);
+  }
+
+  forgetPeer(pc: number): void {
+    this.#peers.delete(pc);
+  }
+
+  /** Stops the helper for good. */
+  close(): void {
+    this.#closed = true;
+    this.#lose(null);
+  }
+
+  #ensure(): void {
+    if (this.#proc || this.#closed) return;
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    promise.catch(() => {});
+    this.#ready = promise;
+    this.#queue = [];
+    const proc = Bun.spawn(this.init.command, {
+      stdin: "ignore",
+      stdout: "inherit",
+      stderr: "inherit",
+      serialization: "advanced",
+      ipc: (message) => {
+        if (proc !== this.#proc) return;
+        if (!isReport(message)) return this.#lose("the WebRTC helper said something malformed");
+        if (message.ev === "ready") {
+          const queued = this.#queue ?? [];
+          this.#queue = null;
+          for (const op of queued) proc.send(op);
+          return resolve();
+        }
+        if (message.ev === "unavailable") {
+          reject(new Error(message.reason));
+          return this.#lose(null);
+        }
+        this.#report(message);
+      },
+    });
+    proc.unref();
+    this.#proc = proc;
+    this.#lastPong = Date.now();
+    process.on("exit", this.#killOnExit);
+    void proc.exited.then((code) => {
+      if (proc !== this.#proc) return;
+      reject(new Error(`the WebRTC helper exited with ${code} before it was ready`));
+      this.#lose(`the WebRTC helper exited (${code})`);
+    });
+    const deadAfter = this.init.deadAfterMs ?? HELPER_DEAD_MS;
+    this.#timer = setInterval(() => {
+      if (Date.now() - this.#lastPong > deadAfter) {
+        return this.#lose(`the WebRTC helper answered nothing for ${deadAfter} ms (the bundled WebRTC library can deadlock in a TURN handshake); replacing it`);
+      }
+      if (!this.#queue) proc.send({ op: "ping", n: ++this.#ping });
+    }, Math.min(PING_EVERY_MS, deadAfter / 2));
+    this.#timer.unref?.();
+  }
+
+  /** Kills the helper; every connection it held ends. `why`, when given, is logged. */
+  #lose(why: string | null): void {
+    const proc = this.#proc;
+    if (!proc) return;
+    this.#proc = null;
+    this.#queue = null;
+    if (this.#timer) clearInterval(this.#timer);
+    process.off("exit", this.#killOnExit);
+    proc.kill(9);
+    if (why) this.init.log?.(why);
+    const peers = [...this.#peers.values()];
+    const channels = [...this.#channels.values()];
+    this.#peers.clear();
+    this.#channels.clear();
+    this.#channelPeer.clear();
+    for (const channel of channels) channel.ended();
+    for (const peer of peers) peer.ended();
+  }
+
+  #report(r: Report): void {
+    switch (r.ev) {
+      case "pong":
+        this.#lastPong = Date.now();
+        return;
+      case "description":
+        this.#peers.get(r.pc)?.described(r.sdp);
+        return this.#peers.get(r.pc)?.onDescription?.(r.sdp, r.type);
+      case "candidate":
+        return this.#peers.get(r.pc)?.onCandidate?.(r.candidate, r.mid);
+      case "gathering":
+        this.#peers.get(r.pc)?.described(r.sdp);
+        return this.#peers.get(r.pc)?.onGathering?.(r.state);
+      case "state":
+        return this.#peers.get(r.pc)?.onState?.(r.state);
+      case "failed":
+        return this.#peers.get(r.pc)?.onState?.("failed");
+      case "incoming": {
+        const peer = this.#peers.get(r.pc);
+        if (!peer) return this.post({ op: "close-channel", dc: r.dc });
+        const channel = new ChannelProxy(this, r.dc);
+        this.#channels.set(r.dc, channel);
+        this.#channelPeer.set(r.dc, peer);
+        if (r.open) channel.opened(r.maxMessageSize);
+        return peer.onChannel?.(channel);
+      }
+      case "open": {
+        const channel = this.#channels.get(r.dc);
+        if (!channel) return;
+        this.#channelPeer.get(r.dc)?.paired(r.pair);
+        channel.opened(r.maxMessageSize);
+        return channel.onOpenHandler?.();
+      }
+      case "message":
+        return this.#channels.get(r.dc)?.onMessageHandler?.(r.data);
+      case "buffered":
+        return this.#channels.get(r.dc)?.buffered(r.taken, r.amount);
+      case "closed":
+        return this.#channels.get(r.dc)?.ended();
+      case "error":
+        return this.#channels.get(r.dc)?.onErrorHandler?.(r.error);
+    }
+  }
+}
