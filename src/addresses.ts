@@ -38,6 +38,20 @@ export function broadcastAddresses(): string[] {
   return [...new Set(out)];
 }
 
+/**
+ * True for an address no one outside its own network can reach: private (RFC 1918, fc00::/7), shared (100.64.0.0/10),
+ * link-local and loopback ones.
+ */
+export function isPrivateIp(ip: string): boolean {
+  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.\d+\.\d+$/i.exec(ip);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return a === 10 || a === 127 || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b < 128) || (a === 169 && b === 254);
+  }
+  const lower = ip.toLowerCase();
+  return lower === "::1" || /^f[cd]/.test(lower) || /^fe[89ab]/.test(lower);
+}
+
 /** True for an address on this machine's loopback (127.0.0.0/8, ::1, IPv4-mapped 127.x); false for undefined. */
 export function isLoopback(ip: string | undefined): boolean {
   return ip !== undefined && (ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127."));

@@ -6,6 +6,7 @@ import { buildNetwork } from "./network.ts";
 import { Node } from "./node.ts";
 import { createApp } from "./routes/index.ts";
 import { openStorage, StorageError, type Storage } from "./storage/index.ts";
+import { Reachability } from "./reachability.ts";
 import { Rendezvous } from "./rendezvous.ts";
 import { watchPeerUrl } from "./sync/bootstrap.ts";
 import { SignalHub } from "./transport/signaling/hub.ts";
@@ -63,7 +64,16 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   stack.defer(() => storage.close());
   const ports = { http: config.httpPort, ws: config.wsPort };
   const hub = new SignalHub();
-  const network = buildNetwork({ config, identity: storage.identity, hub, ports: () => ports, webrtcHelper: WEBRTC_HELPER, log });
+  let reachability: Reachability | null = null;
+  const network = buildNetwork({
+    config,
+    identity: storage.identity,
+    hub,
+    ports: () => ports,
+    webrtcHelper: WEBRTC_HELPER,
+    outside: () => reachability?.advertised() ?? {},
+    log,
+  });
   stack.defer(() => network.webrtcHelper.close());
   const node = new Node({
     storage,
@@ -82,6 +92,8 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   }
   network.discovery.serve(node);
   const rendezvous = new Rendezvous({ links: network.links, rooms: () => node.joinedRooms(), log, signal: stopping });
+  reachability = new Reachability({ links: network.links, ports: () => ports, onAdvertised: () => node.addressesChanged(), log });
+  const reach = reachability;
   node.onRoomsChanged(() => rendezvous.roomsChanged());
 
   const app = createApp({
@@ -89,6 +101,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
     version: VERSION,
     linkInvite: (invite) => linkInvite(invite),
     rendezvous: () => rendezvous.urls(),
+    reachability: () => reach.state(),
     publicUrl: () => `http://${publicHost(config.host)}:${ports.http}`,
     publicHosts: config.publicHosts,
     meshAddresses: network.addresses,
@@ -131,6 +144,8 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   }
   node.startReplication();
   stack.defer(() => node.stopReplication());
+  reach.start();
+  stack.defer(() => reach.stop());
   return { node, ports, rendezvous };
 }
 

@@ -11,6 +11,8 @@ import type { SignalHub } from "./transport/signaling/hub.ts";
 import { SignalRouter } from "./transport/signaling/router.ts";
 import { WebRtcLibraryLoader, webrtcTransport } from "./transport/webrtc/index.ts";
 import { WebRtcHelper } from "./transport/webrtc/remote-library.ts";
+import { resolvePeer } from "./sync/bootstrap.ts";
+import type { DialBack } from "./transport/links/reach.ts";
 import { websocketTransport, type WebSocketTransport } from "./transport/websocket/index.ts";
 
 /** The instance's side of the mesh: every tier `--transports` allows, and the link manager over them. */
@@ -37,16 +39,39 @@ export interface NetworkInit {
   ports: () => { http: number; ws: number };
   /** The command that starts the WebRTC helper (this program with `--webrtc-helper`). */
   webrtcHelper: string[];
+  /** Where this instance answered from outside, which it advertises instead of its own addresses. @default none */
+  outside?: () => Partial<AdvertisedAddresses>;
   log: (line: string) => void;
 }
 
+/** How long a dial-back may take per port. */
+const DIAL_BACK_MS = 4000;
+
+/** Dials a peer back at the address its link comes from: its HTTP port must answer as its node id, its WebSocket port at all. */
+const dialBack: DialBack = async (ip, ports, nodeId) => {
+  const host = ip.includes(":") ? `[${ip}]` : ip;
+  const http = resolvePeer(`http://${host}:${ports.http}`, AbortSignal.timeout(DIAL_BACK_MS)).then(
+    (found) => found.nodeId === nodeId,
+    () => false,
+  );
+  const ws = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), DIAL_BACK_MS);
+    const done = (open: boolean) => {
+      clearTimeout(timer);
+      resolve(open);
+    };
+    Bun.connect({ hostname: ip, port: ports.ws, socket: { open: (socket) => (socket.end(), done(true)), connectError: () => done(false), data: () => {} } }).catch(() => done(false));
+  });
+  return { http: await http, ws: await ws };
+};
+
 /** Builds the tiers `--transports` allows, the signaling they share, and the link manager over them. */
-export function buildNetwork({ config, identity, hub, ports, webrtcHelper: command, log }: NetworkInit): Network {
+export function buildNetwork({ config, identity, hub, ports, webrtcHelper: command, outside = () => ({}), log }: NetworkInit): Network {
   const { nodeId } = identity;
   const allowed = new Set(config.transports);
   const addresses = (): AdvertisedAddresses => {
     const host = publicHost(config.host);
-    return { http: `http://${host}:${ports().http}`, ws: `ws://${host}:${ports().ws}` };
+    return { http: `http://${host}:${ports().http}`, ws: `ws://${host}:${ports().ws}`, ...outside() };
   };
   const signaling = new SignalRouter();
   const bindAddress = config.host === "0.0.0.0" || config.host === "::" ? undefined : config.host;
@@ -84,6 +109,6 @@ export function buildNetwork({ config, identity, hub, ports, webrtcHelper: comma
       })
     : null;
   if (lan) transports.push(lan);
-  const links = new LinkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay });
+  const links = new LinkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay, dialBack });
   return { links, websocket, http, lan, discovery, addresses, webrtcHelper };
 }

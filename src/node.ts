@@ -164,6 +164,11 @@ export class Node {
     return this.#replicator?.introduce(address, roomIds);
   }
 
+  /** Where this instance listens changed: linked peers hear its new addresses. */
+  addressesChanged(): void {
+    this.#replicator?.addressesChanged();
+  }
+
   /** Joined rooms, by name. */
   rooms(): string[] {
     return [...this.#rooms.keys()].sort();

@@ -1,3 +1,4 @@
+import type { ReachState } from "../reachability.ts";
 import type { Server } from "bun";
 import type { Invite } from "../domain/rooms.ts";
 import type { GuestBudget, GuestRateInit } from "./budgets.ts";
@@ -31,6 +32,8 @@ export interface AppOptions {
   linkInvite?: (invite: Invite) => void;
   /** The rendezvous this instance uses, named in its invite links. @default none */
   rendezvous?: () => string[];
+  /** How this instance is reached, as its peers last saw it; for the invite panel. @default unknown */
+  reachability?: () => ReachState | null;
   /** Where other instances reach this one, for `/mesh/info`. */
   meshAddresses?: () => AdvertisedAddresses;
   /** The HTTP link tier's handler for `/mesh/http/*`, when that tier is on. */

@@ -8,7 +8,7 @@ import { RoomConflictError, type JoinedRoom } from "../node.ts";
 import { Landing, type LandingProps } from "../views/landing.tsx";
 import type { InstanceInfo } from "../views/layout.tsx";
 import { roomHref } from "../views/links.ts";
-import { Room, SendForm } from "../views/room.tsx";
+import { Room, SendForm, type ReachView } from "../views/room.tsx";
 import { keyCookie, type RoomAccess } from "./access.ts";
 import { createRoom, MAX_SEND_BODY_BYTES, MessageFields, sendInput } from "./api.ts";
 import { uploadAnswer, type Uploads } from "./files.ts";
@@ -48,6 +48,16 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
   const landing = (status: number, props: Omit<LandingProps, "instance" | "rooms">) =>
     htmlResponse(String(<Landing instance={instance()} rooms={props.owner ? node.rooms() : []} {...props} />), status);
 
+  const reachView = (): ReachView => {
+    const state = opts.reachability?.();
+    const answer = state?.answer;
+    if (!state || !answer) return null;
+    const host = answer.seen.includes(":") ? `[${answer.seen}]` : answer.seen;
+    const { port } = new URL(opts.publicUrl());
+    const url = `http://${host}${port ? `:${port}` : ""}`;
+    return { checkedAt: state.checkedAt, seen: answer.seen, by: node.instanceName(answer.by) ?? answer.by, outside: state.outside, url: answer.http ? url : null };
+  };
+
   const roomPage = (room: JoinedRoom, peerId: string, owner: boolean, before?: number, extra: { error?: string; draft?: string } = {}, status = 200) => {
     const { messages, hasOlder } = messagePage(node, room.name, before ?? Number.MAX_SAFE_INTEGER);
     const invite = owner ? inviteUrl(opts.publicUrl(), room, node.id, opts.rendezvous?.()) : undefined;
@@ -62,7 +72,7 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
         messages={messages}
         hasOlder={hasOlder}
         live={before === undefined}
-        invite={invite ? { url: invite, qrSvg: renderSVG(invite, { border: 2 }), private: room.key !== null } : undefined}
+        invite={invite ? { url: invite, qrSvg: renderSVG(invite, { border: 2 }), private: room.key !== null, reach: reachView(), rendezvous: opts.rendezvous?.() ?? [] } : undefined}
         peers={owner ? node.peers() : []}
         {...extra}
       />

@@ -196,6 +196,11 @@ export class Replicator {
   }
 
   /** Tells every linked peer our rooms changed, compares vectors for the rooms now shared, and links again where a room may be shared now. */
+  /** Where this instance listens changed (it learnt its address from outside): every linked peer hears it. */
+  addressesChanged(): void {
+    for (const nodeId of this.#up) this.#send(nodeId, this.#hello(nodeId));
+  }
+
   roomsChanged(): void {
     for (const [nodeId, info] of this.#peers) {
       info.rooms = new Set(this.#replica.provenRooms(nodeId, info.proofs));

@@ -19,6 +19,7 @@
  *   secure handshake hands it per-direction keys, and from then on it drops every packet of the link not tagged with
  *   them. Raw links without keys (as the compliance suite runs them) work as before.
  */
+import { isIP } from "node:net";
 import type { Tier } from "../domain/tiers.ts";
 
 export type { Tier } from "../domain/tiers.ts";
@@ -42,6 +43,17 @@ export function wholeFrame(frame: FrameData): Uint8Array {
     at += part.byteLength;
   }
   return out;
+}
+
+/** The IP address a URL names, when it names one rather than a host name. */
+export function ipOfUrl(url: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+  } catch {
+    return undefined;
+  }
+  return isIP(host) ? host : undefined;
 }
 
 /** A frame given whole or in parts, in a buffer of its own (a copy when whole: parts are joined into a new one anyway). */
@@ -72,6 +84,11 @@ export interface Link {
   readonly tier: Tier;
   /** A readable description of the far end, for logs. */
   readonly remote: string;
+  /**
+   * The far end's IP address as this side knows it: where an accepted connection came from, or the literal address a
+   * dial went to. Absent where the tier knows none (webrtc, lan, relay) or a dial went to a name.
+   */
+  readonly remoteIp?: string;
   /** True once either side closed the link or it failed. */
   readonly closed: boolean;
   /** Bytes sent that have not left for the far end yet: bulk senders (file chunks) wait while it is high. */

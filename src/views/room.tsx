@@ -19,8 +19,8 @@ export interface RoomProps {
   hasOlder: boolean;
   /** Showing the newest messages (and so streaming new ones), not a window into the past. */
   live: boolean;
-  /** The room's invite link and its QR code (SVG), for the owner. */
-  invite?: { url: string; qrSvg: string; private: boolean };
+  /** The room's invite link and its QR code (SVG), for the owner, with how this instance is reached. */
+  invite?: { url: string; qrSvg: string; private: boolean; reach: ReachView; rendezvous: string[] };
   peers: PeerStatus[];
   error?: string;
   draft?: string;
@@ -79,7 +79,34 @@ export function AttachForm({ room, peerId }: { room: string; peerId: string }) {
   );
 }
 
-function Invite({ url, qrSvg: safeQrSvg, private: isPrivate }: NonNullable<RoomProps["invite"]>) {
+/** How this instance is reached, as a peer last saw it: for the invite panel. */
+export type ReachView = null | {
+  checkedAt: number;
+  /** The address it was seen at, and by whom. */
+  seen: string;
+  by: string;
+  /** Seen from outside any private network. */
+  outside: boolean;
+  /** The HTTP port answered there, and its URL. */
+  url: string | null;
+};
+
+/** Where the link works from, in words: the LAN address it names, and what a peer saw of this instance. */
+function Reach({ reach, rendezvous }: { reach: ReachView; rendezvous: string[] }) {
+  const via = rendezvous.length > 0 ? ` Instances that cannot reach it meet this one at ${rendezvous.join(", ")} (named in the link).` : "";
+  if (!reach) return <p class="hint reach" safe>{`Reachability not checked yet: no other instance is linked.${via}`}</p>;
+  const when = new Date(reach.checkedAt).toISOString().slice(11, 16);
+  const said = reach.outside
+    ? reach.url
+      ? `Reachable from the internet at ${reach.url}`
+      : `Seen from the internet at ${reach.seen}, but its ports do not answer there: only instances on this network, or through a rendezvous, reach it`
+    : reach.url
+      ? `Reachable on its own network at ${reach.url}; not checked from outside (no linked instance outside this network)`
+      : `Seen at ${reach.seen}, and its ports did not answer`;
+  return <p class="hint reach" safe>{`${said} (checked by ${reach.by} at ${when} UTC).${via}`}</p>;
+}
+
+function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, rendezvous }: NonNullable<RoomProps["invite"]>) {
   return (
     <section class="card invite">
       <h2>Invite</h2>
@@ -94,6 +121,7 @@ function Invite({ url, qrSvg: safeQrSvg, private: isPrivate }: NonNullable<RoomP
       <figure class="qr" aria-label="QR code of the invite link">
         {safeQrSvg}
       </figure>
+      <Reach reach={reach} rendezvous={rendezvous} />
     </section>
   );
 }

@@ -129,6 +129,26 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
     }
   }, 180_000);
 
+  it("both behind cone NATs, A's ports forwarded, both told only of a public C: A learns from C that it is reachable at its public address and advertises it, B links to it there over websocket, and A's invite panel says so", async () => {
+    await using lab = await createNatLab({ publics: 1, sites: [{ nat: "cone", forward: [8080, 9000] }, { nat: "cone" }], coturn: true });
+    const [siteA, siteB] = lab.sites as [Lab["sites"][0], Lab["sites"][0]];
+    const hostC = lab.publics[0]!;
+    const flags = ["--room", ROOM, "--transports", "websocket,http", "--lan-addr", "127.255.255.255", "--peer", `http://${hostC.ip}:8080`];
+    const stun = lab.coturn!.stun;
+    await using c = await startHosted(hostC, ["--room", ROOM, "--transports", "websocket,http", "--lan-addr", "127.255.255.255", "--name", "C"], { stun });
+    await using a = await startHosted(siteA.hosts[0]!, [...flags, "--name", "A"], { stun });
+    const panel = async () => await (await a.api(`/?room=${ROOM}&peer_id=owner`)).text();
+    await waitFor(async () => (await panel()).includes(`Reachable from the internet at http://${siteA.publicIp}:8080`), 20_000, "A's panel saying where it is reached").catch(async (err) => {
+      throw new Error(`${(err as Error).message}\n${/<p class="hint reach">[^<]*/.exec(await panel())?.[0]}\n--- A\n${a.output()}`);
+    });
+    await using b = await startHosted(siteB.hosts[0]!, [...flags, "--name", "B"], { stun });
+    // B hears of A from C, with the address A now advertises: the only one of A's a TCP dial from B's network reaches.
+    await expectLinked(a, b, ["websocket"]);
+    expect(await tierOf(a, c)).not.toBeNull();
+    const bPanel = await (await b.api(`/?room=${ROOM}&peer_id=owner`)).text();
+    await waitFor(async () => (await (await b.api(`/?room=${ROOM}&peer_id=owner`)).text()).includes(`Seen from the internet at ${siteB.publicIp}, but its ports do not answer there`), 20_000, `B's panel: ${/<p class="hint reach">[^<]*/.exec(bPanel)?.[0]}`);
+  }, 90_000);
+
   it("both behind symmetric NATs, A's ports forwarded: turn", async () => {
     await using lab = await createNatLab({ sites: [{ nat: "symmetric", forward: [8080, 9000] }, { nat: "symmetric" }], coturn: true });
     const [siteA, siteB] = lab.sites as [Lab["sites"][0], Lab["sites"][0]];

@@ -18,6 +18,7 @@ export class AcceptedLink extends BaseLink {
   #wakeScheduled = false;
   #expiry: Timer | undefined;
   #forgotten = false;
+  remoteIp?: string;
 
   constructor(
     readonly id: string,

@@ -31,6 +31,7 @@ export class DialedLink extends BaseLink {
   #sessionOver = false;
   /** Settles once a local close has flushed and told the listener. */
   done: Promise<void> = Promise.resolve();
+  remoteIp?: string;
 
   constructor(
     readonly remote: string,

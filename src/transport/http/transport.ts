@@ -30,7 +30,8 @@
 import type { Server } from "bun";
 import { jsonError, methodNotAllowed, readBody } from "../../util/http.ts";
 import { DialError, DialRefusedError, messageOf, TransportClosedError } from "../errors.ts";
-import type { Link, PeerAddress, Transport } from "../link.ts";
+import { isIP } from "node:net";
+import { ipOfUrl, type Link, type PeerAddress, type Transport } from "../link.ts";
 import { AcceptedLink } from "./accepted-link.ts";
 import { DialedLink } from "./dialed-link.ts";
 import { decodeFrames, maxBodyBytes } from "./framing.ts";
@@ -70,6 +71,7 @@ export class HttpTransport implements Transport {
     const sessions = sessionsUrl(address);
     const session = await this.#openSession(address.http!, sessions, signal);
     const link = new DialedLink(address.http!, `${sessions}${session}`, this.#limits, this.#fetch);
+    link.remoteIp = ipOfUrl(address.http!);
     this.#dialed.add(link);
     link.onClose(() => this.#dialed.delete(link));
     return link;
@@ -182,6 +184,7 @@ export class HttpTransport implements Transport {
     const link = new AcceptedLink(id, remote, this.#limits, (l) => {
       if (this.#sessions.get(l.id) === l) this.#sessions.delete(l.id);
     });
+    if (isIP(remote)) link.remoteIp = remote;
     this.#sessions.set(id, link);
     onLink(link);
     return Response.json({ session: id });

@@ -25,6 +25,8 @@ const Nonce = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 /** A relayed link's id between one end and the relay, chosen by whoever opened that side: 16 bytes in base64url. */
 export const CircuitId = Type.String({ pattern: "^[A-Za-z0-9_-]{22}$" });
 const Reason = Type.String({ maxLength: MAX_REASON_CHARS });
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+const Ip = Type.String({ minLength: 2, maxLength: 45, pattern: "^[0-9A-Fa-f.:]+$" });
 
 export const ControlMessage = Type.Union([
   Type.Object({ t: Type.Literal("ping"), n: Nonce }, { additionalProperties: false }),
@@ -45,6 +47,10 @@ export const ControlMessage = Type.Union([
   Type.Object({ t: Type.Literal("opened"), c: CircuitId, from: NodeId }, { additionalProperties: false }),
   /** Either way: relayed link `c` is closed (refused, used up, or closed by an end), and why. */
   Type.Object({ t: Type.Literal("shut"), c: CircuitId, why: Reason }, { additionalProperties: false }),
+  /** Asks the receiver to dial the sender back at these ports of the address the receiver sees it at (reach.ts). */
+  Type.Object({ t: Type.Literal("reach?"), http: Port, ws: Port }, { additionalProperties: false }),
+  /** The answer: the sender's address as seen here, and which of its ports answered from here. */
+  Type.Object({ t: Type.Literal("reach"), seen: Ip, http: Type.Boolean(), ws: Type.Boolean() }, { additionalProperties: false }),
 ]);
 export type ControlMessage = Static<typeof ControlMessage>;
 

@@ -12,6 +12,7 @@ import { decodeFrame, encodeControl, encodeData } from "./control.ts";
 import { CircuitRelay, CircuitTransport, type CircuitWire } from "./circuits.ts";
 import { DialQueue } from "./dial-queue.ts";
 import { MAX_MET, MeetingPoint, Meetings } from "./meeting.ts";
+import { Reach, type ReachAnswer, type ReachPorts } from "./reach.ts";
 import { secureChannel } from "../secure/channel.ts";
 import { LinkHealth } from "./health.ts";
 import { Peer, type PeerLink } from "./peer.ts";
@@ -53,6 +54,8 @@ export class LinkManager {
   /** The `relay` tier's ends, when that tier is allowed; and this instance as a relay, with `--relay`. */
   readonly #circuits: CircuitTransport | null;
   readonly #relayer: CircuitRelay | null;
+  /** Dial-backs: asked of peers, and done for them. */
+  readonly #reach: Reach;
   /** Per rendezvous of ours, when we last said `meet` there, and the timer of the next one. */
   readonly #meetSaid = new Map<string, { at: number; timer?: ReturnType<typeof setTimeout> }>();
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -86,6 +89,7 @@ export class LinkManager {
           accepts: (relay) => this.#meetings.topics(relay) !== undefined,
         })
       : null;
+    this.#reach = new Reach({ dialBack: init.dialBack, send: (nodeId, message) => wire.control(nodeId, message) });
     this.#relayer = init.relay ? new CircuitRelay({ wire, allowed: (from, to) => this.#point.together(from, to), limits: init.relayLimits }) : null;
     const transports = this.#circuits ? [...init.transports, this.#circuits] : [...init.transports];
     this.#init = { ...LINK_MANAGER_DEFAULTS, ...init, transports: transports.sort((a, b) => byPriority(a.tier, b.tier)) };
@@ -194,6 +198,16 @@ export class LinkManager {
   useRendezvous(nodeId: string, topics: readonly string[] | null): void {
     this.#meetings.use(nodeId, topics);
     if (topics) this.#sayMeet(nodeId);
+  }
+
+  /**
+   * Asks linked peers (our rendezvous first) to dial this instance back at `ports`, at the address each sees it at;
+   * resolves with their answers (reach.ts).
+   */
+  checkReach(ports: ReachPorts): Promise<ReachAnswer[]> {
+    const direct = [...this.#peers.values()].filter((p) => this.#direct(p.nodeId)).map((p) => p.nodeId);
+    const ours = direct.filter((id) => this.#meetings.topics(id) !== undefined);
+    return this.#reach.ask([...ours, ...direct.filter((id) => !ours.includes(id))], ports);
   }
 
   /** Whether the peer's link serves more than replication: a rendezvous of ours, or one that uses us as its own. */
@@ -353,6 +367,10 @@ export class LinkManager {
       case "shut":
         if (!this.#circuits?.shut(peer.nodeId, message.c, message.why)) this.#relayer?.shut(peer.nodeId, message.c, message.why);
         return;
+      case "reach?":
+        return this.#reach.asked(peer.nodeId, entry.link.remoteIp, { http: message.http, ws: message.ws }, (answer) => void this.#sendControl(entry, answer));
+      case "reach":
+        return this.#reach.answered(peer.nodeId, message);
     }
   }
 

@@ -3,6 +3,7 @@ import type { Transport } from "../link.ts";
 import type { ChannelIdentity } from "../secure/channel.ts";
 import type { LocalHub } from "../signaling/envelope.ts";
 import type { RELAY_LIMITS } from "./circuits.ts";
+import type { DialBack } from "./reach.ts";
 import type { SignalRouter } from "../signaling/router.ts";
 import type { PeerEvent, PeerState } from "./peer.ts";
 
@@ -21,6 +22,8 @@ export interface LinkManagerInit {
   relay?: boolean;
   /** The relay's limits per relayed link, for tests. @default RELAY_LIMITS */
   relayLimits?: Partial<typeof RELAY_LIMITS>;
+  /** Dials a peer back where it asks to know whether it is reachable (reach.ts); none: such asks go unanswered. */
+  dialBack?: DialBack;
   /** How often every link is pinged. @default 500 */
   pingIntervalMs?: number;
   /** A link that has carried nothing for this long is dead: four pings in a row unanswered. @default 2000 */
@@ -62,7 +65,7 @@ export interface LinkStatus {
 }
 
 /** The link manager's settings with every default filled in. */
-export type LinkManagerSettings = Required<Omit<LinkManagerInit, "hub" | "log" | "signaling" | "circuits" | "relay" | "relayLimits">>;
+export type LinkManagerSettings = Required<Omit<LinkManagerInit, "hub" | "log" | "signaling" | "circuits" | "relay" | "relayLimits" | "dialBack">>;
 
 export const LINK_MANAGER_DEFAULTS = {
   pingIntervalMs: 500,

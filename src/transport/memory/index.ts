@@ -12,6 +12,8 @@ export class MemoryNetwork {
   delayMs = 0;
   /** How long a dial from one address to another takes, in ms (a slow handshake, such as a stalled DTLS). */
   dialDelayMs: (from: string, to: string) => number = () => 0;
+  /** The IP address each memory address's links are seen to come from, where a test gives one. */
+  readonly ips = new Map<string, string>();
 }
 
 export interface MemoryTransportInit {
@@ -23,6 +25,7 @@ export interface MemoryTransportInit {
 
 class MemoryLink extends BaseLink {
   other!: MemoryLink;
+  remoteIp?: string;
   /** Bytes sent and not yet handed to the far end. */
   #inFlight = 0;
 
@@ -90,6 +93,8 @@ export function memoryTransport(network: MemoryNetwork, address: string, init: M
       const theirs = new MemoryLink(tier, address, network, maxQueuedBytes);
       mine.other = theirs;
       theirs.other = mine;
+      mine.remoteIp = network.ips.get(target!);
+      theirs.remoteIp = network.ips.get(address);
       accept(theirs);
       return track(mine);
     },

@@ -13,6 +13,7 @@ export const MAX_SECURE_FRAME_BYTES = MAX_FRAME_BYTES - TAG_BYTES;
 export class SecureLink extends BaseLink {
   readonly tier: Tier;
   readonly remote: string;
+  readonly remoteIp?: string;
 
   constructor(
     private readonly raw: Link,
@@ -22,6 +23,7 @@ export class SecureLink extends BaseLink {
     super(raw instanceof BaseLink ? raw.maxQueuedBytes : undefined);
     this.tier = raw.tier;
     this.remote = raw.remote;
+    this.remoteIp = raw.remoteIp;
     raw.onFrame((ciphertext) => {
       let frame: Uint8Array;
       try {

@@ -33,6 +33,7 @@ export type LinkSocket = ServerWebSocket<LinkSocketData>;
 /** A link over one WebSocket, either end: one binary message per frame. */
 export class WebSocketLink extends BaseLink {
   readonly tier = "websocket";
+  remoteIp?: string;
 
   constructor(
     readonly remote: string,

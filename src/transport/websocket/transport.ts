@@ -6,7 +6,7 @@
 import type { Server, WebSocketHandler } from "bun";
 import { jsonError } from "../../util/http.ts";
 import { DialError, DialRefusedError, messageOf, TransportClosedError } from "../errors.ts";
-import type { Link, PeerAddress, Transport } from "../link.ts";
+import { ipOfUrl, type Link, type PeerAddress, type Transport } from "../link.ts";
 import { clientWire, flush, NORMAL, serverWire, WebSocketLink, type LinkSocket, type LinkSocketData } from "./link.ts";
 import type { Routed } from "./routed-server.ts";
 
@@ -75,6 +75,7 @@ export class WebSocketTransport implements Transport {
     }
 
     const link = new WebSocketLink(url, clientWire(socket), this.#maxQueuedBytes);
+    link.remoteIp = ipOfUrl(url);
     socket.onmessage = (event) => link.receive(event.data);
     socket.onclose = (event) => link.socketClosed(event.code, event.reason);
     socket.onerror = null;
@@ -123,6 +124,7 @@ export class WebSocketTransport implements Transport {
     if (!onLink) return ws.close(NORMAL, "this instance stopped accepting links");
     this.#accepted.add(ws);
     const link = new WebSocketLink(ws.remoteAddress, serverWire(ws), this.#maxQueuedBytes);
+    link.remoteIp = ws.remoteAddress;
     ws.data.link = link;
     onLink(this.#track(link));
   }
