@@ -109,6 +109,8 @@ export function buildNetwork({ config, identity, hub, ports, webrtcHelper: comma
       })
     : null;
   if (lan) transports.push(lan);
+  // Started now, not at the first dial: a helper takes a few hundred ms to start, which a LAN link would wait for.
+  if (transports.some((t) => t.tier === "webrtc" || t.tier === "turn")) void library.load().catch(() => {});
   const links = new LinkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay, dialBack });
   return { links, websocket, http, lan, discovery, addresses, webrtcHelper };
 }

@@ -14,6 +14,8 @@ import type { RtcChannel, RtcPeer, WebRtcLibrary } from "./library.ts";
 /** How often the helper is pinged, and how long it may be silent before it is taken for stuck. */
 const PING_EVERY_MS = 1000;
 export const HELPER_DEAD_MS = 5000;
+/** How long after a helper is lost the next one starts (not in a tight loop, should one die at once each time). */
+const RESTART_AFTER_MS = 1000;
 
 type Handler<A extends unknown[]> = ((...args: A) => void) | null;
 
@@ -302,6 +304,8 @@ export class WebRtcHelper {
     this.#channelPeer.clear();
     for (const channel of channels) channel.ended();
     for (const peer of peers) peer.ended();
+    // A helper lost is replaced a moment later, so redials do not wait for one to start.
+    if (why && !this.#closed) setTimeout(() => this.#ensure(), RESTART_AFTER_MS).unref?.();
   }
 
   #report(r: Report): void {
