@@ -1,4 +1,5 @@
 import { statfsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
 import { localHost, publicHost } from "./addresses.ts";
 import { ConfigError, parseArgs, usage, type Config } from "./config.ts";
@@ -49,8 +50,10 @@ const CHUNK_WORKER = new URL("./storage/chunk-worker.ts", import.meta.url).href;
 
 /** The flag that makes this program the WebRTC helper process (transport/webrtc/helper.ts), never given by users. */
 const WEBRTC_HELPER_FLAG = "--webrtc-helper";
-/** This program started as the WebRTC helper: the binary itself, or bun running this file. */
-const WEBRTC_HELPER = /[\\/]\$bunfs[\\/]|~BUN/.test(import.meta.path) ? [process.execPath, WEBRTC_HELPER_FLAG] : [process.execPath, import.meta.path, WEBRTC_HELPER_FLAG];
+/** The WebRTC helper: the binary itself with the flag, or bun running the helper's own entry from source. */
+const WEBRTC_HELPER = /[\\/]\$bunfs[\\/]|~BUN/.test(import.meta.path)
+  ? [process.execPath, WEBRTC_HELPER_FLAG]
+  : [process.execPath, fileURLToPath(new URL("./transport/webrtc/helper-main.ts", import.meta.url))];
 
 /** Opens storage, builds the node and its network, and starts both servers; every step is undone in reverse by `stack`. */
 async function open(config: Config, stack: AsyncDisposableStack, log: (line: string) => void, stopping: AbortSignal, linkInvite: (invite: Invite) => void) {
