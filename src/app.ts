@@ -48,6 +48,9 @@ function listenError(err: unknown, flag: string, port: number, host: string): St
  */
 const CHUNK_WORKER = new URL("./storage/chunk-worker.ts", import.meta.url).href;
 
+/** How long the ready line waits for the WebRTC helper to start. */
+const WEBRTC_START_WAIT_MS = 2000;
+
 /** The flag that makes this program the WebRTC helper process (transport/webrtc/helper.ts), never given by users. */
 const WEBRTC_HELPER_FLAG = "--webrtc-helper";
 /** The WebRTC helper: the binary itself with the flag, or bun running the helper's own entry from source. */
@@ -142,6 +145,8 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   try {
     await network.links.start();
     await network.lan?.ready;
+    // Every tier is ready before the ready line, the WebRTC helper too (within reason: a stuck start is not waited for).
+    await Promise.race([network.webrtcReady, Bun.sleep(WEBRTC_START_WAIT_MS)]);
   } catch (err) {
     throw new StartError(`--lan-port ${config.lanPort}: ${(err as Error).message}`, 1);
   }

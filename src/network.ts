@@ -27,6 +27,8 @@ export interface Network {
   addresses: () => AdvertisedAddresses;
   /** The process that holds the WebRTC connections, stopped at shutdown. */
   webrtcHelper: WebRtcHelper;
+  /** Settles once the WebRTC helper is up, or could not start (the tiers then say why and stay off). */
+  webrtcReady: Promise<void>;
 }
 
 export interface NetworkInit {
@@ -109,8 +111,8 @@ export function buildNetwork({ config, identity, hub, ports, webrtcHelper: comma
       })
     : null;
   if (lan) transports.push(lan);
-  // Started now, not at the first dial: a helper takes a few hundred ms to start, which a LAN link would wait for.
-  if (transports.some((t) => t.tier === "webrtc" || t.tier === "turn")) void library.load().catch(() => {});
+  // Started now, not at the first dial, which would wait for it (50-100 ms, more on a busy machine).
+  const webrtcReady = transports.some((t) => t.tier === "webrtc" || t.tier === "turn") ? library.load().then(() => {}, () => {}) : Promise.resolve();
   const links = new LinkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay, dialBack });
-  return { links, websocket, http, lan, discovery, addresses, webrtcHelper };
+  return { links, websocket, http, lan, discovery, addresses, webrtcHelper, webrtcReady };
 }

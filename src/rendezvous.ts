@@ -15,7 +15,7 @@ export const MAX_RENDEZVOUS = 16;
 
 export interface RendezvousInit {
   links: {
-    connect(address: NodeAddress, source: AddressSource): Promise<unknown>;
+    connect(address: NodeAddress, source: AddressSource, options: { allAtOnce: boolean }): Promise<unknown>;
     useRendezvous(nodeId: string, topics: readonly string[] | null): void;
     status(): { nodeId: string; state: string }[];
   };
@@ -52,7 +52,8 @@ export class Rendezvous {
         if (before) links.useRendezvous(before, null);
         this.#used.set(url, address.nodeId);
         links.useRendezvous(address.nodeId, this.#topics(address.nodeId));
-        links.connect(address, "given").catch((error: unknown) => {
+        // Any tier carries signaling as well as the best: none waits for another.
+        links.connect(address, "given", { allAtOnce: true }).catch((error: unknown) => {
           if (!signal.aborted) log(`rendezvous ${url}: ${describeDialFailure(error)}; still trying`);
         });
       },

@@ -58,7 +58,7 @@ export class DialQueue {
    * Starts dialling a peer on every tier that can reach it. Resolves with the first tier that links; rejects with an
    * AggregateError of every tier's error when all of them failed once (they are still retried afterwards).
    */
-  connect(peer: Peer): Promise<Tier> {
+  connect(peer: Peer, allAtOnce = false): Promise<Tier> {
     const primary = peer.primary;
     if (primary) return Promise.resolve(primary.tier);
     const running = this.#rounds.get(peer);
@@ -67,7 +67,9 @@ export class DialQueue {
     if (!peer.dials) {
       peer.dials = true;
       const now = Date.now();
-      dialable.forEach((t, rank) => rank > 0 && !peer.tiers.has(t.tier) && peer.tiers.set(t.tier, { kind: "waiting", until: now + rank * this.#init.staggerMs, failures: 0 }));
+      // A relayed link is a stopgap, left once a direct one carries the data: it waits for none of them.
+      const staggered = allAtOnce ? [] : dialable.filter((t) => t.tier !== "relay");
+      staggered.forEach((t, rank) => rank > 0 && !peer.tiers.has(t.tier) && peer.tiers.set(t.tier, { kind: "waiting", until: now + rank * this.#init.staggerMs, failures: 0 }));
     }
     const tiers = new Set(dialable.filter((t) => !peer.linkOn(t.tier)).map((t) => t.tier));
     if (tiers.size === 0) return Promise.reject(new AggregateError([], `no tier of this instance can reach ${peer.nodeId}`));

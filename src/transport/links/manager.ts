@@ -140,14 +140,15 @@ export class LinkManager {
   /**
    * Links to the instance at `address` on every tier that can reach it, and keeps doing so. Resolves with the first
    * tier that links; rejects with an AggregateError of every tier's failure when all failed once (retries go on).
+   * `allAtOnce` dials every tier at once, where any link will do as well as the best (a rendezvous).
    */
-  connect(address: NodeAddress, source: AddressSource = "advertised"): Promise<Tier> {
+  connect(address: NodeAddress, source: AddressSource = "advertised", { allAtOnce = false } = {}): Promise<Tier> {
     if (this.#closing.signal.aborted) return refused("shutting down");
     if (address.nodeId === this.#init.identity.nodeId) return refused("will not link to itself");
     const peer = this.#peers.get(address.nodeId) ?? this.#addPeer(address.nodeId);
     if (!peer) return refused(`already linked to the most peers allowed (${this.#init.maxPeers}), every one a member`);
     if (peer.addresses.learn(address, source)) this.#queue.addressChanged(peer);
-    const outcome = this.#queue.connect(peer);
+    const outcome = this.#queue.connect(peer, allAtOnce);
     this.#pump(peer);
     return outcome;
   }
