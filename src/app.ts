@@ -98,7 +98,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   }
   network.discovery.serve(node);
   const rendezvous = new Rendezvous({ links: network.links, rooms: () => node.joinedRooms(), log, signal: stopping });
-  reachability = new Reachability({ links: network.links, ports: () => ports, onAdvertised: () => node.addressesChanged(), log });
+  reachability = new Reachability({ links: network.links, ports: () => ports, stunAddresses: network.stunAddresses, onAdvertised: () => node.addressesChanged(), log });
   const reach = reachability;
   node.onRoomsChanged(() => rendezvous.roomsChanged());
 
@@ -108,6 +108,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
     linkInvite: (invite) => linkInvite(invite),
     rendezvous: () => rendezvous.urls(),
     reachability: () => reach.state(),
+    stunAddress: () => reach.stunAddress(),
     publicUrl: () => `http://${publicHost(config.host)}:${ports.http}`,
     publicHosts: config.publicHosts,
     meshAddresses: network.addresses,

@@ -11,6 +11,7 @@ import type { SignalHub } from "./transport/signaling/hub.ts";
 import { SignalRouter } from "./transport/signaling/router.ts";
 import { WebRtcLibraryLoader, webrtcTransport } from "./transport/webrtc/index.ts";
 import { WebRtcHelper } from "./transport/webrtc/remote-library.ts";
+import { rtcConfig } from "./transport/webrtc/ice.ts";
 import { resolvePeer } from "./sync/bootstrap.ts";
 import type { DialBack } from "./transport/links/reach.ts";
 import { websocketTransport, type WebSocketTransport } from "./transport/websocket/index.ts";
@@ -29,6 +30,8 @@ export interface Network {
   webrtcHelper: WebRtcHelper;
   /** Settles once the WebRTC helper is up, or could not start (the tiers then say why and stay off). */
   webrtcReady: Promise<void>;
+  /** This machine's public addresses as the `--stun` servers see it; none without them, the webrtc tier or an answer. */
+  stunAddresses: () => Promise<string[]>;
 }
 
 export interface NetworkInit {
@@ -114,5 +117,9 @@ export function buildNetwork({ config, identity, hub, ports, webrtcHelper: comma
   // Started now, not at the first dial, which would wait for it (50-100 ms, more on a busy machine).
   const webrtcReady = transports.some((t) => t.tier === "webrtc" || t.tier === "turn") ? library.load().then(() => {}, () => {}) : Promise.resolve();
   const links = new LinkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay, dialBack });
-  return { links, websocket, http, lan, discovery, addresses, webrtcHelper, webrtcReady };
+  const stunAddresses = () =>
+    allowed.has("webrtc") && config.stun.length > 0
+      ? webrtcHelper.publicAddresses(rtcConfig({ tier: "webrtc", iceServers: config.stun, bindAddress })).catch(() => [])
+      : Promise.resolve([]);
+  return { links, websocket, http, lan, discovery, addresses, webrtcHelper, webrtcReady, stunAddresses };
 }

@@ -10,6 +10,9 @@ import type { ReachAnswer, ReachPorts } from "./transport/links/reach.ts";
 
 const FIRST_CHECK_MS = 2000;
 const CHECK_EVERY_MS = 10 * 60_000;
+/** STUN probes that found nothing are tried again this much later, this many times in all. */
+const STUN_RETRY_MS = 10_000;
+const STUN_TRIES = 4;
 
 /** What the last check found. */
 export interface ReachState {
@@ -26,6 +29,8 @@ export interface ReachabilityInit {
     onChange(handler: (nodeId: string, tier: Tier | null, previous: Tier | null) => void): () => void;
   };
   ports: () => ReachPorts;
+  /** This machine's public addresses as STUN servers see it. @default none */
+  stunAddresses?: () => Promise<string[]>;
   /** The address this instance advertised changed. */
   onAdvertised: () => void;
   log: (line: string) => void;
@@ -33,6 +38,7 @@ export interface ReachabilityInit {
 
 export class Reachability {
   #state: ReachState | null = null;
+  #stun: string | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #every: ReturnType<typeof setInterval> | null = null;
   #stop: (() => void) | null = null;
@@ -44,6 +50,19 @@ export class Reachability {
       if (tier && !previous && !this.#state && !this.#timer) this.#timer = setTimeout(() => void this.check(), FIRST_CHECK_MS);
     });
     this.#every = setInterval(() => void this.check(), CHECK_EVERY_MS);
+    void this.#probe();
+  }
+
+  /** The public address the STUN servers saw last; null before an answer, or without STUN. */
+  stunAddress(): string | null {
+    return this.#stun;
+  }
+
+  /** Asks the STUN servers; with no answer, again a little later (a few times), as a first probe can go unanswered. */
+  async #probe(attempt = 1): Promise<void> {
+    const found = (await this.init.stunAddresses?.()) ?? [];
+    if (found.length > 0) this.#stun = found.find((ip) => !isPrivateIp(ip)) ?? found[0]!;
+    else if (this.init.stunAddresses && attempt < STUN_TRIES && this.#every) setTimeout(() => void this.#probe(attempt + 1), STUN_RETRY_MS).unref?.();
   }
 
   stop(): void {
@@ -68,8 +87,13 @@ export class Reachability {
 
   async check(): Promise<void> {
     this.#timer = null;
+    void this.#probe();
     const answers = await this.init.links.checkReach(this.init.ports());
-    if (answers.length === 0) return;
+    if (answers.length === 0) {
+      // No peer could tell (none sees our address: their links are WebRTC or relayed); what was known stays.
+      this.#state ??= { checkedAt: Date.now(), answer: null, outside: false };
+      return;
+    }
     const before = JSON.stringify(this.advertised());
     const outside = answers.filter((a) => !isPrivateIp(a.seen));
     // From outside, one whose ports answered says the most; otherwise any.

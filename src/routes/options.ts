@@ -34,6 +34,8 @@ export interface AppOptions {
   rendezvous?: () => string[];
   /** How this instance is reached, as its peers last saw it; for the invite panel. @default unknown */
   reachability?: () => ReachState | null;
+  /** This machine's public address as the STUN servers see it, if known. @default unknown */
+  stunAddress?: () => string | null;
   /** Where other instances reach this one, for `/mesh/info`. */
   meshAddresses?: () => AdvertisedAddresses;
   /** The HTTP link tier's handler for `/mesh/http/*`, when that tier is on. */

@@ -50,8 +50,9 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
 
   const reachView = (): ReachView => {
     const state = opts.reachability?.();
-    const answer = state?.answer;
-    if (!state || !answer) return null;
+    if (!state) return null;
+    const answer = state.answer;
+    if (!answer) return { checkedAt: state.checkedAt, seen: null };
     const host = answer.seen.includes(":") ? `[${answer.seen}]` : answer.seen;
     const { port } = new URL(opts.publicUrl());
     const url = `http://${host}${port ? `:${port}` : ""}`;
@@ -72,7 +73,11 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
         messages={messages}
         hasOlder={hasOlder}
         live={before === undefined}
-        invite={invite ? { url: invite, qrSvg: renderSVG(invite, { border: 2 }), private: room.key !== null, reach: reachView(), rendezvous: opts.rendezvous?.() ?? [] } : undefined}
+        invite={
+          invite
+            ? { url: invite, qrSvg: renderSVG(invite, { border: 2 }), private: room.key !== null, reach: reachView(), stun: opts.stunAddress?.() ?? null, rendezvous: opts.rendezvous?.() ?? [] }
+            : undefined
+        }
         peers={owner ? node.peers() : []}
         {...extra}
       />

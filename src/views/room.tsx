@@ -20,7 +20,7 @@ export interface RoomProps {
   /** Showing the newest messages (and so streaming new ones), not a window into the past. */
   live: boolean;
   /** The room's invite link and its QR code (SVG), for the owner, with how this instance is reached. */
-  invite?: { url: string; qrSvg: string; private: boolean; reach: ReachView; rendezvous: string[] };
+  invite?: { url: string; qrSvg: string; private: boolean; reach: ReachView; stun: string | null; rendezvous: string[] };
   peers: PeerStatus[];
   error?: string;
   draft?: string;
@@ -80,7 +80,7 @@ export function AttachForm({ room, peerId }: { room: string; peerId: string }) {
 }
 
 /** How this instance is reached, as a peer last saw it: for the invite panel. */
-export type ReachView = null | {
+export type ReachView = null | { checkedAt: number; seen: null } | {
   checkedAt: number;
   /** The address it was seen at, and by whom. */
   seen: string;
@@ -92,10 +92,14 @@ export type ReachView = null | {
 };
 
 /** Where the link works from, in words: the LAN address it names, and what a peer saw of this instance. */
-function Reach({ reach, rendezvous }: { reach: ReachView; rendezvous: string[] }) {
+function Reach({ reach, stun, rendezvous }: { reach: ReachView; stun: string | null; rendezvous: string[] }) {
   const via = rendezvous.length > 0 ? ` Instances that cannot reach it meet this one at ${rendezvous.join(", ")} (named in the link).` : "";
-  if (!reach) return <p class="hint reach" safe>{`Reachability not checked yet: no other instance is linked.${via}`}</p>;
+  const publicIp = stun ? ` Public address (from STUN): ${stun}.` : "";
+  if (!reach) return <p class="hint reach" safe>{`Reachability not checked yet: no other instance is linked.${publicIp}${via}`}</p>;
   const when = new Date(reach.checkedAt).toISOString().slice(11, 16);
+  if (reach.seen === null) {
+    return <p class="hint reach" safe>{`Reachability unknown: no linked instance sees this one's address to check it (checked at ${when} UTC).${publicIp}${via}`}</p>;
+  }
   const said = reach.outside
     ? reach.url
       ? `Reachable from the internet at ${reach.url}`
@@ -103,10 +107,10 @@ function Reach({ reach, rendezvous }: { reach: ReachView; rendezvous: string[] }
     : reach.url
       ? `Reachable on its own network at ${reach.url}; not checked from outside (no linked instance outside this network)`
       : `Seen at ${reach.seen}, and its ports did not answer`;
-  return <p class="hint reach" safe>{`${said} (checked by ${reach.by} at ${when} UTC).${via}`}</p>;
+  return <p class="hint reach" safe>{`${said} (checked by ${reach.by} at ${when} UTC).${publicIp}${via}`}</p>;
 }
 
-function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, rendezvous }: NonNullable<RoomProps["invite"]>) {
+function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, stun, rendezvous }: NonNullable<RoomProps["invite"]>) {
   return (
     <section class="card invite">
       <h2>Invite</h2>
@@ -121,7 +125,7 @@ function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, rendezvous }
       <figure class="qr" aria-label="QR code of the invite link">
         {safeQrSvg}
       </figure>
-      <Reach reach={reach} rendezvous={rendezvous} />
+      <Reach reach={reach} stun={stun} rendezvous={rendezvous} />
     </section>
   );
 }

@@ -5,12 +5,12 @@ import { readFileSync } from "node:fs";
 import { startInstance, waitFor, type Instance } from "../helpers/instance.ts";
 import { peersOf, send, waitForCount, waitForLink } from "../helpers/mesh.ts";
 
-/** The instance's WebRTC helper processes: its children started with --webrtc-helper. */
+/** The instance's WebRTC helper processes: its children running helper-main.ts (from source) or the binary's --webrtc-helper. */
 function helpersOf(instance: Instance): number[] {
   const children = Bun.spawnSync(["pgrep", "-P", String(instance.proc.pid)]).stdout.toString().split("\n").filter(Boolean).map(Number);
   return children.filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--webrtc-helper");
+      return /--webrtc-helper|helper-main\.ts/.test(readFileSync(`/proc/${pid}/cmdline`, "utf8"));
     } catch {
       return false;
     }

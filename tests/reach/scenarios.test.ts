@@ -88,11 +88,15 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
     await expectLinked(p.a, p.b, "webrtc");
   }, 60_000);
 
-  it("A public, B behind a cone NAT: webrtc", async () => {
+  it("A public, B behind a cone NAT: webrtc; B's invite panel names its public address as STUN sees it", async () => {
     await using lab = await createNatLab({ publics: 1, sites: [{ nat: "cone" }], coturn: true });
     const hostA = lab.publics[0]!;
     await using p = await pair(lab, hostA, lab.sites[0]!.hosts[0]!, `http://${hostA.ip}:8080`, { transports: "webrtc,websocket,http" });
     await expectLinked(p.a, p.b, "webrtc");
+    const panel = async () => /<p class="hint reach">[^<]*/.exec(await (await p.b.api(`/?room=${ROOM}&peer_id=owner`)).text())?.[0] ?? "";
+    await waitFor(async () => (await panel()).includes(`Public address (from STUN): ${lab.sites[0]!.publicIp}.`), 30_000, "B's public address from STUN").catch(async (err) => {
+      throw new Error(`${(err as Error).message}: ${await panel()}`);
+    });
   }, 60_000);
 
   it("both behind cone NATs, A's ports forwarded: a UDP tier, websocket and http besides, and again after A restarts", async () => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, setDefaultTimeout } from "bun:test";
+import { reflexiveAddress } from "../../src/transport/webrtc/remote-library.ts";
 
 // A WebRTC dial is a handshake of ICE and DTLS (a lost DTLS flight is resent after 1 s); a test that makes two or three
 // on a busy machine can pass bun's 5 s default without anything being wrong.
@@ -228,4 +229,10 @@ describe("webrtc transport", () => {
     // None of them ever opens: each is given up after the timeout.
     await until(() => made.every((pc) => pc.state() === "closed"), 2000);
   });
+});
+
+it("reads the address of a server-reflexive candidate, and of no other", () => {
+  expect(reflexiveAddress("candidate:2 1 UDP 1694498815 203.0.113.100 40123 typ srflx raddr 10.1.0.2 rport 40123")).toBe("203.0.113.100");
+  expect(reflexiveAddress("a=candidate:1 1 UDP 2122317823 10.1.0.2 40123 typ host")).toBeNull();
+  expect(reflexiveAddress("candidate:3 1 UDP 1 not-an-ip 1 typ srflx")).toBeNull();
 });

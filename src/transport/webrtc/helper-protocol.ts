@@ -15,7 +15,9 @@ export type Op =
   | { op: "send"; dc: number; data: Uint8Array }
   | { op: "close-channel"; dc: number }
   | { op: "close"; pc: number }
-  | { op: "ping"; n: number };
+  | { op: "ping"; n: number }
+  /** Gathers candidates with `config`'s STUN servers, on a connection made for nothing else, and reports them. */
+  | { op: "probe"; id: number; config: RtcConfig };
 
 const Id = Type.Integer({ minimum: 0 });
 const Text = Type.String({ maxLength: 256 * 1024 });
@@ -39,6 +41,7 @@ export const Report = Type.Union([
   Type.Object({ ev: Type.Literal("buffered"), dc: Id, taken: Type.Integer(), amount: Type.Integer() }),
   Type.Object({ ev: Type.Literal("closed"), dc: Id }),
   Type.Object({ ev: Type.Literal("error"), dc: Id, error: Text }),
+  Type.Object({ ev: Type.Literal("probed"), id: Id, candidates: Type.Array(Text, { maxItems: 64 }) }),
   /** An op on PeerConnection `pc` threw (a bad remote description, say). */
   Type.Object({ ev: Type.Literal("failed"), pc: Id, reason: Text }),
 ]);

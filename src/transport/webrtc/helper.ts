@@ -4,12 +4,14 @@
  * handshake over TURN (README, "Known problem"); in here that stops only this process, which the instance replaces
  * (remote-library.ts), instead of the whole instance.
  */
-import type { DataChannel, PeerConnection } from "node-datachannel";
+import type { DataChannel, PeerConnection, RtcConfig } from "node-datachannel";
 import { messageOf } from "../errors.ts";
 import { INCOMING_CHANNEL_BASE, type Op, type Report } from "./helper-protocol.ts";
 import { importNodeDataChannel } from "./library.ts";
 
 const report = (r: Report) => void process.send!(r);
+/** Longest a probe of the STUN servers gathers. */
+const PROBE_MS = 5000;
 
 export async function runWebRtcHelper(): Promise<void> {
   if (!process.send) {
@@ -54,10 +56,35 @@ export async function runWebRtcHelper(): Promise<void> {
     channel.onError((error) => report({ ev: "error", dc, error: String(error).slice(0, 1000) }));
   };
 
+  /** Gathers candidates on a connection of its own until gathering completes (or PROBE_MS), then reports them. */
+  const probe = (id: number, config: RtcConfig) => {
+    let pc: PeerConnection;
+    try {
+      pc = new library.PeerConnection(`probe-${id}`, config);
+    } catch {
+      return report({ ev: "probed", id, candidates: [] }); // a STUN URL the library refuses: nothing to say
+    }
+    const candidates: string[] = [];
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      report({ ev: "probed", id, candidates: candidates.slice(0, 64) });
+      pc.close();
+    };
+    const timer = setTimeout(finish, PROBE_MS);
+    pc.onLocalCandidate((candidate) => void candidates.push(candidate));
+    pc.onGatheringStateChange((state) => state === "complete" && finish());
+    pc.createDataChannel("probe");
+  };
+
   const handle = (m: Op) => {
     switch (m.op) {
       case "ping":
         return report({ ev: "pong", n: m.n });
+      case "probe":
+        return probe(m.id, m.config);
       case "pc": {
         const pc = new library.PeerConnection(m.name, m.config);
         pcs.set(m.pc, pc);

@@ -7,6 +7,7 @@
  * starts a new helper.
  */
 import type { Subprocess } from "bun";
+import { isIP } from "node:net";
 import type { RtcConfig } from "node-datachannel";
 import { isReport, type CandidatePair, type Op, type Report } from "./helper-protocol.ts";
 import type { RtcChannel, RtcPeer, WebRtcLibrary } from "./library.ts";
@@ -16,6 +17,14 @@ const PING_EVERY_MS = 1000;
 export const HELPER_DEAD_MS = 5000;
 /** How long after a helper is lost the next one starts (not in a tight loop, should one die at once each time). */
 const RESTART_AFTER_MS = 1000;
+/** How long a probe of the STUN servers is waited for (the helper gathers for at most 5 s). */
+const PROBE_WAIT_MS = 7000;
+
+/** The address of a server-reflexive ICE candidate (`candidate:… UDP … 203.0.113.7 40123 typ srflx …`), else null. */
+export function reflexiveAddress(candidate: string): string | null {
+  const m = /\s(\S+)\s+\d+\s+typ\s+srflx\b/.exec(candidate);
+  return m && isIP(m[1]!) ? m[1]! : null;
+}
 
 type Handler<A extends unknown[]> = ((...args: A) => void) | null;
 
@@ -184,6 +193,8 @@ export class WebRtcHelper {
   /** Which PeerConnection each channel belongs to, for the pair its open reports. */
   readonly #channelPeer = new Map<number, PeerProxy>();
   readonly #killOnExit = () => this.#proc?.kill(9);
+  /** Probes of the STUN servers under way, by id. */
+  readonly #probes = new Map<number, (candidates: string[]) => void>();
 
   constructor(private readonly init: WebRtcHelperInit) {}
 
@@ -233,6 +244,26 @@ export class WebRtcHelper {
 
   forgetPeer(pc: number): void {
     this.#peers.delete(pc);
+  }
+
+  /**
+   * This machine's public addresses as the STUN servers in `config` see it (server-reflexive candidates), gathered in
+   * the helper on a connection made for nothing else; none when there are no STUN servers or no answer.
+   */
+  async publicAddresses(config: RtcConfig): Promise<string[]> {
+    if (!config.iceServers?.length) return [];
+    await this.start();
+    const id = this.#nextId++;
+    const { promise, resolve } = Promise.withResolvers<string[]>();
+    this.#probes.set(id, resolve);
+    const timer = setTimeout(() => resolve([]), PROBE_WAIT_MS);
+    this.post({ op: "probe", id, config });
+    try {
+      return [...new Set((await promise).flatMap((candidate) => reflexiveAddress(candidate) ?? []))];
+    } finally {
+      clearTimeout(timer);
+      this.#probes.delete(id);
+    }
   }
 
   /** Stops the helper for good. */
@@ -313,6 +344,8 @@ export class WebRtcHelper {
       case "pong":
         this.#lastPong = Date.now();
         return;
+      case "probed":
+        return this.#probes.get(r.id)?.(r.candidates);
       case "description":
         this.#peers.get(r.pc)?.described(r.sdp);
         return this.#peers.get(r.pc)?.onDescription?.(r.sdp, r.type);
