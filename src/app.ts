@@ -97,7 +97,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
     }
   }
   network.discovery.serve(node);
-  const rendezvous = new Rendezvous({ links: network.links, rooms: () => node.joinedRooms(), log, signal: stopping });
+  const rendezvous = new Rendezvous({ links: network.links, rooms: () => node.joinedRooms(), kept: storage.rendezvous, log, signal: stopping });
   reachability = new Reachability({ links: network.links, ports: () => ports, stunAddresses: network.stunAddresses, onAdvertised: () => node.addressesChanged(), log });
   const reach = reachability;
   node.onRoomsChanged(() => rendezvous.roomsChanged());
@@ -189,9 +189,11 @@ async function start(config: Config) {
   }
   /** Links to an invite's issuer at its URL, and meets it at the rendezvous the invite names. */
   function linkToIssuer(invite: Invite): void {
-    for (const url of invite.rendezvous) rendezvous.add(url);
+    // Kept: the invite's issuer is met there after a restart too, where flags come again but a page's invite does not.
+    for (const url of invite.rendezvous) rendezvous.add(url, { keep: true });
     linkTo(invite.url, `invite from ${invite.url}`, invite.node);
   }
+  rendezvous.addKept();
   for (const url of config.rendezvous) rendezvous.add(url);
   for (const invite of config.invites) linkToIssuer(invite);
   for (const url of config.peers) linkTo(url, `--peer ${url}`);

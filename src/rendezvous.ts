@@ -21,6 +21,8 @@ export interface RendezvousInit {
   };
   /** The joined rooms, whose topics this instance waits at. */
   rooms: () => RoomRef[];
+  /** Where rendezvous that invite links named are kept across restarts. @default nowhere */
+  kept?: { add(url: string): void; list(): string[] };
   log: (line: string) => void;
   signal: AbortSignal;
 }
@@ -31,13 +33,19 @@ export class Rendezvous {
 
   constructor(private readonly init: RendezvousInit) {}
 
+  /** Uses again the rendezvous kept from invite links joined before. */
+  addKept(): void {
+    for (const url of this.init.kept?.list() ?? []) this.add(url);
+  }
+
   /** The rendezvous URLs in use, for invite links. */
   urls(): string[] {
     return [...this.#used.keys()];
   }
 
-  /** Uses the instance at `url` as a rendezvous from now on (once per URL). */
-  add(url: string): void {
+  /** Uses the instance at `url` as a rendezvous from now on (once per URL); `keep` remembers it across restarts. */
+  add(url: string, { keep = false } = {}): void {
+    if (keep) this.init.kept?.add(url);
     if (this.#used.has(url)) return;
     if (this.#used.size >= MAX_RENDEZVOUS) return this.init.log(`rendezvous ${url}: not used; already using the most allowed (${MAX_RENDEZVOUS})`);
     this.#used.set(url, null);

@@ -5,7 +5,7 @@ import { FileStore } from "./files.ts";
 import { loadIdentity, type Identity } from "./identity.ts";
 import { MessageStore } from "./messages.ts";
 import { PeerStore } from "./peers.ts";
-import { RoomStore } from "./rooms.ts";
+import { RendezvousStore, RoomStore } from "./rooms.ts";
 
 export { StorageError } from "./db.ts";
 export type { Identity } from "./identity.ts";
@@ -19,6 +19,8 @@ export interface Storage {
   identity: Identity;
   messages: MessageStore;
   rooms: RoomStore;
+  /** Rendezvous that invite links joined here named. */
+  rendezvous: RendezvousStore;
   peers: PeerStore;
   files: FileStore;
   /** Stores chunks from peers beside the main thread. */
@@ -37,6 +39,7 @@ export function openStorage(path: string, opts: { chunkWorker?: string } = {}): 
     identity: loadIdentity(db),
     messages: new MessageStore(db),
     rooms: new RoomStore(db),
+    rendezvous: new RendezvousStore(db),
     peers: new PeerStore(db),
     files,
     chunks,

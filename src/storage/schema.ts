@@ -80,4 +80,11 @@ export const MIGRATIONS: readonly string[] = [
   -- 1 once every chunk of the file is here
   ALTER TABLE files ADD COLUMN complete INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- rendezvous named by invite links joined here (flags come again at each start): used after a restart too
+  CREATE TABLE rendezvous (
+    url TEXT PRIMARY KEY,
+    added_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -1,9 +1,11 @@
 // Meeting at a rendezvous between real instances (src/rendezvous.ts, transport/links/meeting.ts): two members of a
 // private room that know no address of each other, only a third instance's, link directly; the third holds no room.
 import { expect, it } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { parseInvite } from "../../src/domain/rooms.ts";
 import { deadTcpPort } from "../helpers/ports.ts";
-import { startInstance } from "../helpers/instance.ts";
+import { startInstance, tempDir, waitFor } from "../helpers/instance.ts";
 import { peersOf, send, waitForCount, waitForLink } from "../helpers/mesh.ts";
 
 it("meets the issuer of an invite at the rendezvous it names when the issuer's own URL is out of reach", async () => {
@@ -32,4 +34,32 @@ it("meets the issuer of an invite at the rendezvous it names when the issuer's o
   const held = await fetch(`${r.http}/history?room=secret`);
   expect([held.status, await held.json()]).toEqual([200, []]);
   expect(r.output()).not.toContain("secret");
+}, 60_000);
+
+it("keeps the rendezvous of an invite joined in the page, and meets the issuer there again after a restart", async () => {
+  await using r = await startInstance({ args: ["--name", "rendezvous", "--transports", "websocket,http"] });
+  const flags = ["--transports", "webrtc,websocket"];
+  await using a = await startInstance({ args: [...flags, "--name", "alice", "--rendezvous", r.http] });
+  const created = await fetch(`${a.http}/rooms`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "kept" }) });
+  const { invite } = (await created.json()) as { invite: string };
+  const unreachable = invite.replace(new URL(a.http).origin, `http://127.0.0.1:${deadTcpPort()}`);
+  const dir = tempDir();
+  const db = join(dir, "chat.db");
+  let b = await startInstance({ db, args: [...flags, "--name", "bob"] });
+  try {
+    const joined = await fetch(`${b.http}/invite`, { method: "POST", body: new URLSearchParams({ invite: unreachable, peer_id: "bob" }), redirect: "manual" });
+    expect(joined.status).toBe(303);
+    await waitForLink(b, a, "webrtc");
+    // Started again with no flag naming the rendezvous or the invite: the room's issuer is met there all the same.
+    await b.stop();
+    b = await startInstance({ db, args: [...flags, "--name", "bob"] });
+    // Linked to the rendezvous, which nothing but the kept invite names here (A's saved address would do on loopback).
+    await waitFor(async () => (await peersOf(b)).some((p) => p.node_id === r.nodeId && p.state === "connected"), 10_000, "bob linked to the rendezvous");
+    await waitForLink(b, a, "webrtc");
+    await send(a, "kept", "after bob's restart");
+    expect((await waitForCount(b, "kept", 1)).map((m) => m.text)).toEqual(["after bob's restart"]);
+  } finally {
+    await b.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }, 60_000);
