@@ -10,7 +10,8 @@ export function lanAddress(): string | null {
   return null;
 }
 
-function urlHost(host: string): string {
+/** A host as a URL writes it: an IPv6 address in brackets. */
+export function urlHost(host: string): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
 }
 

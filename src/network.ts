@@ -1,4 +1,4 @@
-import { broadcastAddresses, publicHost } from "./addresses.ts";
+import { broadcastAddresses, publicHost, urlHost } from "./addresses.ts";
 import type { Config } from "./config.ts";
 import { LanDiscovery } from "./discovery.ts";
 import type { AdvertisedAddresses } from "./sync/frames.ts";
@@ -54,8 +54,7 @@ const DIAL_BACK_MS = 4000;
 
 /** Dials a peer back at the address its link comes from: its HTTP port must answer as its node id, its WebSocket port at all. */
 const dialBack: DialBack = async (ip, ports, nodeId) => {
-  const host = ip.includes(":") ? `[${ip}]` : ip;
-  const http = resolvePeer(`http://${host}:${ports.http}`, AbortSignal.timeout(DIAL_BACK_MS)).then(
+  const http = resolvePeer(`http://${urlHost(ip)}:${ports.http}`, AbortSignal.timeout(DIAL_BACK_MS)).then(
     (found) => found.nodeId === nodeId,
     () => false,
   );

@@ -3,7 +3,7 @@
  * link comes up and every 10 minutes. The invite panel shows it; an address outside any private network whose HTTP
  * port answered from there is what this instance advertises to its peers from then on.
  */
-import { isPrivateIp } from "./addresses.ts";
+import { isPrivateIp, urlHost } from "./addresses.ts";
 import type { AdvertisedAddresses } from "./sync/frames.ts";
 import type { Tier } from "./domain/tiers.ts";
 import type { ReachAnswer, ReachPorts } from "./transport/links/reach.ts";
@@ -80,7 +80,7 @@ export class Reachability {
   advertised(): Partial<AdvertisedAddresses> {
     const answer = this.#state?.outside ? this.#state.answer : null;
     if (!answer) return {};
-    const host = answer.seen.includes(":") ? `[${answer.seen}]` : answer.seen;
+    const host = urlHost(answer.seen);
     const { http, ws } = this.init.ports();
     return { ...(answer.http ? { http: `http://${host}:${http}` } : {}), ...(answer.ws ? { ws: `ws://${host}:${ws}` } : {}) };
   }

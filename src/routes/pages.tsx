@@ -2,6 +2,7 @@
 import type { Server } from "bun";
 import { Elysia, t, ValidationError } from "elysia";
 import { renderSVG } from "uqr";
+import { urlHost } from "../addresses.ts";
 import { isDisplayName, isRoomName } from "../domain/names.ts";
 import { InviteError, inviteUrl, parseInvite } from "../domain/rooms.ts";
 import { RoomConflictError, type JoinedRoom } from "../node.ts";
@@ -53,7 +54,7 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
     if (!state) return null;
     const answer = state.answer;
     if (!answer) return { checkedAt: state.checkedAt, seen: null };
-    const host = answer.seen.includes(":") ? `[${answer.seen}]` : answer.seen;
+    const host = urlHost(answer.seen);
     const { port } = new URL(opts.publicUrl());
     const url = `http://${host}${port ? `:${port}` : ""}`;
     return { checkedAt: state.checkedAt, seen: answer.seen, by: node.instanceName(answer.by) ?? answer.by, outside: state.outside, url: answer.http ? url : null };

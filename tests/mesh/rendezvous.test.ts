@@ -8,15 +8,26 @@ import { deadTcpPort } from "../helpers/ports.ts";
 import { startInstance, tempDir, waitFor } from "../helpers/instance.ts";
 import { peersOf, send, waitForCount, waitForLink } from "../helpers/mesh.ts";
 
-it("meets the issuer of an invite at the rendezvous it names when the issuer's own URL is out of reach", async () => {
-  await using r = await startInstance({ args: ["--name", "rendezvous", "--transports", "websocket,http"] });
-  const flags = ["--transports", "webrtc,websocket"];
-  await using a = await startInstance({ args: [...flags, "--name", "alice", "--rendezvous", r.http] });
-  const created = await fetch(`${a.http}/rooms`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "secret" }) });
+const flags = ["--transports", "webrtc,websocket"];
+
+/**
+ * A rendezvous R in no room, and alice, who uses it, with a private room `room`: its invite link, and the same link
+ * with alice's own URL replaced by one that answers nothing, as for an issuer behind a NAT.
+ */
+async function issuer(room: string) {
+  const r = await startInstance({ args: ["--name", "rendezvous", "--transports", "websocket,http"] });
+  const a = await startInstance({ args: [...flags, "--name", "alice", "--rendezvous", r.http] });
+  const created = await fetch(`${a.http}/rooms`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: room }) });
   const { invite } = (await created.json()) as { invite: string };
-  expect(parseInvite(invite).rendezvous).toEqual([r.http]);
-  // As for an issuer behind a NAT: the invite's own URL answers nothing from here; only its rendezvous does.
   const unreachable = invite.replace(new URL(a.http).origin, `http://127.0.0.1:${deadTcpPort()}`);
+  return { r, a, invite, unreachable };
+}
+
+it("meets the issuer of an invite at the rendezvous it names when the issuer's own URL is out of reach", async () => {
+  const { r: rendezvous, a: alice, invite, unreachable } = await issuer("secret");
+  await using r = rendezvous;
+  await using a = alice;
+  expect(parseInvite(invite).rendezvous).toEqual([r.http]);
   await using b = await startInstance({ args: [...flags, "--name", "bob", "--invite", unreachable] });
 
   const row = await waitForLink(b, a, "webrtc");
@@ -37,12 +48,9 @@ it("meets the issuer of an invite at the rendezvous it names when the issuer's o
 }, 60_000);
 
 it("keeps the rendezvous of an invite joined in the page, and meets the issuer there again after a restart", async () => {
-  await using r = await startInstance({ args: ["--name", "rendezvous", "--transports", "websocket,http"] });
-  const flags = ["--transports", "webrtc,websocket"];
-  await using a = await startInstance({ args: [...flags, "--name", "alice", "--rendezvous", r.http] });
-  const created = await fetch(`${a.http}/rooms`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "kept" }) });
-  const { invite } = (await created.json()) as { invite: string };
-  const unreachable = invite.replace(new URL(a.http).origin, `http://127.0.0.1:${deadTcpPort()}`);
+  const { r: rendezvous, a: alice, unreachable } = await issuer("kept");
+  await using r = rendezvous;
+  await using a = alice;
   const dir = tempDir();
   const db = join(dir, "chat.db");
   let b = await startInstance({ db, args: [...flags, "--name", "bob"] });

@@ -42,6 +42,22 @@ async function expectLinked(a: HostedInstance, b: HostedInstance, tier: string |
   await waitFor(async () => (await texts(a)).includes(`from B${tag}`), 10_000, "B's message at A");
 }
 
+/** The reachability paragraph of an instance's invite panel (the owner's room page). */
+async function reachPanel(at: HostedInstance): Promise<string> {
+  return /<p class="hint reach">[^<]*/.exec(await (await at.api(`/?room=${ROOM}&peer_id=owner`)).text())?.[0] ?? "";
+}
+
+/**
+ * A public rendezvous R in no room (relaying links with `relay`), and the flags with which A and B use it; each adds
+ * its `--transports`.
+ */
+async function startRendezvous(lab: Lab, relay = false) {
+  const hostR = lab.publics[0]!;
+  const r = await startHosted(hostR, ["--name", "R", "--transports", "websocket,http", "--lan-addr", "127.255.255.255", ...(relay ? ["--relay"] : [])], { stun: lab.coturn!.stun });
+  const flags = ["--room", ROOM, "--lan-addr", "127.255.255.255", "--turn", lab.coturn!.turn, "--rendezvous", `http://${hostR.ip}:8080`];
+  return { r, flags };
+}
+
 interface Pair {
   readonly a: HostedInstance;
   b: HostedInstance;
@@ -93,9 +109,8 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
     const hostA = lab.publics[0]!;
     await using p = await pair(lab, hostA, lab.sites[0]!.hosts[0]!, `http://${hostA.ip}:8080`, { transports: "webrtc,websocket,http" });
     await expectLinked(p.a, p.b, "webrtc");
-    const panel = async () => /<p class="hint reach">[^<]*/.exec(await (await p.b.api(`/?room=${ROOM}&peer_id=owner`)).text())?.[0] ?? "";
-    await waitFor(async () => (await panel()).includes(`Public address (from STUN): ${lab.sites[0]!.publicIp}.`), 30_000, "B's public address from STUN").catch(async (err) => {
-      throw new Error(`${(err as Error).message}: ${await panel()}`);
+    await waitFor(async () => (await reachPanel(p.b)).includes(`Public address (from STUN): ${lab.sites[0]!.publicIp}.`), 30_000, "B's public address from STUN").catch(async (err) => {
+      throw new Error(`${(err as Error).message}: ${await reachPanel(p.b)}`);
     });
   }, 60_000);
 
@@ -141,16 +156,17 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
     const stun = lab.coturn!.stun;
     await using c = await startHosted(hostC, ["--room", ROOM, "--transports", "websocket,http", "--lan-addr", "127.255.255.255", "--name", "C"], { stun });
     await using a = await startHosted(siteA.hosts[0]!, [...flags, "--name", "A"], { stun });
-    const panel = async () => await (await a.api(`/?room=${ROOM}&peer_id=owner`)).text();
-    await waitFor(async () => (await panel()).includes(`Reachable from the internet at http://${siteA.publicIp}:8080`), 20_000, "A's panel saying where it is reached").catch(async (err) => {
-      throw new Error(`${(err as Error).message}\n${/<p class="hint reach">[^<]*/.exec(await panel())?.[0]}\n--- A\n${a.output()}`);
+    await waitFor(async () => (await reachPanel(a)).includes(`Reachable from the internet at http://${siteA.publicIp}:8080`), 20_000, "A's panel saying where it is reached").catch(async (err) => {
+      throw new Error(`${(err as Error).message}\n${await reachPanel(a)}\n--- A\n${a.output()}`);
     });
     await using b = await startHosted(siteB.hosts[0]!, [...flags, "--name", "B"], { stun });
     // B hears of A from C, with the address A now advertises: the only one of A's a TCP dial from B's network reaches.
     await expectLinked(a, b, ["websocket"]);
     expect(await tierOf(a, c)).not.toBeNull();
-    const bPanel = await (await b.api(`/?room=${ROOM}&peer_id=owner`)).text();
-    await waitFor(async () => (await (await b.api(`/?room=${ROOM}&peer_id=owner`)).text()).includes(`Seen from the internet at ${siteB.publicIp}, but its ports do not answer there`), 20_000, `B's panel: ${/<p class="hint reach">[^<]*/.exec(bPanel)?.[0]}`);
+    const seen = `Seen from the internet at ${siteB.publicIp}, but its ports do not answer there`;
+    await waitFor(async () => (await reachPanel(b)).includes(seen), 20_000, "B's panel saying it is seen from outside").catch(async (err) => {
+      throw new Error(`${(err as Error).message}: ${await reachPanel(b)}`);
+    });
   }, 90_000);
 
   it("both behind symmetric NATs, A's ports forwarded: turn", async () => {
@@ -192,10 +208,10 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
   for (const nat of ["cone", "symmetric"] as const) {
     it(`both behind ${nat} NATs, no port forwarded, no common member: A and B meet at a public rendezvous that holds no room and link directly (${nat === "cone" ? "webrtc or turn" : "turn"}), and again after A restarts`, async () => {
       await using lab = await createNatLab({ publics: 1, sites: [{ nat }, { nat }], coturn: true });
-      const hostR = lab.publics[0]!;
       const stun = lab.coturn!.stun;
-      await using r = await startHosted(hostR, ["--name", "R", "--transports", "websocket,http", "--lan-addr", "127.255.255.255"], { stun });
-      const flags = ["--room", ROOM, "--transports", "webrtc,turn,websocket,http", "--lan-addr", "127.255.255.255", "--turn", lab.coturn!.turn, "--rendezvous", `http://${hostR.ip}:8080`];
+      const rendezvous = await startRendezvous(lab);
+      await using r = rendezvous.r;
+      const flags = [...rendezvous.flags, "--transports", "webrtc,turn,websocket,http"];
       const dbA = join(tempDir("e-goat-lab-a-"), "chat.db");
       let a = await startHosted(lab.sites[0]!.hosts[0]!, [...flags, "--name", "A"], { stun, db: dbA });
       try {
@@ -219,10 +235,10 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
 
   it("both in corporate networks (no UDP out), no port forwarded: A and B link through a public rendezvous that relays (relay), and again after B restarts", async () => {
     await using lab = await createNatLab({ publics: 1, sites: [{ nat: "cone", egress: "no-udp" }, { nat: "cone", egress: "no-udp" }], coturn: true });
-    const hostR = lab.publics[0]!;
     const stun = lab.coturn!.stun;
-    await using r = await startHosted(hostR, ["--name", "R", "--transports", "websocket,http", "--lan-addr", "127.255.255.255", "--relay"], { stun });
-    const flags = ["--room", ROOM, "--transports", "webrtc,turn,websocket,http,relay", "--lan-addr", "127.255.255.255", "--turn", lab.coturn!.turn, "--rendezvous", `http://${hostR.ip}:8080`];
+    const rendezvous = await startRendezvous(lab, true);
+    await using r = rendezvous.r;
+    const flags = [...rendezvous.flags, "--transports", "webrtc,turn,websocket,http,relay"];
     await using a = await startHosted(lab.sites[0]!.hosts[0]!, [...flags, "--name", "A"], { stun });
     const dbB = join(tempDir("e-goat-lab-b-"), "chat.db");
     let b = await startHosted(lab.sites[1]!.hosts[0]!, [...flags, "--name", "B"], { stun, db: dbB });

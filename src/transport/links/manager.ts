@@ -228,9 +228,7 @@ export class LinkManager {
     if (!peer) return;
     this.#peers.delete(nodeId);
     this.#frames.forget(nodeId);
-    this.#point.leave(nodeId);
-    this.#circuits?.relayGone(nodeId);
-    this.#relayer?.gone(nodeId);
+    this.#departed(nodeId);
     peer.dials = false;
     this.#queue.forget(peer, reason);
     this.#log(`forgot ${nodeId}: ${reason}`);
@@ -389,11 +387,7 @@ export class LinkManager {
     const tier = peer.primary?.tier ?? null;
     this.#log(`${peer.nodeId} primary: ${change.previous ?? "none"} -> ${tier ?? "none"}`);
     // A peer with no link waits nowhere, and relays or carries no relayed link; a rendezvous of ours relinked hears where we wait again.
-    if (!tier) {
-      this.#point.leave(peer.nodeId);
-      this.#circuits?.relayGone(peer.nodeId);
-      this.#relayer?.gone(peer.nodeId);
-    }
+    if (!tier) this.#departed(peer.nodeId);
     if (tier && !change.previous) this.#sayMeet(peer.nodeId);
     // A relayed link is left as soon as a direct one carries the data.
     if (tier && tier !== "relay") peer.linkOn("relay")?.link.close("a direct link carries the data now");
@@ -414,8 +408,17 @@ export class LinkManager {
     this.#sendControl(target.primary, { t: "relayed", from: from.nodeId, p: payload });
   }
 
+  /** A peer has no link left (or is forgotten): it waits nowhere here, and no relayed link runs through it or to it. */
+  #departed(nodeId: string): void {
+    this.#point.leave(nodeId);
+    this.#circuits?.relayGone(nodeId);
+    this.#relayer?.gone(nodeId);
+  }
+
   /** Tells a rendezvous of ours where we wait, with the latest topics: at once, or within a second (it drops more). */
   #sayMeet(nodeId: string): void {
+    // Only our rendezvous hear it: no entry for the other peers linking.
+    if (this.#meetings.topics(nodeId) === undefined) return;
     const said = this.#meetSaid.get(nodeId) ?? { at: 0 };
     this.#meetSaid.set(nodeId, said);
     if (said.timer) return;
