@@ -1,4 +1,5 @@
-// Reach across the lab of NATs (tests/helpers/nat-lab.ts; needs root, iproute2, iptables and coturn): for each network
+// Reach across the lab of NATs (tests/helpers/nat-lab.ts; needs root, iproute2, iptables, coturn, and miniupnpd for the
+// port-mapping row): for each network
 // of issue 11's matrix, RUNS times over a fresh lab, B is started told of A (or both of a public C: a member, or a
 // rendezvous in no room) and, from B's ready line, timed until a message B sends at once shows at A, and until A shows
 // B linked and on which tier.
@@ -37,6 +38,11 @@ const SCENARIOS: Scenario[] = [
     name: "both symmetric, A forwarded",
     lab: { sites: [{ nat: "symmetric", forward: [8080, 9000] }, { nat: "symmetric" }] },
     place: (l) => ({ a: l.sites[0]!.hosts[0]!, b: l.sites[1]!.hosts[0]!, url: `http://${l.sites[0]!.publicIp}:8080` }),
+  },
+  {
+    name: "both cone, A's router UPnP, public C",
+    lab: { publics: 1, sites: [{ nat: "cone", portMapping: "upnp" }, { nat: "cone" }] },
+    place: (l) => ({ a: l.sites[0]!.hosts[0]!, b: l.sites[1]!.hosts[0]!, c: l.publics[0]!, url: `http://${l.publics[0]!.ip}:8080` }),
   },
   {
     name: "both cone, no forward, public C",

@@ -7,6 +7,7 @@ import { buildNetwork } from "./network.ts";
 import { Node } from "./node.ts";
 import { createApp } from "./routes/index.ts";
 import { openStorage, StorageError, type Storage } from "./storage/index.ts";
+import { PortMapper } from "./port-mapping/index.ts";
 import { Reachability } from "./reachability.ts";
 import { Rendezvous } from "./rendezvous.ts";
 import { watchPeerUrl } from "./sync/bootstrap.ts";
@@ -71,17 +72,30 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   const ports = { http: config.httpPort, ws: config.wsPort };
   const hub = new SignalHub();
   let reachability: Reachability | null = null;
+  let node: Node | null = null;
+  const portMapper = new PortMapper({
+    enabled: config.portMapping,
+    bind: config.host,
+    ports: () => ports,
+    onMapped: () => {
+      node?.addressesChanged();
+      // Whether the mapped ports answer from outside is asked again (once a first check has run).
+      if (reachability?.state()) void reachability.check();
+    },
+    log,
+  });
   const network = buildNetwork({
     config,
     identity: storage.identity,
     hub,
     ports: () => ports,
     webrtcHelper: WEBRTC_HELPER,
-    outside: () => reachability?.advertised() ?? {},
+    // A dial-back from outside proves more than the router's word, so it wins where both name a port.
+    outside: () => ({ ...portMapper.advertised(), ...reachability?.advertised() }),
     log,
   });
   stack.defer(() => network.webrtcHelper.close());
-  const node = new Node({
+  node = new Node({
     storage,
     name: config.name,
     network: { links: network.links, addresses: network.addresses, log },
@@ -98,7 +112,9 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   }
   network.discovery.serve(node);
   const rendezvous = new Rendezvous({ links: network.links, rooms: () => node.joinedRooms(), kept: storage.rendezvous, log, signal: stopping });
-  reachability = new Reachability({ links: network.links, ports: () => ports, stunAddresses: network.stunAddresses, onAdvertised: () => node.addressesChanged(), log });
+  // Peers dial back the ports outside: the router's, where it maps them.
+  const outsidePorts = () => portMapper.externalPorts() ?? ports;
+  reachability = new Reachability({ links: network.links, ports: outsidePorts, stunAddresses: network.stunAddresses, onAdvertised: () => node.addressesChanged(), log });
   const reach = reachability;
   node.onRoomsChanged(() => rendezvous.roomsChanged());
 
@@ -109,6 +125,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
     rendezvous: () => rendezvous.urls(),
     reachability: () => reach.state(),
     stunAddress: () => reach.stunAddress(),
+    portMapping: () => portMapper.state(),
     publicUrl: () => `http://${publicHost(config.host)}:${ports.http}`,
     publicHosts: config.publicHosts,
     meshAddresses: network.addresses,
@@ -155,6 +172,8 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   stack.defer(() => node.stopReplication());
   reach.start();
   stack.defer(() => reach.stop());
+  portMapper.start();
+  stack.defer(() => portMapper.stop());
   return { node, ports, rendezvous };
 }
 

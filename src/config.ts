@@ -36,6 +36,8 @@ export interface Config {
   publicHosts: string[];
   /** Largest file stored or fetched here, in bytes. */
   maxFileBytes: number;
+  /** Asks the router (UPnP IGD or NAT-PMP) to forward the servers' ports. */
+  portMapping: boolean;
 }
 
 /** A bad flag or value; the message names the flag and is printed as is. */
@@ -70,6 +72,7 @@ const FLAGS = {
   turn: { type: "string", multiple: true, placeholder: "URL", help: "TURN server: turn:USER:PASS@HOST:PORT (also turns:)" },
   transports: { type: "string", placeholder: "LIST", default: TIERS.join(","), help: "tiers that may be used, comma-separated" },
   "lan-port": { type: "string", placeholder: "N", default: "9999", help: "UDP port for LAN discovery and the LAN tier" },
+  "port-mapping": { type: "string", placeholder: "on|off", default: "on", help: "ask the router (UPnP IGD or NAT-PMP) to forward the HTTP and WebSocket ports, and advertise that address" },
   "lan-addr": { type: "string", placeholder: "ADDR", help: "where LAN beacons and frames go [each interface's broadcast address]" },
   "max-file-size": { type: "string", placeholder: "SIZE", default: "1GiB", help: "largest file this instance stores or fetches (bytes, or with KB, MB, GB, KiB, MiB, GiB)" },
   "self-test": { type: "boolean", help: "open a WebRTC DataChannel to this process over loopback, print the result and exit" },
@@ -131,6 +134,11 @@ function parseTransports(raw: string): Tier[] {
     }
   }
   return [...new Set(names)] as Tier[];
+}
+
+function parseSwitch(flag: string, raw: string): boolean {
+  if (raw !== "on" && raw !== "off") throw new ConfigError(`--${flag}: '${raw}' is neither on nor off`);
+  return raw === "on";
 }
 
 function parseDb(raw: string): string {
@@ -241,6 +249,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     invites: (flags.invite ?? []).map(parseInviteFlag),
     publicHosts: [...new Set((flags["public-host"] ?? []).map(parsePublicHost))],
     maxFileBytes: parseSize("max-file-size", flags["max-file-size"]),
+    portMapping: parseSwitch("port-mapping", flags["port-mapping"]),
   };
   return { kind: "run", config };
 }

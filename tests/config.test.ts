@@ -15,7 +15,7 @@ function refused(argv: string[], flag: string) {
 describe("flags", () => {
   it("has the contract's defaults", () => {
     const c = config();
-    expect(c).toMatchObject({ httpPort: 8080, wsPort: 9000, host: "0.0.0.0", db: "chat.db", peers: [], rooms: [], stun: [DEFAULT_STUN], turn: [], lanPort: 9999, lanAddr: null });
+    expect(c).toMatchObject({ httpPort: 8080, wsPort: 9000, host: "0.0.0.0", db: "chat.db", peers: [], rooms: [], stun: [DEFAULT_STUN], turn: [], lanPort: 9999, lanAddr: null, portMapping: true });
     expect(c.transports).toEqual(["webrtc", "turn", "websocket", "http", "lan", "relay"]);
     expect(c.name.length).toBeGreaterThan(0);
   });
@@ -42,6 +42,7 @@ describe("flags", () => {
     expect(c.turn).toEqual([{ secure: false, username: "u", password: "p", host: "t.example", port: 3478 }]);
   });
 
+  it("--port-mapping off turns port mapping off", () => expect(config("--port-mapping", "off").portMapping).toBe(false));
   it("--stun none disables STUN", () => expect(config("--stun", "none").stun).toEqual([]));
   it("--turn takes turns: too", () => expect(config("--turn", "turns:a:b@h:5349").turn[0]!.secure).toBe(true));
   it("--room given twice joins once", () => expect(config("--room", "a", "--room", "a").rooms).toEqual(["a"]));
@@ -50,7 +51,7 @@ describe("flags", () => {
     expect(parseArgs(["--version"]).kind).toBe("version");
   });
   it("--help lists every flag", () => {
-    for (const flag of ["http-port", "ws-port", "host", "db", "name", "peer", "rendezvous", "room", "stun", "turn", "transports", "lan-port", "lan-addr", "help", "version"]) {
+    for (const flag of ["http-port", "ws-port", "host", "db", "name", "peer", "rendezvous", "room", "stun", "turn", "transports", "lan-port", "lan-addr", "port-mapping", "help", "version"]) {
       expect(usage()).toContain(`--${flag}`);
     }
   });
@@ -73,5 +74,6 @@ describe("bad flags name the flag", () => {
   it("an unknown tier", () => refused(["--transports", "webrtc,carrier-pigeon"], "--transports"));
   it("an empty tier list", () => refused(["--transports", ","], "--transports"));
   it("a name with a control character", () => refused(["--name", "a\u0007"], "--name"));
+  it("port mapping neither on nor off", () => refused(["--port-mapping", "yes"], "--port-mapping"));
   it("a value on a switch", () => refused(["--help=yes"], "--help"));
 });

@@ -1,3 +1,4 @@
+import type { PortMappingState } from "../port-mapping/index.ts";
 import type { ReachState } from "../reachability.ts";
 import type { Server } from "bun";
 import type { Invite } from "../domain/rooms.ts";
@@ -36,6 +37,8 @@ export interface AppOptions {
   reachability?: () => ReachState | null;
   /** This machine's public address as the STUN servers see it, if known. @default unknown */
   stunAddress?: () => string | null;
+  /** Whether the router forwards this instance's ports, for the invite panel. @default not shown */
+  portMapping?: () => PortMappingState;
   /** Where other instances reach this one, for `/mesh/info`. */
   meshAddresses?: () => AdvertisedAddresses;
   /** The HTTP link tier's handler for `/mesh/http/*`, when that tier is on. */

@@ -55,7 +55,9 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
     const answer = state.answer;
     if (!answer) return { checkedAt: state.checkedAt, seen: null };
     const host = urlHost(answer.seen);
-    const { port } = new URL(opts.publicUrl());
+    // The port peers dialled back: the router's, where it maps ours.
+    const mapping = opts.portMapping?.();
+    const port = mapping?.kind === "mapped" ? String(mapping.ports.http) : new URL(opts.publicUrl()).port;
     const url = `http://${host}${port ? `:${port}` : ""}`;
     return { checkedAt: state.checkedAt, seen: answer.seen, by: node.instanceName(answer.by) ?? answer.by, outside: state.outside, url: answer.http ? url : null };
   };
@@ -76,7 +78,7 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
         live={before === undefined}
         invite={
           invite
-            ? { url: invite, qrSvg: renderSVG(invite, { border: 2 }), private: room.key !== null, reach: reachView(), stun: opts.stunAddress?.() ?? null, rendezvous: opts.rendezvous?.() ?? [] }
+            ? { url: invite, qrSvg: renderSVG(invite, { border: 2 }), private: room.key !== null, reach: reachView(), stun: opts.stunAddress?.() ?? null, rendezvous: opts.rendezvous?.() ?? [], mapping: opts.portMapping?.() ?? null }
             : undefined
         }
         peers={owner ? node.peers() : []}

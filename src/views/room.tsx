@@ -1,5 +1,7 @@
 /** @jsxImportSource @kitajs/html */
+import { urlHost } from "../addresses.ts";
 import type { PeerStatus } from "../node.ts";
+import type { PortMappingState } from "../port-mapping/index.ts";
 import type { Message } from "../storage/index.ts";
 import { Layout, type InstanceInfo } from "./layout.tsx";
 import { roomHref, roomPath } from "./links.ts";
@@ -20,7 +22,7 @@ export interface RoomProps {
   /** Showing the newest messages (and so streaming new ones), not a window into the past. */
   live: boolean;
   /** The room's invite link and its QR code (SVG), for the owner, with how this instance is reached. */
-  invite?: { url: string; qrSvg: string; private: boolean; reach: ReachView; stun: string | null; rendezvous: string[] };
+  invite?: { url: string; qrSvg: string; private: boolean; reach: ReachView; stun: string | null; rendezvous: string[]; mapping: PortMappingState | null };
   peers: PeerStatus[];
   error?: string;
   draft?: string;
@@ -91,10 +93,30 @@ export type ReachView = null | { checkedAt: number; seen: null } | {
   url: string | null;
 };
 
-/** Where the link works from, in words: the LAN address it names, and what a peer saw of this instance. */
-function Reach({ reach, stun, rendezvous }: { reach: ReachView; stun: string | null; rendezvous: string[] }) {
+/** What the router does for this instance, in words. */
+function mappingWords(mapping: PortMappingState | null): string {
+  if (!mapping) return "";
+  switch (mapping.kind) {
+    case "off":
+      return ` Port mapping is off (${mapping.why}).`;
+    case "searching":
+      return " Asking the router to forward the ports (UPnP IGD, NAT-PMP)…";
+    case "none":
+      return " No router on this network offers port mapping (UPnP IGD or NAT-PMP).";
+    case "failed":
+      return ` The router at ${mapping.gateway} (${mapping.protocol}) did not forward the ports: ${mapping.error}.`;
+    case "mapped": {
+      const at = `${urlHost(mapping.externalIp)}:${mapping.ports.http}`;
+      const forwards = `The router at ${mapping.gateway} (${mapping.protocol}) forwards ${at} here (WebSocket :${mapping.ports.ws})`;
+      return mapping.public ? ` ${forwards}.` : ` ${forwards}, but ${mapping.externalIp} is itself private: another NAT stands in front of that router.`;
+    }
+  }
+}
+
+/** Where the link works from, in words: the LAN address it names, what a peer saw of this instance, what the router does. */
+function Reach({ reach, stun, rendezvous, mapping }: { reach: ReachView; stun: string | null; rendezvous: string[]; mapping: PortMappingState | null }) {
   const via = rendezvous.length > 0 ? ` Instances that cannot reach it meet this one at ${rendezvous.join(", ")} (named in the link).` : "";
-  const publicIp = stun ? ` Public address (from STUN): ${stun}.` : "";
+  const publicIp = `${stun ? ` Public address (from STUN): ${stun}.` : ""}${mappingWords(mapping)}`;
   if (!reach) return <p class="hint reach" safe>{`Reachability not checked yet: no other instance is linked.${publicIp}${via}`}</p>;
   const when = new Date(reach.checkedAt).toISOString().slice(11, 16);
   if (reach.seen === null) {
@@ -110,7 +132,7 @@ function Reach({ reach, stun, rendezvous }: { reach: ReachView; stun: string | n
   return <p class="hint reach" safe>{`${said} (checked by ${reach.by} at ${when} UTC).${publicIp}${via}`}</p>;
 }
 
-function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, stun, rendezvous }: NonNullable<RoomProps["invite"]>) {
+function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, stun, rendezvous, mapping }: NonNullable<RoomProps["invite"]>) {
   return (
     <section class="card invite">
       <h2>Invite</h2>
@@ -125,7 +147,7 @@ function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, stun, rendez
       <figure class="qr" aria-label="QR code of the invite link">
         {safeQrSvg}
       </figure>
-      <Reach reach={reach} stun={stun} rendezvous={rendezvous} />
+      <Reach reach={reach} stun={stun} rendezvous={rendezvous} mapping={mapping} />
     </section>
   );
 }

@@ -2,9 +2,9 @@
 // public addresses from TEST-NET-3, 203.0.113.0/24, never routed anywhere), hosts on it, a coturn server (STUN and
 // TURN) on it, and sites behind routers: home routers that NAT as a cone (MASQUERADE keeps ports) or symmetrically
 // (MASQUERADE --random-fully), a corporate one that lets no UDP out, a restricted one that lets out only TCP to ports
-// 80 and 443, optionally with TCP ports forwarded to the site's first host. Nothing of it touches the machine's own
-// network: every link is made inside the namespaces.
-import { existsSync, readFileSync, rmSync } from "node:fs";
+// 80 and 443, optionally with TCP ports forwarded to the site's first host, or with miniupnpd answering UPnP IGD and
+// NAT-PMP on the LAN side. Nothing of it touches the machine's own network: every link is made inside the namespaces.
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { TURNSERVER } from "./coturn.ts";
@@ -23,6 +23,8 @@ export interface SiteSpec {
   hosts?: number;
   /** TCP ports the router forwards from its public address to the site's first host. */
   forward?: number[];
+  /** The router maps ports for its hosts when asked: miniupnpd with UPnP IGD, NAT-PMP, or both. */
+  portMapping?: "upnp" | "nat-pmp" | "both";
 }
 
 export interface Site {
@@ -30,6 +32,12 @@ export interface Site {
   publicIp: string;
   hosts: TestHost[];
   router: TestHost;
+  /** The router's address on the site's LAN: its hosts' gateway. */
+  lanGateway: string;
+  /** The TCP ports the router's miniupnpd forwards now (none without `portMapping`). */
+  mappedPorts(): number[];
+  /** What miniupnpd logged so far ("" without `portMapping`). */
+  mapperLog(): string;
 }
 
 export interface LabTurn {
@@ -52,12 +60,33 @@ export interface Lab {
 const INTERNET = "203.0.113";
 const TURN_IP = `${INTERNET}.2`;
 const TURN_PORT = 3478;
+/** A STUN server with two addresses (RFC 5780 tests): what miniupnpd asks to see whether its router is reachable. */
+const STUN_5780_IPS = [`${INTERNET}.4`, `${INTERNET}.5`];
 
-/** Why the lab cannot be built here, or null (needs what namespace tests need, and coturn when asked for). */
-export function labUnavailable(withCoturn: boolean): string | null {
-  if (withCoturn && !TURNSERVER) return "the NAT lab needs coturn (apt-get install coturn)";
+/** Debian's miniupnpd, built for nftables (the package miniupnpd-nftables); null when not installed. */
+export const MINIUPNPD: string | null = Bun.which("miniupnpd") ?? (existsSync("/usr/sbin/miniupnpd") ? "/usr/sbin/miniupnpd" : null);
+
+/** Why the lab cannot be built here, or null (needs what namespace tests need, coturn and miniupnpd when asked for). */
+export function labUnavailable(withCoturn: boolean, withPortMapping = false): string | null {
+  if ((withCoturn || withPortMapping) && !TURNSERVER) return "the NAT lab needs coturn (apt-get install coturn)";
+  if (withPortMapping && !MINIUPNPD) return "the NAT lab's port-mapping router needs miniupnpd (apt-get install miniupnpd miniupnpd-nftables)";
+  if (withPortMapping && !Bun.which("nft") && !existsSync("/usr/sbin/nft")) return "the NAT lab's port-mapping router needs nft (apt-get install nftables)";
   return null;
 }
+
+/**
+ * miniupnpd's rules live in a table of their own, whose chains it fills; a forward chain that accepts (the lab's own
+ * iptables rules still filter), and the NAT chains for the forwards.
+ */
+const MINIUPNPD_TABLES = `table inet miniupnpd {
+  chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; }
+  chain miniupnpd { }
+  chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
+  chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
+  chain prerouting_miniupnpd { }
+  chain postrouting_miniupnpd { }
+}
+`;
 
 /** Builds the lab; everything it made is removed by its async dispose, or at once when building fails. */
 export async function createNatLab(spec: { publics?: number; sites?: SiteSpec[]; coturn?: boolean }): Promise<Lab> {
@@ -97,6 +126,57 @@ export async function createNatLab(spec: { publics?: number; sites?: SiteSpec[];
       return { ...host, ip };
     };
 
+    // miniupnpd maps ports only once a STUN server with two addresses tells it nothing filters in front of its router:
+    // it will not otherwise trust an address of TEST-NET-3, which it takes for a reserved one.
+    let stun5780: TestHost | null = null;
+    const startMiniupnpd = (router: TestHost, lan: string, protocols: NonNullable<SiteSpec["portMapping"]>) => {
+      if (!MINIUPNPD || !TURNSERVER) throw new Error("miniupnpd or coturn missing: apt-get install miniupnpd miniupnpd-nftables coturn");
+      if (!stun5780) {
+        const host = onInternet("stun", STUN_5780_IPS[0]!);
+        host.exec(["ip", "addr", "add", `${STUN_5780_IPS[1]}/24`, "dev", "eth0"]);
+        const dir = tempDir("e-goat-lab-stun-");
+        dirs.push(dir);
+        // prettier-ignore
+        processes.push(Bun.spawn(["ip", "netns", "exec", host.ns, TURNSERVER, "-n", "--stun-only", ...STUN_5780_IPS.flatMap((ip) => ["-L", ip]),
+          `--listening-port=${TURN_PORT}`, "--no-cli", "--no-tls", "--no-dtls", "--no-software-attribute", "--no-stdout-log",
+          `--pidfile=${join(dir, "turnserver.pid")}`, `--userdb=${join(dir, "turndb")}`], { stdin: "ignore", stdout: "ignore", stderr: "ignore" }));
+        const probe = Bun.spawnSync(["ip", "netns", "exec", host.ns, process.execPath, join(import.meta.dir, "stun-probe.ts"), STUN_5780_IPS[0]!, String(TURN_PORT)]);
+        if (probe.exitCode !== 0) throw new Error("the lab's RFC 5780 STUN server did not answer within 10 s");
+        stun5780 = host;
+      }
+      const dir = tempDir("e-goat-lab-upnp-");
+      dirs.push(dir);
+      writeFileSync(join(dir, "tables.nft"), MINIUPNPD_TABLES);
+      router.exec(["nft", "-f", join(dir, "tables.nft")]);
+      // prettier-ignore
+      const conf = [
+        "ext_ifname=eth0", "listening_ip=lan", "port=0", `enable_upnp=${protocols === "nat-pmp" ? "no" : "yes"}`,
+        `enable_natpmp=${protocols === "upnp" ? "no" : "yes"}`, "secure_mode=yes", "system_uptime=yes",
+        `uuid=${crypto.randomUUID()}`, "upnp_table_name=miniupnpd", "upnp_nat_table_name=miniupnpd", "upnp_forward_chain=miniupnpd",
+        "upnp_nat_chain=prerouting_miniupnpd", "upnp_nat_postrouting_chain=postrouting_miniupnpd",
+        "ext_perform_stun=yes", `ext_stun_host=${STUN_5780_IPS[0]}`, `ext_stun_port=${TURN_PORT}`,
+        `allow 1024-65535 ${lan} 1024-65535`, "deny 0-65535 0.0.0.0/0 0-65535",
+      ];
+      writeFileSync(join(dir, "miniupnpd.conf"), conf.join("\n") + "\n");
+      const logFile = join(dir, "miniupnpd.log");
+      // -d: in the foreground, logging to stderr (kept in the lab's directory for failure messages).
+      const proc = Bun.spawn(["ip", "netns", "exec", router.ns, MINIUPNPD, "-d", "-f", join(dir, "miniupnpd.conf"), "-P", join(dir, "miniupnpd.pid")], {
+        stdin: "ignore",
+        stdout: Bun.file(logFile),
+        stderr: Bun.file(logFile),
+      });
+      processes.push(proc);
+      const log = () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
+      // Up once it listens on the LAN side, after its STUN check (a few seconds at most).
+      const until = Date.now() + 15_000;
+      while (!/Listening for NAT-PMP|HTTP listening on port/.test(log()) || /STUN: Performing/.test(log()) && !/Port forwarding is now (enabled|disabled)/.test(log())) {
+        if (Date.now() > until || proc.exitCode !== null) throw new Error(`miniupnpd in the lab did not start:\n${log()}`);
+        Bun.sleepSync(50);
+      }
+      if (!/Port forwarding is now enabled/.test(log())) throw new Error(`miniupnpd in the lab will not forward ports:\n${log()}`);
+      return { log };
+    };
+
     const publics = Array.from({ length: spec.publics ?? 0 }, (_, i) => onInternet(`p${i + 1}`, `${INTERNET}.${10 + i}`));
 
     const sites = (spec.sites ?? []).map((site, i): Site => {
@@ -120,6 +200,8 @@ export async function createNatLab(spec: { publics?: number; sites?: SiteSpec[];
       for (const port of site.forward ?? []) {
         router.exec(["iptables", "-t", "nat", "-A", "PREROUTING", "-i", "eth0", "-p", "tcp", "--dport", String(port), "-j", "DNAT", "--to-destination", `${hosts[0]!.ip}:${port}`]);
       }
+      let mapper: { log: () => string } | null = null;
+      if (site.portMapping) mapper = startMiniupnpd(router, `${lan}.0/24`, site.portMapping);
       const out = ["iptables", "-A", "FORWARD", "-i", "lan", "-o", "eth0"];
       if (site.egress === "no-udp") router.exec([...out, "-p", "udp", "-j", "DROP"]);
       if (site.egress === "web-only") {
@@ -127,7 +209,13 @@ export async function createNatLab(spec: { publics?: number; sites?: SiteSpec[];
         router.exec([...out, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"]);
         router.exec([...out, "-j", "DROP"]);
       }
-      return { publicIp, hosts, router };
+      const mappedPorts = () => {
+        if (!mapper) return [];
+        const rules = sh(["ip", "netns", "exec", router.ns, "nft", "list", "chain", "inet", "miniupnpd", "prerouting_miniupnpd"]).out;
+        // miniupnpd writes raw matches: "@nh,72,8 0x6" is the IP protocol field = TCP.
+        return [...rules.matchAll(/@nh,72,8 0x6 th dport (\d+) dnat/g)].map((m) => Number(m[1]));
+      };
+      return { publicIp, hosts, router, lanGateway: `${lan}.1`, mappedPorts, mapperLog: () => mapper?.log() ?? "" };
     });
 
     let coturn: LabTurn | null = null;
