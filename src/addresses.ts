@@ -25,6 +25,24 @@ export function publicHost(bind: string): string {
   return urlHost(WILDCARDS.has(bind) ? (lanAddress() ?? "127.0.0.1") : bind);
 }
 
+const ipv4ToInt = (ip: string) => ip.split(".").reduce((n, octet) => ((n << 8) | Number(octet)) >>> 0, 0);
+
+/**
+ * This machine's IPv4 address on the network that holds `ip` (same subnet, by the interface's netmask); null when `ip`
+ * is on none of its networks, loopback ones aside.
+ */
+export function localAddressOn(ip: string): string | null {
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return null;
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) {
+      if (a.family !== "IPv4" || a.internal) continue;
+      const mask = ipv4ToInt(a.netmask);
+      if ((ipv4ToInt(a.address) & mask) === (ipv4ToInt(ip) & mask)) return a.address;
+    }
+  }
+  return null;
+}
+
 /** The IPv4 broadcast address of every non-internal interface, where LAN beacons go by default. */
 export function broadcastAddresses(): string[] {
   const out: string[] = [];

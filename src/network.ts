@@ -1,10 +1,11 @@
-import { broadcastAddresses, publicHost, urlHost } from "./addresses.ts";
+import { broadcastAddresses, localAddressOn, publicHost, urlHost } from "./addresses.ts";
 import type { Config } from "./config.ts";
 import { LanDiscovery } from "./discovery.ts";
 import type { AdvertisedAddresses } from "./sync/frames.ts";
 import { httpTransport, type HttpTransport } from "./transport/http/index.ts";
 import { lanTransport, type LanTransport } from "./transport/lan/index.ts";
-import type { Transport } from "./transport/link.ts";
+import type { PeerAddress, Transport } from "./transport/link.ts";
+import type { Tier } from "./domain/tiers.ts";
 import { LinkManager } from "./transport/links/index.ts";
 import type { ChannelIdentity } from "./transport/secure/channel.ts";
 import type { SignalHub } from "./transport/signaling/hub.ts";
@@ -48,6 +49,15 @@ export interface NetworkInit {
   outside?: () => Partial<AdvertisedAddresses>;
   log: (line: string) => void;
 }
+
+/**
+ * A peer on this machine's own network (not loopback) is dialled over WebSocket at once with WebRTC: a TCP connect
+ * there takes a millisecond, and the first message need not wait for ICE and DTLS (WebRTC takes over when it is up).
+ */
+const dialAtOnce = (address: PeerAddress): Tier[] => {
+  const host = address.ws && URL.canParse(address.ws) ? new URL(address.ws).hostname : null;
+  return host && localAddressOn(host) ? ["websocket"] : [];
+};
 
 /** How long a dial-back may take per port. */
 const DIAL_BACK_MS = 4000;
@@ -115,7 +125,7 @@ export function buildNetwork({ config, identity, hub, ports, webrtcHelper: comma
   if (lan) transports.push(lan);
   // Started now, not at the first dial, which would wait for it (50-100 ms, more on a busy machine).
   const webrtcReady = transports.some((t) => t.tier === "webrtc" || t.tier === "turn") ? library.load().then(() => {}, () => {}) : Promise.resolve();
-  const links = new LinkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay, dialBack });
+  const links = new LinkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay, dialBack, dialAtOnce });
   const stunAddresses = () =>
     allowed.has("webrtc") && config.stun.length > 0
       ? webrtcHelper.publicAddresses(rtcConfig({ tier: "webrtc", iceServers: config.stun, bindAddress })).catch(() => [])

@@ -1,7 +1,6 @@
 /** Where this machine's router is, and which of this machine's addresses it sees. */
 import { readFileSync } from "node:fs";
-import { networkInterfaces } from "node:os";
-import { isPrivateIp } from "../addresses.ts";
+import { isPrivateIp, localAddressOn } from "../addresses.ts";
 
 /**
  * The IPv4 default gateway, read from the kernel's routing table (Linux only: elsewhere null, and NAT-PMP is not tried;
@@ -24,20 +23,12 @@ export function defaultGateway(routes = "/proc/net/route"): string | null {
   return null;
 }
 
-const toInt = (ip: string) => ip.split(".").reduce((n, octet) => ((n << 8) | Number(octet)) >>> 0, 0);
-
 /**
  * This machine's IPv4 address on the network `gateway` is on: what the router forwards to. Null when `gateway` is on
  * none of this machine's networks, or is not a private address (a router's LAN side always is), or is this machine.
  */
 export function addressToward(gateway: string): string | null {
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(gateway) || !isPrivateIp(gateway)) return null;
-  for (const addresses of Object.values(networkInterfaces())) {
-    for (const a of addresses ?? []) {
-      if (a.family !== "IPv4" || a.internal || a.address === gateway) continue;
-      const mask = toInt(a.netmask);
-      if ((toInt(a.address) & mask) === (toInt(gateway) & mask)) return a.address;
-    }
-  }
-  return null;
+  if (!isPrivateIp(gateway)) return null;
+  const local = localAddressOn(gateway);
+  return local === gateway ? null : local;
 }

@@ -250,6 +250,20 @@ describe("link manager", () => {
     expect(up).toBeLessThan(400);
   });
 
+  it("dials a tier that dialAtOnce names for the address with the best one, not after its stagger", async () => {
+    const net = new MemoryNetwork();
+    // websocket would wait 2 s behind webrtc, which nothing answers; at memory address "b" it is dialled at once.
+    const init = { staggerMs: 2000, retryMinMs: 5000, retryMaxMs: 5000, dialAtOnce: (address: { memory?: string }) => (address.memory === "b" ? (["websocket"] as Tier[]) : []) };
+    const a = await manager(net, "a", ["webrtc", "websocket", "http"], init);
+    await manager(net, "b", ["websocket"], init);
+    const started = Date.now();
+    await a.connect({ nodeId: ID.b, memory: "b" });
+    const up = a.status()[0]!.log.find((e) => e.event.startsWith("websocket link up"))!.at - started;
+    expect(up).toBeLessThan(1000);
+    // http, not named, still waits for its turn (two staggers).
+    expect(a.status()[0]!.log.some((e) => /http/.test(e.event))).toBe(false);
+  });
+
   it("keeps a short log of each peer's state changes", async () => {
     const net = new MemoryNetwork();
     const a = await manager(net, "a", ["webrtc", "websocket"]);

@@ -1,7 +1,7 @@
 import type { Tier } from "../../domain/tiers.ts";
 import { backoffDelay } from "../../util/backoff.ts";
 import { abortReason, DialError, messageOf, WrongPeerError } from "../errors.ts";
-import type { Link, Transport } from "../link.ts";
+import type { Link, PeerAddress, Transport } from "../link.ts";
 import type { Peer } from "./peer.ts";
 
 export interface DialQueueInit {
@@ -11,6 +11,8 @@ export interface DialQueueInit {
   dialTimeoutMs: number;
   /** Delay between starting one tier's first dial and the next lower tier's. */
   staggerMs: number;
+  /** Tiers dialled at once with the best one for a peer at this address. @default none */
+  dialAtOnce?: (address: PeerAddress) => Tier[];
   /** First retry delay of a failed tier; doubles per failure up to `retryMaxMs`. */
   retryMinMs: number;
   retryMaxMs: number;
@@ -68,7 +70,8 @@ export class DialQueue {
       peer.dials = true;
       const now = Date.now();
       // A relayed link is a stopgap, left once a direct one carries the data: it waits for none of them.
-      const staggered = allAtOnce ? [] : dialable.filter((t) => t.tier !== "relay");
+      const atOnce = new Set<Tier>(["relay", ...(this.#init.dialAtOnce?.(peer.address) ?? [])]);
+      const staggered = allAtOnce ? [] : dialable.filter((t) => !atOnce.has(t.tier));
       staggered.forEach((t, rank) => rank > 0 && !peer.tiers.has(t.tier) && peer.tiers.set(t.tier, { kind: "waiting", until: now + rank * this.#init.staggerMs, failures: 0 }));
     }
     const tiers = new Set(dialable.filter((t) => !peer.linkOn(t.tier)).map((t) => t.tier));

@@ -1,5 +1,5 @@
 import type { Tier } from "../../domain/tiers.ts";
-import type { Transport } from "../link.ts";
+import type { PeerAddress, Transport } from "../link.ts";
 import type { ChannelIdentity } from "../secure/channel.ts";
 import type { LocalHub } from "../signaling/envelope.ts";
 import type { RELAY_LIMITS } from "./circuits.ts";
@@ -32,6 +32,8 @@ export interface LinkManagerInit {
   dialTimeoutMs?: number;
   /** Delay between starting one tier's first dial and the next lower tier's. @default 250 */
   staggerMs?: number;
+  /** Tiers dialled at once with the best one, not after their stagger, for a peer at this address. @default none */
+  dialAtOnce?: (address: PeerAddress) => Tier[];
   /** First retry delay of a failed tier; doubles per failure. @default 1000 */
   retryMinMs?: number;
   /** Longest retry delay. @default 30000 */
@@ -65,7 +67,8 @@ export interface LinkStatus {
 }
 
 /** The link manager's settings with every default filled in. */
-export type LinkManagerSettings = Required<Omit<LinkManagerInit, "hub" | "log" | "signaling" | "circuits" | "relay" | "relayLimits" | "dialBack">>;
+export type LinkManagerSettings = Required<Omit<LinkManagerInit, "hub" | "log" | "signaling" | "circuits" | "relay" | "relayLimits" | "dialBack" | "dialAtOnce">> &
+  Pick<LinkManagerInit, "dialAtOnce">;
 
 export const LINK_MANAGER_DEFAULTS = {
   pingIntervalMs: 500,
