@@ -6,6 +6,8 @@ import { signatureProblem } from "./signatures.ts";
 import { LIMITS, type AdvertisedAddresses, type Frame, type HelloFrame, type PeersFrame, type VersionVector, type WireMessage } from "./frames.ts";
 
 /** Where an address came from: the user or what was seen (`--peer`, an invite, a LAN beacon), or the peer itself. */
+const sameAddresses = (a: AdvertisedAddresses, b: AdvertisedAddresses) => a.http === b.http && a.ws === b.ws;
+
 type AddressOrigin = "given" | "advertised";
 
 /** What replication needs of the links to other instances (the link manager provides it). */
@@ -274,9 +276,12 @@ export class Replicator {
     void this.#links.connect(address);
     this.#sendVector(from);
     this.#files?.refresh(); // it may hold files we lack
-    if (known && this.#shared(known).length === shared.length) return;
-    // Introduce the newcomer and the room's other members to each other.
-    this.#send(from, this.#peersFrame(from, [...this.#up].filter((id) => id !== from && this.#sharesWith(id, info))));
+    const newcomer = !known || this.#shared(known).length !== shared.length;
+    // Where it is reached changed (it learnt its public address): members that could not reach it may now.
+    const moved = !newcomer && !sameAddresses(known.addresses, info.addresses);
+    if (!newcomer && !moved) return;
+    // Introduce the newcomer and the room's other members to each other; of one that moved, tell the others.
+    if (newcomer) this.#send(from, this.#peersFrame(from, [...this.#up].filter((id) => id !== from && this.#sharesWith(id, info))));
     for (const other of this.#up) {
       if (other !== from && this.#sharesWith(other, info)) this.#send(other, this.#peersFrame(other, [from]));
     }

@@ -6,7 +6,7 @@ import { Node, RoomConflictError } from "../../src/node.ts";
 import { openStorage, type Storage } from "../../src/storage/index.ts";
 import { signMessage, type SignedFields } from "../../src/sync/signatures.ts";
 import { decodeFrame, encodeFrame } from "../../src/sync/codec.ts";
-import { LIMITS, type Frame, type WireMessage } from "../../src/sync/frames.ts";
+import { LIMITS, type AdvertisedAddresses, type Frame, type WireMessage } from "../../src/sync/frames.ts";
 import { LinkManager } from "../../src/transport/links/index.ts";
 import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
 import type { Tier } from "../../src/domain/tiers.ts";
@@ -28,11 +28,11 @@ afterEach(async () => {
   running = [];
 });
 
-async function start(net: MemoryNetwork, name: string, rooms: string[], tiers: Tier[] = ["websocket"]): Promise<TestNode> {
+async function start(net: MemoryNetwork, name: string, rooms: string[], tiers: Tier[] = ["websocket"], addresses: () => AdvertisedAddresses = () => ({})): Promise<TestNode> {
   const storage = openStorage(":memory:");
   // Listening under the node id lets peers learnt from gossip be dialled.
   const links = new LinkManager({ identity: storage.identity, transports: tiers.map((t) => memoryTransport(net, storage.identity.nodeId, t)), ...FAST });
-  const node = new Node({ storage, name, network: { links, addresses: () => ({}), antiEntropyMs: 200, unsharedGraceMs: 500 } });
+  const node = new Node({ storage, name, network: { links, addresses, antiEntropyMs: 200, unsharedGraceMs: 500 } });
   for (const room of rooms) node.join(room);
   await links.start();
   node.startReplication();
@@ -279,6 +279,30 @@ describe("introductions by a member", () => {
     expect(dials).toHaveLength(invented.length);
     expect(a.links.status().filter((s) => invented.includes(s.nodeId))).toEqual([]);
     expect(a.storage.peers.all().map((p) => p.node_id)).toEqual([b.node.id]);
+  });
+});
+
+describe("an address that changes", () => {
+  it("is passed on to the other members: one that could not reach the old address hears of the new one", async () => {
+    const net = new MemoryNetwork();
+    // A and B share no tier: they hear of each other only through C, as two instances behind NATs would.
+    let aAt: AdvertisedAddresses = { http: "http://10.1.0.2:8080" };
+    const a = await start(net, "a", ["r"], ["websocket"], () => aAt);
+    const b = await start(net, "b", ["r"], ["http"]);
+    const c = await start(net, "c", ["r"], ["websocket", "http"]);
+    const toldB: (string | undefined)[] = [];
+    const connect = b.links.connect.bind(b.links);
+    b.links.connect = (address, ...rest) => {
+      if (address.nodeId === a.node.id) toldB.push(address.http);
+      return connect(address, ...rest);
+    };
+    link(a, c);
+    link(b, c);
+    await waitFor(() => toldB.includes("http://10.1.0.2:8080"), 3000, "B told of A by C");
+    // A learns where it is reached from outside, and says so (node.addressesChanged re-sends its hellos).
+    aAt = { http: "http://203.0.113.100:8080", ws: "ws://203.0.113.100:9000" };
+    a.node.addressesChanged();
+    await waitFor(() => toldB.includes("http://203.0.113.100:8080"), 3000, "B told of A's new address by C");
   });
 });
 

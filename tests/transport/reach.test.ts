@@ -1,6 +1,7 @@
 /**
  * Dial-backs (links/reach.ts): a peer asked to say how it reaches us dials only the address our link comes from, as
- * our node id, at most once a minute per asker; answers no one asked for count for nothing.
+ * our node id, at most once a minute per asker (asked again sooner, it tells its last finding for the same address and
+ * ports); answers no one asked for count for nothing.
  */
 import { expect, it } from "bun:test";
 import { Reach, type ReachPorts } from "../../src/transport/links/reach.ts";
@@ -8,7 +9,7 @@ import { MemoryNetwork } from "../../src/transport/memory/index.ts";
 import { waitFor } from "../helpers/instance.ts";
 import { signalingNode } from "../helpers/signaling-nodes.ts";
 
-it("dials the asker back at the address its link comes from, as its node id, once a minute", async () => {
+it("dials the asker back at the address its link comes from, as its node id, once a minute; asked again sooner, tells the same finding", async () => {
   const net = new MemoryNetwork();
   net.ips.set("a", "198.51.100.7");
   const dialled: { ip: string; ports: ReachPorts; nodeId: string }[] = [];
@@ -24,9 +25,11 @@ it("dials the asker back at the address its link comes from, as its node id, onc
   const answers = await a.m.checkReach({ http: 8080, ws: 9000 });
   expect(answers).toEqual([{ by: r.id, seen: "198.51.100.7", http: true, ws: false }]);
   expect(dialled).toEqual([{ ip: "198.51.100.7", ports: { http: 8080, ws: 9000 }, nodeId: a.id }]);
-  // Asked again at once: no second dial-back (the ask goes unanswered).
+  // Asked again at once, as by an instance that restarted: no second dial-back, the last finding is told again.
+  expect(await a.m.checkReach({ http: 8080, ws: 9000 })).toEqual(answers);
+  // Of other ports nothing is known: no dial-back, and the ask goes unanswered.
   const started = Date.now();
-  expect(await a.m.checkReach({ http: 8080, ws: 9000 })).toEqual([]);
+  expect(await a.m.checkReach({ http: 8081, ws: 9000 })).toEqual([]);
   expect(Date.now() - started).toBeGreaterThanOrEqual(7000);
   expect(dialled).toHaveLength(1);
 }, 20_000);

@@ -28,7 +28,10 @@ export interface DialQueueInit {
   onDue(peer: Peer): void;
 }
 
-/** The first dial of every tier of a peer: it ends with the first tier that links, or with every tier's failure. */
+/**
+ * The first dial of every tier of a peer: it ends with the first tier that links, or with every tier's failure once no
+ * dial (a retry) is under way.
+ */
 interface Round {
   tiers: Set<Tier>;
   errors: unknown[];
@@ -176,9 +179,11 @@ export class DialQueue {
       this.#init.onFailed(peer, tier, error, failures);
     }
     const round = this.#rounds.get(peer);
-    if (!round?.tiers.delete(tier)) return;
-    round.errors.push(error);
-    if (round.tiers.size > 0) return;
+    if (!round) return;
+    if (round.tiers.delete(tier)) round.errors.push(error);
+    // A retry of a tier that failed fast may still be under way (a WebRTC dial whose signaling path came up since):
+    // the round is over only once nothing is dialled, or the peer would be given up on just before it links.
+    if (round.tiers.size > 0 || [...peer.tiers.values()].some((t) => t.kind === "dialing")) return;
     this.#rounds.delete(peer);
     round.reject(new AggregateError(round.errors, `could not link to ${peer.nodeId} on any tier`));
   }

@@ -2,7 +2,8 @@
  * How this instance is reached from outside, asked of peers that see it from there: each is asked (`reach?`) to dial
  * back our HTTP and WebSocket ports at the address it sees us at, and says (`reach`) what address that is and which
  * ports answered. The one asked dials only the asker's own address as its link shows it, never one the asker names,
- * at most once a minute per asker, and checks that the asker's node id answers there.
+ * at most once a minute per asker, and checks that the asker's node id answers there. Asked again sooner from the same
+ * address (an instance that restarted), it says what it found last time.
  */
 import { RateLimiter } from "../../rate-limit.ts";
 import type { ControlMessage } from "./control.ts";
@@ -23,6 +24,10 @@ export interface ReachAnswer {
 /** Dials `ip` at `ports` and says which answered as the instance `nodeId` (the network's own, src/network.ts). */
 export type DialBack = (ip: string, ports: ReachPorts, nodeId: string) => Promise<{ http: boolean; ws: boolean }>;
 
+/** How long a dial-back's finding is told again to the same asker at the same address; askers remembered at most. */
+const REMEMBER_MS = 10 * 60_000;
+const REMEMBER_AT_MOST = 256;
+
 /** How long an asker waits for answers; peers asked at most per check. */
 export const REACH_WAIT_MS = 8000;
 export const REACH_ASK_AT_MOST = 3;
@@ -32,6 +37,8 @@ export class Reach {
   readonly #asked = new Map<string, (answer: ReachAnswer) => void>();
   /** Dial-backs asked of us: one a minute per peer (a burst of one). */
   readonly #dialBacks = new RateLimiter({ perSecond: 1 / 60, burst: 1 });
+  /** The last dial-back's finding per asker, oldest first. */
+  readonly #found = new Map<string, { ip: string; ports: ReachPorts; open: { http: boolean; ws: boolean }; at: number }>();
 
   constructor(private readonly init: { dialBack?: DialBack; send: (nodeId: string, message: ControlMessage) => boolean }) {}
 
@@ -58,11 +65,25 @@ export class Reach {
   /** `from` asks to be dialled back; `ip` is where its link comes from. */
   asked(from: string, ip: string | undefined, ports: ReachPorts, reply: (message: ControlMessage) => void): void {
     const { dialBack } = this.init;
-    if (!dialBack || !ip || !this.#dialBacks.take(from)) return;
-    void dialBack(ip, ports, from).then(
-      (open) => reply({ t: "reach", seen: ip, ...open }),
-      () => reply({ t: "reach", seen: ip, http: false, ws: false }),
-    );
+    if (!dialBack || !ip) return;
+    if (!this.#dialBacks.take(from)) {
+      const last = this.#found.get(from);
+      const same = last && last.ip === ip && last.ports.http === ports.http && last.ports.ws === ports.ws;
+      if (same && Date.now() - last.at < REMEMBER_MS) reply({ t: "reach", seen: ip, ...last.open });
+      return;
+    }
+    void dialBack(ip, ports, from)
+      .catch(() => ({ http: false, ws: false }))
+      .then((open) => {
+        this.#remember(from, { ip, ports, open, at: Date.now() });
+        reply({ t: "reach", seen: ip, ...open });
+      });
+  }
+
+  #remember(from: string, found: { ip: string; ports: ReachPorts; open: { http: boolean; ws: boolean }; at: number }): void {
+    this.#found.delete(from);
+    this.#found.set(from, found);
+    if (this.#found.size > REMEMBER_AT_MOST) this.#found.delete(this.#found.keys().next().value!);
   }
 
   /** `from` answered; only an answer we asked for counts. */
