@@ -219,3 +219,35 @@ function threadDump(pid: number): string {
   const stacks = dump.stdout.toString().split("\n").filter((line) => /^(Thread|#)/.test(line));
   return `; its threads:\n${stacks.join("\n").slice(0, 20_000)}`;
 }
+
+/** A hosted instance that can be stopped and started again on its own database (node id and rooms kept). */
+export interface RestartableHosted {
+  readonly current: HostedInstance;
+  restart(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export async function startRestartable(host: TestHost, args: string[], opts: Omit<HostedOptions, "db"> = {}): Promise<RestartableHosted> {
+  const dir = tempDir("e-goat-ns-db-");
+  const db = join(dir, "chat.db");
+  let current: HostedInstance;
+  try {
+    current = await startHosted(host, args, { ...opts, db });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    get current() {
+      return current;
+    },
+    async restart() {
+      await current[Symbol.asyncDispose]();
+      current = await startHosted(host, args, { ...opts, db });
+    },
+    async [Symbol.asyncDispose]() {
+      await current[Symbol.asyncDispose]();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
