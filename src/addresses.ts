@@ -10,6 +10,11 @@ export function lanAddress(): string | null {
   return null;
 }
 
+/** True for a bind address that means every interface. */
+export function isWildcard(bind: string): boolean {
+  return WILDCARDS.has(bind);
+}
+
 /** A host as a URL writes it: an IPv6 address in brackets. */
 export function urlHost(host: string): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
@@ -17,12 +22,12 @@ export function urlHost(host: string): string {
 
 /** The host a local client uses to reach servers bound to `bind` (the wildcard means loopback will do). */
 export function localHost(bind: string): string {
-  return urlHost(WILDCARDS.has(bind) ? "127.0.0.1" : bind);
+  return urlHost(isWildcard(bind) ? "127.0.0.1" : bind);
 }
 
 /** The host other machines use to reach servers bound to `bind`: its LAN address when bound to every interface. */
 export function publicHost(bind: string): string {
-  return urlHost(WILDCARDS.has(bind) ? (lanAddress() ?? "127.0.0.1") : bind);
+  return urlHost(isWildcard(bind) ? (lanAddress() ?? "127.0.0.1") : bind);
 }
 
 const ipv4ToInt = (ip: string) => ip.split(".").reduce((n, octet) => ((n << 8) | Number(octet)) >>> 0, 0);

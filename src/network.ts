@@ -1,4 +1,4 @@
-import { broadcastAddresses, localAddressOn, publicHost, urlHost } from "./addresses.ts";
+import { broadcastAddresses, isWildcard, localAddressOn, publicHost, urlHost } from "./addresses.ts";
 import type { Config } from "./config.ts";
 import { LanDiscovery } from "./discovery.ts";
 import type { AdvertisedAddresses } from "./sync/frames.ts";
@@ -88,7 +88,7 @@ export function buildNetwork({ config, identity, hub, ports, webrtcHelper: comma
     return { http: `http://${host}:${ports().http}`, ws: `ws://${host}:${ports().ws}`, ...outside() };
   };
   const signaling = new SignalRouter();
-  const bindAddress = config.host === "0.0.0.0" || config.host === "::" ? undefined : config.host;
+  const bindAddress = isWildcard(config.host) ? undefined : config.host;
   const transports: Transport[] = [];
   // Both WebRTC tiers share one library, in a helper process started at their first dial or offer.
   const webrtcHelper = new WebRtcHelper({ command, log: (line) => log(`webrtc: ${line}`) });

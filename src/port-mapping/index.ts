@@ -3,7 +3,7 @@
  * whichever answers first), advertises the address that gives, and removes the mappings at shutdown. Searched for once
  * the servers listen, and again every 10 minutes while no router mapped them.
  */
-import { isLoopback, isPrivateIp, urlHost } from "../addresses.ts";
+import { isLoopback, isPrivateIp, isWildcard, urlHost } from "../addresses.ts";
 import type { AdvertisedAddresses } from "../sync/frames.ts";
 import { addressToward, defaultGateway } from "./gateway.ts";
 import { findNatPmpRouter } from "./nat-pmp.ts";
@@ -122,7 +122,7 @@ export class PortMapper {
     }
     if (!router) return null;
     // A router on another network than the one the servers bind cannot forward to them.
-    if (this.init.bind !== "0.0.0.0" && this.init.bind !== "::" && router.localAddress !== this.init.bind) {
+    if (!isWildcard(this.init.bind) && router.localAddress !== this.init.bind) {
       this.init.log(`port mapping: the router at ${router.gateway} is not on the network of --host ${this.init.bind}; not mapping`);
       await router.close().catch(() => {});
       return null;

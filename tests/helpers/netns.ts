@@ -220,6 +220,11 @@ function threadDump(pid: number): string {
   return `; its threads:\n${stacks.join("\n").slice(0, 20_000)}`;
 }
 
+/** The reachability paragraph of an instance's invite panel (the owner's page of `room`). */
+export async function reachPanel(at: HostedInstance, room: string): Promise<string> {
+  return /<p class="hint reach">[^<]*/.exec(await (await at.api(`/?room=${room}&peer_id=owner`)).text())?.[0] ?? "";
+}
+
 /** A hosted instance that can be stopped and started again on its own database (node id and rooms kept). */
 export interface RestartableHosted {
   readonly current: HostedInstance;

@@ -7,21 +7,17 @@ import { join } from "node:path";
 import { ensureBuilt } from "../helpers/build.ts";
 import { tempDir, waitFor } from "../helpers/instance.ts";
 import { createNatLab, labUnavailable, type Site } from "../helpers/nat-lab.ts";
-import { netnsUnavailable, startHosted, tierOf, type HostedInstance } from "../helpers/netns.ts";
+import { netnsUnavailable, reachPanel, startHosted, tierOf, type HostedInstance } from "../helpers/netns.ts";
 
 const unavailable = netnsUnavailable() ?? labUnavailable(true, true);
 if (unavailable) console.log(`port mapping lab tests skipped: ${unavailable}`);
 
 const ROOM = "lab";
 
-/** The reachability paragraph of an instance's invite panel (the owner's room page). */
-async function reachPanel(at: HostedInstance): Promise<string> {
-  return /<p class="hint reach">[^<]*/.exec(await (await at.api(`/?room=${ROOM}&peer_id=owner`)).text())?.[0] ?? "";
-}
 
 async function panelSays(at: HostedInstance, text: string, what: string, site: Site): Promise<void> {
-  await waitFor(async () => (await reachPanel(at)).includes(text), 20_000, what).catch(async (err) => {
-    throw new Error(`${(err as Error).message}\n${await reachPanel(at)}\n--- instance\n${at.output()}\n--- miniupnpd\n${site.mapperLog().slice(-4000)}`);
+  await waitFor(async () => (await reachPanel(at, ROOM)).includes(text), 20_000, what).catch(async (err) => {
+    throw new Error(`${(err as Error).message}\n${await reachPanel(at, ROOM)}\n--- instance\n${at.output()}\n--- miniupnpd\n${site.mapperLog().slice(-4000)}`);
   });
 }
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "bun:test";
 import { waitFor } from "../helpers/instance.ts";
 import { DROP_AFTER } from "../../src/transport/links/addresses.ts";
 import { createNatLab, labUnavailable, type Lab } from "../helpers/nat-lab.ts";
-import { netnsUnavailable, startHosted, startRestartable, tierOf, type HostedInstance, type RestartableHosted, type TestHost } from "../helpers/netns.ts";
+import { netnsUnavailable, reachPanel, startHosted, startRestartable, tierOf, type HostedInstance, type RestartableHosted, type TestHost } from "../helpers/netns.ts";
 
 const unavailable = netnsUnavailable() ?? labUnavailable(true);
 if (unavailable) console.log(`NAT lab tests skipped: ${unavailable}`);
@@ -41,10 +41,6 @@ async function expectLinked(a: HostedInstance, b: HostedInstance, tier: string |
   await waitFor(async () => (await texts(a)).includes(`from B${tag}`), 10_000, "B's message at A");
 }
 
-/** The reachability paragraph of an instance's invite panel (the owner's room page). */
-async function reachPanel(at: HostedInstance): Promise<string> {
-  return /<p class="hint reach">[^<]*/.exec(await (await at.api(`/?room=${ROOM}&peer_id=owner`)).text())?.[0] ?? "";
-}
 
 /**
  * A public rendezvous R in no room (relaying links with `relay`), and the flags with which A and B use it; each adds
@@ -137,8 +133,8 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
     const hostA = lab.publics[0]!;
     await using p = await pair(lab, hostA, lab.sites[0]!.hosts[0]!, `http://${hostA.ip}:8080`, { transports: "webrtc,websocket,http" });
     await expectLinked(p.a, p.b, "webrtc");
-    await waitFor(async () => (await reachPanel(p.b)).includes(`Public address (from STUN): ${lab.sites[0]!.publicIp}.`), 30_000, "B's public address from STUN").catch(async (err) => {
-      throw new Error(`${(err as Error).message}: ${await reachPanel(p.b)}`);
+    await waitFor(async () => (await reachPanel(p.b, ROOM)).includes(`Public address (from STUN): ${lab.sites[0]!.publicIp}.`), 30_000, "B's public address from STUN").catch(async (err) => {
+      throw new Error(`${(err as Error).message}: ${await reachPanel(p.b, ROOM)}`);
     });
     await relinksAfterRestarts(p.A, p.B, "webrtc");
   }, 90_000);
@@ -174,8 +170,8 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
     await using c = await startHosted(hostC, ["--room", ROOM, "--transports", "websocket,http", "--lan-addr", "127.255.255.255", "--name", "C"], { stun });
     await using A = await startRestartable(siteA.hosts[0]!, [...flags, "--name", "A"], { stun });
     const a = A.current;
-    await waitFor(async () => (await reachPanel(a)).includes(`Reachable from the internet at http://${siteA.publicIp}:8080`), 20_000, "A's panel saying where it is reached").catch(async (err) => {
-      throw new Error(`${(err as Error).message}\n${await reachPanel(a)}\n--- A\n${a.output()}`);
+    await waitFor(async () => (await reachPanel(a, ROOM)).includes(`Reachable from the internet at http://${siteA.publicIp}:8080`), 20_000, "A's panel saying where it is reached").catch(async (err) => {
+      throw new Error(`${(err as Error).message}\n${await reachPanel(a, ROOM)}\n--- A\n${a.output()}`);
     });
     await using B = await startRestartable(siteB.hosts[0]!, [...flags, "--name", "B"], { stun });
     const b = B.current;
@@ -183,8 +179,8 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
     await expectLinked(a, b, ["websocket"]);
     expect(await tierOf(a, c)).not.toBeNull();
     const seen = `Seen from the internet at ${siteB.publicIp}, but its ports do not answer there`;
-    await waitFor(async () => (await reachPanel(b)).includes(seen), 20_000, "B's panel saying it is seen from outside").catch(async (err) => {
-      throw new Error(`${(err as Error).message}: ${await reachPanel(b)}`);
+    await waitFor(async () => (await reachPanel(b, ROOM)).includes(seen), 20_000, "B's panel saying it is seen from outside").catch(async (err) => {
+      throw new Error(`${(err as Error).message}: ${await reachPanel(b, ROOM)}`);
     });
     await relinksAfterRestarts(A, B, ["websocket"]);
   }, 120_000);
