@@ -1,39 +1,85 @@
-// The little the page needs beyond htmx: local times, copy, Enter to send, keeping the newest message in view, and
-// files: sent with a progress bar (chosen, dropped or pasted), and their progress in the room as it comes over SSE.
+// The page's core beyond htmx: local times and days, the message list's scrolling, copying, and an honest connection
+// state: a banner whenever the page cannot reach its instance, and a live stream that comes back within seconds.
 (() => {
-  // Styles the attach form as a button; without this script it stays a plain multipart form.
-  document.documentElement.classList.add("js");
+  const root = document.documentElement;
+  // Styles that need the script (the attach button, Copy) show only with it.
+  root.classList.add("js");
 
-  const localize = (root) => {
-    for (const t of root.querySelectorAll("time[datetime]:not([data-local])")) {
+  // The live stream retries every 0.5 to 2 s however long the outage (htmx's default grows to a minute), and gives up
+  // on a reconnect that hangs (an instance that is frozen, not gone) after 5 s.
+  if (window.htmx) htmx.config.sse = { ...(htmx.config.sse || {}), reconnectDelay: 500, reconnectMaxDelay: 2000, connectTimeout: 5000 };
+
+  // ---- times and days, in the reader's time zone ----
+
+  const dayKey = (d) => `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+  const dayWords = (d) => d.toLocaleDateString([], { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+
+  const localize = (scope) => {
+    for (const t of scope.querySelectorAll("time[datetime]:not([data-local])")) {
+      if (t.closest(".day")) continue;
       const d = new Date(t.getAttribute("datetime"));
       if (Number.isNaN(d.getTime())) continue;
-      t.textContent = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      t.textContent = t.dataset.format === "datetime" ? d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
       t.title = d.toLocaleString();
       t.dataset.local = "1";
     }
   };
 
+  /** Redraws the day headings of the list in local time: one before the first message of each day. */
+  const redrawDays = (list) => {
+    for (const old of list.querySelectorAll(":scope > li.day")) old.remove();
+    let last = null;
+    for (const item of list.querySelectorAll(":scope > li.msg")) {
+      const time = item.querySelector(".meta time[datetime]");
+      if (!time) continue;
+      const d = new Date(time.getAttribute("datetime"));
+      if (Number.isNaN(d.getTime()) || dayKey(d) === last) continue;
+      last = dayKey(d);
+      const heading = document.createElement("li");
+      heading.className = "day";
+      const label = document.createElement("time");
+      label.dateTime = time.getAttribute("datetime").slice(0, 10);
+      label.textContent = dayWords(d);
+      heading.append(label);
+      item.before(heading);
+    }
+  };
+
   const messages = () => document.getElementById("messages");
-  const nearBottom = (el) => el.scrollHeight - el.scrollTop - el.clientHeight < 120;
-  let stick = true;
+  const scroller = () => document.querySelector(".scroller");
+  /** The list is laid out from the bottom (column-reverse): 0 is the newest message, negative is further up. */
+  const atBottom = (el) => Math.abs(el.scrollTop) < 40;
+
+  const tidy = () => {
+    localize(document);
+    const list = messages();
+    if (!list) return;
+    redrawDays(list);
+    if (list.querySelector(":scope > li.msg")) list.querySelector(":scope > li.empty-room")?.remove();
+  };
 
   document.addEventListener("DOMContentLoaded", () => {
-    localize(document);
-    const list = messages();
-    if (list) {
-      list.scrollTop = list.scrollHeight;
-      list.addEventListener("scroll", () => (stick = nearBottom(list)));
-    }
+    tidy();
+    // The keyboard comes up on a phone when the box has focus: focus it on load only where there is a real pointer.
+    const text = document.querySelector("#send textarea");
+    if (text && matchMedia("(pointer: fine)").matches && !location.hash) text.focus({ preventScroll: true });
   });
 
-  document.addEventListener("htmx:after:swap", () => {
-    localize(document);
-    const list = messages();
-    if (list && stick) list.scrollTop = list.scrollHeight;
-    const text = document.querySelector("#send textarea");
-    if (text && document.activeElement === document.body) text.focus();
+  // A message arriving while the reader is further up does not move what they read.
+  let before = null;
+  document.addEventListener("htmx:before:swap", () => {
+    const el = scroller();
+    before = el ? { height: el.scrollHeight, top: el.scrollTop, bottom: atBottom(el) } : null;
   });
+  document.addEventListener("htmx:after:swap", () => {
+    tidy();
+    const el = scroller();
+    if (el && before && !before.bottom) el.scrollTop = before.top;
+    const text = document.querySelector("#send textarea");
+    if (text && document.activeElement === document.body && matchMedia("(pointer: fine)").matches) text.focus({ preventScroll: true });
+  });
+
+  // ---- copy ----
 
   document.addEventListener("click", async (event) => {
     const button = event.target.closest("[data-copy]");
@@ -52,118 +98,63 @@
     setTimeout(() => (button.textContent = label), 1500);
   });
 
-  document.addEventListener("keydown", (event) => {
-    const area = event.target;
-    if (event.key !== "Enter" || event.shiftKey || event.isComposing || !area.matches?.("#send textarea")) return;
-    event.preventDefault();
-    if (area.value.trim() !== "") area.form.requestSubmit();
-  });
+  // ---- connection state ----
 
-  // ---- files ----
+  /** How long the stream may stay silent (it sends "alive" every 5 s) before the page says the instance is gone. */
+  const SILENCE_MS = 12000;
+  let connection = null;
+  let heard = Date.now();
+  let reachable = true;
+  let backTimer;
 
-  const element = (tag, className, text) => {
-    const el = document.createElement(tag);
-    if (className) el.className = className;
-    if (text !== undefined) el.textContent = text;
-    return el;
+  const banner = () => document.getElementById("connection");
+  const instanceName = () => document.querySelector(".topbar .instance")?.textContent.trim() || "this instance";
+
+  /** Shows or hides the banner, and tells the other scripts (`egoat:online` / `egoat:offline`). */
+  const setReachable = (now) => {
+    if (now === reachable) return;
+    reachable = now;
+    root.classList.toggle("offline", !now);
+    const el = banner();
+    if (el) {
+      clearTimeout(backTimer);
+      el.hidden = false;
+      el.className = now ? "connection back" : "connection lost";
+      el.textContent = now
+        ? `Connected to ${instanceName()} again.`
+        : `Cannot reach ${instanceName()}: its page is open, but the instance does not answer. Trying again every few seconds; messages you send wait here.`;
+      if (now) backTimer = setTimeout(() => (el.hidden = true), 4000);
+    }
+    document.dispatchEvent(new CustomEvent(now ? "egoat:online" : "egoat:offline"));
   };
+  window.egoat = { isReachable: () => reachable, setReachable };
 
-  /** Sends one file to the room with its own progress row; the message shows up over SSE like any other. */
-  const upload = (file) => {
-    const form = document.getElementById("attach");
-    const list = document.getElementById("uploads");
-    if (!form || !list) return;
-    const row = element("li", "upload");
-    const bar = element("progress");
-    bar.max = Math.max(file.size, 1);
-    bar.value = 0;
-    const status = element("span", "upload-status", "0%");
-    row.append(element("span", "upload-name", file.name || "pasted file"), bar, status);
-    list.append(row);
-    const fail = (reason) => {
-      row.classList.add("failed");
-      bar.remove();
-      status.textContent = `${file.name || "file"}: ${reason}`;
-      const dismiss = element("button", "", "Dismiss");
-      dismiss.type = "button";
-      dismiss.addEventListener("click", () => row.remove());
-      row.append(dismiss);
-    };
-    const body = new FormData();
-    body.append("file", file, file.name || "pasted");
-    const request = new XMLHttpRequest();
-    request.open("POST", form.action);
-    request.setRequestHeader("accept", "application/json");
-    request.upload.addEventListener("progress", (event) => {
-      if (!event.lengthComputable) return;
-      bar.max = event.total;
-      bar.value = event.loaded;
-      status.textContent = `${Math.floor((100 * event.loaded) / event.total)}%`;
-    });
-    request.addEventListener("load", () => {
-      if (request.status === 200) return row.remove();
-      let reason;
-      try {
-        reason = JSON.parse(request.responseText).error;
-      } catch {}
-      fail(reason || `refused (${request.status})`);
-    });
-    request.addEventListener("error", () => fail("the upload was cut off"));
-    request.send(body);
-  };
-  const uploadAll = (files) => {
-    for (const file of files) upload(file);
-  };
-
-  document.addEventListener("change", (event) => {
-    if (event.target.id !== "attach-file") return;
-    uploadAll(event.target.files);
-    event.target.value = "";
+  document.addEventListener("htmx:sse:after:connection", (event) => {
+    connection = event.detail?.connection ?? null;
+    heard = Date.now();
+    setReachable(true);
   });
-  // A form sent anyway (Enter on the file input) goes the same way, with progress.
-  document.addEventListener("submit", (event) => {
-    if (event.target.id !== "attach") return;
-    event.preventDefault();
-    const input = document.getElementById("attach-file");
-    uploadAll(input.files);
-    input.value = "";
+  document.addEventListener("htmx:sse:after:message", () => {
+    heard = Date.now();
+    if (!reachable) setReachable(true);
   });
-  const dragsFiles = (event) => event.dataTransfer && [...event.dataTransfer.types].includes("Files");
-  document.addEventListener("dragover", (event) => {
-    const chat = event.target.closest?.(".chat");
-    if (!chat || !dragsFiles(event)) return;
-    event.preventDefault();
-    chat.classList.add("dropping");
+  document.addEventListener("htmx:sse:error", () => setReachable(false));
+  document.addEventListener("htmx:sse:close", (event) => {
+    if (event.detail?.reason !== "removed") setReachable(false);
   });
-  document.addEventListener("dragleave", (event) => {
-    const chat = event.target.closest?.(".chat");
-    if (chat && !chat.contains(event.relatedTarget)) chat.classList.remove("dropping");
+  // A stream that went quiet (a frozen instance, a cut path: no error comes) is given up and opened again.
+  setInterval(() => {
+    if (!messages()?.hasAttribute("hx-sse:connect") || document.hidden) {
+      heard = Date.now();
+      return;
+    }
+    if (Date.now() - heard < SILENCE_MS) return;
+    setReachable(false);
+    heard = Date.now();
+    connection?.reader?.cancel?.();
+  }, 1000);
+  // Back from the background, the stream reconnects: until it does, what it shows may be old.
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) heard = Date.now();
   });
-  document.addEventListener("drop", (event) => {
-    const chat = event.target.closest?.(".chat");
-    if (!chat || !dragsFiles(event)) return;
-    event.preventDefault();
-    chat.classList.remove("dropping");
-    uploadAll(event.dataTransfer.files);
-  });
-  document.addEventListener("paste", (event) => {
-    if (!event.target.closest?.(".chat") || !event.clipboardData || event.clipboardData.files.length === 0) return;
-    event.preventDefault();
-    uploadAll(event.clipboardData.files);
-  });
-
-  // A file's progress, here and at the room's other instances, comes as a named SSE event ("file") with its new HTML.
-  document.addEventListener(
-    "file",
-    (event) => {
-      const html = event.detail?.data;
-      if (typeof html !== "string") return;
-      const template = document.createElement("template");
-      template.innerHTML = html;
-      const fresh = template.content.firstElementChild;
-      if (!fresh?.dataset.file) return;
-      for (const old of document.querySelectorAll(`#messages .file[data-file="${CSS.escape(fresh.dataset.file)}"]`)) old.replaceWith(fresh.cloneNode(true));
-    },
-    true,
-  );
 })();

@@ -17,6 +17,8 @@ export interface PeerStatus {
   tier: Tier | null;
   rtt_ms: number | null;
   state: "connecting" | "connected" | "disconnected";
+  /** When `state` last changed (ms since the epoch). */
+  since: number;
   rooms: string[];
   /** Chunks of files this instance stored from the peer, and sent to it, since it started. */
   chunks_received: number;
@@ -33,6 +35,8 @@ export interface PostInput {
   guest?: boolean;
   /** Files stored here already (RoomFiles.upload) that the message carries. */
   files?: FileRef[];
+  /** The page's name for this send: a retry with the same nonce answers the message stored then (see `post`). */
+  nonce?: string;
 }
 
 /** The links to other instances, when this node replicates its rooms with them. */
@@ -75,6 +79,14 @@ export interface JoinedRoom extends RoomRef {
   id: string;
 }
 
+/** A room as the room list shows it: how much is unread, and its newest message. */
+export interface RoomActivity {
+  name: string;
+  private: boolean;
+  unread: number;
+  latest: Message | null;
+}
+
 type MessageListener = (message: Message) => void;
 
 /** One instance: where storage, sync and transport meet. The only place a message is stored and announced. */
@@ -91,6 +103,13 @@ export class Node {
   readonly #nextSeq = new Map<string, number>();
   readonly #listeners = new Set<MessageListener>();
   readonly #roomsChanged = new Handlers<[]>();
+  /** Per room, the stamp of the newest message its owner has seen. */
+  readonly #read = new Map<string, number>();
+  /** Rooms left here with their history kept, by name: joined again, they take it up. */
+  readonly #left = new Map<string, RoomRef>();
+  readonly #held = new Handlers<[room: string]>();
+  /** A room's news changed: a message stored, a room read, joined or left. */
+  readonly #activity = new Handlers<[]>();
   readonly #network: NodeNetwork | undefined;
   readonly #replicator: Replicator | undefined;
 
@@ -99,7 +118,14 @@ export class Node {
     this.id = init.storage.identity.nodeId;
     this.name = init.name;
     this.#maxRooms = init.maxRooms ?? 1000;
-    for (const room of init.storage.rooms.list()) this.#remember(room);
+    for (const room of init.storage.rooms.list()) {
+      if (room.left_at !== null) {
+        this.#left.set(room.name, { name: room.name, key: room.key });
+        continue;
+      }
+      this.#remember(room);
+      this.#read.set(room.name, room.read_stamp);
+    }
     this.files = new RoomFiles({
       storage: init.storage,
       maxFileBytes: init.maxFileBytes ?? 1024 ** 3,
@@ -117,6 +143,10 @@ export class Node {
         log: init.network.log,
         onFileProgress: (id, bytes) => this.files.progressed(id, bytes),
         onPeerHave: (id, nodeId, bytes) => this.files.peerHas(id, nodeId, bytes),
+        onHeld: (id) => {
+          const name = this.#names.get(id);
+          if (name !== undefined) this.#held.emit(name);
+        },
         // Other instances know rooms by id, never by name: names are translated here, at the edge.
         replica: {
           nodeId: this.id,
@@ -194,12 +224,61 @@ export class Node {
       if (known.key === key) return known;
       throw new RoomConflictError(`${known.key ? "a private" : "an open"} room named '${name}' is already joined here`);
     }
+    const left = this.#left.get(name);
+    if (left && left.key !== key) {
+      throw new RoomConflictError(`${left.key ? "a private" : "an open"} room named '${name}' was left here and its history kept; delete that history first`);
+    }
     if (this.#rooms.size >= this.#maxRooms) throw new RoomLimitError(`this instance has joined the most rooms it allows (${this.#maxRooms})`);
     this.#storage.rooms.join({ name, key });
+    this.#left.delete(name);
     const room = this.#remember({ name, key });
+    this.#read.set(name, this.#storage.rooms.list().find((r) => r.name === name)?.read_stamp ?? 0);
     this.#replicator?.roomsChanged();
     this.#roomsChanged.emit();
+    this.#activity.emit();
     return room;
+  }
+
+  /**
+   * Leaves a joined room: nothing of it replicates any more, and its members unlink unless they share another. Its
+   * history stays here (joined again, the room takes it up) unless `deleteHistory`, which also deletes a room left
+   * before. False when no such room is here.
+   */
+  leave(name: string, { deleteHistory }: { deleteHistory: boolean }): boolean {
+    const room = this.#rooms.get(name) ?? this.#left.get(name);
+    if (!room) return false;
+    const joined = this.#rooms.delete(name);
+    const id = roomIdOf(room);
+    this.#names.delete(id);
+    this.#nextSeq.delete(name);
+    this.#read.delete(name);
+    this.#left.delete(name);
+    if (deleteHistory) {
+      const lastSeq = this.#storage.messages.maxSeq(this.id, name);
+      for (const file of this.#storage.messages.dropRoom(name)) this.files.discard(file);
+      this.#storage.rooms.forget(name, id, lastSeq);
+    } else {
+      this.#storage.rooms.leave(name);
+      this.#left.set(name, { name: room.name, key: room.key });
+    }
+    if (joined) {
+      this.#replicator?.roomsChanged();
+      this.#roomsChanged.emit();
+    }
+    this.#activity.emit();
+    return true;
+  }
+
+  /** Joins again a room left here, with its key and history. */
+  rejoin(name: string): JoinedRoom {
+    const left = this.#left.get(name);
+    if (!left) throw new RoomConflictError(`no room named '${name}' was left here`);
+    return this.join(name, left.key);
+  }
+
+  /** Rooms left here whose history is kept, by name. */
+  leftRooms(): string[] {
+    return [...this.#left.keys()].sort();
   }
 
   /** Adds a handler called after every room joined; returns its removal. */
@@ -214,10 +293,18 @@ export class Node {
     return room;
   }
 
-  /** Stores a message authored here, announces it, and returns it with its id and stamp. Posting to an unknown room joins it as an open room. */
+  /**
+   * Stores a message authored here, announces it, and returns it with its id and stamp. Posting to an unknown room joins
+   * it as an open room. A send that names a nonce already used for this room (the page retrying) answers the message
+   * stored then and posts nothing.
+   */
   post(input: PostInput): Message {
+    if (input.nonce !== undefined) {
+      const sent = this.#storage.messages.sentWith(input.nonce);
+      if (sent?.room === input.room) return sent;
+    }
     if (!this.#rooms.has(input.room)) this.join(input.room);
-    const seq = this.#nextSeq.get(input.room) ?? this.#storage.messages.maxSeq(this.id, input.room) + 1;
+    const seq = this.#nextSeq.get(input.room) ?? Math.max(this.#storage.messages.maxSeq(this.id, input.room), this.#storage.rooms.usedSeq(this.#rooms.get(input.room)!.id)) + 1;
     // Signed as it travels: with the room's id, which every member knows it by.
     const signed = {
       origin: this.id,
@@ -230,7 +317,7 @@ export class Node {
       ...(input.files?.length ? { files: input.files } : {}),
     };
     const outgoing = { ...signed, ...signMessage(signed, this.#storage.identity) };
-    const message = this.#storage.messages.insert({ ...outgoing, room: input.room });
+    const message = this.#storage.messages.insert({ ...outgoing, room: input.room }, input.nonce);
     // Our own (origin, room, seq) can only exist already if the database was changed under us.
     if (!message) throw new Error(`sequence ${seq} of room '${input.room}' is already taken`);
     this.#nextSeq.set(input.room, seq + 1);
@@ -279,6 +366,73 @@ export class Node {
     return this.history(room, since, limit);
   }
 
+  /** Notes that the owner has seen `room` up to the message stamped `stamp` (never backwards). */
+  markRead(room: string, stamp: number): void {
+    const read = this.#read.get(room);
+    if (read === undefined || stamp <= read) return;
+    this.#read.set(room, stamp);
+    this.#storage.rooms.read(room, stamp);
+    this.#activity.emit();
+  }
+
+  /** Calls `handler` whenever a room's news changes (a message stored, a room read, joined or left); returns its removal. */
+  onActivity(handler: () => void): () => void {
+    return this.#activity.add(handler);
+  }
+
+  /** Every joined room with what is unread there and its newest message: the most recently active first. */
+  activity(): RoomActivity[] {
+    const rooms = [...this.#rooms.values()].map((room) => ({
+      name: room.name,
+      private: room.key !== null,
+      unread: this.#storage.messages.unread(room.name, this.#read.get(room.name) ?? 0, this.id),
+      latest: this.#storage.messages.latest(room.name),
+    }));
+    return rooms.sort((a, b) => (b.latest?.timestamp ?? 0) - (a.latest?.timestamp ?? 0) || a.name.localeCompare(b.name));
+  }
+
+  /**
+   * How far this instance's own messages in `room` have reached: every linked member holds those up to `seq`
+   * (0 with no member linked), and how many members are linked.
+   */
+  delivered(room: string): { seq: number; members: number } {
+    const id = this.#rooms.get(room)?.id;
+    if (!id || !this.#replicator) return { seq: 0, members: 0 };
+    return { seq: this.#replicator.heldByAll(id, this.id), members: this.#replicator.membersLinked(id).length };
+  }
+
+  /** Calls `handler` with a room's name whenever what its linked members hold may have changed; returns its removal. */
+  onDelivery(handler: (room: string) => void): () => void {
+    return this.#held.add(handler);
+  }
+
+  /** Node ids of the linked instances that have joined `room`. */
+  linkedMembers(room: string): string[] {
+    const id = this.#rooms.get(room)?.id;
+    return id && this.#replicator ? this.#replicator.membersLinked(id) : [];
+  }
+
+  /** Instances known to have joined `room` (linked now or not), as last heard of. */
+  knownMembers(room: string): { node_id: string; name: string; last_seen: number }[] {
+    const id = this.#rooms.get(room)?.id;
+    if (!id) return [];
+    return this.#storage.peers.all().filter((p) => p.rooms.includes(id)).map(({ node_id, name, last_seen }) => ({ node_id, name, last_seen }));
+  }
+
+  /** Who wrote in `room` lately, the latest first. */
+  authors(room: string, limit = 100) {
+    return this.#storage.messages.authors(room, limit);
+  }
+
+  /** Messages of `room` whose text matches every word of `query` (the last one as a prefix), newest first. */
+  search(room: string, query: string, limit = 50) {
+    const words = query.match(/[\p{L}\p{N}_]+/gu) ?? [];
+    if (words.length === 0) return [];
+    // Each word quoted, so nothing the user types is FTS5 syntax; the last one matches as a prefix, as one types it.
+    const match = words.slice(0, 16).map((w, i, all) => `"${w}"${i === all.length - 1 ? "*" : ""}`).join(" ");
+    return this.#storage.messages.search(room, match, limit);
+  }
+
   /** Other instances and how they are linked, with the rooms this instance shares with each (and their logs if `log`). */
   peers(options: { log?: boolean } = {}): PeerStatus[] {
     if (!this.#network) return [];
@@ -290,6 +444,7 @@ export class Node {
         tier: s.tier,
         rtt_ms: s.rttMs === null ? null : Math.round(s.rttMs * 100) / 100,
         state: s.state,
+        since: s.since,
         rooms: info ? this.rooms().filter((r) => info.rooms.has(this.#rooms.get(r)!.id)) : [],
         ...chunkFields(this.#replicator?.chunkCounts(s.nodeId)),
         ...(options.log ? { log: s.log } : {}),
@@ -315,6 +470,11 @@ export class Node {
       } catch (err) {
         console.error("message listener failed:", err);
       }
+    }
+    try {
+      this.#activity.emit();
+    } catch (err) {
+      console.error("activity handler failed:", err);
     }
   }
 }

@@ -55,11 +55,14 @@ describe("POST /send", () => {
   it("refuses a blank text with 400", async () => expectError(await makeApp().send({ room: "r", text: "  \n " }), 400, /text/));
   it("refuses a non-string text with 400", async () => expectError(await makeApp().send({ room: "r", text: { a: 1 } }), 400, /text/));
   it("refuses a bad peer_id with 400", async () => expectError(await makeApp().send({ room: "r", text: "x", peer_id: "a\u0000b" }), 400, /peer_id/));
-  it("refuses a text over 16 KiB with 413", async () => expectError(await makeApp().send({ room: "r", text: "é".repeat(8193) }), 413, /16 KiB/));
+  it("refuses a text over 16384 characters with 413", async () => expectError(await makeApp().send({ room: "r", text: "x".repeat(16385) }), 413, /16384 characters/));
 
-  it("accepts a text of exactly 16 KiB", async () => {
-    const { send } = makeApp();
+  it("accepts a text of exactly 16384 characters, however many bytes they take", async () => {
+    const { send, node } = makeApp();
     expect((await send({ room: "r", text: "x".repeat(16 * 1024) })).status).toBe(200);
+    // Counted as the text box counts them: 16384 "é" are 32 KiB of UTF-8, and were refused when the limit was in bytes.
+    expect((await send({ room: "r", text: "é".repeat(16 * 1024) })).status).toBe(200);
+    expect(node.history("r").map((m) => m.text.length)).toEqual([16384, 16384]);
   });
 
   it("refuses a body over 64 KiB with 413", async () => {

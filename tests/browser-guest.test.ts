@@ -48,7 +48,8 @@ describe.skipIf(unavailable !== null)("a guest in Chromium on another host", () 
       await page.waitForURL(/peer_id=gina/);
       expect(page.url()).not.toContain(family.key);
       await waitFor(async () => (await page.locator("#messages li.msg .text").allTextContents()).includes("welcome"), 10_000, "the room's history");
-      expect(await page.locator("aside.side").count()).toBe(0);
+      // Beside the chat a guest sees the room's members only: no room list, no invite, no linked instances.
+      expect(await page.locator("aside.side > section").evaluateAll((s) => s.map((e) => e.id))).toEqual(["members"]);
       expect(await page.content()).not.toContain("work");
 
       await page.fill("#send textarea", "hello from the guest");

@@ -298,7 +298,7 @@ describe.skipIf(!hasChromium)("the page in Chromium", () => {
       await Bun.sleep(200);
       const m = await page.evaluate(() => {
         const g = globalThis as PageGlobal;
-        const list = g.document.getElementById("messages");
+        const list = g.document.querySelector(".scroller");
         const last = list.querySelector("li.msg:last-child").getBoundingClientRect();
         const box = list.getBoundingClientRect();
         return {

@@ -48,7 +48,7 @@ describe("SSE stream of a room", () => {
     expect(event!.id).toBe(String(timestamp));
     // The instance it came from is named beside the author: this instance, by its name.
     const name = ((await (await fetch(`${instance.http}/healthz`)).json()) as { name: string }).name;
-    expect(event!.data).toBe(String(<MessageItem message={stored} view={{ names: () => name, files: () => ({ have: 0, delivery: [] }) }} />));
+    expect(event!.data).toBe(String(<MessageItem message={stored} view={{ names: () => name, files: () => ({ have: 0, delivery: [] }), reader: { nodeId: stored.origin, peerId: name, owner: true }, delivered: () => 0 }} />));
     expect(event!.data).toContain("first line\nsecond &lt;b&gt;line&lt;/b&gt;\n\n  fourth, indented\r\nfifth".replace("\r\n", "\n"));
   });
 
@@ -61,7 +61,7 @@ describe("SSE stream of a room", () => {
     await send("sse-since", "d");
     const events = await reader.until(3);
     ac.abort();
-    expect(events.map((e) => e.data.match(/<p class="text">(.*?)<\/p>/)![1])).toEqual(["b", "c", "d"]);
+    expect(events.map((e) => e.data.match(/<p class="text"><span>(.*?)<\/span><\/p>/)![1])).toEqual(["b", "c", "d"]);
   });
 
   it("a reconnect with Last-Event-ID misses nothing and repeats nothing", async () => {
@@ -95,7 +95,7 @@ describe("SSE stream of a room", () => {
     await send("sse-priority", "c");
     const [event] = await reader.until(1);
     ac.abort();
-    expect(event!.data).toContain(">c</p>");
+    expect(event!.data).toContain("<span>c</span></p>");
   });
 
   it("only messages of the room arrive", async () => {

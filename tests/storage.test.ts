@@ -54,7 +54,7 @@ describe("database file", () => {
     old.query("INSERT INTO identity (key, value) VALUES ('private_key', ?)").run(privateKey.export({ format: "der", type: "pkcs8" }));
     old.close();
     const s = openStorage(path);
-    expect(s.rooms.list()).toEqual([{ name: "family", key: null }]);
+    expect(s.rooms.list()).toEqual([{ name: "family", key: null, read_stamp: 0, left_at: null }]);
     // Peers had 80-bit node ids and named rooms by name: they are met again through rooms and invites.
     expect(s.peers.all()).toEqual([]);
     // The same key, so the same identity; its node id is now the longer one.
@@ -170,8 +170,8 @@ describe("messages", () => {
     const restored = openStorage(copy);
     expect(restored.identity.nodeId).toBe(id);
     expect(restored.rooms.list()).toEqual([
-      { name: "family", key: "k".repeat(43) },
-      { name: "r", key: null },
+      { name: "family", key: "k".repeat(43), read_stamp: 0, left_at: null },
+      { name: "r", key: null, read_stamp: 0, left_at: null },
     ]);
     expect(restored.messages.since("r", 0, 10)).toHaveLength(1);
     restored.close();

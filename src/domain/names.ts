@@ -39,5 +39,25 @@ export function groupedNodeId(id: string): string {
   return id.match(/.{1,4}/g)?.join("-") ?? id;
 }
 
-/** Largest message text, in UTF-8 bytes. */
-export const MAX_TEXT_BYTES = 16 * 1024;
+/**
+ * Longest message text, in characters as a text box counts them (UTF-16 code units, as `maxlength` and JS `length`
+ * do): what the user sees is what is counted. At most 3 UTF-8 bytes each, so a text is never over 48 KiB.
+ */
+export const MAX_TEXT_LENGTH = 16 * 1024;
+
+/**
+ * A room name made from what someone typed into the page: lowercase, accents dropped, spaces and other characters
+ * turned into '-', at most 64 characters ("My trip to Zürich!" → "my-trip-to-zurich"); empty when nothing usable is left.
+ * (public/landing.js shows the same as it is typed.)
+ */
+export function roomNameFrom(typed: string): string {
+  return typed
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .replace(/[^A-Za-z0-9_.-]+/g, "-")
+    .replace(/-{2,}/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 64)
+    .replace(/-+$/, "");
+}

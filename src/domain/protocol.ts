@@ -2,5 +2,6 @@
  * The version of the protocol between instances. It is checked once, in the link handshake, and announced by
  * `/mesh/info`; an instance that speaks another version is refused before any frame of sync crosses.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 // 2: rooms are known by ids derived from their keys (src/domain/rooms.ts), never by name.
+// 3: a message text is limited to 16384 characters (UTF-16 code units, up to 48 KiB), not 16 KiB of UTF-8.

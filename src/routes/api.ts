@@ -1,5 +1,5 @@
 import { Elysia, t, type Static } from "elysia";
-import { MAX_TEXT_BYTES } from "../domain/names.ts";
+import { MAX_TEXT_LENGTH } from "../domain/names.ts";
 import { inviteUrl, newRoomKey } from "../domain/rooms.ts";
 import { RoomConflictError, type Node } from "../node.ts";
 import type { Message } from "../storage/index.ts";
@@ -22,11 +22,11 @@ export interface SendInput {
   text: string;
 }
 
-/** The message a checked body asks to post; throws HttpError 413 when its text is over MAX_TEXT_BYTES. */
+/** The message a checked body asks to post; throws HttpError 413 when its text is over MAX_TEXT_LENGTH characters. */
 export function sendInput(room: string, fields: Static<typeof MessageFields>, defaultPeerId: string): SendInput {
   // Line ends are stored as "\n" alone: forms send "\r\n", and an SSE data line cannot carry a bare "\r".
   const text = fields.text.replace(/\r\n?/g, "\n");
-  if (Buffer.byteLength(text) > MAX_TEXT_BYTES) throw new HttpError(413, `text is over ${MAX_TEXT_BYTES / 1024} KiB`);
+  if (text.length > MAX_TEXT_LENGTH) throw new HttpError(413, `text is over ${MAX_TEXT_LENGTH} characters (it has ${text.length})`);
   return { room, text, peer_id: fields.peer_id || defaultPeerId };
 }
 

@@ -1,6 +1,10 @@
 import { Elysia } from "elysia";
 // Imported as files so `bun build --compile` embeds them in the binary.
 import appJs from "../../public/app.js" with { type: "file" };
+import filesJs from "../../public/files.js" with { type: "file" };
+import namesJs from "../../public/names.js" with { type: "file" };
+import newsJs from "../../public/news.js" with { type: "file" };
+import sendJs from "../../public/send.js" with { type: "file" };
 import styleCss from "../../public/style.css" with { type: "file" };
 import sseJs from "../../node_modules/htmx.org/dist/ext/hx-sse.min.js" with { type: "file" };
 import htmxJs from "../../node_modules/htmx.org/dist/htmx.min.js" with { type: "file" };
@@ -9,6 +13,10 @@ const ASSETS: Record<string, { path: string; type: string }> = {
   "htmx.js": { path: htmxJs, type: "text/javascript; charset=utf-8" },
   "hx-sse.js": { path: sseJs, type: "text/javascript; charset=utf-8" },
   "app.js": { path: appJs, type: "text/javascript; charset=utf-8" },
+  "send.js": { path: sendJs, type: "text/javascript; charset=utf-8" },
+  "news.js": { path: newsJs, type: "text/javascript; charset=utf-8" },
+  "files.js": { path: filesJs, type: "text/javascript; charset=utf-8" },
+  "names.js": { path: namesJs, type: "text/javascript; charset=utf-8" },
   "style.css": { path: styleCss, type: "text/css; charset=utf-8" },
 };
 

@@ -3,14 +3,18 @@ import { Elysia, t } from "elysia";
 import type { Message } from "../storage/index.ts";
 import { FileItem } from "../views/file.tsx";
 import { MessageItem } from "../views/message.tsx";
+import { RoomList } from "../views/rooms.tsx";
 import type { RoomAccess } from "./access.ts";
 import { ClientBudget } from "./budgets.ts";
 import type { AppOptions } from "./options.ts";
 import { messageView } from "./fragments.tsx";
-import { RoomField, wholeNumber } from "./schemas.ts";
+import { PageName, RoomField, wholeNumber } from "./schemas.ts";
 
 const REPLAY_PAGE = 500;
+/** A named event (not a comment) so the page can tell a stream that went quiet from one that is alive. */
 const HEARTBEAT_MS = 5000;
+/** The owner's room list goes out at most this often per stream, however many messages come. */
+const ROOMS_UPDATE_MS = 250;
 /** A client that falls this far behind is cut off; it reconnects with Last-Event-ID and misses nothing. */
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 /** A file's progress goes out at most this often per stream, however fast its chunks come. */
@@ -28,11 +32,15 @@ export function sseEvent(id: number | string | null, data: string, event?: strin
 /** What a stream takes: its room, and where to resume (`Last-Event-ID`, sent on a reconnect, wins over `since`). */
 const streamInput = {
   params: t.Object({ room: RoomField }),
-  query: t.Object({ since: wholeNumber("since", { default: 0 }) }),
+  query: t.Object({ since: wholeNumber("since", { default: 0 }), peer_id: PageName }),
   headers: t.Object({ "last-event-id": t.Optional(wholeNumber("Last-Event-ID")) }),
 };
 
-/** `GET /rooms/:room/events`: the room's new messages as rendered HTML, resuming after `Last-Event-ID` (or `since`). */
+/**
+ * `GET /rooms/:room/events`: the room's new messages as rendered HTML, resuming after `Last-Event-ID` (or `since`);
+ * named events beside them: `file` (a file's progress), `delivered` (how far this instance's messages got, JSON
+ * `{seq, members}`), `rooms` (the owner's room list, with unread counts) and `alive` (every 5 s).
+ */
 export function eventRoutes(opts: AppOptions, access: RoomAccess) {
   const { node } = opts;
   const streams = new ClientBudget("live streams", opts.maxStreams, opts.guestStreams);
@@ -44,7 +52,7 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
     // Each client streams from its own budget, so no guest, nor all of them together, can shut the owner out.
     const client = access.client(request, server);
     const release = streams.take(client);
-    const view = messageView(node, client.owner);
+    const view = messageView(node, room, client.owner, query.peer_id || node.name);
 
     let send: (m: Message) => void = () => {};
     const encoder = new TextEncoder();
@@ -86,19 +94,44 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
             // While replaying, a later history page picks the message up instead.
             if (!replaying && m.room === room && m.timestamp > last) send(m);
           });
-          const heartbeat = setInterval(() => write(": keep-alive\n\n"), HEARTBEAT_MS);
+          // How far this instance's messages got: sent now (a reconnect may have missed changes), then as it changes.
+          let delivered = "";
+          const sendDelivered = () => {
+            const now = JSON.stringify(node.delivered(room));
+            if (now !== delivered) write(sseEvent(null, (delivered = now), "delivered"));
+          };
+          const unwatchDelivery = node.onDelivery((r) => {
+            if (r === room) sendDelivered();
+          });
+          // The owner's room list, with what is unread in each room, whenever a room's news changes.
+          let roomsTimer: ReturnType<typeof setTimeout> | undefined;
+          const sendRooms = () => {
+            roomsTimer = undefined;
+            write(sseEvent(null, String(<RoomList rooms={node.activity()} current={room} peerId={view.reader.peerId} />), "rooms"));
+          };
+          const unwatchRooms = client.owner
+            ? node.onActivity(() => {
+                roomsTimer ??= setTimeout(sendRooms, ROOMS_UPDATE_MS);
+              })
+            : () => {};
+          const heartbeat = setInterval(() => write("event: alive\ndata:\n\n"), HEARTBEAT_MS);
           stop = () => {
             if (stopped) return;
             stopped = true;
             release();
             unsubscribe();
             unwatchFiles();
+            unwatchDelivery();
+            unwatchRooms();
             clearTimeout(fileTimer);
+            clearTimeout(roomsTimer);
             clearInterval(heartbeat);
           };
           request.signal.addEventListener("abort", () => stop(), { once: true });
           if (request.signal.aborted) stop();
           write(": connected\n\n");
+          sendDelivered();
+          if (client.owner) sendRooms();
         },
         // History is replayed a page at a time as the client reads, then live messages follow.
         pull() {

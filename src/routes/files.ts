@@ -8,7 +8,7 @@ import busboy from "busboy";
 import { Elysia, t } from "elysia";
 import { Readable } from "node:stream";
 import { isInlineImage, MAX_FILES_PER_MESSAGE, type FileRef } from "../domain/files.ts";
-import { isRoomName, MAX_TEXT_BYTES } from "../domain/names.ts";
+import { isRoomName, MAX_TEXT_LENGTH } from "../domain/names.ts";
 import { DiskFullError } from "../room-files.ts";
 import { FileTooLargeError } from "../storage/files.ts";
 import type { RoomAccess } from "./access.ts";
@@ -110,7 +110,7 @@ export class Uploads {
     try {
       parser = busboy({
         headers: { "content-type": contentType },
-        limits: { files: MAX_FILES_PER_MESSAGE, fields: 8, parts: MAX_FILES_PER_MESSAGE + 8, fieldSize: MAX_TEXT_BYTES * 4, fieldNameSize: 64 },
+        limits: { files: MAX_FILES_PER_MESSAGE, fields: 8, parts: MAX_FILES_PER_MESSAGE + 8, fieldSize: MAX_TEXT_LENGTH * 4, fieldNameSize: 64 },
       });
     } catch {
       throw new HttpError(400, "the multipart body has no boundary");

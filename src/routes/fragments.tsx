@@ -3,10 +3,12 @@ import { Elysia, t } from "elysia";
 import type { Node } from "../node.ts";
 import type { Message } from "../storage/index.ts";
 import { instanceLabel, MessageList, type MessageView } from "../views/message.tsx";
+import { MembersPanel } from "../views/members.tsx";
 import { PeersPanel } from "../views/peers.tsx";
 import { OlderItem } from "../views/room.tsx";
 import type { RoomAccess } from "./access.ts";
 import { htmlResponse } from "./http.ts";
+import { membersOf } from "./members.ts";
 import type { AppOptions } from "./options.ts";
 import { PageName, PageRoom, wholeNumber } from "./schemas.ts";
 
@@ -20,11 +22,16 @@ export function messagePage(node: Node, room: string, before: number): { message
   return { messages: hasOlder ? window.slice(1) : window, hasOlder };
 }
 
-/** How `node`'s messages are shown to a reader; the owner also sees how far each file got at the room's other instances. */
-export function messageView(node: Node, owner: boolean): MessageView {
+/**
+ * How `node`'s messages of `room` are shown to a reader named `peerId`: their own set apart, with how far they got; the
+ * owner also sees how far each file got at the room's other instances.
+ */
+export function messageView(node: Node, room: string, owner: boolean, peerId: string): MessageView {
   const names = (nodeId: string) => node.instanceName(nodeId);
   return {
     names,
+    reader: { nodeId: node.id, peerId, owner },
+    delivered: () => node.delivered(room).seq,
     files: (ref) => ({
       have: node.files.have(ref.id),
       delivery: owner ? [...node.files.atPeers(ref.id)].map(([nodeId, bytes]) => ({ name: instanceLabel(names, nodeId), bytes })) : [],
@@ -32,7 +39,7 @@ export function messageView(node: Node, owner: boolean): MessageView {
   };
 }
 
-/** The pieces htmx swaps into the page: a page of older messages and the peers panel. */
+/** The pieces htmx swaps into the page: a page of older messages, the room's members and the peers panel. */
 export function fragmentRoutes(opts: AppOptions, access: RoomAccess) {
   const { node } = opts;
   return new Elysia({ name: "fragments" })
@@ -40,8 +47,8 @@ export function fragmentRoutes(opts: AppOptions, access: RoomAccess) {
       "/rooms/:room/older",
       ({ params: { room }, query, request, server }) => {
         if (!access.room(request, server, room)) return htmlResponse("");
-        const view = messageView(node, access.client(request, server).owner);
         const peerId = query.peer_id || node.name;
+        const view = messageView(node, room, access.client(request, server).owner, peerId);
         const { messages, hasOlder } = messagePage(node, room, query.before);
         return htmlResponse(
           String(
@@ -56,6 +63,15 @@ export function fragmentRoutes(opts: AppOptions, access: RoomAccess) {
         params: t.Object({ room: PageRoom }),
         query: t.Object({ before: wholeNumber("before", { default: Number.MAX_SAFE_INTEGER }), peer_id: PageName }),
       },
+    )
+    .get(
+      "/rooms/:room/members",
+      ({ params: { room }, query, request, server }) => {
+        if (!access.room(request, server, room)) return htmlResponse("");
+        const owner = access.client(request, server).owner;
+        return htmlResponse(String(<MembersPanel room={room} peerId={query.peer_id || node.name} members={membersOf(node, room, owner)} />));
+      },
+      { params: t.Object({ room: PageRoom }), query: t.Object({ peer_id: PageName }) },
     )
     .get("/peers/panel", ({ request, server }) => {
       access.ownerOnly(request, server, "the list of linked instances");

@@ -12,6 +12,7 @@ import { internalError, refusalOf } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 import { meshRoutes } from "./mesh.ts";
 import { pageRoutes } from "./pages.tsx";
+import { roomActionRoutes } from "./room-actions.tsx";
 
 export type { AppOptions } from "./options.ts";
 
@@ -36,6 +37,7 @@ export function createApp(opts: AppOptions) {
       .use(fileRoutes(opts, uploads, access))
       .use(eventRoutes(opts, access))
       .use(fragmentRoutes(opts, access))
+      .use(roomActionRoutes(opts, guests, access))
       .use(meshRoutes(opts))
   );
 }

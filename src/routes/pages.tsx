@@ -3,22 +3,23 @@ import type { Server } from "bun";
 import { Elysia, t, ValidationError } from "elysia";
 import { renderSVG } from "uqr";
 import { urlHost } from "../addresses.ts";
-import { isDisplayName, isRoomName } from "../domain/names.ts";
+import { isDisplayName, isRoomName, roomNameFrom } from "../domain/names.ts";
 import { InviteError, inviteUrl, parseInvite } from "../domain/rooms.ts";
 import { RoomConflictError, type JoinedRoom } from "../node.ts";
 import { Landing, type LandingProps } from "../views/landing.tsx";
 import type { InstanceInfo } from "../views/layout.tsx";
 import { roomHref } from "../views/links.ts";
-import { Room, SendForm, type ReachView } from "../views/room.tsx";
+import { Room, type ReachView } from "../views/room.tsx";
 import { keyCookie, type RoomAccess } from "./access.ts";
-import { createRoom, MAX_SEND_BODY_BYTES, MessageFields, sendInput } from "./api.ts";
+import { createRoom, MessageFields, sendInput } from "./api.ts";
 import { uploadAnswer, type Uploads } from "./files.ts";
 import { messagePage, messageView } from "./fragments.tsx";
+import { membersOf } from "./members.ts";
 import { mayChangeStateOnGet } from "./guard.ts";
 import { HttpError, htmlResponse, internalError, messageBodyParser, refusalOf, type GuestLimit } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 import { jsonError } from "../util/http.ts";
-import { KeyField, PageName, PageRoom, RoomField, wholeNumber } from "./schemas.ts";
+import { KeyField, PageMessageFields, PageName, RoomField, TypedRoom, wholeNumber } from "./schemas.ts";
 
 /** The fields of a posted form, the first of each as a browser sends one. */
 function formFields(...names: string[]) {
@@ -29,6 +30,32 @@ function formFields(...names: string[]) {
 }
 
 const FORM = "application/x-www-form-urlencoded";
+/**
+ * The message form's body: 16384 characters (MAX_TEXT_LENGTH) of the widest kind, percent-encoded (9 bytes for one of
+ * 3 UTF-8 bytes), and the other fields. The text's own limit is checked after, in characters.
+ */
+const MAX_FORM_BODY_BYTES = 160 * 1024;
+
+/** The name a guest entered a room under, kept in that browser (never the owner's name, never sent elsewhere). */
+const GUEST_NAME_COOKIE = "guest_name";
+const guestNameCookie = (name: string) => `${GUEST_NAME_COOKIE}=${encodeURIComponent(name)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000`;
+function guestNameOf(request: Request): string | undefined {
+  for (const part of request.headers.get("cookie")?.split(";") ?? []) {
+    const [key, value] = part.trim().split("=", 2);
+    if (key !== GUEST_NAME_COOKIE || value === undefined) continue;
+    try {
+      const name = decodeURIComponent(value);
+      return isDisplayName(name) ? name : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** How a typed room name that is not one was turned into one, in words for the form. */
+const madeValid = (typed: string, name: string) =>
+  `Room names use lowercase letters, digits, '-', '_' and '.', so '${typed.length > 64 ? `${typed.slice(0, 63)}…` : typed}' becomes '${name}'.`;
 const WRONG_FORM = "The form must be sent as application/x-www-form-urlencoded.";
 
 /** A request from the page's script that wants JSON back rather than a page. */
@@ -46,8 +73,8 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
   const instance = (): InstanceInfo => ({ name: node.name, nodeId: node.id, version: opts.version });
   const isOwner = (request: Request, server: Server<unknown> | null) => access.client(request, server).owner;
 
-  const landing = (status: number, props: Omit<LandingProps, "instance" | "rooms">) =>
-    htmlResponse(String(<Landing instance={instance()} rooms={props.owner ? node.rooms() : []} {...props} />), status);
+  const landing = (status: number, props: Omit<LandingProps, "instance" | "rooms" | "left">) =>
+    htmlResponse(String(<Landing instance={instance()} rooms={props.owner ? node.activity() : []} left={props.owner ? node.leftRooms() : []} {...props} />), status);
 
   const reachView = (): ReachView => {
     const state = opts.reachability?.();
@@ -64,6 +91,9 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
 
   const roomPage = (room: JoinedRoom, peerId: string, owner: boolean, before?: number, extra: { error?: string; draft?: string } = {}, status = 200) => {
     const { messages, hasOlder } = messagePage(node, room.name, before ?? Number.MAX_SAFE_INTEGER);
+    // The owner sees the newest messages: the room is read up to them.
+    const newest = messages.at(-1);
+    if (owner && before === undefined && newest) node.markRead(room.name, newest.timestamp);
     const invite = owner ? inviteUrl(opts.publicUrl(), room, node.id, opts.rendezvous?.()) : undefined;
     const page = (
       <Room
@@ -71,8 +101,8 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
         room={room.name}
         peerId={peerId}
         owner={owner}
-        rooms={owner ? node.rooms() : []}
-        view={messageView(node, owner)}
+        rooms={owner ? node.activity() : []}
+        view={messageView(node, room.name, owner, peerId)}
         messages={messages}
         hasOlder={hasOlder}
         live={before === undefined}
@@ -81,6 +111,7 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
             ? { url: invite, qrSvg: renderSVG(invite, { border: 2 }), private: room.key !== null, reach: reachView(), stun: opts.stunAddress?.() ?? null, rendezvous: opts.rendezvous?.() ?? [], mapping: opts.portMapping?.() ?? null }
             : undefined
         }
+        members={membersOf(node, room.name, owner)}
         peers={owner ? node.peers() : []}
         {...extra}
       />
@@ -116,7 +147,14 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
       "/",
       ({ query: { room: name, key, peer_id: peerId, before }, request, server }) => {
         const owner = isOwner(request, server);
-        if (name === undefined) return landing(200, { owner });
+        const guestName = owner ? undefined : guestNameOf(request);
+        if (name === undefined) return landing(200, { owner, guestName });
+        if (!isRoomName(name)) {
+          // What was typed is kept, made into a room name, for the reader to confirm.
+          const suggestion = roomNameFrom(name);
+          const error = suggestion ? madeValid(name, suggestion) : "A room name needs at least one letter or digit.";
+          return landing(400, { owner, guestName: peerId || guestName, room: suggestion || undefined, error });
+        }
         let room = access.room(request, server, name, key);
         // A guest who brings a private room's key keeps it in this browser, so the page's own requests need no key.
         const keptKey = !owner && key && room?.key ? keyCookie(room) : undefined;
@@ -124,16 +162,19 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
           if (keptKey) page.headers.set("set-cookie", keptKey);
           return page;
         };
-        if (!peerId) return keepingKey(landing(200, { owner, room: name }));
+        if (!peerId) return keepingKey(landing(200, { owner, guestName, room: name }));
         if (!room) {
           // Only the owner gets here (a guest without the room was refused): a link from elsewhere only asks.
           if (!mayChangeStateOnGet(request)) return landing(200, { owner, confirmJoin: name });
           room = node.join(name);
         }
-        return keepingKey(roomPage(room, peerId, owner, before));
+        const page = keepingKey(roomPage(room, peerId, owner, before));
+        // A guest's name is remembered in this browser for the next visit.
+        if (!owner && peerId !== guestName) page.headers.append("set-cookie", guestNameCookie(peerId));
+        return page;
       },
       {
-        query: t.Object({ room: t.Optional(PageRoom), key: KeyField, peer_id: PageName, before: t.Optional(wholeNumber("before")) }),
+        query: t.Object({ room: t.Optional(TypedRoom), key: KeyField, peer_id: PageName, before: t.Optional(wholeNumber("before")) }),
         error: ({ error, request, server }) => {
           // A valid room stays in the join form; a refused one is what the error is about.
           const room = error instanceof ValidationError ? (error.value as { room?: unknown } | undefined)?.room : undefined;
@@ -145,12 +186,16 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
       "/create",
       ({ body, request, server }) => {
         access.ownerOnly(request, server, "creating rooms");
-        const room = node.room(body.name) ?? createRoom(node, body.name, body.open !== "1");
+        // A typed name is made into a room name (lowercase, spaces as '-'), shown before anything is created.
+        const name = roomNameFrom(body.name);
+        if (name === "") throw new HttpError(400, "A room name needs at least one letter or digit.");
+        if (name !== body.name) return landing(200, { owner: true, room: name, open: body.open === "1", notice: madeValid(body.name, name) });
+        const room = node.room(name) ?? createRoom(node, name, body.open !== "1");
         return seeOther(roomHref(room.name, body.peer_id || node.name));
       },
       {
         ...ownerForm(["name", "open", "peer_id"]),
-        body: t.Object({ name: RoomField, open: t.Optional(t.String()), peer_id: MessageFields.properties.peer_id }),
+        body: t.Object({ name: TypedRoom, open: t.Optional(t.String()), peer_id: MessageFields.properties.peer_id }),
         error: ({ error, request, server }) => refusedPage(error, request, server),
       },
     )
@@ -158,7 +203,7 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
       "/join",
       ({ body, request, server }) => {
         access.ownerOnly(request, server, "joining rooms");
-        const room = node.room(body.room) ?? node.join(body.room);
+        const room = node.room(body.room) ?? (node.leftRooms().includes(body.room) ? node.rejoin(body.room) : node.join(body.room));
         return seeOther(roomHref(room.name, body.peer_id || node.name));
       },
       {
@@ -199,23 +244,24 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
         const owner = isOwner(request, server);
         access.room(request, server, name);
         const input = sendInput(name, body, node.name);
-        node.post({ ...input, guest: !owner });
-        if (request.headers.has("hx-request")) return htmlResponse(String(<SendForm room={name} peerId={input.peer_id} />));
+        const message = node.post({ ...input, guest: !owner, nonce: body.nonce });
+        // The page's script sends the form itself and marks the message sent with this answer.
+        if (wantsJson(request)) return Response.json({ id: message.id, timestamp: message.timestamp, seq: message.seq });
         return seeOther(roomHref(name, input.peer_id));
       },
       {
         params: t.Object({ room: RoomField }),
-        parse: messageBodyParser({ type: FORM, wrongType: WRONG_FORM, maxBytes: MAX_SEND_BODY_BYTES, guests, decode: formFields("peer_id", "text") }),
-        body: MessageFields,
-        // The refusal comes back in the form (htmx) or the room's page, with the draft kept.
+        parse: messageBodyParser({ type: FORM, wrongType: WRONG_FORM, maxBytes: MAX_FORM_BODY_BYTES, guests, decode: formFields("peer_id", "text", "nonce") }),
+        body: PageMessageFields,
+        // The refusal comes back as JSON (the script keeps the draft) or as the room's page with the draft in the form.
         error: ({ error, params: { room: name }, body, request, server }) => {
           const refusal = refusalOf(error);
           if (!refusal) return internalError(error);
           const { status, message } = refusal;
+          if (wantsJson(request)) return jsonError(status, message);
           const fields = (body ?? {}) as { peer_id?: unknown; text?: unknown };
           const peerId = typeof fields.peer_id === "string" && fields.peer_id !== "" ? fields.peer_id : node.name;
           const draft = typeof fields.text === "string" ? fields.text : "";
-          if (request.headers.has("hx-request")) return htmlResponse(String(<SendForm room={name} peerId={peerId} error={message} draft={draft} />), status);
           return refusedInRoom(request, server, name, peerId, status, message, draft);
         },
       },

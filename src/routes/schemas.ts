@@ -24,8 +24,18 @@ export const PeerIdField = t.Optional(t.Union([t.Null(), t.Literal(""), DisplayN
 /** The reader's name in a page's address; absent or empty asks for one. */
 export const PageName = t.Optional(t.Union([t.Literal(""), DisplayName], { error: `Names are ${DISPLAY_NAME_RULE}.` }));
 
-/** A message's text: anything but blank (its size in bytes is checked where it is posted, with 413). */
+/** A message's text: anything but blank (its length is checked where it is posted, with 413). */
 export const TextField = t.String({ pattern: "\\S", error: "text is required and must not be empty" });
+
+/** A message from the page's form, refused in the page's words; `nonce` names the send, so a retry posts nothing twice. */
+export const PageMessageFields = t.Object({
+  text: t.String({ pattern: "\\S", error: "Write something before sending." }),
+  peer_id: t.Optional(t.Union([t.Literal(""), DisplayName], { error: `Your name must be ${DISPLAY_NAME_RULE}.` })),
+  nonce: t.Optional(t.String({ pattern: "^[A-Za-z0-9_-]{16,64}$", error: "The page sent a malformed form; reload it." })),
+});
+
+/** A room name as typed into a page's form or address: anything up to 200 characters, made into a name (`roomNameFrom`). */
+export const TypedRoom = t.String({ maxLength: 200, error: "That room name is too long: room names have at most 64 characters." });
 
 /** A whole number in a query string or header, from `minimum` (0) to `maximum` (the largest safe integer). */
 export function wholeNumber(name: string, range: { minimum?: number; maximum?: number; default?: number } = {}) {

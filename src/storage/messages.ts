@@ -26,6 +26,26 @@ export function messageId(origin: string, seq: number, room: string): string {
 
 const COLUMNS = "id, room, origin, seq, peer_id, text, sent_at, stamp AS timestamp, guest, files";
 
+/** How long a page's send nonce is kept: a retry comes within minutes; a day covers a laptop that slept. */
+const NONCE_KEEP_MS = 24 * 60 * 60 * 1000;
+
+/** One search hit: the message, and its text with the matches between `\u0001` and `\u0002` (for the view to mark). */
+export interface SearchHit {
+  message: Message;
+  marked: string;
+}
+
+/** Someone who wrote in a room: their name, where (origin, and whether a guest there), and when last. */
+export interface Author {
+  peer_id: string;
+  origin: string;
+  guest: boolean;
+  last: number;
+}
+
+/** Most unread messages counted in a room (the page shows "99+" well before). */
+export const UNREAD_CAP = 1000;
+
 /** A row as a message: `guest` only when set (SQLite has no booleans), `files` parsed and only when there are some. */
 function fromRow<T extends { guest?: unknown; files?: unknown }>(row: T): T {
   const { guest, files, ...rest } = row;
@@ -36,7 +56,14 @@ export class MessageStore {
   #lastStamp: number;
   readonly #insert: Statement;
   readonly #insertRef: Statement;
-  readonly #store: (m: NewMessage, stamp: number) => boolean;
+  readonly #store: (m: NewMessage, stamp: number, nonce?: string) => boolean;
+  readonly #sent: Statement<Message>;
+  readonly #pruneSends: Statement;
+  readonly #unread: Statement<{ n: number }>;
+  readonly #latest: Statement<Message>;
+  readonly #search: Statement<Message & { marked: string }>;
+  readonly #authors: Statement<{ peer_id: string; origin: string; guest: number; last: number }>;
+  readonly #dropRoom: (room: string) => string[];
   readonly #since: Statement<Message>;
   readonly #before: Statement<Message>;
   readonly #maxSeq: Statement<{ seq: number | null }>;
@@ -53,12 +80,40 @@ export class MessageStore {
     );
     this.#insertRef = db.query("INSERT OR IGNORE INTO file_refs (file, room, name, type, size) VALUES (?, ?, ?, ?, ?)");
     // A message and the rooms its files are in are written together, or not at all.
-    this.#store = db.transaction((m: NewMessage, stamp: number) => {
+    const insertSend = db.query("INSERT INTO sends (nonce, stamp, at) VALUES (?, ?, ?)");
+    this.#store = db.transaction((m: NewMessage, stamp: number, nonce?: string) => {
       const files = m.files ? JSON.stringify(m.files) : null;
       const result = this.#insert.run(stamp, m.origin, m.room, m.seq, m.peer_id, m.text, m.sent_at, m.guest ? 1 : 0, m.sig, m.key, files);
       if (result.changes === 0) return false;
       for (const f of m.files ?? []) this.#insertRef.run(f.id, m.room, f.name, f.type, f.size);
+      if (nonce !== undefined) insertSend.run(nonce, stamp, Date.now());
       return true;
+    });
+    this.#sent = db.query(`SELECT ${COLUMNS} FROM messages WHERE stamp = (SELECT stamp FROM sends WHERE nonce = ?)`);
+    this.#pruneSends = db.query("DELETE FROM sends WHERE at < ?");
+    this.#unread = db.query(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM messages WHERE room = ? AND stamp > ? AND NOT (origin = ? AND guest = 0) LIMIT ${UNREAD_CAP})`,
+    );
+    this.#latest = db.query(`SELECT ${COLUMNS} FROM messages WHERE room = ? ORDER BY stamp DESC LIMIT 1`);
+    // Newest first; each match in the text between \x01 and \x02 (a text holding those itself is only marked wrongly).
+    this.#search = db.query(
+      `SELECT ${COLUMNS}, marked FROM messages
+       JOIN (SELECT rowid AS hit, highlight(messages_text, 0, char(1), char(2)) AS marked FROM messages_text WHERE messages_text MATCH ?) ON stamp = hit
+       WHERE room = ? ORDER BY stamp DESC LIMIT ?`,
+    );
+    this.#authors = db.query(
+      `SELECT peer_id, origin, guest, max(stamp) AS last FROM (SELECT peer_id, origin, guest, stamp FROM messages WHERE room = ? ORDER BY stamp DESC LIMIT 2000)
+       GROUP BY peer_id, origin, guest ORDER BY last DESC LIMIT ?`,
+    );
+    const roomFiles = db.query<{ file: string }, [string]>("SELECT file FROM file_refs WHERE room = ?");
+    const dropRefs = db.query("DELETE FROM file_refs WHERE room = ?");
+    const dropMessages = db.query("DELETE FROM messages WHERE room = ?");
+    // The room's messages and its file references go together; the files are the caller's to discard (FileStore).
+    this.#dropRoom = db.transaction((room: string) => {
+      const files = roomFiles.all(room).map((r) => r.file);
+      dropRefs.run(room);
+      dropMessages.run(room);
+      return files;
     });
     this.#since = db.query(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND stamp > ? ORDER BY stamp LIMIT ?`);
     this.#before = db.query(
@@ -84,13 +139,51 @@ export class MessageStore {
     return this.#lastStamp;
   }
 
-  /** Stores a message unless one with its (origin, room, seq) is already here; returns it stamped, or null if it was. */
-  insert(m: NewMessage): Message | null {
+  /**
+   * Stores a message unless one with its (origin, room, seq) is already here; returns it stamped, or null if it was.
+   * `nonce`: the page's name for this send, kept a day so that a retry finds it (`sentWith`).
+   */
+  insert(m: NewMessage, nonce?: string): Message | null {
     const stamp = this.#nextStamp();
-    if (!this.#store(m, stamp)) return null;
+    if (!this.#store(m, stamp, nonce)) return null;
+    if (nonce !== undefined && stamp % 64 === 0) this.#pruneSends.run(Date.now() - NONCE_KEEP_MS);
     this.#advance(m.origin, m.room, m.seq);
     const { sig: _sig, key: _key, ...fields } = m;
     return { ...fields, id: messageId(m.origin, m.seq, m.room), timestamp: stamp };
+  }
+
+  /** The message a page's send with `nonce` stored, if it did (and less than a day ago). */
+  sentWith(nonce: string): Message | null {
+    const row = this.#sent.get(nonce);
+    return row ? fromRow(row) : null;
+  }
+
+  /** Messages of `room` after stamp `after` not written by `self`'s owner (up to UNREAD_CAP). */
+  unread(room: string, after: number, self: string): number {
+    return this.#unread.get(room, after, self)?.n ?? 0;
+  }
+
+  /** The room's newest message. */
+  latest(room: string): Message | null {
+    const row = this.#latest.get(room);
+    return row ? fromRow(row) : null;
+  }
+
+  /** Up to `limit` messages of `room` matching the FTS5 query `match`, newest first. */
+  search(room: string, match: string, limit: number): SearchHit[] {
+    return this.#search.all(match, room, limit).map(({ marked, ...row }) => ({ message: fromRow(row), marked }));
+  }
+
+  /** Who wrote among the room's last 2000 messages, the latest first. */
+  authors(room: string, limit: number): Author[] {
+    return this.#authors.all(room, limit).map((a) => ({ ...a, guest: a.guest === 1 }));
+  }
+
+  /** Deletes the room's messages and file references; answers the files they referred to. */
+  dropRoom(room: string): string[] {
+    const files = this.#dropRoom(room);
+    this.#vectors.delete(room);
+    return files;
   }
 
   /** Messages of a room stamped after `since`, oldest first. */

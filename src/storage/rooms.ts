@@ -26,22 +26,65 @@ export class RendezvousStore {
   }
 }
 
-/** The rooms this instance has joined: by name, with the key of a private one. */
+/** A room as stored: its name, its key if private, how far its owner has read, and when it was left (null: joined). */
+export interface StoredRoom extends RoomRef {
+  read_stamp: number;
+  left_at: number | null;
+}
+
+/** The rooms this instance has joined, or left keeping their history: by name, with the key of a private one. */
 export class RoomStore {
   readonly #join: Statement;
-  readonly #list: Statement<RoomRef>;
+  readonly #list: Statement<StoredRoom>;
+  readonly #read: Statement;
+  readonly #leave: Statement;
+  readonly #forget: (name: string, roomId: string, lastSeq: number) => void;
+  readonly #usedSeq: Statement<{ seq: number }>;
 
   constructor(db: Database) {
-    this.#join = db.query("INSERT OR IGNORE INTO rooms (name, joined_at, key) VALUES (?, ?, ?)");
-    this.#list = db.query("SELECT name, key FROM rooms ORDER BY name");
+    // Joining a room left before (the caller checked it is the same room) takes it up again with its history.
+    this.#join = db.query(
+      "INSERT INTO rooms (name, joined_at, key) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET left_at = NULL, joined_at = excluded.joined_at",
+    );
+    this.#list = db.query("SELECT name, key, read_stamp, left_at FROM rooms ORDER BY name");
+    this.#read = db.query("UPDATE rooms SET read_stamp = max(read_stamp, ?) WHERE name = ?");
+    this.#leave = db.query("UPDATE rooms SET left_at = ? WHERE name = ?");
+    const drop = db.query("DELETE FROM rooms WHERE name = ?");
+    const used = db.query("INSERT INTO used_seqs (room_id, seq) VALUES (?, ?) ON CONFLICT (room_id) DO UPDATE SET seq = max(seq, excluded.seq)");
+    this.#forget = db.transaction((name: string, roomId: string, lastSeq: number) => {
+      drop.run(name);
+      if (lastSeq > 0) used.run(roomId, lastSeq);
+    });
+    this.#usedSeq = db.query("SELECT seq FROM used_seqs WHERE room_id = ?");
   }
 
-  /** Records the room as joined; returns true if no room of that name was joined yet. */
-  join(room: RoomRef): boolean {
-    return this.#join.run(room.name, Date.now(), room.key).changes > 0;
+  /** Records the room as joined (again, if it was left). */
+  join(room: RoomRef): void {
+    this.#join.run(room.name, Date.now(), room.key);
   }
 
-  list(): RoomRef[] {
+  /** Every room joined or left, by name. */
+  list(): StoredRoom[] {
     return this.#list.all();
+  }
+
+  /** Notes that the owner has seen the room's messages up to `stamp`. */
+  read(name: string, stamp: number): void {
+    this.#read.run(stamp, name);
+  }
+
+  /** Marks the room left: nothing of it replicates, its history stays. */
+  leave(name: string): void {
+    this.#leave.run(Date.now(), name);
+  }
+
+  /** Forgets the room (its messages are the caller's to drop), keeping the last sequence this instance used there. */
+  forget(name: string, roomId: string, lastSeq: number): void {
+    this.#forget(name, roomId, lastSeq);
+  }
+
+  /** The last sequence this instance used in a room whose history was deleted here; 0 if none. */
+  usedSeq(roomId: string): number {
+    return this.#usedSeq.get(roomId)?.seq ?? 0;
   }
 }

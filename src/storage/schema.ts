@@ -87,4 +87,32 @@ export const MIGRATIONS: readonly string[] = [
     added_at INTEGER NOT NULL
   );
   `,
+  `
+  -- the stamp of the newest message of the room the owner has seen: what is after it is unread
+  ALTER TABLE rooms ADD COLUMN read_stamp INTEGER NOT NULL DEFAULT 0;
+  -- when the room was left (its history kept, nothing replicated); NULL while joined
+  ALTER TABLE rooms ADD COLUMN left_at INTEGER;
+  -- the last sequence this instance used in a room whose history was deleted here: joined again, it goes on from there
+  -- (its members still hold those messages, and would ignore new ones that reused the numbers)
+  CREATE TABLE used_seqs (
+    room_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+  );
+  -- a page's send by the nonce it chose: a retry of one send answers the message stored then, never posts a second
+  CREATE TABLE sends (
+    nonce TEXT PRIMARY KEY,
+    stamp INTEGER NOT NULL,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX sends_at ON sends (at);
+  -- search in a room's history: the messages' texts, indexed by their stamps
+  CREATE VIRTUAL TABLE messages_text USING fts5 (text, content = 'messages', content_rowid = 'stamp', tokenize = 'unicode61 remove_diacritics 2');
+  INSERT INTO messages_text (messages_text) VALUES ('rebuild');
+  CREATE TRIGGER messages_text_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_text (rowid, text) VALUES (new.stamp, new.text);
+  END;
+  CREATE TRIGGER messages_text_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_text (messages_text, rowid, text) VALUES ('delete', old.stamp, old.text);
+  END;
+  `,
 ];

@@ -1,6 +1,6 @@
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { wholeFrame } from "../transport/link.ts";
-import { Frame, LIMITS } from "./frames.ts";
+import { Frame } from "./frames.ts";
 
 /** A frame that is not well-formed or breaks a limit; the link it came on is closed with this reason. */
 export class FrameError extends Error {
@@ -58,7 +58,6 @@ export function decodeFrame(bytes: Uint8Array): { frame: Frame; binary: Uint8Arr
   if (frame.type !== type) throw new FrameError(`frame says ${frame.type} but is coded as ${type}`);
   if (frame.type === "messages") {
     for (const m of frame.messages) {
-      if (Buffer.byteLength(m.text) > LIMITS.textBytes) throw new FrameError(`a message text is over ${LIMITS.textBytes / 1024} KiB`);
       if (m.text === "" && !m.files) throw new FrameError("a message has neither text nor files");
     }
   }

@@ -1,6 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { FileId, FileRefs } from "../domain/files.ts";
-import { DisplayName, MAX_TEXT_BYTES, NodeId } from "../domain/names.ts";
+import { DisplayName, MAX_TEXT_LENGTH, NodeId } from "../domain/names.ts";
 import { MembershipTag, RoomId } from "../domain/rooms.ts";
 import { HttpOrigin, WsOrigin } from "../domain/urls.ts";
 
@@ -10,7 +10,7 @@ export const LIMITS = {
   messagesPerFrame: 500,
   peersPerFrame: 256,
   originsPerRoom: 10_000,
-  textBytes: MAX_TEXT_BYTES,
+  textLength: MAX_TEXT_LENGTH,
   chunksPerRequest: 64,
 } as const;
 
@@ -30,7 +30,7 @@ export const WireMessage = Type.Object(
     seq: Seq,
     peer_id: DisplayName,
     /** Empty only in a message that carries files (checked by the codec). */
-    text: Type.String({ maxLength: LIMITS.textBytes }),
+    text: Type.String({ maxLength: LIMITS.textLength }),
     sent_at: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
     guest: Type.Optional(Type.Literal(true)),
     files: Type.Optional(FileRefs),

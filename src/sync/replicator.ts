@@ -73,6 +73,8 @@ export interface ReplicatorInit {
   /** How files reaching this instance, or a member, move on. */
   onFileProgress?: (fileId: string, bytes: number) => void;
   onPeerHave?: (fileId: string, nodeId: string, bytes: number) => void;
+  /** What linked members hold of a room may have changed (a vector came, a member linked or left): see `heldByAll`. */
+  onHeld?: (room: string) => void;
   log?: (line: string) => void;
 }
 
@@ -85,6 +87,8 @@ const FRAME_TEXT_BYTES = 1024 * 1024;
 const MAX_REFUSED = 1000;
 /** Addresses given from outside (`--peer`, invites, LAN, saved peers) kept to link again when our rooms change. */
 const MAX_INTRODUCED = 256;
+/** A peer that sent messages hears the vector they made here this soon after (one frame for a burst): its delivery marks. */
+const ACK_MS = 50;
 
 /**
  * Keeps the rooms this instance shares with its peers the same everywhere: pushes new messages at once, forwards
@@ -115,6 +119,11 @@ export class Replicator {
   readonly #unsharedGraceMs: number;
   /** Fetches and serves the files of shared rooms' messages. */
   readonly #files: FileSync | undefined;
+  /** Each linked peer's last vector: what it holds, for delivery marks. */
+  readonly #theirs = new Map<string, VersionVector>();
+  /** Peers that sent messages and are owed our vector, each with its timer. */
+  readonly #acks = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #onHeld: (room: string) => void;
   /** Undoes what `start` set up: the handlers it added and its timer. */
   #stops: (() => void)[] = [];
 
@@ -124,6 +133,7 @@ export class Replicator {
     this.#log = init.log ?? (() => {});
     this.#antiEntropyMs = init.antiEntropyMs ?? 10_000;
     this.#unsharedGraceMs = init.unsharedGraceMs ?? 5000;
+    this.#onHeld = init.onHeld ?? (() => {});
     const files = init.replica.files;
     this.#files = files
       ? new FileSync({
@@ -146,7 +156,11 @@ export class Replicator {
     const stopChanges = this.#links.onChange((nodeId, tier) => {
       this.#sent.delete(nodeId);
       this.#files?.peerChanged(nodeId);
-      if (tier === null) return void this.#up.delete(nodeId);
+      if (tier === null) {
+        this.#up.delete(nodeId);
+        this.#theirs.delete(nodeId);
+        return this.#heldChanged(nodeId);
+      }
       // A new primary (first link, failover or upgrade): say hello and compare vectors, so nothing lost in flight stays lost.
       if (!this.#up.has(nodeId)) this.#checkSharing(nodeId);
       this.#up.add(nodeId);
@@ -170,7 +184,14 @@ export class Replicator {
       for (const nodeId of this.#up) this.#sendVector(nodeId);
     }, this.#antiEntropyMs);
     this.#files?.start();
-    this.#stops = [stopChanges, stopData, () => clearInterval(timer), () => this.#unshared.forEach(clearTimeout), () => this.#files?.stop()];
+    this.#stops = [
+      stopChanges,
+      stopData,
+      () => clearInterval(timer),
+      () => this.#unshared.forEach(clearTimeout),
+      () => this.#acks.forEach(clearTimeout),
+      () => this.#files?.stop(),
+    ];
   }
 
   /** Chunks of files stored from the peer, and sent to it, since start. */
@@ -192,9 +213,24 @@ export class Replicator {
     return this.#peers.get(nodeId);
   }
 
+  /**
+   * The sequence up to which every linked member of `room` holds `origin`'s messages there, as their last vectors say;
+   * 0 when no member is linked (nothing is delivered to no one).
+   */
+  heldByAll(room: string, origin: string): number {
+    const members = this.#sharing(room);
+    if (members.length === 0) return 0;
+    return Math.min(...members.map((nodeId) => this.#theirs.get(nodeId)?.[room]?.[origin] ?? 0));
+  }
+
+  /** Linked peers that have joined `room` (by id). */
+  membersLinked(room: string): string[] {
+    return this.#sharing(room);
+  }
+
   /** Pushes a message authored here to every linked peer that has joined its room. */
   publish(message: WireMessage): void {
-    for (const nodeId of this.#sharing(message.room)) this.#sendMessages(nodeId, [message]);
+    for (const nodeId of this.#sharing(message.room)) this.#push(nodeId, [message]);
   }
 
   /** Tells every linked peer our rooms changed, compares vectors for the rooms now shared, and links again where a room may be shared now. */
@@ -289,6 +325,8 @@ export class Replicator {
 
   /** Sends what the peer's vector shows it lacks, past what was sent already; one catch-up per peer at a time. */
   async #onVector(from: string, theirs: VersionVector): Promise<void> {
+    this.#theirs.set(from, theirs);
+    this.#heldChanged(from);
     if (this.#catchingUp.has(from)) return void this.#catchingUp.set(from, theirs);
     this.#catchingUp.set(from, null);
     try {
@@ -333,6 +371,18 @@ export class Replicator {
     return flush();
   }
 
+  /**
+   * Sends messages as they come (published or forwarded). Where one follows on what the peer holds or was sent, the mark
+   * moves past it, so the peer's acknowledging vector, sent while more are in flight, does not call them up again.
+   */
+  #push(nodeId: string, messages: WireMessage[]): void {
+    if (!this.#sendMessages(nodeId, messages)) return;
+    for (const m of messages) {
+      const held = Math.max(this.#sentUpTo(nodeId, m.room, m.origin), this.#theirs.get(nodeId)?.[m.room]?.[m.origin] ?? 0);
+      if (m.seq === held + 1) this.#sentTo(nodeId, m.room, m.origin, m.seq);
+    }
+  }
+
   #sentUpTo(peer: string, room: string, origin: string): number {
     return this.#sent.get(peer)?.get(room)?.get(origin) ?? 0;
   }
@@ -345,9 +395,29 @@ export class Replicator {
     origins.set(origin, seq);
   }
 
+  /** Tells the rooms `nodeId` shares with us that what their linked members hold may have changed. */
+  #heldChanged(nodeId: string): void {
+    const info = this.#peers.get(nodeId);
+    if (info) for (const room of this.#shared(info)) this.#onHeld(room);
+  }
+
+  /** Owes the peer our vector: what it sent is then marked delivered there, without waiting for the periodic one. */
+  #ack(nodeId: string): void {
+    if (this.#acks.has(nodeId)) return;
+    this.#acks.set(
+      nodeId,
+      setTimeout(() => {
+        this.#acks.delete(nodeId);
+        if (this.#up.has(nodeId)) this.#sendVector(nodeId);
+      }, ACK_MS),
+    );
+  }
+
   #onMessages(from: string, messages: WireMessage[]): void {
     // Only rooms both sides joined: a peer cannot push into a room it never proved it holds.
     const senderRooms = this.#peers.get(from)?.rooms;
+    // Held already or new, the sender learns we have them (a duplicate means it does not know yet).
+    if (messages.some((m) => senderRooms?.has(m.room))) this.#ack(from);
     // Each room's vector as this frame found it, with the origins the frame adds.
     const held = new Map<string, Map<string, number>>();
     const heldIn = (room: string) => held.get(room) ?? held.set(room, new Map(Object.entries(this.#replica.vector(room)))).get(room)!;
@@ -359,7 +429,7 @@ export class Replicator {
       if (nodeId === from) continue;
       const info = this.#peers.get(nodeId);
       const forward = fresh.filter((m) => m.origin !== nodeId && info?.rooms.has(m.room));
-      if (forward.length > 0) this.#sendMessages(nodeId, forward);
+      if (forward.length > 0) this.#push(nodeId, forward);
     }
   }
 

@@ -1,16 +1,26 @@
 /** @jsxImportSource @kitajs/html */
+import type { RoomActivity } from "../node.ts";
 import { Layout, type InstanceInfo } from "./layout.tsx";
-import { roomHref } from "./links.ts";
+import { roomPath } from "./links.ts";
+import { RoomList } from "./rooms.tsx";
 
 export interface LandingProps {
   instance: InstanceInfo;
   /** The owner (this machine) sees its rooms and may create and join; a guest only enters the room it brings. */
   owner: boolean;
-  rooms: string[];
-  /** Prefilled room, e.g. when a guest opens an invite link without a name yet. */
+  rooms: RoomActivity[];
+  /** Rooms the owner left, their history kept here. */
+  left: string[];
+  /** Prefilled room, e.g. when a guest opens an invite link without a name yet, or a typed name made valid. */
   room?: string;
+  /** The name this browser entered a room under before, as a guest. */
+  guestName?: string;
+  /** The create form's "open room" box, as it was ticked. */
+  open?: boolean;
   /** A room the owner reached by a link from elsewhere: asked before it is joined. */
   confirmJoin?: string;
+  /** Something changed in what was typed, said before anything is done (a room name made valid). */
+  notice?: string;
   error?: string;
 }
 
@@ -33,18 +43,31 @@ function NameField({ value }: { value: string }) {
   );
 }
 
+/**
+ * A room name field: anything may be typed; the page's script shows the name it becomes as it is typed
+ * (`data-room-name`), and the server shows it too before acting on it.
+ */
+function RoomField({ name, value, placeholder }: { name: string; value: string; placeholder?: string }) {
+  return (
+    <>
+      <label>
+        Room
+        <input name={name} required maxlength="200" value={value} placeholder={placeholder} autocomplete="off" data-room-name="" aria-describedby={`${name}-becomes`} />
+      </label>
+      <p id={`${name}-becomes`} class="hint becomes" aria-live="polite"></p>
+    </>
+  );
+}
+
 /** A guest's way in: the room it was invited to (its key, if any, is already kept by the browser), or an open room by name. */
-function GuestEntry({ instance, room, error }: LandingProps) {
+function GuestEntry({ instance, room, guestName, error }: LandingProps) {
   return (
     <section class="card">
       <h1>{room ? "Join the room" : "Enter a room"}</h1>
       <ErrorLine error={error} />
       <form method="get" action="/" class="join">
-        <label>
-          Room
-          <input name="room" required maxlength="64" pattern="[A-Za-z0-9_.\-]{1,64}" value={room ?? ""} autocomplete="off" />
-        </label>
-        <NameField value="" />
+        <RoomField name="room" value={room ?? ""} />
+        <NameField value={guestName ?? ""} />
         <button type="submit">Enter</button>
       </form>
       <p class="hint" safe>
@@ -54,18 +77,22 @@ function GuestEntry({ instance, room, error }: LandingProps) {
   );
 }
 
-function CreateRoom({ instance, room }: LandingProps) {
+function CreateRoom({ instance, room, open, notice }: LandingProps) {
   return (
     <section class="card">
       <h1>Create a room</h1>
+      {notice ? (
+        <p class="notice" role="status" safe>
+          {`${notice} Press Create to make it.`}
+        </p>
+      ) : (
+        ""
+      )}
       <form method="post" action="/create" class="join">
-        <label>
-          Room
-          <input name="name" required maxlength="64" pattern="[A-Za-z0-9_.\-]{1,64}" value={room ?? ""} placeholder="e.g. family" autocomplete="off" />
-        </label>
+        <RoomField name="name" value={room ?? ""} placeholder="e.g. family" />
         <NameField value={instance.name} />
         <label class="check">
-          <input type="checkbox" name="open" value="1" /> Open room: anyone who knows its name may join
+          <input type="checkbox" name="open" value="1" checked={open === true} /> Open room: anyone who knows its name may join
         </label>
         <button type="submit">Create</button>
       </form>
@@ -94,7 +121,7 @@ function JoinByInvite({ instance }: { instance: InstanceInfo }) {
 function ConfirmJoin({ instance, confirmJoin }: { instance: InstanceInfo; confirmJoin: string }) {
   return (
     <section class="card">
-      <h1 safe>{`Join #${confirmJoin}?`}</h1>
+      <h1 class="truncate" title={confirmJoin} safe>{`Join #${confirmJoin}?`}</h1>
       <p>A link from another site leads to this room. It is not joined yet.</p>
       <form method="post" action="/join" class="join">
         <input type="hidden" name="room" value={confirmJoin} />
@@ -105,23 +132,44 @@ function ConfirmJoin({ instance, confirmJoin }: { instance: InstanceInfo; confir
   );
 }
 
-function RoomList({ instance, rooms }: LandingProps) {
+function Rooms({ instance, rooms }: LandingProps) {
+  return (
+    <section id="rooms-card" class="card">
+      <h2>Your rooms</h2>
+      {rooms.length === 0 ? <p class="empty">No rooms yet.</p> : <RoomList rooms={rooms} peerId={instance.name} />}
+    </section>
+  );
+}
+
+/** Rooms left here with their history kept: joined again, or their history deleted. */
+function LeftRooms({ instance, left }: LandingProps) {
+  if (left.length === 0) return "";
   return (
     <section class="card">
-      <h2>Your rooms</h2>
-      {rooms.length === 0 ? (
-        <p class="empty">No rooms yet.</p>
-      ) : (
-        <ul class="rooms">
-          {rooms.map((r) => (
-            <li>
-              <a href={roomHref(r, instance.name)} safe>
-                {r}
-              </a>
-            </li>
-          ))}
-        </ul>
-      )}
+      <h2>Rooms you left</h2>
+      <p class="hint">Their history is kept on this instance. Join one again to catch up, or delete its history.</p>
+      <ul class="left-rooms">
+        {left.map((name) => (
+          <li>
+            <span class="room-title" title={name} safe>
+              {name}
+            </span>
+            <form method="post" action="/join" class="inline">
+              <input type="hidden" name="room" value={name} />
+              <input type="hidden" name="peer_id" value={instance.name} />
+              <button type="submit" class="quiet">
+                Join again
+              </button>
+            </form>
+            <form method="post" action={roomPath(name, "leave")} class="inline">
+              <input type="hidden" name="delete" value="1" />
+              <button type="submit" class="quiet danger" aria-label={`Delete the history of ${name}`}>
+                Delete history
+              </button>
+            </form>
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }
@@ -143,7 +191,8 @@ export function Landing(props: LandingProps) {
         <ErrorLine error={props.confirmJoin ? undefined : props.error} />
         <CreateRoom {...props} />
         <JoinByInvite instance={props.instance} />
-        <RoomList {...props} />
+        <Rooms {...props} />
+        <LeftRooms {...props} />
       </main>
     </Layout>
   );

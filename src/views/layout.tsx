@@ -26,6 +26,10 @@ export function Layout({ title, instance, children }: { title: string; instance:
           <script src="/assets/htmx.js"></script>
           <script src="/assets/hx-sse.js"></script>
           <script src="/assets/app.js"></script>
+          <script src="/assets/send.js"></script>
+          <script src="/assets/news.js"></script>
+          <script src="/assets/files.js"></script>
+          <script src="/assets/names.js"></script>
         </head>
         <body>
           <header class="topbar">
@@ -36,6 +40,8 @@ export function Layout({ title, instance, children }: { title: string; instance:
               {instance.name}
             </span>
           </header>
+          {/* Filled by the page's script when the page cannot reach this instance, and when it can again. */}
+          <div id="connection" class="connection" role="status" aria-live="assertive" hidden></div>
           {children}
         </body>
       </html>

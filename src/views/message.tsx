@@ -1,11 +1,19 @@
 /** @jsxImportSource @kitajs/html */
 import type { Message } from "../storage/index.ts";
 import { FileList, type FileStates } from "./file.tsx";
+import { MessageText } from "./text.tsx";
 
-/** Hours and minutes in UTC; the page's script rewrites it to the reader's local time. */
+/** Hours and minutes in UTC, labelled so; the page's script rewrites it to the reader's local time. */
 function clock(ms: number): string {
-  return new Date(ms).toISOString().slice(11, 16);
+  return `${new Date(ms).toISOString().slice(11, 16)} UTC`;
 }
+
+/** A day as people read it, in UTC (the page's script redraws the days in the reader's time zone). */
+export function dayLabel(ms: number): string {
+  return new Date(ms).toLocaleDateString("en-GB", { weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+}
+
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** The instance a message came from, by name when known here, else by its node id's start. */
 export type InstanceNames = (nodeId: string) => string | undefined;
@@ -24,40 +32,97 @@ export function sourceOf(message: Message, names: InstanceNames): string {
   return message.guest ? `guest at ${instance}` : instance;
 }
 
-/** How messages are shown to one reader: instances by name, and the state of files as that reader may see it. */
+/** Who wrote a message, and where: the name anyone may type, then its instance (and whether by a guest there). */
+export function Byline({ message, names }: { message: Message; names: InstanceNames }) {
+  return (
+    <>
+      <span class="author" safe>
+        {message.peer_id}
+      </span>
+      <span class="source" safe>
+        {sourceOf(message, names)}
+      </span>
+    </>
+  );
+}
+
+/** Who reads the page: this instance, under which name, as its owner or a guest. Their own messages are set apart. */
+export interface Reader {
+  nodeId: string;
+  peerId: string;
+  owner: boolean;
+}
+
+/** How messages are shown to one reader: instances by name, the state of files, and how far the reader's own got. */
 export interface MessageView {
   names: InstanceNames;
   files: FileStates;
+  reader: Reader;
+  /** This instance's messages of the room up to this sequence are held by every linked member (0: none yet). */
+  delivered: () => number;
+}
+
+/** Written by the reader: at this instance, under their name, as owner or as guest alike. */
+export function isOwn(message: Message, reader: Reader): boolean {
+  return message.origin === reader.nodeId && message.peer_id === reader.peerId && !message.guest === reader.owner;
+}
+
+/** A message of the reader's: sent (stored here) or delivered (held by every linked member of the room). */
+function DeliveryMark({ delivered }: { delivered: boolean }) {
+  return delivered ? (
+    <span class="mark delivered" title="Delivered: every linked member instance holds it">
+      <span aria-hidden="true">✓✓</span>
+      <span class="visually-hidden">delivered</span>
+    </span>
+  ) : (
+    <span class="mark sent" title="Sent: stored on this instance, not yet held by every linked member">
+      <span aria-hidden="true">✓</span>
+      <span class="visually-hidden">sent</span>
+    </span>
+  );
 }
 
 /** One message, the same for the full page, the SSE stream and the older-messages fragment. */
 export function MessageItem({ message, view }: { message: Message; view: MessageView }) {
   const { names } = view;
+  const own = isOwn(message, view.reader);
+  const classes = ["msg", message.guest ? "guest" : "", own ? "own" : ""].filter(Boolean).join(" ");
   return (
-    <li class={message.guest ? "msg guest" : "msg"} id={`m-${message.timestamp}`} data-stamp={String(message.timestamp)}>
+    <li class={classes} id={`m-${message.timestamp}`} data-stamp={String(message.timestamp)} data-origin={message.origin} data-seq={String(message.seq)}>
       <div class="meta">
-        <span class="author" safe>
-          {message.peer_id}
-        </span>
-        <span class="source" safe>
-          {sourceOf(message, names)}
-        </span>
+        <Byline message={message} names={names} />
         <time datetime={new Date(message.sent_at).toISOString()} title={new Date(message.sent_at).toISOString()} safe>
           {clock(message.sent_at)}
         </time>
+        {own ? <DeliveryMark delivered={message.seq <= view.delivered()} /> : ""}
       </div>
-      {message.text === "" ? (
-        ""
-      ) : (
-        <p class="text" safe>
-          {message.text}
-        </p>
-      )}
+      {message.text === "" ? "" : <MessageText text={message.text} />}
       {message.files ? <FileList files={message.files} room={message.room} states={view.files} /> : ""}
     </li>
   );
 }
 
+/** A day's heading in the list, before its first message. */
+export function DayItem({ ms }: { ms: number }) {
+  return (
+    <li class="day" data-day={utcDay(ms)}>
+      <time datetime={utcDay(ms)} safe>
+        {`${dayLabel(ms)} (UTC)`}
+      </time>
+    </li>
+  );
+}
+
+/** Messages with a day's heading where the day changes (and before the first). */
 export function MessageList({ messages, view }: { messages: Message[]; view: MessageView }) {
-  return <>{messages.map((message) => <MessageItem message={message} view={view} />)}</>;
+  return (
+    <>
+      {messages.map((message, i) => (
+        <>
+          {i === 0 || utcDay(messages[i - 1]!.sent_at) !== utcDay(message.sent_at) ? <DayItem ms={message.sent_at} /> : ""}
+          <MessageItem message={message} view={view} />
+        </>
+      ))}
+    </>
+  );
 }

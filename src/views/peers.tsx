@@ -1,11 +1,30 @@
 /** @jsxImportSource @kitajs/html */
 import type { PeerStatus } from "../node.ts";
 
+/** How long an instance may be dialled without a link before the page calls it offline rather than connecting. */
+const CONNECTING_GRACE_MS = 15_000;
+
+/** Whether another instance is there, in words: online, connecting (briefly), or offline (and since when). */
+export function presence(state: PeerStatus["state"], since: number, now = Date.now()): { word: "online" | "connecting" | "offline"; since: number } {
+  if (state === "connected") return { word: "online", since };
+  if (state === "connecting" && now - since < CONNECTING_GRACE_MS) return { word: "connecting", since };
+  return { word: "offline", since };
+}
+
+/** A moment as "since 14:05 UTC" (the page's script rewrites `time` elements to local time). */
+export function Since({ ms }: { ms: number }) {
+  return (
+    <time class="since" datetime={new Date(ms).toISOString()} data-clock="" safe>
+      {`${new Date(ms).toISOString().slice(11, 16)} UTC`}
+    </time>
+  );
+}
+
 /** Other instances with their tier, round trip and state; refreshes itself every few seconds. */
 export function PeersPanel({ peers }: { peers: PeerStatus[] }) {
   return (
     <section id="peers" class="card peers" hx-get="/peers/panel" hx-trigger="every 5s" hx-swap="outerHTML">
-      <h2>Peers</h2>
+      <h2>Linked instances</h2>
       {peers.length === 0 ? (
         <p class="empty">No other instances linked yet.</p>
       ) : (
@@ -19,14 +38,31 @@ export function PeersPanel({ peers }: { peers: PeerStatus[] }) {
             </tr>
           </thead>
           <tbody>
-            {peers.map((p) => (
-              <tr class={`state-${p.state}`}>
-                <td safe>{p.name}</td>
-                <td>{p.tier ?? "—"}</td>
-                <td safe>{p.rtt_ms === null ? "—" : `${p.rtt_ms.toFixed(1)} ms`}</td>
-                <td>{p.state}</td>
-              </tr>
-            ))}
+            {peers.map((p) => {
+              const { word, since } = presence(p.state, p.since);
+              return (
+                <tr class={`presence-${word}`}>
+                  <td class="peer-name" title={p.name} safe>
+                    {p.name}
+                  </td>
+                  <td>{p.tier ?? "—"}</td>
+                  <td class="rtt" safe>
+                    {p.rtt_ms === null ? "—" : `${p.rtt_ms.toFixed(1)} ms`}
+                  </td>
+                  <td class="state">
+                    {word}
+                    {word === "offline" ? (
+                      <>
+                        {" since "}
+                        <Since ms={since} />
+                      </>
+                    ) : (
+                      ""
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       )}

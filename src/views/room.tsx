@@ -1,12 +1,15 @@
 /** @jsxImportSource @kitajs/html */
 import { urlHost } from "../addresses.ts";
-import type { PeerStatus } from "../node.ts";
+import { MAX_TEXT_LENGTH } from "../domain/names.ts";
+import type { PeerStatus, RoomActivity } from "../node.ts";
 import type { PortMappingState } from "../port-mapping/index.ts";
 import type { Message } from "../storage/index.ts";
 import { Layout, type InstanceInfo } from "./layout.tsx";
 import { roomHref, roomPath } from "./links.ts";
+import { MembersPanel, type MemberView } from "./members.tsx";
 import { MessageList, type MessageView } from "./message.tsx";
 import { PeersPanel } from "./peers.tsx";
+import { RoomList } from "./rooms.tsx";
 
 export interface RoomProps {
   instance: InstanceInfo;
@@ -14,7 +17,7 @@ export interface RoomProps {
   peerId: string;
   /** The owner sees every room, the invite and the peers; a guest only this room. */
   owner: boolean;
-  rooms: string[];
+  rooms: RoomActivity[];
   view: MessageView;
   messages: Message[];
   /** True when messages older than the first shown exist. */
@@ -23,6 +26,7 @@ export interface RoomProps {
   live: boolean;
   /** The room's invite link and its QR code (SVG), for the owner, with how this instance is reached. */
   invite?: { url: string; qrSvg: string; private: boolean; reach: ReachView; stun: string | null; rendezvous: string[]; mapping: PortMappingState | null };
+  members: MemberView[];
   peers: PeerStatus[];
   error?: string;
   draft?: string;
@@ -40,24 +44,42 @@ export function OlderItem({ room, peerId, before }: { room: string; peerId: stri
   );
 }
 
+/** A fresh name for one send: the instance answers a retry of it with the message it stored, never a second one. */
+export const sendNonce = () => crypto.randomUUID();
+
+/**
+ * The message form. Its limit is stated in characters, as the text box counts them; the page's script adds a counter
+ * near it, keeps the draft in the browser, and sends it on its own (with pending, sent and delivered marks).
+ */
 export function SendForm({ room, peerId, error, draft }: { room: string; peerId: string; error?: string; draft?: string }) {
   const action = roomPath(room, "messages");
   return (
-    <form id="send" class="send" method="post" action={action} hx-post={action} hx-swap="outerHTML">
+    <form id="send" class="send" method="post" action={action} data-room={room}>
       <input type="hidden" name="peer_id" value={peerId} />
-      <label class="visually-hidden" for="text">
-        Message
+      <input type="hidden" name="nonce" value={sendNonce()} />
+      <label class="visually-hidden" for="text" safe>
+        {`Message (up to ${MAX_TEXT_LENGTH.toLocaleString("en")} characters)`}
       </label>
-      <textarea id="text" name="text" required maxlength="16384" rows="2" placeholder={`Message #${room} as ${peerId}`} autofocus safe>
+      <textarea
+        id="text"
+        name="text"
+        required
+        maxlength={String(MAX_TEXT_LENGTH)}
+        rows="2"
+        placeholder={`Message #${room} as ${peerId}`}
+        aria-describedby="send-count send-error"
+        safe
+      >
         {draft ?? ""}
       </textarea>
       <button type="submit">Send</button>
+      <p id="send-count" class="count" aria-live="polite"></p>
       {error ? (
-        <p class="error" role="alert" safe>
+        <p id="send-error" class="error" role="alert" safe>
           {error}
         </p>
       ) : (
-        ""
+        <p id="send-error" class="error" role="alert" hidden></p>
       )}
     </form>
   );
@@ -134,12 +156,13 @@ function Reach({ reach, stun, rendezvous, mapping }: { reach: ReachView; stun: s
 
 function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, stun, rendezvous, mapping }: NonNullable<RoomProps["invite"]>) {
   return (
-    <section class="card invite">
+    <section id="invite" class="card invite">
       <h2>Invite</h2>
       <p>{isPrivate ? "A private room: only those with this link get in. Share it with care." : "An open room: anyone who knows its name may join."}</p>
       <div class="copy-row">
         <input id="invite-url" readonly value={url} aria-label="Invite link" />
-        <button type="button" data-copy="#invite-url">
+        {/* Copying needs the page's script; without it the link is selected and copied by hand. */}
+        <button type="button" class="needs-js" data-copy="#invite-url">
           Copy
         </button>
       </div>
@@ -152,23 +175,94 @@ function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, stun, rendez
   );
 }
 
+/** What the owner may do to the room itself: search is for everyone, leaving is the owner's. */
+function RoomTools({ room, peerId, owner }: { room: string; peerId: string; owner: boolean }) {
+  return (
+    <div class="room-tools">
+      <form class="search" method="get" action={roomPath(room, "search")} role="search">
+        <input type="hidden" name="peer_id" value={peerId} />
+        <input type="search" name="q" required maxlength="200" placeholder="Search this room" aria-label={`Search #${room}`} />
+        <button type="submit" class="quiet">
+          Search
+        </button>
+      </form>
+      <details class="alerts needs-js">
+        <summary>Alerts</summary>
+        <div class="alerts-body">
+          <label class="check">
+            <input type="checkbox" data-setting="notify" /> Desktop notifications for new messages
+          </label>
+          <label class="check">
+            <input type="checkbox" data-setting="sound" /> Sound
+          </label>
+        </div>
+      </details>
+      {owner ? (
+        <details class="leave">
+          <summary>Leave</summary>
+          <form method="post" action={roomPath(room, "leave")} class="leave-form">
+            <p safe>{`Leave #${room}? Its messages stop coming here, and its members no longer reach you through it.`}</p>
+            <label class="check">
+              <input type="checkbox" name="delete" value="1" /> Also delete its history on this instance
+            </label>
+            <button type="submit" class="danger">
+              Leave the room
+            </button>
+          </form>
+        </details>
+      ) : (
+        ""
+      )}
+    </div>
+  );
+}
+
+/** On a phone the side panels sit below the chat: these links reach them without scrolling past it. */
+function PhoneNav({ owner, unread }: { owner: boolean; unread: number }) {
+  return (
+    <nav class="phone-nav" aria-label="Room panels">
+      {owner ? <a href="#rooms-card">{unread > 0 ? `Rooms (${unread} unread)` : "Rooms"}</a> : ""}
+      <a href="#members">Members</a>
+      {owner ? <a href="#invite">Invite</a> : ""}
+    </nav>
+  );
+}
+
 export function Room(props: RoomProps) {
   const { room, peerId, messages } = props;
   const last = messages.at(-1)?.timestamp ?? 0;
   const live = props.live
     ? { "hx-sse:connect": roomPath(room, `events?${new URLSearchParams({ since: String(last), peer_id: peerId })}`), "hx-swap": "beforeend" }
     : {};
+  const unreadElsewhere = props.rooms.filter((r) => r.name !== room).reduce((sum, r) => sum + r.unread, 0);
   return (
     <Layout title={`#${room} · E-Goat`} instance={props.instance}>
       <main class="room-view">
-        <section class="chat">
-          <h1 class="room-name" safe>
-            {`#${room}`}
-          </h1>
-          <ol id="messages" class="messages" aria-live="polite" {...live}>
-            {props.hasOlder && messages[0] ? <OlderItem room={room} peerId={peerId} before={messages[0].timestamp} /> : ""}
-            <MessageList messages={messages} view={props.view} />
-          </ol>
+        <section id="chat" class="chat" aria-labelledby="room-name">
+          <header class="chat-head">
+            <h1 id="room-name" class="room-name" title={room} safe>
+              {`#${room}`}
+            </h1>
+            <PhoneNav owner={props.owner} unread={unreadElsewhere} />
+            <RoomTools room={room} peerId={peerId} owner={props.owner} />
+          </header>
+          {/* Laid out from the bottom up, so the newest messages are in view on load, with or without the script. */}
+          <div class="scroller" tabindex="0" aria-label="Messages">
+            <ol
+              id="messages"
+              class="messages"
+              aria-live="polite"
+              data-self={props.instance.nodeId}
+              data-room={room}
+              data-peer={peerId}
+              data-owner={props.owner ? "1" : "0"}
+              {...live}
+            >
+              {props.hasOlder && messages[0] ? <OlderItem room={room} peerId={peerId} before={messages[0].timestamp} /> : ""}
+              {messages.length === 0 ? <li class="empty-room">No messages yet. Say hello.</li> : ""}
+              <MessageList messages={messages} view={props.view} />
+            </ol>
+          </div>
           {props.live ? (
             ""
           ) : (
@@ -182,34 +276,29 @@ export function Room(props: RoomProps) {
             <SendForm room={room} peerId={peerId} error={props.error} draft={props.draft} />
           </div>
         </section>
-        {props.owner ? <OwnerSide {...props} /> : ""}
+        <aside class="side">
+          {props.owner ? <OwnerRooms {...props} /> : ""}
+          <MembersPanel room={room} peerId={peerId} members={props.members} />
+          {props.invite ? <Invite {...props.invite} /> : ""}
+          {props.owner ? <PeersPanel peers={props.peers} /> : ""}
+        </aside>
       </main>
     </Layout>
   );
 }
 
-/** What only the owner sees beside the chat: every room, the invite, the linked instances. */
-function OwnerSide(props: RoomProps) {
-  const { room, peerId } = props;
+/** The owner's rooms beside the chat, the most recently active first. */
+function OwnerRooms(props: RoomProps) {
   return (
-        <aside class="side">
-          <section class="card">
-            <h2>Rooms</h2>
-            <ul class="rooms">
-              {props.rooms.map((r) => (
-                <li class={r === room ? "current" : ""}>
-                  <a href={roomHref(r, peerId)} safe>
-                    {r}
-                  </a>
-                </li>
-              ))}
-            </ul>
-            <a class="new-room" href="/">
-              + New room
-            </a>
-          </section>
-          {props.invite ? <Invite {...props.invite} /> : ""}
-          <PeersPanel peers={props.peers} />
-        </aside>
+    <section id="rooms-card" class="card">
+      <h2>Rooms</h2>
+      <RoomList rooms={props.rooms} current={props.room} peerId={props.peerId} />
+      <a class="new-room" href="/">
+        + New room
+      </a>
+      <a class="back-to-chat" href="#chat">
+        Back to the chat
+      </a>
+    </section>
   );
 }

@@ -4,14 +4,23 @@ export interface SseEvent {
   data: string;
 }
 
-/** Reads server-sent events from a response the way a browser does (data lines joined with "\n"). */
+/** The room stream's named events about state (not messages or files), which most tests read past. */
+const STATE_EVENTS = new Set(["delivered", "rooms", "alive"]);
+
+/**
+ * Reads server-sent events from a response the way a browser does (data lines joined with "\n"); keeps those `keep`
+ * picks (by default messages and file events, not the stream's state events).
+ */
 export class SseReader {
   readonly #reader: { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(): Promise<void> };
   readonly #decoder = new TextDecoder();
   #buffer = "";
   readonly events: SseEvent[] = [];
 
-  constructor(response: Response) {
+  constructor(
+    response: Response,
+    private readonly keep: (event: SseEvent) => boolean = (e) => e.event === null || !STATE_EVENTS.has(e.event),
+  ) {
     this.#reader = response.body!.getReader();
   }
 
@@ -48,7 +57,8 @@ export class SseReader {
         else if (field === "id") id = value;
         else if (field === "event") event = value;
       }
-      if (data.length > 0 || id !== null) this.events.push({ id, event, data: data.join("\n") });
+      const parsed = { id, event, data: data.join("\n") };
+      if ((data.length > 0 || id !== null) && this.keep(parsed)) this.events.push(parsed);
     }
   }
 

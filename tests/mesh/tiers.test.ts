@@ -30,9 +30,9 @@ async function exchange(tier: string, extra: string[] = [], discover = false) {
     for (const row of [...(await peersOf(a)), ...(await peersOf(b))]) expect(row.tier).toBe(tier);
     // The page's peers panel shows the same.
     const panel = await (await fetch(`${a.http}/peers/panel`)).text();
-    expect(panel).toContain("<td>beta</td>");
+    expect(panel).toContain('title="beta">beta</td>');
     expect(panel).toContain(`<td>${tier}</td>`);
-    expect(panel).toContain("<td>connected</td>");
+    expect(panel).toContain('<td class="state">online</td>');
   } finally {
     await a[Symbol.asyncDispose]();
     await b[Symbol.asyncDispose]();

@@ -61,7 +61,7 @@ describe("sync frame codec", () => {
     ["a sequence of 0", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, seq: 0 }] }))],
     ["a fractional sequence", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, seq: 1.5 }] }))],
     ["an empty text", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, text: "" }] }))],
-    ["a text over 16 KiB in bytes", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, text: "é".repeat(8193) }] }))],
+    ["a text over 16384 characters", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, text: "é".repeat(16385) }] }))],
     ["an extra property", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, evil: 1 }] }))],
     ["too many messages", raw(3, JSON.stringify({ type: "messages", messages: Array.from({ length: 501 }, (_, i) => ({ ...message, seq: i + 1 })) }))],
     ["a name with a control character", raw(4, JSON.stringify({ type: "peers", peers: [{ node_id: B, name: "a\u0001", rooms: [], addresses: {} }] }))],

@@ -245,6 +245,7 @@ export class LinkManager {
         rttMs: primary?.health.rttMs ?? null,
         loss: primary?.health.loss ?? 0,
         state: peer.state.kind,
+        since: peer.stateSince,
         tiers: peer.links().map((e) => e.tier),
         log: peer.log(),
       };

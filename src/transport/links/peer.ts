@@ -46,6 +46,8 @@ export class Peer {
   member = false;
   /** When a link to it last closed, or when it was filed if none ever did: the eviction order among the absent. */
   absentSince = Date.now();
+  /** When the state last changed, or when the peer was filed. */
+  stateSince = Date.now();
   #state: PeerState = { kind: "disconnected" };
   readonly #log: PeerEvent[] = [];
 
@@ -112,7 +114,10 @@ export class Peer {
     const busy = [...this.tiers.values()].some((s) => s.kind !== "waiting");
     const next: PeerState = best ? { kind: "connected", primary: best } : busy ? { kind: "connecting" } : { kind: "disconnected" };
     const previous = this.primary;
-    if (next.kind !== this.#state.kind) this.record(next.kind === "connected" ? `connected over ${best!.tier}` : next.kind);
+    if (next.kind !== this.#state.kind) {
+      this.record(next.kind === "connected" ? `connected over ${best!.tier}` : next.kind);
+      this.stateSince = Date.now();
+    }
     else if (best && best !== previous) this.record(`primary ${previous?.tier} -> ${best.tier}`);
     this.#state = next;
     return best === previous ? undefined : { previous: previous?.tier ?? null };

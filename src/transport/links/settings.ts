@@ -60,6 +60,8 @@ export interface LinkStatus {
   /** Share of the primary link's recent pings left unanswered, 0 to 1. */
   loss: number;
   state: PeerState["kind"];
+  /** When `state` last changed (ms), or when the peer was filed. */
+  since: number;
   /** Every live tier, the primary and those standing by. */
   tiers: Tier[];
   /** The peer's last state changes, oldest first. */

@@ -1,0 +1,88 @@
+/** @jsxImportSource @kitajs/html */
+import type { Server } from "bun";
+import { Elysia, t } from "elysia";
+import { SearchPage } from "../views/search.tsx";
+import type { RoomAccess } from "./access.ts";
+import { HttpError, htmlResponse, internalError, messageBodyParser, refusalOf, type GuestLimit } from "./http.ts";
+import type { AppOptions } from "./options.ts";
+import { PageName, PageRoom, wholeNumber } from "./schemas.ts";
+import { jsonError } from "../util/http.ts";
+
+/** Hits shown for one search. */
+const SEARCH_LIMIT = 50;
+
+const FORM = "application/x-www-form-urlencoded";
+
+/** The fields of a small form or JSON body (the page's script sends `read` as JSON). */
+function fieldsOf(text: string, json: boolean): Record<string, unknown> {
+  if (!json) return Object.fromEntries(new URLSearchParams(text));
+  try {
+    const body: unknown = JSON.parse(text);
+    if (typeof body === "object" && body !== null && !Array.isArray(body)) return body as Record<string, unknown>;
+  } catch {}
+  throw new HttpError(400, "body must be a JSON object");
+}
+
+/** A small body of the page's (form or JSON), up to 1 KiB. */
+function smallBody(guests: GuestLimit) {
+  return async ({ request, server }: { request: Request; server: Server<unknown> | null }) => {
+    const type = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+    if (type !== FORM && type !== "application/json") throw new HttpError(415, "The form must be sent as a form or as JSON.");
+    return messageBodyParser({ type: type!, wrongType: "", maxBytes: 1024, guests, decode: (text) => fieldsOf(text, type === "application/json") })({ request, server });
+  };
+}
+
+/** What the owner does to a room as a whole (leave it, mark it read), and search in a room's history. */
+export function roomActionRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAccess) {
+  const { node } = opts;
+  const refused = ({ error }: { error: unknown }) => {
+    const refusal = refusalOf(error);
+    return refusal ? jsonError(refusal.status, refusal.message) : internalError(error);
+  };
+  return new Elysia({ name: "room-actions" })
+    .post(
+      "/rooms/:room/leave",
+      ({ params: { room }, body, request, server }) => {
+        access.ownerOnly(request, server, "leaving rooms");
+        if (!node.leave(room, { deleteHistory: body.delete === "1" })) throw new HttpError(404, `no room named '${room}' is here`);
+        return new Response(null, { status: 303, headers: { location: "/" } });
+      },
+      {
+        params: t.Object({ room: PageRoom }),
+        parse: smallBody(guests),
+        body: t.Object({ delete: t.Optional(t.String()) }),
+        error: refused,
+      },
+    )
+    .post(
+      "/rooms/:room/read",
+      ({ params: { room }, body, request, server }) => {
+        access.ownerOnly(request, server, "read marks");
+        node.markRead(room, body.stamp);
+        return new Response(null, { status: 204 });
+      },
+      {
+        params: t.Object({ room: PageRoom }),
+        parse: smallBody(guests),
+        body: t.Object({ stamp: wholeNumber("stamp") }),
+        error: refused,
+      },
+    )
+    .get(
+      "/rooms/:room/search",
+      ({ params: { room }, query, request, server }) => {
+        access.room(request, server, room);
+        const hits = node.search(room, query.q ?? "", SEARCH_LIMIT);
+        const names = (nodeId: string) => node.instanceName(nodeId);
+        const instance = { name: node.name, nodeId: node.id, version: opts.version };
+        return htmlResponse(
+          String(<SearchPage instance={instance} room={room} peerId={query.peer_id || node.name} query={query.q ?? ""} hits={hits} limit={SEARCH_LIMIT} names={names} />),
+        );
+      },
+      {
+        params: t.Object({ room: PageRoom }),
+        query: t.Object({ q: t.Optional(t.String({ maxLength: 200, error: "Searches are at most 200 characters." })), peer_id: PageName }),
+        error: refused,
+      },
+    );
+}
