@@ -65,16 +65,19 @@
     if (text && matchMedia("(pointer: fine)").matches && !location.hash) text.focus({ preventScroll: true });
   });
 
-  // A message arriving while the reader is further up does not move what they read.
+  // A message arriving at the bottom while the reader is further up does not move what they read: laid out from the
+  // bottom, the list would keep the distance to it, so the view is moved up by what came. (Older messages loaded at
+  // the top keep the reading position by themselves.)
   let before = null;
-  document.addEventListener("htmx:before:swap", () => {
+  document.addEventListener("htmx:before:swap", (event) => {
     const el = scroller();
-    before = el ? { height: el.scrollHeight, top: el.scrollTop, bottom: atBottom(el) } : null;
+    before = el && event.target?.id === "messages" ? { height: el.scrollHeight, top: el.scrollTop, bottom: atBottom(el) } : null;
   });
   document.addEventListener("htmx:after:swap", () => {
     tidy();
     const el = scroller();
-    if (el && before && !before.bottom) el.scrollTop = before.top;
+    if (el && before && !before.bottom) el.scrollTop = before.top - (el.scrollHeight - before.height);
+    before = null;
     const text = document.querySelector("#send textarea");
     if (text && document.activeElement === document.body && matchMedia("(pointer: fine)").matches) text.focus({ preventScroll: true });
   });

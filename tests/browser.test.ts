@@ -336,9 +336,11 @@ describe.skipIf(!hasChromium)("the page in Chromium", () => {
   test(
     "screenshots for the README: desktop (light) and phone (dark)",
     async () => {
-      // A fresh instance, so the sidebar lists only realistic rooms.
-      await using shots = await startInstance({ args: ["--name", "bob-laptop", "--room", "family", "--room", "book-club"] });
+      // Fresh instances, so the sidebar lists only realistic rooms: bob's, and alice's linked to it.
       const room = "weekend-trip";
+      await using shots = await startInstance({ args: ["--name", "bob-laptop", "--room", "family", "--room", "book-club", "--room", room] });
+      await using alices = await startInstance({ args: ["--name", "alice-phone", "--room", room, "--room", "book-club", "--peer", shots.http] });
+      await waitFor(async () => ((await (await fetch(`${shots.http}/peers`)).json()) as unknown[]).length > 0, 15_000, "alice's instance linked");
       const conversation: [string, string][] = [
         ["alice", "Are we still on for the lake this weekend?"],
         ["bob", "Yes! I booked the cabin from Friday evening to Sunday."],
@@ -348,7 +350,10 @@ describe.skipIf(!hasChromium)("the page in Chromium", () => {
         ["bob", "Noted. Shall we leave at 5 pm to beat the traffic?"],
         ["alice", "5 pm works. See you at the station!"],
       ];
-      for (const [who, text] of conversation) await send(shots, room, who, text);
+      for (const [who, text] of conversation) await send(who === "alice" ? alices : shots, room, who, text);
+      await waitFor(async () => ((await (await fetch(`${shots.http}/history?room=${room}`)).json()) as unknown[]).length === conversation.length, 15_000, "the conversation at bob's");
+      // News in a room not in view, for its badge.
+      await send(alices, "book-club", "alice", "Chapter 5 tonight?");
 
       mkdirSync(DOCS, { recursive: true });
 
@@ -359,6 +364,8 @@ describe.skipIf(!hasChromium)("the page in Chromium", () => {
       await page.locator("#send textarea").fill("Sounds good, see you then!");
       await page.locator("#send textarea").blur();
       expect((await texts(page)).length).toBe(conversation.length);
+      await waitFor(() => page.locator('#room-list li[data-room="book-club"] .badge').isVisible(), 15_000, "the news in book-club");
+      await waitFor(async () => (await page.locator("#messages li.own .mark.delivered").count()) === 3, 15_000, "bob's messages delivered");
       // The page must not scroll sideways.
       expect(await page.evaluate(() => (globalThis as PageGlobal).document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
       await page.screenshot({ path: join(DOCS, "screenshot.png") });

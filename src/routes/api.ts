@@ -26,7 +26,7 @@ export interface SendInput {
 export function sendInput(room: string, fields: Static<typeof MessageFields>, defaultPeerId: string): SendInput {
   // Line ends are stored as "\n" alone: forms send "\r\n", and an SSE data line cannot carry a bare "\r".
   const text = fields.text.replace(/\r\n?/g, "\n");
-  if (text.length > MAX_TEXT_LENGTH) throw new HttpError(413, `text is over ${MAX_TEXT_LENGTH} characters (it has ${text.length})`);
+  if (text.length > MAX_TEXT_LENGTH) throw new HttpError(413, `the message is over ${MAX_TEXT_LENGTH} characters (it has ${text.length})`);
   return { room, text, peer_id: fields.peer_id || defaultPeerId };
 }
 

@@ -37,7 +37,8 @@ function ErrorLine({ error }: { error?: string }) {
 function NameField({ value }: { value: string }) {
   return (
     <label>
-      Your name
+      {/* The box stops at the limit; the label says where it is, so nothing is cut off unannounced. */}
+      Your name (up to 64 characters)
       <input name="peer_id" required maxlength="64" value={value} autocomplete="nickname" />
     </label>
   );

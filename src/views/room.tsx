@@ -179,13 +179,14 @@ function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, stun, rendez
 function RoomTools({ room, peerId, owner }: { room: string; peerId: string; owner: boolean }) {
   return (
     <div class="room-tools">
-      <form class="search" method="get" action={roomPath(room, "search")} role="search">
-        <input type="hidden" name="peer_id" value={peerId} />
-        <input type="search" name="q" required maxlength="200" placeholder="Search this room" aria-label={`Search #${room}`} />
-        <button type="submit" class="quiet">
-          Search
-        </button>
-      </form>
+      <details class="find">
+        <summary>Search</summary>
+        <form class="search" method="get" action={roomPath(room, "search")} role="search">
+          <input type="hidden" name="peer_id" value={peerId} />
+          <input type="search" name="q" required maxlength="200" placeholder="Words to find" aria-label={`Search #${room}`} />
+          <button type="submit">Search</button>
+        </form>
+      </details>
       <details class="alerts needs-js">
         <summary>Alerts</summary>
         <div class="alerts-body">

@@ -26,9 +26,9 @@ export function RoomList({ rooms, current, peerId }: { rooms: RoomActivity[]; cu
       {rooms.map((r) => {
         return (
           <li class={r.name === current ? "current" : ""} data-room={r.name} data-latest={String(r.latest?.timestamp ?? 0)} data-unread={String(r.unread)}>
-            <a href={roomHref(r.name, peerId)} aria-current={r.name === current ? "page" : undefined} title={r.name}>
+            <a href={roomHref(r.name, peerId)} aria-current={r.name === current ? "page" : undefined}>
               <span class="room-line">
-                <span class="room-title" safe>
+                <span class="room-title" title={r.name} safe>
                   {r.name}
                 </span>
                 {r.unread > 0 ? (

@@ -83,7 +83,7 @@ describe("POST /files", () => {
       [form([["room", "room1"]]), {}, 400, "file is required"],
       [form([["file", new Blob(["x"]), "x"], ["room", "room1"]]), {}, 400, "the room field must come before the file"],
       [form([["room", "no spaces"], ["file", new Blob(["x"]), "x"]]), {}, 400, "room must be 1-64 letters, digits, '-', '_' or '.'"],
-      [form([["room", "room1"], ["file", new Blob(["x"]), "x"], ["text", "y".repeat(17 * 1024)]]), {}, 413, "text is over 16384 characters (it has 17408)"],
+      [form([["room", "room1"], ["file", new Blob(["x"]), "x"], ["text", "y".repeat(17 * 1024)]]), {}, 413, "the message is over 16384 characters (it has 17408)"],
       [form([["room", "room1"], ["peer_id", "\u0001"], ["file", new Blob(["x"]), "x"]]), {}, 400, "peer_id must be 1-64 characters without control characters"],
       ['{"room":"room1"}', { "content-type": "application/json" }, 415, "Content-Type must be multipart/form-data"],
       ["--x\r\nbroken", { "content-type": "multipart/form-data; boundary=x" }, 400, "the multipart body is malformed: Unexpected end of form"],

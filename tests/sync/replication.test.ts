@@ -28,11 +28,18 @@ afterEach(async () => {
   running = [];
 });
 
-async function start(net: MemoryNetwork, name: string, rooms: string[], tiers: Tier[] = ["websocket"], addresses: () => AdvertisedAddresses = () => ({})): Promise<TestNode> {
+async function start(
+  net: MemoryNetwork,
+  name: string,
+  rooms: string[],
+  tiers: Tier[] = ["websocket"],
+  addresses: () => AdvertisedAddresses = () => ({}),
+  antiEntropyMs = 200,
+): Promise<TestNode> {
   const storage = openStorage(":memory:");
   // Listening under the node id lets peers learnt from gossip be dialled.
   const links = new LinkManager({ identity: storage.identity, transports: tiers.map((t) => memoryTransport(net, storage.identity.nodeId, t)), ...FAST });
-  const node = new Node({ storage, name, network: { links, addresses, antiEntropyMs: 200, unsharedGraceMs: 500 } });
+  const node = new Node({ storage, name, network: { links, addresses, antiEntropyMs, unsharedGraceMs: 500 } });
   for (const room of rooms) node.join(room);
   await links.start();
   node.startReplication();
@@ -148,6 +155,30 @@ describe("replication", () => {
     await waitFor(() => a.node.peers()[0]?.state === "connected", 5000, "relinked");
     post(a, "r", "still works");
     await waitFor(() => texts(b, "r").includes("still works"), 3000, "message after relink");
+  });
+
+  it("delivery: members acknowledge what they receive at once, so the author knows when every linked member holds it", async () => {
+    const net = new MemoryNetwork();
+    // Vectors are compared only once a minute here: what comes sooner is the acknowledgement.
+    const [a, b, c] = await Promise.all(["a", "b", "c"].map((n) => start(net, n, ["r"], ["websocket"], () => ({}), 60_000)));
+    link(b!, a!);
+    link(c!, a!);
+    await waitFor(() => a!.node.linkedMembers("r").length === 2, 3000, "two members linked");
+    expect(a!.node.delivered("r")).toEqual({ seq: 0, members: 2 });
+    const told: string[] = [];
+    a!.node.onDelivery((room) => told.push(room));
+    const m = post(a!, "r", "hello");
+    await waitFor(() => a!.node.delivered("r").seq === m.seq, 2000, "delivered to both");
+    expect(told).toContain("r");
+    for (const t of [b!, c!]) expect(texts(t, "r")).toEqual(["hello"]);
+    // A burst: the acknowledgements coming meanwhile call nothing up twice, and the last of it is delivered too.
+    for (let i = 0; i < 300; i++) post(a!, "r", `burst ${i}`);
+    await waitFor(() => a!.node.delivered("r").seq === 301, 5000, "the burst delivered");
+    for (const t of [b!, c!]) expect(texts(t, "r")).toHaveLength(301);
+    // With no member linked, nothing is delivered to anyone.
+    await Promise.all([b!.links.close(), c!.links.close()]);
+    await waitFor(() => a!.node.linkedMembers("r").length === 0, 3000, "members gone");
+    expect(a!.node.delivered("r")).toEqual({ seq: 0, members: 0 });
   });
 
   it("ignores messages for a room the sender never said it joined", async () => {
