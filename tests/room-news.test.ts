@@ -65,15 +65,23 @@ describe("leaving a room", () => {
   it("deleting the history drops its messages and files, and a room joined again never reuses a sequence", async () => {
     const { node, request, storage } = makeApp();
     node.join("trip");
+    node.join("stays");
     for (const text of ["one", "two", "three"]) node.post({ room: "trip", peer_id: "tester", text });
+    node.post({ room: "stays", peer_id: "tester", text: "one more" });
+    // Searched once (so indexed), then one more that is not indexed yet: both kinds go with the room.
+    expect(node.search("trip", "one")).toHaveLength(1);
+    node.post({ room: "trip", peer_id: "tester", text: "four, not indexed yet" });
     expect((await request("/rooms/trip/leave", form({ delete: "1" }))).status).toBe(303);
-    expect(node.rooms()).toEqual([]);
+    expect(node.rooms()).toEqual(["stays"]);
     expect(node.leftRooms()).toEqual([]);
-    expect(storage.db.query("SELECT count(*) AS n FROM messages").get()).toEqual({ n: 0 });
+    expect(storage.db.query("SELECT count(*) AS n FROM messages").get()).toEqual({ n: 1 });
     expect(node.search("trip", "one")).toEqual([]);
-    // Its members still hold seq 1-3 of ours: joined again, this instance goes on at 4.
+    // The index holds exactly what is left.
+    expect(() => storage.db.run("INSERT INTO messages_text (messages_text) VALUES ('integrity-check')")).not.toThrow();
+    expect(node.search("stays", "one").map((h) => h.message.text)).toEqual(["one more"]);
+    // Its members still hold seq 1-4 of ours: joined again, this instance goes on at 5.
     node.join("trip");
-    expect(node.post({ room: "trip", peer_id: "tester", text: "back" }).seq).toBe(4);
+    expect(node.post({ room: "trip", peer_id: "tester", text: "back" }).seq).toBe(5);
   });
 
   it("is the owner's only", async () => {

@@ -62,6 +62,8 @@ export class MessageStore {
   readonly #unread: Statement<{ n: number }>;
   readonly #latest: Statement<Message>;
   readonly #search: Statement<Message & { marked: string }>;
+  /** Adds the messages stamped since the last search to the search index, in one transaction. */
+  readonly #index: () => void;
   readonly #authors: Statement<{ peer_id: string; origin: string; guest: number; last: number }>;
   readonly #dropRoom: (room: string) => string[];
   readonly #since: Statement<Message>;
@@ -105,13 +107,28 @@ export class MessageStore {
       `SELECT peer_id, origin, guest, max(stamp) AS last FROM (SELECT peer_id, origin, guest, stamp FROM messages WHERE room = ? ORDER BY stamp DESC LIMIT 2000)
        GROUP BY peer_id, origin, guest ORDER BY last DESC LIMIT ?`,
     );
+    const indexed = db.query<{ upto: number }, []>("SELECT indexed_upto AS upto FROM search_state");
+    const addToIndex = db.query("INSERT INTO messages_text (rowid, text) SELECT stamp, text FROM messages WHERE stamp > ?");
+    const setIndexed = db.query("UPDATE search_state SET indexed_upto = ?");
+    this.#index = db.transaction(() => {
+      const upto = indexed.get()?.upto ?? 0;
+      if (this.#lastStamp <= upto) return;
+      addToIndex.run(upto);
+      setIndexed.run(this.#lastStamp);
+    });
     const roomFiles = db.query<{ file: string }, [string]>("SELECT file FROM file_refs WHERE room = ?");
     const dropRefs = db.query("DELETE FROM file_refs WHERE room = ?");
+    // An external-content index forgets a row only when told its text: before the row goes.
+    const dropIndexed = db.query(
+      "INSERT INTO messages_text (messages_text, rowid, text) SELECT 'delete', stamp, text FROM messages WHERE room = ? AND stamp <= (SELECT indexed_upto FROM search_state)",
+    );
     const dropMessages = db.query("DELETE FROM messages WHERE room = ?");
-    // The room's messages and its file references go together; the files are the caller's to discard (FileStore).
+    // The room's messages, their place in the index and its file references go together; the files are the caller's
+    // to discard (FileStore).
     this.#dropRoom = db.transaction((room: string) => {
       const files = roomFiles.all(room).map((r) => r.file);
       dropRefs.run(room);
+      dropIndexed.run(room);
       dropMessages.run(room);
       return files;
     });
@@ -171,6 +188,7 @@ export class MessageStore {
 
   /** Up to `limit` messages of `room` matching the FTS5 query `match`, newest first. */
   search(room: string, match: string, limit: number): SearchHit[] {
+    this.#index();
     return this.#search.all(match, room, limit).map(({ marked, ...row }) => ({ message: fromRow(row), marked }));
   }
 
