@@ -1,7 +1,33 @@
 // The page's core beyond htmx: local times and days, the message list's scrolling, copying, and an honest connection
-// state: a banner whenever the page cannot reach its instance, and a live stream that comes back within seconds.
+// state: a banner whenever the page cannot reach its instance, and a live stream that comes back within seconds. It
+// also gives the page's other scripts (loaded after it) what they share, as `egoat`.
 (() => {
   const root = document.documentElement;
+
+  /** A new element with a class and text. */
+  const element = (tag, className, text) => {
+    const el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text !== undefined) el.textContent = text;
+    return el;
+  };
+  /** This browser's storage for the page (drafts, settings), as strings; null removes. Private modes may refuse it. */
+  const store = {
+    get(key) {
+      try {
+        return localStorage.getItem(key);
+      } catch {
+        return null;
+      }
+    },
+    set(key, value) {
+      try {
+        if (value === null) localStorage.removeItem(key);
+        else localStorage.setItem(key, value);
+      } catch {}
+    },
+  };
+  window.egoat = { element, store };
   // Styles that need the script (the attach button, Copy) show only with it.
   root.classList.add("js");
 
@@ -130,7 +156,6 @@
     }
     document.dispatchEvent(new CustomEvent(now ? "egoat:online" : "egoat:offline"));
   };
-  window.egoat = { isReachable: () => reachable, setReachable };
 
   document.addEventListener("htmx:sse:after:connection", (event) => {
     connection = event.detail?.connection ?? null;

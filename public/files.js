@@ -1,12 +1,7 @@
 // Files: each one chosen, dropped or pasted is sent with its own progress bar; their progress in the room (here and
 // at the other instances) comes over SSE as "file" events. Without this script the attach form posts as it is.
 (() => {
-  const element = (tag, className, text) => {
-    const el = document.createElement(tag);
-    if (className) el.className = className;
-    if (text !== undefined) el.textContent = text;
-    return el;
-  };
+  const { element } = window.egoat;
 
   /** Sends one file to the room with its own progress row; the message shows up over SSE like any other. */
   const upload = (file) => {

@@ -4,21 +4,7 @@
   const list = () => document.getElementById("messages");
   const isOwner = () => list()?.dataset.owner === "1";
   const baseTitle = document.title.replace(/^\(\d+\+?\) /, "");
-  const store = {
-    get: (key) => {
-      try {
-        return localStorage.getItem(key);
-      } catch {
-        return null;
-      }
-    },
-    set: (key, value) => {
-      try {
-        if (value === null) localStorage.removeItem(key);
-        else localStorage.setItem(key, value);
-      } catch {}
-    },
-  };
+  const { store } = window.egoat;
 
   // ---- unread: the title, and read marks ----
 

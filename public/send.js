@@ -11,32 +11,22 @@
   /** Stored sends are kept a week at most. */
   const KEEP_MS = 7 * 24 * 3600 * 1000;
 
+  const { element } = window.egoat;
+  /** Drafts and unconfirmed sends, kept as JSON in the browser's storage (app.js). */
   const store = {
     get(key, fallback) {
+      const value = window.egoat.store.get(key);
       try {
-        const value = localStorage.getItem(key);
         return value === null ? fallback : JSON.parse(value);
       } catch {
         return fallback;
       }
     },
-    set(key, value) {
-      try {
-        if (value === null) localStorage.removeItem(key);
-        else localStorage.setItem(key, JSON.stringify(value));
-      } catch {}
-    },
+    set: (key, value) => window.egoat.store.set(key, value === null ? null : JSON.stringify(value)),
   };
 
   /** A random name for one send (crypto.randomUUID needs a secure context; a guest on a LAN address has none). */
   const nonce = () => [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
-
-  const element = (tag, className, text) => {
-    const el = document.createElement(tag);
-    if (className) el.className = className;
-    if (text !== undefined) el.textContent = text;
-    return el;
-  };
 
   // ---- the outbox: sends not yet confirmed, kept in this browser so a reload loses none ----
 

@@ -105,8 +105,8 @@ export class Node {
   readonly #roomsChanged = new Handlers<[]>();
   /** Per room, the stamp of the newest message its owner has seen. */
   readonly #read = new Map<string, number>();
-  /** Rooms left here with their history kept, by name: joined again, they take it up. */
-  readonly #left = new Map<string, RoomRef>();
+  /** Rooms left here with their history kept, by name, with how far they were read: joined again, they take it up. */
+  readonly #left = new Map<string, RoomRef & { read: number }>();
   readonly #held = new Handlers<[room: string]>();
   /** A room's news changed: a message stored, a room read, joined or left. */
   readonly #activity = new Handlers<[]>();
@@ -120,7 +120,7 @@ export class Node {
     this.#maxRooms = init.maxRooms ?? 1000;
     for (const room of init.storage.rooms.list()) {
       if (room.left_at !== null) {
-        this.#left.set(room.name, { name: room.name, key: room.key });
+        this.#left.set(room.name, { name: room.name, key: room.key, read: room.read_stamp });
         continue;
       }
       this.#remember(room);
@@ -232,7 +232,7 @@ export class Node {
     this.#storage.rooms.join({ name, key });
     this.#left.delete(name);
     const room = this.#remember({ name, key });
-    this.#read.set(name, this.#storage.rooms.list().find((r) => r.name === name)?.read_stamp ?? 0);
+    this.#read.set(name, left?.read ?? 0);
     this.#replicator?.roomsChanged();
     this.#roomsChanged.emit();
     this.#activity.emit();
@@ -249,6 +249,7 @@ export class Node {
     if (!room) return false;
     const joined = this.#rooms.delete(name);
     const id = roomIdOf(room);
+    const read = this.#read.get(name) ?? this.#left.get(name)?.read ?? 0;
     this.#names.delete(id);
     this.#nextSeq.delete(name);
     this.#read.delete(name);
@@ -259,7 +260,7 @@ export class Node {
       this.#storage.rooms.forget(name, id, lastSeq);
     } else {
       this.#storage.rooms.leave(name);
-      this.#left.set(name, { name: room.name, key: room.key });
+      this.#left.set(name, { name: room.name, key: room.key, read });
     }
     if (joined) {
       this.#replicator?.roomsChanged();
@@ -397,19 +398,12 @@ export class Node {
    */
   delivered(room: string): { seq: number; members: number } {
     const id = this.#rooms.get(room)?.id;
-    if (!id || !this.#replicator) return { seq: 0, members: 0 };
-    return { seq: this.#replicator.heldByAll(id, this.id), members: this.#replicator.membersLinked(id).length };
+    return id && this.#replicator ? this.#replicator.delivery(id, this.id) : { seq: 0, members: 0 };
   }
 
   /** Calls `handler` with a room's name whenever what its linked members hold may have changed; returns its removal. */
   onDelivery(handler: (room: string) => void): () => void {
     return this.#held.add(handler);
-  }
-
-  /** Node ids of the linked instances that have joined `room`. */
-  linkedMembers(room: string): string[] {
-    const id = this.#rooms.get(room)?.id;
-    return id && this.#replicator ? this.#replicator.membersLinked(id) : [];
   }
 
   /** Instances known to have joined `room` (linked now or not), as last heard of. */

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { isRoomName, roomNameFrom } from "../src/domain/names.ts";
 import { makeApp } from "./helpers/app.ts";
+import { tempDir } from "./helpers/instance.ts";
 
 const form = (fields: Record<string, string>, htmx = false) => ({
   method: "POST",
@@ -185,4 +189,16 @@ describe("assets", () => {
       expect((await res.text()).length).toBeGreaterThan(100);
     });
   }
+
+  it("serves the room-name rule to the page as the very function the server applies", async () => {
+    const res = await makeApp().request("/assets/room-name.js");
+    expect(res.headers.get("content-type")).toContain("javascript");
+    const dir = tempDir("e-goat-room-name-");
+    const path = join(dir, "room-name.mjs");
+    await Bun.write(path, await res.text());
+    const served = (await import(path)) as { roomNameFrom: (typed: string) => string; roomNamePattern: RegExp };
+    rmSync(dir, { recursive: true, force: true });
+    for (const typed of ["My Trip", "  Zürich -- 2026!  ", "日本", "x".repeat(70), "ok.name_1"]) expect(served.roomNameFrom(typed)).toBe(roomNameFrom(typed));
+    for (const name of ["family", "a b", "x".repeat(65), ""]) expect(served.roomNamePattern.test(name)).toBe(isRoomName(name));
+  });
 });

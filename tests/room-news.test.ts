@@ -52,6 +52,8 @@ describe("leaving a room", () => {
     const { node, request } = makeApp();
     const room = node.join("trip", "k".repeat(43));
     node.post({ room: "trip", peer_id: "tester", text: "before leaving" });
+    const read = node.post({ room: "trip", peer_id: "gina", text: "read before leaving", guest: true });
+    node.markRead("trip", read.timestamp);
     const res = await request("/rooms/trip/leave", form({}));
     expect(res.status).toBe(303);
     expect(node.rooms()).toEqual([]);
@@ -59,7 +61,9 @@ describe("leaving a room", () => {
     // Left, it is no room to anyone: its page asks to join, and another room of that name is refused.
     expect(() => node.join("trip")).toThrow(/was left here and its history kept/);
     expect(node.rejoin("trip")).toEqual(room);
-    expect(node.history("trip").map((m) => m.text)).toEqual(["before leaving"]);
+    expect(node.history("trip").map((m) => m.text)).toEqual(["before leaving", "read before leaving"]);
+    // Read before it was left, it is read still.
+    expect(node.activity().map((r) => [r.name, r.unread])).toEqual([["trip", 0]]);
   });
 
   it("deleting the history drops its messages and files, and a room joined again never reuses a sequence", async () => {

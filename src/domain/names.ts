@@ -48,7 +48,7 @@ export const MAX_TEXT_LENGTH = 16 * 1024;
 /**
  * A room name made from what someone typed into the page: lowercase, accents dropped, spaces and other characters
  * turned into '-', at most 64 characters ("My trip to Zürich!" → "my-trip-to-zurich"); empty when nothing usable is left.
- * (public/landing.js shows the same as it is typed.)
+ * (The page's script shows the same as it is typed: src/routes/assets.ts serves it this very function.)
  */
 export function roomNameFrom(typed: string): string {
   return typed

@@ -26,7 +26,8 @@ function sameKey(given: string, key: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function cookieValue(request: Request, name: string): string | undefined {
+/** The value of the request's cookie `name`, as sent (still percent-encoded where it was). */
+export function cookieValue(request: Request, name: string): string | undefined {
   for (const part of request.headers.get("cookie")?.split(";") ?? []) {
     const at = part.indexOf("=");
     if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();

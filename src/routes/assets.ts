@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { RoomName, roomNameFrom } from "../domain/names.ts";
 // Imported as files so `bun build --compile` embeds them in the binary.
 import appJs from "../../public/app.js" with { type: "file" };
 import filesJs from "../../public/files.js" with { type: "file" };
@@ -20,9 +21,16 @@ const ASSETS: Record<string, { path: string; type: string }> = {
   "style.css": { path: styleCss, type: "text/css; charset=utf-8" },
 };
 
-/** The page's CSS and scripts, served from the files embedded at build time. */
+/**
+ * The room-name rule as public/names.js uses it: the source of the very function and pattern the server applies
+ * (src/domain/names.ts), so the name shown as one types is the name the server makes.
+ */
+const ROOM_NAME_JS = `export const roomNameFrom = ${roomNameFrom.toString()};\nexport const roomNamePattern = new RegExp(${JSON.stringify(RoomName.pattern)});\n`;
+
+/** The page's CSS and scripts, served from the files embedded at build time (and the room-name rule, made at start). */
 export function assetRoutes() {
   return new Elysia({ name: "assets" }).get("/assets/:name", ({ params }) => {
+    if (params.name === "room-name.js") return new Response(ROOM_NAME_JS, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" } });
     const asset = ASSETS[params.name];
     if (!asset) return Response.json({ error: `no asset named '${params.name}'` }, { status: 404 });
     return new Response(Bun.file(asset.path), { headers: { "content-type": asset.type, "cache-control": "public, max-age=3600" } });

@@ -10,7 +10,7 @@ import { Landing, type LandingProps } from "../views/landing.tsx";
 import type { InstanceInfo } from "../views/layout.tsx";
 import { roomHref } from "../views/links.ts";
 import { Room, type ReachView } from "../views/room.tsx";
-import { keyCookie, type RoomAccess } from "./access.ts";
+import { cookieValue, keyCookie, type RoomAccess } from "./access.ts";
 import { createRoom, MessageFields, sendInput } from "./api.ts";
 import { uploadAnswer, type Uploads } from "./files.ts";
 import { messagePage, messageView } from "./fragments.tsx";
@@ -40,17 +40,14 @@ const MAX_FORM_BODY_BYTES = 160 * 1024;
 const GUEST_NAME_COOKIE = "guest_name";
 const guestNameCookie = (name: string) => `${GUEST_NAME_COOKIE}=${encodeURIComponent(name)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000`;
 function guestNameOf(request: Request): string | undefined {
-  for (const part of request.headers.get("cookie")?.split(";") ?? []) {
-    const [key, value] = part.trim().split("=", 2);
-    if (key !== GUEST_NAME_COOKIE || value === undefined) continue;
-    try {
-      const name = decodeURIComponent(value);
-      return isDisplayName(name) ? name : undefined;
-    } catch {
-      return undefined;
-    }
+  const value = cookieValue(request, GUEST_NAME_COOKIE);
+  if (value === undefined) return undefined;
+  try {
+    const name = decodeURIComponent(value);
+    return isDisplayName(name) ? name : undefined;
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
 /** How a typed room name that is not one was turned into one, in words for the form. */

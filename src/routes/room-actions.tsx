@@ -3,15 +3,15 @@ import type { Server } from "bun";
 import { Elysia, t } from "elysia";
 import { SearchPage } from "../views/search.tsx";
 import type { RoomAccess } from "./access.ts";
-import { HttpError, htmlResponse, internalError, messageBodyParser, refusalOf, type GuestLimit } from "./http.ts";
+import { HttpError, htmlResponse, messageBodyParser, type GuestLimit } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 import { PageName, PageRoom, wholeNumber } from "./schemas.ts";
-import { jsonError } from "../util/http.ts";
 
 /** Hits shown for one search. */
 const SEARCH_LIMIT = 50;
 
 const FORM = "application/x-www-form-urlencoded";
+const JSON_TYPE = "application/json";
 
 /** The fields of a small form or JSON body (the page's script sends `read` as JSON). */
 function fieldsOf(text: string, json: boolean): Record<string, unknown> {
@@ -23,22 +23,23 @@ function fieldsOf(text: string, json: boolean): Record<string, unknown> {
   throw new HttpError(400, "body must be a JSON object");
 }
 
-/** A small body of the page's (form or JSON), up to 1 KiB. */
+/** A small body of the page's, up to 1 KiB: a form, or JSON from its script. */
 function smallBody(guests: GuestLimit) {
-  return async ({ request, server }: { request: Request; server: Server<unknown> | null }) => {
-    const type = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
-    if (type !== FORM && type !== "application/json") throw new HttpError(415, "The form must be sent as a form or as JSON.");
-    return messageBodyParser({ type: type!, wrongType: "", maxBytes: 1024, guests, decode: (text) => fieldsOf(text, type === "application/json") })({ request, server });
+  const parserOf = (type: string) => messageBodyParser({ type, wrongType: "", maxBytes: 1024, guests, decode: (text) => fieldsOf(text, type === JSON_TYPE) });
+  const parsers = new Map([FORM, JSON_TYPE].map((type) => [type, parserOf(type)]));
+  return (context: { request: Request; server: Server<unknown> | null }) => {
+    const parse = parsers.get(context.request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase() ?? "");
+    if (!parse) throw new HttpError(415, "The form must be sent as a form or as JSON.");
+    return parse(context);
   };
 }
 
-/** What the owner does to a room as a whole (leave it, mark it read), and search in a room's history. */
+/**
+ * What the owner does to a room as a whole (leave it, mark it read), and search in a room's history. Mounted after the
+ * app's onError, which answers their refusals as `{"error"}`.
+ */
 export function roomActionRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAccess) {
   const { node } = opts;
-  const refused = ({ error }: { error: unknown }) => {
-    const refusal = refusalOf(error);
-    return refusal ? jsonError(refusal.status, refusal.message) : internalError(error);
-  };
   return new Elysia({ name: "room-actions" })
     .post(
       "/rooms/:room/leave",
@@ -51,7 +52,6 @@ export function roomActionRoutes(opts: AppOptions, guests: GuestLimit, access: R
         params: t.Object({ room: PageRoom }),
         parse: smallBody(guests),
         body: t.Object({ delete: t.Optional(t.String()) }),
-        error: refused,
       },
     )
     .post(
@@ -65,7 +65,6 @@ export function roomActionRoutes(opts: AppOptions, guests: GuestLimit, access: R
         params: t.Object({ room: PageRoom }),
         parse: smallBody(guests),
         body: t.Object({ stamp: wholeNumber("stamp") }),
-        error: refused,
       },
     )
     .get(
@@ -82,7 +81,6 @@ export function roomActionRoutes(opts: AppOptions, guests: GuestLimit, access: R
       {
         params: t.Object({ room: PageRoom }),
         query: t.Object({ q: t.Optional(t.String({ maxLength: 200, error: "Searches are at most 200 characters." })), peer_id: PageName }),
-        error: refused,
       },
     );
 }

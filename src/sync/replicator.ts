@@ -73,7 +73,7 @@ export interface ReplicatorInit {
   /** How files reaching this instance, or a member, move on. */
   onFileProgress?: (fileId: string, bytes: number) => void;
   onPeerHave?: (fileId: string, nodeId: string, bytes: number) => void;
-  /** What linked members hold of a room may have changed (a vector came, a member linked or left): see `heldByAll`. */
+  /** What linked members hold of a room may have changed (a vector came, a member linked or left): see `delivery`. */
   onHeld?: (room: string) => void;
   log?: (line: string) => void;
 }
@@ -214,18 +214,13 @@ export class Replicator {
   }
 
   /**
-   * The sequence up to which every linked member of `room` holds `origin`'s messages there, as their last vectors say;
-   * 0 when no member is linked (nothing is delivered to no one).
+   * How far `origin`'s messages in `room` reached: every linked member holds them up to `seq`, as their last vectors
+   * say (0 when no member is linked: nothing is delivered to no one), and how many members are linked.
    */
-  heldByAll(room: string, origin: string): number {
+  delivery(room: string, origin: string): { seq: number; members: number } {
     const members = this.#sharing(room);
-    if (members.length === 0) return 0;
-    return Math.min(...members.map((nodeId) => this.#theirs.get(nodeId)?.[room]?.[origin] ?? 0));
-  }
-
-  /** Linked peers that have joined `room` (by id). */
-  membersLinked(room: string): string[] {
-    return this.#sharing(room);
+    const seq = members.length === 0 ? 0 : Math.min(...members.map((nodeId) => this.#theirs.get(nodeId)?.[room]?.[origin] ?? 0));
+    return { seq, members: members.length };
   }
 
   /** Pushes a message authored here to every linked peer that has joined its room. */

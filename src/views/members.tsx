@@ -1,7 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 import type { Tier } from "../domain/tiers.ts";
 import { roomPath } from "./links.ts";
-import { Since } from "./peers.tsx";
+import { PresenceWords, Since } from "./peers.tsx";
 
 /** Names shown per instance before "and N more". */
 const PEOPLE_SHOWN = 8;
@@ -73,15 +73,7 @@ export function MembersPanel({ room, peerId, members }: { room: string; peerId: 
                 {m.name}
               </span>
               <span class="presence">
-                {m.self ? "this instance" : m.presence === "unknown" ? "not linked" : m.presence}
-                {m.presence === "offline" && m.since !== null ? (
-                  <>
-                    {" since "}
-                    <Since ms={m.since} />
-                  </>
-                ) : (
-                  ""
-                )}
+                {m.self ? "this instance" : m.presence === "unknown" ? "not linked" : <PresenceWords word={m.presence} since={m.since} />}
               </span>
             </span>
             <People people={m.people} />

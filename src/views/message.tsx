@@ -3,8 +3,8 @@ import type { Message } from "../storage/index.ts";
 import { FileList, type FileStates } from "./file.tsx";
 import { MessageText } from "./text.tsx";
 
-/** Hours and minutes in UTC, labelled so; the page's script rewrites it to the reader's local time. */
-function clock(ms: number): string {
+/** Hours and minutes in UTC, labelled so; the page's script rewrites `time` elements to the reader's local time. */
+export function clock(ms: number): string {
   return `${new Date(ms).toISOString().slice(11, 16)} UTC`;
 }
 

@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import type { PeerStatus } from "../node.ts";
+import { clock } from "./message.tsx";
 
 /** How long an instance may be dialled without a link before the page calls it offline rather than connecting. */
 const CONNECTING_GRACE_MS = 15_000;
@@ -11,12 +12,29 @@ export function presence(state: PeerStatus["state"], since: number, now = Date.n
   return { word: "offline", since };
 }
 
-/** A moment as "since 14:05 UTC" (the page's script rewrites `time` elements to local time). */
+/** A moment as "14:05 UTC", for "since …" (the page's script rewrites `time` elements to local time). */
 export function Since({ ms }: { ms: number }) {
   return (
-    <time class="since" datetime={new Date(ms).toISOString()} data-clock="" safe>
-      {`${new Date(ms).toISOString().slice(11, 16)} UTC`}
+    <time class="since" datetime={new Date(ms).toISOString()} safe>
+      {clock(ms)}
     </time>
+  );
+}
+
+/** An instance's state in words, and since when it is offline. */
+export function PresenceWords({ word, since }: { word: ReturnType<typeof presence>["word"]; since: number | null }) {
+  return (
+    <>
+      {word}
+      {word === "offline" && since !== null ? (
+        <>
+          {" since "}
+          <Since ms={since} />
+        </>
+      ) : (
+        ""
+      )}
+    </>
   );
 }
 
@@ -50,15 +68,7 @@ export function PeersPanel({ peers }: { peers: PeerStatus[] }) {
                     {p.rtt_ms === null ? "—" : `${p.rtt_ms.toFixed(1)} ms`}
                   </td>
                   <td class="state">
-                    {word}
-                    {word === "offline" ? (
-                      <>
-                        {" since "}
-                        <Since ms={since} />
-                      </>
-                    ) : (
-                      ""
-                    )}
+                    <PresenceWords word={word} since={since} />
                   </td>
                 </tr>
               );

@@ -7,7 +7,7 @@ import type { Message } from "../storage/index.ts";
 import { Layout, type InstanceInfo } from "./layout.tsx";
 import { roomHref, roomPath } from "./links.ts";
 import { MembersPanel, type MemberView } from "./members.tsx";
-import { MessageList, type MessageView } from "./message.tsx";
+import { clock, MessageList, type MessageView } from "./message.tsx";
 import { PeersPanel } from "./peers.tsx";
 import { RoomList } from "./rooms.tsx";
 
@@ -140,9 +140,9 @@ function Reach({ reach, stun, rendezvous, mapping }: { reach: ReachView; stun: s
   const via = rendezvous.length > 0 ? ` Instances that cannot reach it meet this one at ${rendezvous.join(", ")} (named in the link).` : "";
   const publicIp = `${stun ? ` Public address (from STUN): ${stun}.` : ""}${mappingWords(mapping)}`;
   if (!reach) return <p class="hint reach" safe>{`Reachability not checked yet: no other instance is linked.${publicIp}${via}`}</p>;
-  const when = new Date(reach.checkedAt).toISOString().slice(11, 16);
+  const when = clock(reach.checkedAt);
   if (reach.seen === null) {
-    return <p class="hint reach" safe>{`Reachability unknown: no linked instance sees this one's address to check it (checked at ${when} UTC).${publicIp}${via}`}</p>;
+    return <p class="hint reach" safe>{`Reachability unknown: no linked instance sees this one's address to check it (checked at ${when}).${publicIp}${via}`}</p>;
   }
   const said = reach.outside
     ? reach.url
@@ -151,7 +151,7 @@ function Reach({ reach, stun, rendezvous, mapping }: { reach: ReachView; stun: s
     : reach.url
       ? `Reachable on its own network at ${reach.url}; not checked from outside (no linked instance outside this network)`
       : `Seen at ${reach.seen}, and its ports did not answer`;
-  return <p class="hint reach" safe>{`${said} (checked by ${reach.by} at ${when} UTC).${publicIp}${via}`}</p>;
+  return <p class="hint reach" safe>{`${said} (checked by ${reach.by} at ${when}).${publicIp}${via}`}</p>;
 }
 
 function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, stun, rendezvous, mapping }: NonNullable<RoomProps["invite"]>) {

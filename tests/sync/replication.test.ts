@@ -163,7 +163,7 @@ describe("replication", () => {
     const [a, b, c] = await Promise.all(["a", "b", "c"].map((n) => start(net, n, ["r"], ["websocket"], () => ({}), 60_000)));
     link(b!, a!);
     link(c!, a!);
-    await waitFor(() => a!.node.linkedMembers("r").length === 2, 3000, "two members linked");
+    await waitFor(() => a!.node.delivered("r").members === 2, 3000, "two members linked");
     expect(a!.node.delivered("r")).toEqual({ seq: 0, members: 2 });
     const told: string[] = [];
     a!.node.onDelivery((room) => told.push(room));
@@ -177,7 +177,7 @@ describe("replication", () => {
     for (const t of [b!, c!]) expect(texts(t, "r")).toHaveLength(301);
     // With no member linked, nothing is delivered to anyone.
     await Promise.all([b!.links.close(), c!.links.close()]);
-    await waitFor(() => a!.node.linkedMembers("r").length === 0, 3000, "members gone");
+    await waitFor(() => a!.node.delivered("r").members === 0, 3000, "members gone");
     expect(a!.node.delivered("r")).toEqual({ seq: 0, members: 0 });
   });
 
