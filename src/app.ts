@@ -13,7 +13,7 @@ import { Rendezvous } from "./rendezvous.ts";
 import { watchPeerUrl } from "./sync/bootstrap.ts";
 import { SignalHub } from "./transport/signaling/hub.ts";
 import { LINK_PATH, routedWebSocket, type Routed } from "./transport/websocket/index.ts";
-import { describeDialFailure } from "./transport/errors.ts";
+import { describeDialFailure, messageOf } from "./transport/errors.ts";
 import type { Invite } from "./domain/rooms.ts";
 import { jsonError } from "./util/http.ts";
 import { VERSION } from "./version.ts";
@@ -80,7 +80,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
     onMapped: () => {
       node?.addressesChanged();
       // Whether the mapped ports answer from outside is asked again (once a first check has run).
-      if (reachability?.state()) void reachability.check();
+      if (reachability?.state()) reachability.check().catch((error: unknown) => log(`reach check failed: ${messageOf(error)}`));
     },
     log,
   });
@@ -193,7 +193,7 @@ async function start(config: Config) {
   }
   /** Links to the instance at `url` once it answers, and again whenever it is not linked; with `nodeId`, only to that instance. */
   function linkTo(url: string, what: string, nodeId?: string | null): void {
-    void watchPeerUrl(url, {
+    watchPeerUrl(url, {
       signal: stopping.signal,
       log,
       what,
@@ -204,7 +204,7 @@ async function start(config: Config) {
           if (!stopping.signal.aborted) log(`${what}: ${describeDialFailure(error)}; still trying`);
         });
       },
-    });
+    }).catch((error: unknown) => log(`${what}: stopped looking: ${messageOf(error)}`));
   }
   /** Links to an invite's issuer at its URL, and meets it at the rendezvous the invite names. */
   function linkToIssuer(invite: Invite): void {
@@ -232,12 +232,31 @@ async function start(config: Config) {
     await stack.disposeAsync();
     process.exit(0);
   };
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  const stop = (signal: string) =>
+    shutdown(signal).catch((error: unknown) => {
+      console.error(`e-goat: shutdown failed: ${messageOf(error)}`);
+      process.exit(1);
+    });
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+/**
+ * A failure nobody handled is logged and the instance keeps serving: whatever a peer sent to cause it, one bad peer may
+ * close its own link, never the process (Bun exits on an unhandled rejection without this).
+ */
+function keepServing(): void {
+  process.on("unhandledRejection", (reason) => console.error(`e-goat: unhandled failure, still serving: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
+  process.on("uncaughtException", (error) => console.error(`e-goat: uncaught exception, still serving: ${error.stack ?? error.message}`));
 }
 
 function main(argv: string[]) {
-  if (argv[0] === WEBRTC_HELPER_FLAG) return void import("./transport/webrtc/helper.ts").then((helper) => helper.runWebRtcHelper());
+  if (argv[0] === WEBRTC_HELPER_FLAG) {
+    import("./transport/webrtc/helper.ts")
+      .then((helper) => helper.runWebRtcHelper())
+      .catch((error: unknown) => fail(`the WebRTC helper failed: ${messageOf(error)}`, 1));
+    return;
+  }
   let parsed;
   try {
     parsed = parseArgs(argv);
@@ -253,8 +272,9 @@ function main(argv: string[]) {
     console.log(`e-goat ${VERSION}`);
     process.exit(0);
   }
-  if (parsed.kind === "self-test") return void selfTest();
-  void start(parsed.config);
+  if (parsed.kind === "self-test") return void selfTest().catch((error: unknown) => fail(`self-test failed: ${messageOf(error)}`, 1));
+  keepServing();
+  start(parsed.config).catch((error: unknown) => fail(`could not start: ${messageOf(error)}`, 1));
 }
 
 async function selfTest() {

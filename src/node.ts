@@ -181,7 +181,8 @@ export class Node {
     for (const peer of this.#storage.peers.all()) {
       // An empty list (as after the upgrade to room ids) means not known: link and let the hello tell.
       // What it advertised when last linked: the user's `--peer`, resolved meanwhile, outranks it.
-      void this.#replicator.introduce({ ...peer.addresses, nodeId: peer.node_id }, peer.rooms.length > 0 ? peer.rooms : undefined, "advertised");
+      // The first dials' outcome is not waited for: dials go on while the peer is wanted.
+      this.#replicator.introduce({ ...peer.addresses, nodeId: peer.node_id }, peer.rooms.length > 0 ? peer.rooms : undefined, "advertised")?.catch(() => {});
     }
   }
 

@@ -47,10 +47,10 @@ export class Reachability {
 
   start(): void {
     this.#stop = this.init.links.onChange((_, tier, previous) => {
-      if (tier && !previous && !this.#state && !this.#timer) this.#timer = setTimeout(() => void this.check(), FIRST_CHECK_MS);
+      if (tier && !previous && !this.#state && !this.#timer) this.#timer = setTimeout(() => this.#checkNow(), FIRST_CHECK_MS);
     });
-    this.#every = setInterval(() => void this.check(), CHECK_EVERY_MS);
-    void this.#probe();
+    this.#every = setInterval(() => this.#checkNow(), CHECK_EVERY_MS);
+    this.#probeNow();
   }
 
   /** The public address the STUN servers saw last; null before an answer, or without STUN. */
@@ -62,7 +62,7 @@ export class Reachability {
   async #probe(attempt = 1): Promise<void> {
     const found = (await this.init.stunAddresses?.()) ?? [];
     if (found.length > 0) this.#stun = found.find((ip) => !isPrivateIp(ip)) ?? found[0]!;
-    else if (this.init.stunAddresses && attempt < STUN_TRIES && this.#every) setTimeout(() => void this.#probe(attempt + 1), STUN_RETRY_MS).unref?.();
+    else if (this.init.stunAddresses && attempt < STUN_TRIES && this.#every) setTimeout(() => this.#probeNow(attempt + 1), STUN_RETRY_MS).unref?.();
   }
 
   stop(): void {
@@ -85,9 +85,17 @@ export class Reachability {
     return { ...(answer.http ? { http: `http://${host}:${http}` } : {}), ...(answer.ws ? { ws: `ws://${host}:${ws}` } : {}) };
   }
 
+  #probeNow(attempt = 1): void {
+    this.#probe(attempt).catch((error: unknown) => this.init.log(`STUN probe failed: ${(error as Error).message}`));
+  }
+
+  #checkNow(): void {
+    this.check().catch((error: unknown) => this.init.log(`reach check failed: ${(error as Error).message}`));
+  }
+
   async check(): Promise<void> {
     this.#timer = null;
-    void this.#probe();
+    this.#probeNow();
     const answers = await this.init.links.checkReach(this.init.ports());
     if (answers.length === 0) {
       // No peer could tell (none sees our address: their links are WebRTC or relayed); what was known stays.

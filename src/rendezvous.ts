@@ -50,7 +50,7 @@ export class Rendezvous {
     if (this.#used.size >= MAX_RENDEZVOUS) return this.init.log(`rendezvous ${url}: not used; already using the most allowed (${MAX_RENDEZVOUS})`);
     this.#used.set(url, null);
     const { links, log, signal } = this.init;
-    void watchPeerUrl(url, {
+    watchPeerUrl(url, {
       signal,
       log,
       what: `rendezvous ${url}`,
@@ -65,7 +65,7 @@ export class Rendezvous {
           if (!signal.aborted) log(`rendezvous ${url}: ${describeDialFailure(error)}; still trying`);
         });
       },
-    });
+    }).catch((error: unknown) => log(`rendezvous ${url}: stopped looking: ${describeDialFailure(error)}`));
   }
 
   /** The joined rooms changed: wait at their topics on every rendezvous. */

@@ -58,7 +58,7 @@ export class PortMapper {
   }
 
   start(): void {
-    if (this.#state.kind === "searching") void this.#search();
+    if (this.#state.kind === "searching") this.#searchNow();
   }
 
   state(): PortMappingState {
@@ -84,6 +84,14 @@ export class PortMapper {
     const router = this.#router;
     this.#router = null;
     if (router) await Promise.race([router.close().catch(() => {}), Bun.sleep(UNMAP_MS)]);
+  }
+
+  #searchNow(): void {
+    this.#search().catch((error: unknown) => {
+      this.#state = { kind: "none" };
+      this.init.log(`port mapping: the search failed: ${(error as Error).message}`);
+      this.#later();
+    });
   }
 
   async #search(): Promise<void> {
@@ -154,7 +162,7 @@ export class PortMapper {
 
   #later(): void {
     if (this.#stopping.signal.aborted) return;
-    this.#timer = setTimeout(() => void this.#search(), SEARCH_AGAIN_MS);
+    this.#timer = setTimeout(() => this.#searchNow(), SEARCH_AGAIN_MS);
     this.#timer.unref?.();
   }
 }

@@ -90,7 +90,7 @@ export class NatPmpClient {
 
   close(): void {
     this.#closed = true;
-    void this.#socket?.then((s) => s.close(), () => {});
+    this.#socket?.then((s) => s.close()).catch(() => {});
   }
 
   #request(message: Uint8Array, op: number, internalPort?: number): Promise<Uint8Array> {

@@ -149,7 +149,7 @@ export class Uploads {
     });
     parser.on("filesLimit", () => fail(new HttpError(413, `a message carries at most ${MAX_FILES_PER_MESSAGE} files`)));
     parser.on("error", (error) => fail(new HttpError(400, `the multipart body is malformed: ${(error as Error).message}`)));
-    parser.on("close", () => void storing.then(resolve));
+    parser.on("close", () => void storing.then(resolve, fail));
     const body = Readable.fromWeb(request.body as never);
     body.on("error", (error) => fail(new HttpError(400, `the request body could not be read: ${error.message}`)));
     body.pipe(parser);

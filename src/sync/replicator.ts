@@ -244,7 +244,8 @@ export class Replicator {
       this.#send(nodeId, this.#hello(nodeId));
       this.#sendVector(nodeId);
     }
-    for (const [nodeId, { address, source }] of this.#introduced) if (!this.#up.has(nodeId)) void this.#links.connect(address, source);
+    // Dials go on while a peer is wanted: their first outcome is not waited for.
+    for (const [nodeId, { address, source }] of this.#introduced) if (!this.#up.has(nodeId)) this.#links.connect(address, source).catch(() => {});
     this.#files?.refresh();
   }
 
@@ -304,7 +305,7 @@ export class Replicator {
     const address = { nodeId: from, ...hello.addresses };
     this.#replica.savePeer({ node_id: from, name: hello.name, rooms: shared, addresses: address });
     // Now that we know where it listens, link on the other tiers too.
-    void this.#links.connect(address);
+    this.#links.connect(address).catch(() => {});
     this.#sendVector(from);
     this.#files?.refresh(); // it may hold files we lack
     const newcomer = !known || this.#shared(known).length !== shared.length;

@@ -7,8 +7,9 @@ import { membershipTag, roomIdOf } from "../../src/domain/rooms.ts";
 import { nodeIdOf } from "../../src/storage/identity.ts";
 import { decodeFrame, encodeFrame } from "../../src/sync/codec.ts";
 import type { Frame } from "../../src/sync/frames.ts";
+import { decodeFrame as decodeControl, encodeControl, encodeData } from "../../src/transport/links/control.ts";
 import { LinkManager } from "../../src/transport/links/index.ts";
-import type { ChannelIdentity } from "../../src/transport/secure/channel.ts";
+import { secureChannel, type ChannelIdentity } from "../../src/transport/secure/channel.ts";
 import { websocketTransport } from "../../src/transport/websocket/index.ts";
 import { waitFor, type Instance } from "./instance.ts";
 
@@ -55,3 +56,47 @@ export const openRoom = (name: string, from: string, to: string) => ({
   proof: membershipTag({ name, key: null }, from, to),
   id: roomIdOf({ name, key: null }),
 });
+
+export interface RawRogue extends Disposable {
+  readonly id: string;
+  /** Frames the instance sent, as the link manager's wire has them (kind byte first), after the handshake. */
+  readonly received: Uint8Array[];
+  /** Whether the instance closed the link, and why. */
+  readonly closed: () => string | null;
+  /** Sends one frame as it is, sealed by the link: a kind byte and what follows, or anything at all. */
+  sendRaw(frame: Uint8Array | Uint8Array[]): void;
+  /** Sends a sync frame as data. */
+  send(frame: Frame): void;
+  /** Sends a control message. */
+  control(message: Parameters<typeof encodeControl>[0]): void;
+  /** From now on answers the instance's pings (or stops): the instance elects the link once one is answered. */
+  answerPings(yes: boolean): void;
+}
+
+/**
+ * A rogue below the link manager: it dials the instance's websocket tier and runs the real handshake, then sends what
+ * it likes and never answers a ping unless told to (so the instance never elects this link primary on its own).
+ */
+export async function rawRogue(to: Instance, { identity = rogueIdentity(), pong = false } = {}): Promise<RawRogue> {
+  const raw = await websocketTransport().dial({ nodeId: to.nodeId, ws: to.ws }, AbortSignal.timeout(5000));
+  const { link } = await secureChannel(raw, { identity, initiator: true, expected: to.nodeId, timeoutMs: 5000 });
+  const received: Uint8Array[] = [];
+  let closed: string | null = null;
+  let answering = pong;
+  link.onClose((reason) => void (closed = reason));
+  link.onFrame((frame) => {
+    received.push(frame);
+    const decoded = decodeControl(frame);
+    if (answering && decoded.kind === "control" && decoded.message.t === "ping") link.send(encodeControl({ t: "pong", n: decoded.message.n }));
+  });
+  return {
+    id: nodeIdOf(identity.publicKey),
+    received,
+    closed: () => closed,
+    sendRaw: (frame) => link.send(frame),
+    send: (frame) => link.send(encodeData(encodeFrame(frame))),
+    control: (message) => link.send(encodeControl(message)),
+    answerPings: (yes) => void (answering = yes),
+    [Symbol.dispose]: () => link.close("rogue done"),
+  };
+}

@@ -41,7 +41,7 @@ export class DialedLink extends BaseLink {
     private readonly fetch: Fetch,
   ) {
     super(limits.maxQueuedBytes);
-    void this.#pollLoop();
+    this.#pollLoop().catch((error: unknown) => this.#fail(`polling failed: ${messageOf(error)}`));
   }
 
   /** Frames not yet acknowledged by the far end. */

@@ -78,7 +78,12 @@ export class DialQueue {
       staggered.forEach((t, rank) => rank > 0 && !peer.tiers.has(t.tier) && peer.tiers.set(t.tier, { kind: "waiting", until: now + rank * this.#init.staggerMs, failures: 0 }));
     }
     const tiers = new Set(dialable.filter((t) => !peer.linkOn(t.tier)).map((t) => t.tier));
-    if (tiers.size === 0) return Promise.reject(new AggregateError([], `no tier of this instance can reach ${peer.nodeId}`));
+    if (tiers.size === 0) {
+      // Linked already, its link not yet elected (no ping answered so far): that is linked, not unreachable.
+      const linked = peer.links()[0];
+      if (linked) return Promise.resolve(linked.tier);
+      return handledRejection(new AggregateError([], `no tier of this instance can reach ${peer.nodeId}`));
+    }
     const round = { tiers, errors: [] as unknown[], ...Promise.withResolvers<Tier>() };
     this.#rounds.set(peer, round);
     round.promise.catch(() => {}); // callers that do not wait for the outcome must not see an unhandled rejection
@@ -93,7 +98,9 @@ export class DialQueue {
     let next = Number.POSITIVE_INFINITY;
     for (const transport of this.#dialable(peer)) {
       const state = peer.tiers.get(transport.tier);
-      if (state === undefined || (state.kind === "waiting" && state.until <= now)) this.#dial(peer, transport, state?.failures ?? 0);
+      if (state === undefined || (state.kind === "waiting" && state.until <= now)) {
+        this.#dial(peer, transport, state?.failures ?? 0).catch((error: unknown) => peer.record(`${transport.tier} link failed as it was filed: ${messageOf(error)}`));
+      }
       else if (state.kind === "waiting") next = Math.min(next, state.until);
     }
     this.#wakeAt(peer, next);
@@ -187,4 +194,11 @@ export class DialQueue {
     this.#rounds.delete(peer);
     round.reject(new AggregateError(round.errors, `could not link to ${peer.nodeId} on any tier`));
   }
+}
+
+/** A rejected outcome that counts as handled: callers that do not wait for it see no unhandled rejection. */
+export function handledRejection(error: Error): Promise<never> {
+  const outcome = Promise.reject(error);
+  outcome.catch(() => {});
+  return outcome;
 }

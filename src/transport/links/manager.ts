@@ -10,7 +10,7 @@ import { RateLimiter } from "../../rate-limit.ts";
 import type { AddressSource } from "./addresses.ts";
 import { decodeFrame, encodeControl, encodeData } from "./control.ts";
 import { CircuitRelay, CircuitTransport, type CircuitWire } from "./circuits.ts";
-import { DialQueue } from "./dial-queue.ts";
+import { DialQueue, handledRejection } from "./dial-queue.ts";
 import { MAX_MET, MeetingPoint, Meetings } from "./meeting.ts";
 import { Reach, type ReachAnswer, type ReachPorts } from "./reach.ts";
 import { secureChannel } from "../secure/channel.ts";
@@ -131,7 +131,9 @@ export class LinkManager {
 
   /** Starts accepting links on every transport, pinging, and redialling. */
   async start(): Promise<void> {
-    for (const transport of this.#init.transports) await transport.listen((link) => void this.#accept(link, transport.tier));
+    for (const transport of this.#init.transports) {
+      await transport.listen((link) => this.#accept(link, transport.tier).catch((error: unknown) => link.close(`could not be filed: ${messageOf(error)}`)));
+    }
     this.#hubPath?.start();
     this.#timers.push(setInterval(() => this.#pingAll(), this.#init.pingIntervalMs));
     this.#timers.push(setInterval(() => this.#pumpAll(), Math.min(500, this.#init.retryMinMs)));
@@ -508,9 +510,5 @@ export class LinkManager {
   }
 }
 
-/** A connect that cannot start; handled already, so callers that do not wait for it see no unhandled rejection. */
-function refused(why: string): Promise<never> {
-  const outcome = Promise.reject(new DialError(why));
-  outcome.catch(() => {});
-  return outcome;
-}
+/** A connect that cannot start. */
+const refused = (why: string) => handledRejection(new DialError(why));

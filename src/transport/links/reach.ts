@@ -72,12 +72,13 @@ export class Reach {
       if (same && Date.now() - last.at < REMEMBER_MS) reply({ t: "reach", seen: ip, ...last.open });
       return;
     }
-    void dialBack(ip, ports, from)
+    dialBack(ip, ports, from)
       .catch(() => ({ http: false, ws: false }))
       .then((open) => {
         this.#remember(from, { ip, ports, open, at: Date.now() });
         reply({ t: "reach", seen: ip, ...open });
-      });
+      })
+      .catch(() => {}); // the link to tell it on closed meanwhile
   }
 
   #remember(from: string, found: { ip: string; ports: ReachPorts; open: { http: boolean; ws: boolean }; at: number }): void {

@@ -2,4 +2,7 @@
 // ready report, where src/app.ts with the whole server takes twice that). The compiled binary runs app.ts's instead.
 import { runWebRtcHelper } from "./helper.ts";
 
-void runWebRtcHelper();
+runWebRtcHelper().catch((error: unknown) => {
+  console.error(`e-goat webrtc helper: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

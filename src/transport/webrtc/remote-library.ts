@@ -303,11 +303,13 @@ export class WebRtcHelper {
     this.#proc = proc;
     this.#lastPong = Date.now();
     process.on("exit", this.#killOnExit);
-    void proc.exited.then((code) => {
-      if (proc !== this.#proc) return;
-      reject(new Error(`the WebRTC helper exited with ${code} before it was ready`));
-      this.#lose(`the WebRTC helper exited (${code})`);
-    });
+    proc.exited
+      .then((code) => {
+        if (proc !== this.#proc) return;
+        reject(new Error(`the WebRTC helper exited with ${code} before it was ready`));
+        this.#lose(`the WebRTC helper exited (${code})`);
+      })
+      .catch((error: unknown) => this.init.log?.(`the WebRTC helper's exit could not be handled: ${(error as Error).message}`));
     const deadAfter = this.init.deadAfterMs ?? HELPER_DEAD_MS;
     this.#timer = setInterval(() => {
       if (Date.now() - this.#lastPong > deadAfter) {

@@ -167,15 +167,16 @@ export class WebRtcTransport implements Transport {
     const create = this.#init.createPeerConnection ?? ((name, config) => new library.PeerConnection(name, config));
     const pc = create(`${this.#init.localNodeId}-${n.peer}`, this.#config);
     n.pc = pc;
-    const send = (message: Unsessioned<SignalMessage>) =>
+    const send = (message: Unsessioned<SignalMessage>): void => {
       this.#init.signaling
         .send(to, { session: n.session, ...message })
-        .catch((error) => n.fail(new DialError(`no signaling path to ${n.peer}: ${messageOf(error)}`)));
+        .catch((error: unknown) => n.fail(new DialError(`no signaling path to ${n.peer}: ${messageOf(error)}`)));
+    };
     pc.onLocalDescription((sdp, type) => {
       n.described();
-      void send({ kind: type === "offer" ? "offer" : "answer", sdp });
+      send({ kind: type === "offer" ? "offer" : "answer", sdp });
     });
-    n.sendCandidate = (candidate, mid) => void send({ kind: "candidate", candidate, mid });
+    n.sendCandidate = (candidate, mid) => send({ kind: "candidate", candidate, mid });
     pc.onLocalCandidate((candidate, mid) => n.announce(candidate, mid));
     // With relay-only ICE this is what a wrong TURN password looks like: gathering ends at once with nothing.
     pc.onGatheringStateChange((state) => {
