@@ -5,6 +5,7 @@ import { backoffDelay } from "../util/backoff.ts";
 import { NodeId } from "../domain/names.ts";
 import { PROTOCOL_VERSION } from "../domain/protocol.ts";
 import { AdvertisedAddresses } from "./frames.ts";
+import { fetchOutside, jsonOf } from "../util/outbound.ts";
 
 /** What `GET /mesh/info` answers: enough for another instance to dial this one on every tier. */
 export const MeshInfo = Type.Object({
@@ -14,17 +15,25 @@ export const MeshInfo = Type.Object({
   addresses: AdvertisedAddresses,
 });
 const checkInfo = TypeCompiler.Compile(MeshInfo);
+/** The most of a `/mesh/info` answer read: a real one is under 1 KiB. */
+export const MAX_MESH_INFO_BYTES = 16 * 1024;
 /** How often an unanswered `--peer` is asked again: 1 s, doubling to 30 s. */
 const RETRY = { minMs: 1000, maxMs: 30_000 };
 
 /**
  * Learns who answers at a `--peer` URL and where its other tiers listen. The URL's own host is kept for every tier:
- * it is the one the user knows to work from here, whatever addresses the peer advertises.
+ * it is the one the user knows to work from here, whatever addresses the peer advertises. The URL came from outside
+ * (a flag, an invite, a peer's dial-back request): a redirect is a failure, and the answer is read within its cap.
  */
 export async function resolvePeer(url: string, signal?: AbortSignal): Promise<NodeAddress> {
-  const res = await fetch(`${url}/mesh/info`, { signal: signal ?? AbortSignal.timeout(5000) });
+  const res = await fetchOutside(`${url}/mesh/info`, { signal: signal ?? AbortSignal.timeout(5000) }, MAX_MESH_INFO_BYTES);
   if (!res.ok) throw new Error(`${url}/mesh/info answered ${res.status}`);
-  const info: unknown = await res.json();
+  let info: unknown;
+  try {
+    info = jsonOf(res);
+  } catch {
+    throw new Error(`${url}/mesh/info answered no JSON`);
+  }
   if (!checkInfo.Check(info)) throw new Error(`${url} does not look like an e-goat instance`);
   if (info.protocol !== PROTOCOL_VERSION) throw new Error(`${url} speaks mesh protocol ${info.protocol}, not ${PROTOCOL_VERSION}`);
   const host = new URL(url).host.replace(/:\d+$/, "");

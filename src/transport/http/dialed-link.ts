@@ -3,9 +3,10 @@ import { BaseLink } from "../base-link.ts";
 import { wholeFrame, type FrameData } from "../link.ts";
 import { messageOf } from "../errors.ts";
 import { MAX_REASON_CHARS } from "../limits.ts";
-import { CLOSE_HEADER, decodeFrames, encodeFrames, SEQ_HEADER } from "./framing.ts";
+import { CLOSE_HEADER, decodeFrames, encodeFrames, maxBodyBytes, SEQ_HEADER } from "./framing.ts";
 import type { Fetch, HttpLimits } from "./init.ts";
 import { Outbox } from "./outbox.ts";
+import { NO_REDIRECTS, readLimited, RedirectRefusedError, refuseRedirect, ResponseTooLargeError } from "../../util/outbound.ts";
 
 // Attempts per request after the first, for network errors and 5xx; the sequence numbers make a retry harmless.
 const RETRIES = 3;
@@ -79,7 +80,8 @@ export class DialedLink extends BaseLink {
     await this.fetch(`${this.base}?reason=${encodeURIComponent(reason.slice(0, MAX_REASON_CHARS))}`, {
       method: "DELETE",
       signal: AbortSignal.timeout(GOODBYE_TIMEOUT_MS),
-    }).catch(() => {});
+      ...NO_REDIRECTS,
+    }).then((res) => res.body?.cancel(), () => {}).catch(() => {});
   }
 
   /** Gives the link up without telling the listener (it is gone, or already knows). */
@@ -143,8 +145,10 @@ export class DialedLink extends BaseLink {
       signal.addEventListener("abort", stop);
       const timer = setTimeout(() => attemptAbort.abort(new Error("no answer in time")), this.limits.pollHoldMs + REQUEST_GRACE_MS);
       try {
-        const res = await this.fetch(`${this.base}${path}`, { ...init, signal: attemptAbort.signal });
-        const body = new Uint8Array(await res.arrayBuffer());
+        const url = `${this.base}${path}`;
+        const res = await this.fetch(url, { ...init, signal: attemptAbort.signal, ...NO_REDIRECTS });
+        await refuseRedirect(this.remote, res);
+        const body = await readLimited(this.remote, res, maxBodyBytes(this.limits.maxFrameBytes));
         if (res.ok) return { headers: res.headers, body };
         const error = errorOf(body);
         if (res.status === 410) return void this.#fail(`closed by peer: ${error}`);
@@ -154,6 +158,8 @@ export class DialedLink extends BaseLink {
         failure = `${res.status} ${error}`;
       } catch (err) {
         if (signal.aborted) return undefined;
+        // The listener chose to redirect us or to answer past any frame: nothing to retry.
+        if (err instanceof RedirectRefusedError || err instanceof ResponseTooLargeError) return void this.#fail(`the peer's ${what} answer was refused: ${messageOf(err)}`);
         failure = messageOf(err);
       } finally {
         clearTimeout(timer);

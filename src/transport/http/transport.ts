@@ -37,11 +37,14 @@ import { DialedLink } from "./dialed-link.ts";
 import { decodeFrames, maxBodyBytes } from "./framing.ts";
 import { limitsOf, type Fetch, type HttpLimits, type HttpTransportInit } from "./init.ts";
 import { closeQuery, pollQuery, sendQuery } from "./query.ts";
+import { NO_REDIRECTS, readLimited, refuseRedirect } from "../../util/outbound.ts";
 
 /** The path prefix the tier answers on. */
 export const HTTP_LINK_PREFIX = "/mesh/http/";
 
 const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
+// The most of an answer to `open` read: a session id, or a refusal's sentence.
+const MAX_OPEN_ANSWER_BYTES = 4096;
 // How long the transport's close waits for its dialed links to say goodbye.
 const CLOSE_WAIT_MS = 2000;
 
@@ -81,8 +84,10 @@ export class HttpTransport implements Transport {
   async #openSession(remote: string, sessions: string, signal?: AbortSignal): Promise<string> {
     let session: unknown;
     try {
-      const res = await this.#fetch(`${sessions}open`, { method: "POST", signal: signal ? AbortSignal.any([signal, this.#stopped.signal]) : this.#stopped.signal });
-      const body = (await res.json().catch(() => ({}))) as { session?: unknown; error?: unknown };
+      const url = `${sessions}open`;
+      const res = await this.#fetch(url, { method: "POST", signal: signal ? AbortSignal.any([signal, this.#stopped.signal]) : this.#stopped.signal, ...NO_REDIRECTS });
+      await refuseRedirect(url, res);
+      const body = parseJson(await readLimited(url, res, MAX_OPEN_ANSWER_BYTES)) as { session?: unknown; error?: unknown };
       if (!res.ok) throw new DialRefusedError(`${remote} refused the link: ${res.status} ${String(body.error ?? "")}`.trim());
       session = body.session;
     } catch (err) {
@@ -90,7 +95,7 @@ export class HttpTransport implements Transport {
       throw err instanceof DialError ? err : new DialRefusedError(`cannot reach ${sessions}open: ${messageOf(err)}`);
     }
     if (signal?.aborted || this.#stopped.signal.aborted) {
-      if (typeof session === "string") void this.#fetch(`${sessions}${session}`, { method: "DELETE" }).catch(() => {});
+      if (typeof session === "string") void this.#fetch(`${sessions}${session}`, { method: "DELETE", ...NO_REDIRECTS }).then((res) => res.body?.cancel(), () => {}).catch(() => {});
       this.#throwIfStopped(signal);
     }
     if (typeof session !== "string" || !SESSION_ID.test(session)) throw new DialError(`${remote} answered without a valid session`);
@@ -196,6 +201,15 @@ function sessionsUrl(address: PeerAddress): string {
   if (address.http === undefined) throw new DialError("the address has no http URL");
   if (!URL.canParse(address.http)) throw new DialError(`'${address.http}' is not a URL`);
   return `${address.http.replace(/\/+$/, "")}${HTTP_LINK_PREFIX}`;
+}
+
+/** A body as JSON, or an empty object when it is none. */
+function parseJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return {};
+  }
 }
 
 /** Creates the HTTP long-polling tier. */
