@@ -17,6 +17,8 @@ export interface Instance {
   db: string;
   /** Everything the process printed on stdout so far. */
   output: () => string;
+  /** Everything the process printed on stderr so far. */
+  errors: () => string;
   /** SIGTERM (or the given signal) and wait for exit; returns the exit code. */
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
   [Symbol.asyncDispose]: () => Promise<void>;
@@ -86,6 +88,7 @@ export async function startInstance(
     nodeId: m[3]!,
     db,
     output: () => out,
+    errors: () => err,
     stop,
     async [Symbol.asyncDispose]() {
       await stop();
