@@ -126,4 +126,26 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO search_state (indexed_upto) SELECT coalesce(max(stamp), 0) FROM messages;
   `,
+  `
+  -- the owner's settings, by key: the display name (set in the page or by --name), kept across restarts
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  -- which guest (a browser, by a hash of the random id its cookie holds) wrote a message here: a guest's own messages
+  -- are told by it, never by the name typed; known to this instance only, never signed or replicated
+  CREATE TABLE guest_messages (
+    stamp INTEGER PRIMARY KEY,
+    room TEXT NOT NULL,
+    guest TEXT NOT NULL
+  );
+  CREATE INDEX guest_messages_room ON guest_messages (room);
+  -- names of private rooms whose history was deleted here: an old link to one never makes it an open room
+  CREATE TABLE forgotten_rooms (
+    name TEXT PRIMARY KEY,
+    at INTEGER NOT NULL
+  );
+  -- rooms of ours a known peer proved once and no longer does: it left them (JSON array of room ids)
+  ALTER TABLE peers ADD COLUMN left_rooms TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
