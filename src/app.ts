@@ -15,6 +15,7 @@ import { SignalHub } from "./transport/signaling/hub.ts";
 import { LINK_PATH, routedWebSocket, type Routed } from "./transport/websocket/index.ts";
 import { describeDialFailure, messageOf } from "./transport/errors.ts";
 import type { Invite } from "./domain/rooms.ts";
+import { browserRefusal, hostAllowlist, hostHeader, WRONG_HOST } from "./domain/hosts.ts";
 import { jsonError } from "./util/http.ts";
 import { VERSION } from "./version.ts";
 
@@ -140,6 +141,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   stack.defer(async () => void (await app.stop(true)));
   ports.http = app.server!.port!;
 
+  const wsHostAllowed = hostAllowlist({ publicHosts: config.publicHosts });
   let ws: ReturnType<typeof Bun.serve<Routed>>;
   try {
     ws = Bun.serve<Routed>({
@@ -147,6 +149,10 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
       hostname: config.host,
       fetch(req, server) {
         const path = new URL(req.url).pathname;
+        // Only instances use this port: a request by another name than ours (DNS rebinding) or from a web page is refused.
+        if (!wsHostAllowed(hostHeader(req))) return jsonError(403, WRONG_HOST);
+        const refusal = browserRefusal(req);
+        if (refusal) return jsonError(403, refusal);
         if (path === "/signal") return hub.upgrade(req, server);
         if (path === LINK_PATH && network.websocket) return network.websocket.upgrade(req, server);
         return jsonError(404, "this port serves /signal and /link only");

@@ -24,13 +24,14 @@ const ROUTES: { name: string; path: string; init?: RequestInit; ok: number }[] =
 ];
 
 /** What changes state, with the body each takes; a mesh handler stands in for the HTTP link tier. */
-const WRITES: { path: string; headers: Record<string, string>; body: string; ok: number }[] = [
+const WRITES: { path: string; headers: Record<string, string>; body: string; ok: number; fromPages?: number }[] = [
   { path: "/send", headers: JSON_TYPE, body: JSON.stringify({ room: "lobby", text: "forged" }), ok: 200 },
   { path: "/rooms/lobby/messages", headers: FORM_TYPE, body: "peer_id=mallory&text=forged", ok: 303 },
   { path: "/rooms", headers: JSON_TYPE, body: JSON.stringify({ name: "made" }), ok: 200 },
   { path: "/create", headers: FORM_TYPE, body: "name=made&peer_id=p", ok: 303 },
   { path: "/join", headers: FORM_TYPE, body: "room=joined&peer_id=p", ok: 303 },
-  { path: "/mesh/http/open", headers: {}, body: "", ok: 200 },
+  // Only other instances use the HTTP tier: a request a browser marks is refused even from the instance's own origin.
+  { path: "/mesh/http/open", headers: {}, body: "", ok: 200, fromPages: 403 },
 ];
 
 function guardedApp() {
@@ -162,7 +163,7 @@ describe("cross-site writes", () => {
     it.each(allowedHeaders)(`POST ${write.path} with %s goes through`, async (_, headers) => {
       const { at } = guardedApp();
       const res = await at(`http://127.0.0.1:8080${write.path}`, { method: "POST", headers: { ...write.headers, ...headers }, body: write.body });
-      expect(res.status).toBe(write.ok);
+      expect(res.status).toBe(Object.keys(headers).length > 0 ? (write.fromPages ?? write.ok) : write.ok);
     });
   }
 

@@ -5,8 +5,7 @@
  * - every response carries the security headers (CSP, frame, nosniff, referrer, cross-origin isolation).
  */
 import { Elysia } from "elysia";
-import { isIPv4, isIPv6 } from "node:net";
-import { hostname } from "node:os";
+import { hostAllowlist, hostHeader, hostOf, WRONG_HOST, type HostOptions } from "../domain/hosts.ts";
 import { jsonError } from "../util/http.ts";
 
 /**
@@ -36,43 +35,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "cross-origin-resource-policy": "same-origin",
 };
 
-export interface GuardOptions {
-  /** DNS names that reach this machine (`--public-host`), accepted in `Host`. */
-  publicHosts?: readonly string[];
-  /** This machine's host name. @default os.hostname() */
-  hostName?: string;
-}
-
-/** The host part of a `Host` header (lowercase, no port, no trailing dot; an IPv6 literal keeps its brackets), or undefined. */
-export function hostOf(header: string | undefined): string | undefined {
-  const m = header === undefined ? null : /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/i.exec(header.trim());
-  if (!m || (m[2] !== undefined && Number(m[2]) > 65535)) return undefined;
-  return m[1]!.toLowerCase().replace(/\.$/, "");
-}
-
-/** The names besides IP literals that mean this machine: localhost, its host name (short and `.local`), `--public-host` names. */
-function namesOfThisMachine(opts: GuardOptions): Set<string> {
-  const names = new Set(["localhost"]);
-  const full = (opts.hostName ?? hostname()).toLowerCase().replace(/\.$/, "");
-  if (full !== "") {
-    const short = full.split(".")[0]!;
-    for (const name of [full, short]) names.add(name).add(`${name}.local`);
-  }
-  for (const name of opts.publicHosts ?? []) names.add(name.toLowerCase().replace(/\.$/, ""));
-  return names;
-}
-
-function isIpLiteral(host: string): boolean {
-  return isIPv4(host) || (host.startsWith("[") && host.endsWith("]") && isIPv6(host.slice(1, -1)));
-}
-
-/**
- * The `Host` a request was sent with: the header, or for a request made in-process (`app.handle`) its URL's host;
- * undefined when there is none (an HTTP/1.0 request without `Host` comes with a bare path as its URL).
- */
-function hostHeader(request: Request): string | undefined {
-  return request.headers.get("host") ?? (URL.canParse(request.url) ? new URL(request.url).host : undefined);
-}
+/** DNS names that reach this machine (`--public-host`) and its host name: the `Host`s answered (src/domain/hosts.ts). */
+export type GuardOptions = HostOptions;
+export { hostOf };
 
 /** This request's own origin, `http://host:port` as its `Host` names it; undefined when that is no origin at all. */
 function ownOrigin(request: Request): string | undefined {
@@ -112,14 +77,11 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Mounted first by createApp: its request hook runs before routing, so it covers every route, 404s and errors alike. */
 export function guard(opts: GuardOptions) {
-  const names = namesOfThisMachine(opts);
-  const isThisMachine = (host: string | undefined) => host !== undefined && (isIpLiteral(host) || names.has(host));
+  const isThisMachine = hostAllowlist(opts);
   return new Elysia()
     .onRequest(({ request, set }) => {
       Object.assign(set.headers, SECURITY_HEADERS);
-      if (!isThisMachine(hostOf(hostHeader(request)))) {
-        return jsonError(403, "this instance answers only requests addressed to it by its own address or name (see --public-host)");
-      }
+      if (!isThisMachine(hostHeader(request))) return jsonError(403, WRONG_HOST);
       if (!SAFE_METHODS.has(request.method)) {
         const refusal = crossSiteRefusal(request);
         if (refusal) return jsonError(403, refusal);

@@ -1,5 +1,7 @@
 import { Elysia } from "elysia";
 import { PROTOCOL_VERSION } from "../domain/protocol.ts";
+import { browserRefusal } from "../domain/hosts.ts";
+import { jsonError } from "../util/http.ts";
 import type { AppOptions } from "./options.ts";
 
 /** What other instances use: `/mesh/info` to learn who is here, and the HTTP link tier under `/mesh/http/`. */
@@ -13,5 +15,9 @@ export function meshRoutes(opts: AppOptions) {
   }));
   const handle = opts.meshHttp;
   if (!handle) return app;
-  return app.all("/mesh/http/*", ({ request, server }) => handle(request, server), { parse: "none" });
+  // The HTTP tier is for other instances: a web page may not open a session or send in one.
+  return app.all("/mesh/http/*", ({ request, server }) => {
+    const refusal = browserRefusal(request);
+    return refusal ? jsonError(403, refusal) : handle(request, server);
+  }, { parse: "none" });
 }
