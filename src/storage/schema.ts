@@ -148,4 +148,47 @@ export const MIGRATIONS: readonly string[] = [
   -- rooms of ours a known peer proved once and no longer does: it left them (JSON array of room ids)
   ALTER TABLE peers ADD COLUMN left_rooms TEXT NOT NULL DEFAULT '[]';
   `,
+  `
+  -- the rooms a file's bytes reached this instance through (or were uploaded to here): only there is it served and
+  -- listed as here; a message of another room naming it brings nothing until its bytes come through that room too.
+  -- complete: every chunk came; until then file_room_chunks lists those that did (chunks are kept once whatever room)
+  CREATE TABLE file_rooms (
+    file TEXT NOT NULL,
+    room TEXT NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (file, room)
+  ) WITHOUT ROWID;
+  CREATE INDEX file_rooms_room ON file_rooms (room);
+  CREATE TABLE file_room_chunks (
+    file TEXT NOT NULL,
+    room TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    PRIMARY KEY (file, room, idx)
+  ) WITHOUT ROWID;
+  -- what is here already came through the room of the first message that carried it
+  INSERT OR IGNORE INTO file_rooms (file, room, complete)
+    SELECT first.file, first.room, f.complete FROM (
+      SELECT json_extract(j.value, '$.id') AS file, m.room AS room, min(m.stamp) AS stamp
+      FROM messages m, json_each(m.files) j WHERE m.files IS NOT NULL GROUP BY 1
+    ) first JOIN files f ON f.id = first.file;
+  INSERT OR IGNORE INTO file_room_chunks (file, room, idx)
+    SELECT r.file, r.room, c.idx FROM file_rooms r JOIN file_chunks c ON c.file = r.file
+    WHERE r.complete = 0 AND EXISTS (SELECT 1 FROM chunks WHERE hash = c.hash);
+  -- a whole file's size is what its chunks add up to (a peer's manifest could say less, and downloads were cut short)
+  UPDATE files SET size = coalesce((SELECT sum(length(c.data)) FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.file = files.id), size)
+    WHERE complete = 1;
+  -- the owner's choice for a file: fetch it whatever the setting says (1), or not (0: a fetch cancelled)
+  CREATE TABLE file_choices (
+    file TEXT PRIMARY KEY,
+    wanted INTEGER NOT NULL
+  );
+  -- guests' uploads, for their quotas a day (guest: an IPv4 address or an IPv6 /64; room by name)
+  CREATE TABLE guest_uploads (
+    at INTEGER NOT NULL,
+    guest TEXT NOT NULL,
+    room TEXT NOT NULL,
+    bytes INTEGER NOT NULL
+  );
+  CREATE INDEX guest_uploads_at ON guest_uploads (at);
+  `,
 ];
