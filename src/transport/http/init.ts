@@ -8,6 +8,8 @@ export interface HttpTransportInit {
   maxFrameBytes?: number;
   /** Sessions the listener holds at once; further opens get 429. @default 1024 */
   maxSessions?: number;
+  /** Sessions one source (an IPv4 address, or an IPv6 /64) may hold. @default 16 */
+  maxSessionsPerSource?: number;
   /** Bytes one side may hold unsent or unacked before it closes the link (see link.ts). @default MAX_QUEUED_BYTES */
   maxQueuedBytes?: number;
   /** How long the listener holds a poll with nothing to send. @default 20000 */
@@ -26,6 +28,7 @@ export function limitsOf(init: HttpTransportInit): HttpLimits {
   return {
     maxFrameBytes: init.maxFrameBytes ?? MAX_FRAME_BYTES,
     maxSessions: init.maxSessions ?? 1024,
+    maxSessionsPerSource: init.maxSessionsPerSource ?? 16,
     maxQueuedBytes: init.maxQueuedBytes ?? MAX_QUEUED_BYTES,
     pollHoldMs: init.pollHoldMs ?? 20_000,
     sessionTimeoutMs: init.sessionTimeoutMs ?? 30_000,

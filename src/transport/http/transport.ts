@@ -38,6 +38,7 @@ import { decodeFrames, maxBodyBytes } from "./framing.ts";
 import { limitsOf, type Fetch, type HttpLimits, type HttpTransportInit } from "./init.ts";
 import { closeQuery, pollQuery, sendQuery } from "./query.ts";
 import { NO_REDIRECTS, readLimited, refuseRedirect } from "../../util/outbound.ts";
+import { SourceSlots } from "../source-slots.ts";
 
 /** The path prefix the tier answers on. */
 export const HTTP_LINK_PREFIX = "/mesh/http/";
@@ -54,12 +55,14 @@ export class HttpTransport implements Transport {
   readonly #limits: HttpLimits;
   readonly #fetch: Fetch;
   readonly #sessions = new Map<string, AcceptedLink>();
+  readonly #slots: SourceSlots;
   readonly #dialed = new Set<DialedLink>();
   readonly #stopped = new AbortController();
   #onLink: ((link: Link) => void) | undefined;
 
   constructor(init: HttpTransportInit = {}) {
     this.#limits = limitsOf(init);
+    this.#slots = new SourceSlots({ total: this.#limits.maxSessions, perSource: this.#limits.maxSessionsPerSource });
     this.#fetch = init.fetch ?? ((url, req) => fetch(url, req));
   }
 
@@ -184,10 +187,12 @@ export class HttpTransport implements Transport {
   #open(remote = "an unknown address"): Response {
     const onLink = this.#onLink;
     if (!onLink) return jsonError(503, "this instance is not accepting HTTP links");
-    if (this.#sessions.size >= this.#limits.maxSessions) return jsonError(429, "this instance holds the most HTTP links it allows; try again later");
+    const release = this.#slots.take(isIP(remote) ? remote : undefined);
+    if (typeof release === "string") return jsonError(429, `this instance takes no more HTTP links for now (${release}); try again later`);
     const id = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
     const link = new AcceptedLink(id, remote, this.#limits, (l) => {
       if (this.#sessions.get(l.id) === l) this.#sessions.delete(l.id);
+      release();
     });
     if (isIP(remote)) link.remoteIp = remote;
     this.#sessions.set(id, link);

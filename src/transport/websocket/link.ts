@@ -26,6 +26,8 @@ export interface LinkSocketData extends Routed {
   /** Frames waiting for Bun's send buffer to drain, and their total size. */
   queue: Uint8Array[];
   queued: number;
+  /** Gives the connection's slot back (transport.ts). */
+  release: () => void;
 }
 
 export type LinkSocket = ServerWebSocket<LinkSocketData>;

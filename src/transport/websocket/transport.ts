@@ -9,16 +9,21 @@ import { DialError, DialRefusedError, messageOf, TransportClosedError } from "..
 import { ipOfUrl, type Link, type PeerAddress, type Transport } from "../link.ts";
 import { clientWire, flush, NORMAL, serverWire, WebSocketLink, type LinkSocket, type LinkSocketData } from "./link.ts";
 import type { Routed } from "./routed-server.ts";
+import { SourceSlots } from "../source-slots.ts";
 
 export interface WebSocketTransportInit {
   /** Accepted links held at once; further upgrades get 429. @default DEFAULT_MAX_LINKS */
   maxLinks?: number;
+  /** Accepted links one source (an IPv4 address, or an IPv6 /64) may hold. @default DEFAULT_MAX_LINKS_PER_SOURCE */
+  maxLinksPerSource?: number;
   /** Bytes a link may hold for a far end that stopped reading before it closes (see link.ts). @default MAX_QUEUED_BYTES */
   maxQueuedBytes?: number;
 }
 
 /** Default number of accepted links. */
 export const DEFAULT_MAX_LINKS = 1024;
+/** Default number of accepted links per source: instances behind one NAT share an address. */
+export const DEFAULT_MAX_LINKS_PER_SOURCE = 16;
 
 /** The path the tier answers on. */
 export const LINK_PATH = "/link";
@@ -26,7 +31,7 @@ export const LINK_PATH = "/link";
 /** The WebSocket tier: dials `${ws}/link`, accepts links through `upgrade` and `websocket`. */
 export class WebSocketTransport implements Transport {
   readonly tier = "websocket";
-  readonly #maxLinks: number;
+  readonly #slots: SourceSlots;
   readonly #maxQueuedBytes: number | undefined;
   readonly #links = new Set<WebSocketLink>();
   readonly #accepted = new Set<LinkSocket>();
@@ -34,7 +39,7 @@ export class WebSocketTransport implements Transport {
   #onLink: ((link: Link) => void) | undefined;
 
   constructor(init: WebSocketTransportInit = {}) {
-    this.#maxLinks = init.maxLinks ?? DEFAULT_MAX_LINKS;
+    this.#slots = new SourceSlots({ total: init.maxLinks ?? DEFAULT_MAX_LINKS, perSource: init.maxLinksPerSource ?? DEFAULT_MAX_LINKS_PER_SOURCE });
     this.#maxQueuedBytes = init.maxQueuedBytes;
   }
 
@@ -96,13 +101,18 @@ export class WebSocketTransport implements Transport {
     for (const link of [...this.#links]) link.close("transport closed");
   }
 
-  /** Upgrades a request for `/link`, or answers why not (503 before `listen`, 429 when full, 426 without WebSocket). */
+  /**
+   * Upgrades a request for `/link`, or answers why not (503 before `listen`, 429 when full or when its source holds its
+   * share, 426 without WebSocket).
+   */
   upgrade(req: Request, server: Server<Routed>): Response | undefined {
     if (!this.#onLink) return jsonError(503, "this instance is not accepting WebSocket links");
-    if (this.#accepted.size >= this.#maxLinks) return jsonError(429, "this instance holds the most WebSocket links it allows; try again later");
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return jsonError(426, "this endpoint speaks WebSocket only");
-    const data: LinkSocketData = { handler: this.websocket, queue: [], queued: 0 };
+    const release = this.#slots.take(server.requestIP(req)?.address);
+    if (typeof release === "string") return jsonError(429, `this instance takes no more WebSocket links for now (${release}); try again later`);
+    const data: LinkSocketData = { handler: this.websocket, queue: [], queued: 0, release };
     if (server.upgrade(req, { data })) return undefined;
+    release();
     return jsonError(400, "WebSocket upgrade failed");
   }
 
@@ -112,6 +122,7 @@ export class WebSocketTransport implements Transport {
     message: (ws, message) => ws.data.link?.receive(message),
     drain: (ws) => flush(ws),
     close: (ws, code, reason) => {
+      ws.data.release();
       this.#accepted.delete(ws);
       ws.data.queue = [];
       ws.data.queued = 0;
