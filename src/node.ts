@@ -1,3 +1,4 @@
+import { MAX_SENT_AT, MIN_SENT_AT } from "./domain/dates.ts";
 import type { FileRef } from "./domain/files.ts";
 import { membershipTag, roomIdOf, type RoomRef } from "./domain/rooms.ts";
 import { RoomFiles } from "./room-files.ts";
@@ -314,7 +315,7 @@ export class Node {
       seq,
       peer_id: input.peer_id,
       text: input.text,
-      sent_at: Date.now(),
+      sent_at: Math.min(Math.max(Date.now(), MIN_SENT_AT), MAX_SENT_AT), // a clock gone mad still writes what members accept
       ...(input.guest ? { guest: true as const } : {}),
       ...(input.files?.length ? { files: input.files } : {}),
     };

@@ -1,5 +1,11 @@
 import type { Database, Statement } from "bun:sqlite";
+import { isSentAt, MAX_SENT_AT, MIN_SENT_AT } from "../domain/dates.ts";
 import type { FileRef } from "../domain/files.ts";
+
+/** A message whose date no member accepts (src/domain/dates.ts): it is never stored. */
+export class MessageDateError extends Error {
+  override name = "MessageDateError";
+}
 
 /** A chat message as stored and as the API shows it; `timestamp` is the local stamp. */
 export interface Message {
@@ -139,7 +145,9 @@ export class MessageStore {
     this.#maxSeq = db.query("SELECT max(seq) AS seq FROM messages WHERE origin = ? AND room = ?");
     this.#has = db.query("SELECT 1 AS one FROM messages WHERE origin = ? AND room = ? AND seq = ?");
     this.#after = db.query(
-      "SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key, files FROM messages WHERE origin = ? AND room = ? AND seq > ? AND sig IS NOT NULL ORDER BY seq LIMIT ?",
+      // A date from before the bound (an older build stored it) is never sent on: members would refuse it.
+      `SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key, files FROM messages
+       WHERE origin = ? AND room = ? AND seq > ? AND sig IS NOT NULL AND sent_at BETWEEN ${MIN_SENT_AT} AND ${MAX_SENT_AT} ORDER BY seq LIMIT ?`,
     );
     // For each origin of a room: its lowest sequence, and the end of the run that starts there.
     this.#runs = db.query(`
@@ -161,6 +169,7 @@ export class MessageStore {
    * `nonce`: the page's name for this send, kept a day so that a retry finds it (`sentWith`).
    */
   insert(m: NewMessage, nonce?: string): Message | null {
+    if (!isSentAt(m.sent_at)) throw new MessageDateError(`a message dated ${m.sent_at} is outside ${MIN_SENT_AT}..${MAX_SENT_AT}`);
     const stamp = this.#nextStamp();
     if (!this.#store(m, stamp, nonce)) return null;
     if (nonce !== undefined && stamp % 64 === 0) this.#pruneSends.run(Date.now() - NONCE_KEEP_MS);

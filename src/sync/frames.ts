@@ -1,4 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
+import { MAX_SENT_AT, MIN_SENT_AT } from "../domain/dates.ts";
 import { FileId, FileRefs } from "../domain/files.ts";
 import { DisplayName, MAX_TEXT_LENGTH, NodeId } from "../domain/names.ts";
 import { MembershipTag, RoomId } from "../domain/rooms.ts";
@@ -31,7 +32,8 @@ export const WireMessage = Type.Object(
     peer_id: DisplayName,
     /** Empty only in a message that carries files (checked by the codec). */
     text: Type.String({ maxLength: LIMITS.textLength }),
-    sent_at: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    /** The author's clock, within fixed bounds every member judges alike (src/domain/dates.ts). */
+    sent_at: Type.Integer({ minimum: MIN_SENT_AT, maximum: MAX_SENT_AT }),
     guest: Type.Optional(Type.Literal(true)),
     files: Type.Optional(FileRefs),
     /** The author instance's Ed25519 signature and raw public key, base64url (src/sync/signatures.ts). */

@@ -2,18 +2,20 @@
 import type { Message } from "../storage/index.ts";
 import { FileList, type FileStates } from "./file.tsx";
 import { MessageText } from "./text.tsx";
+import { isoTime, shownTime } from "./time.ts";
 
 /** Hours and minutes in UTC, labelled so; the page's script rewrites `time` elements to the reader's local time. */
 export function clock(ms: number): string {
-  return `${new Date(ms).toISOString().slice(11, 16)} UTC`;
+  return `${isoTime(ms)?.slice(11, 16) ?? "--:--"} UTC`;
 }
 
 /** A day as people read it, in UTC (the page's script redraws the days in the reader's time zone). */
 export function dayLabel(ms: number): string {
+  if (isoTime(ms) === null) return "an unknown day";
   return new Date(ms).toLocaleDateString("en-GB", { weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
 }
 
-const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const utcDay = (ms: number) => isoTime(ms)?.slice(0, 10) ?? "";
 
 /** The instance a message came from, by name when known here, else by its node id's start. */
 export type InstanceNames = (nodeId: string) => string | undefined;
@@ -87,13 +89,22 @@ export function MessageItem({ message, view }: { message: Message; view: Message
   const { names } = view;
   const own = isOwn(message, view.reader);
   const classes = ["msg", message.guest ? "guest" : "", own ? "own" : ""].filter(Boolean).join(" ");
+  // Far from its arrival, the arrival is shown, and the page says how far off the author's date was.
+  const when = shownTime(message);
   return (
     <li class={classes} id={`m-${message.timestamp}`} data-stamp={String(message.timestamp)} data-origin={message.origin} data-seq={String(message.seq)}>
       <div class="meta">
         <Byline message={message} names={names} />
-        <time datetime={new Date(message.sent_at).toISOString()} title={new Date(message.sent_at).toISOString()} safe>
-          {clock(message.sent_at)}
+        <time datetime={isoTime(when.ms) ?? ""} title={when.note ? `the author's clock said ${when.authorIso ?? "an impossible date"}` : (when.authorIso ?? "")} safe>
+          {clock(when.ms)}
         </time>
+        {when.note ? (
+          <span class="clock-off" safe>
+            {when.note}
+          </span>
+        ) : (
+          ""
+        )}
         {own ? <DeliveryMark delivered={message.seq <= view.delivered()} /> : ""}
       </div>
       {message.text === "" ? "" : <MessageText text={message.text} />}
@@ -119,7 +130,7 @@ export function MessageList({ messages, view }: { messages: Message[]; view: Mes
     <>
       {messages.map((message, i) => (
         <>
-          {i === 0 || utcDay(messages[i - 1]!.sent_at) !== utcDay(message.sent_at) ? <DayItem ms={message.sent_at} /> : ""}
+          {i === 0 || utcDay(shownTime(messages[i - 1]!).ms) !== utcDay(shownTime(message).ms) ? <DayItem ms={shownTime(message).ms} /> : ""}
           <MessageItem message={message} view={view} />
         </>
       ))}

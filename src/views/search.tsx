@@ -3,6 +3,7 @@ import type { SearchHit } from "../storage/messages.ts";
 import { Layout, type InstanceInfo } from "./layout.tsx";
 import { roomHref, roomPath } from "./links.ts";
 import { Byline, type InstanceNames } from "./message.tsx";
+import { isoTime, shownTime } from "./time.ts";
 
 export interface SearchProps {
   instance: InstanceInfo;
@@ -50,8 +51,8 @@ export function SearchPage({ instance, room, peerId, query, hits, limit, names }
                 <div class="meta">
                   <Byline message={message} names={names} />
                   <a href={`${roomHref(room, peerId, message.timestamp + 1)}#m-${message.timestamp}`}>
-                    <time datetime={new Date(message.sent_at).toISOString()} data-format="datetime" safe>
-                      {`${new Date(message.sent_at).toISOString().slice(0, 16).replace("T", " ")} UTC`}
+                    <time datetime={isoTime(shownTime(message).ms) ?? ""} data-format="datetime" safe>
+                      {`${isoTime(shownTime(message).ms)?.slice(0, 16).replace("T", " ") ?? "an unknown time"} UTC`}
                     </time>
                   </a>
                 </div>
