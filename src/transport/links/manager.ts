@@ -11,6 +11,7 @@ import type { AddressSource } from "./addresses.ts";
 import { decodeFrame, encodeControl, encodeData } from "./control.ts";
 import { CircuitRelay, CircuitTransport, type CircuitWire } from "./circuits.ts";
 import { DialQueue, handledRejection } from "./dial-queue.ts";
+import { HANDSHAKE_LIMITS, HandshakeGate } from "./handshakes.ts";
 import { MAX_MET, MeetingPoint, Meetings } from "./meeting.ts";
 import { Reach, type ReachAnswer, type ReachPorts } from "./reach.ts";
 import { secureChannel } from "../secure/channel.ts";
@@ -37,6 +38,8 @@ export class LinkManager {
   readonly #peers = new Map<string, Peer>();
   /** Links whose handshake is under way. */
   readonly #handshaking = new Set<Link>();
+  /** What accepted links may cost in handshakes, per source. */
+  readonly #gate = new HandshakeGate();
   readonly #closing = new AbortController();
   readonly #onData = new Handlers<[string, Uint8Array, Tier]>();
   readonly #onChange = new Handlers<[string, Tier | null, Tier | null]>();
@@ -104,6 +107,7 @@ export class LinkManager {
           identity: init.identity,
           hub: init.hub,
           handshakeTimeoutMs: this.#init.handshakeTimeoutMs,
+          replays: this.#gate.replays,
           onMessage: (from, m) => this.signaling.receive(from, m),
           // The rendezvous where the peer was met first, then members we share with it, perhaps.
           carriers: (to) => [
@@ -298,18 +302,24 @@ export class LinkManager {
     }
     this.#handshaking.add(link);
     try {
-      return await secureChannel(link, { identity: this.#init.identity, initiator: expected !== undefined, expected, timeoutMs: this.#init.handshakeTimeoutMs });
+      const { identity, handshakeTimeoutMs: timeoutMs } = this.#init;
+      const accepting = { replays: this.#gate.replays, firstMessageMs: HANDSHAKE_LIMITS.firstMessageMs };
+      return await secureChannel(link, { identity, initiator: expected !== undefined, expected, timeoutMs, ...(expected === undefined ? accepting : {}) });
     } finally {
       this.#handshaking.delete(link);
     }
   }
 
   async #accept(link: Link, tier: Tier): Promise<void> {
+    const place = this.#gate.admit(link);
+    if (typeof place === "string") return link.close(place);
     let secured: { nodeId: string; link: Link };
     try {
       secured = await this.#identify(link);
     } catch {
       return; // the handshake closed the link with its reason
+    } finally {
+      place();
     }
     const peer = this.#peers.get(secured.nodeId) ?? this.#addPeer(secured.nodeId);
     if (!peer) return secured.link.close("mesh is full");

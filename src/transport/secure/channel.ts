@@ -15,6 +15,7 @@ import { DialError, DialTimeoutError, messageOf, WrongPeerError } from "../error
 import type { Link, LinkKeys } from "../link.ts";
 import { x25519 } from "./curve.ts";
 import { FrameCipher } from "./frame-cipher.ts";
+import type { FirstMessages } from "./replays.ts";
 import { SecureLink } from "./secure-link.ts";
 
 /** This instance's lasting identity, as storage keeps it. */
@@ -31,6 +32,10 @@ export interface ChannelInit {
   /** The node id the dialler meant to reach; anyone else fails with WrongPeerError. Absent for accepted links. */
   expected?: string;
   timeoutMs: number;
+  /** On the accepting side: first messages seen lately, so a replayed one is refused before any key work. */
+  replays?: FirstMessages;
+  /** On the accepting side: the first message must come within this. @default timeoutMs */
+  firstMessageMs?: number;
 }
 
 /** Both sides' handshakes hash this first: another protocol version, or another use of Noise, cannot complete. */
@@ -38,6 +43,9 @@ const PROLOGUE = Buffer.from(`e-goat link ${PROTOCOL_VERSION}`);
 /** What an identity key signs: this context and the link's static key, nothing that could mean something else. */
 const SIGNED_CONTEXT = Buffer.from("e-goat noise static key:");
 const IDENTITY_PAYLOAD_BYTES = 32 + 64;
+/** The first message: the dialler's ephemeral key, then the protocol version in the clear. */
+const EPHEMERAL_BYTES = 32;
+const VERSION = Buffer.from(String(PROTOCOL_VERSION));
 
 /** Keys for a tier to tag its own packets (Link.authenticate), one per direction, bound to this handshake. */
 function packetKeys(handshakeHash: Uint8Array, initiator: boolean): LinkKeys {
@@ -50,6 +58,32 @@ const rawPublicKey = (key: KeyObject) => Buffer.from(key.export({ format: "jwk" 
 
 function identityPayload(identity: ChannelIdentity, staticKey: Uint8Array): Buffer {
   return Buffer.concat([rawPublicKey(identity.publicKey), sign(null, Buffer.concat([SIGNED_CONTEXT, staticKey]), identity.privateKey)]);
+}
+
+/**
+ * The Noise static key each identity's handshakes use, and its payload (the identity key and its signature over the
+ * static key), made once per identity: a key pair and a signature per handshake would be work a stranger's first
+ * message buys. Forward secrecy comes from the ephemeral keys; the identity payload names the node anyway.
+ */
+const statics = new WeakMap<ChannelIdentity, { keyPair: { publicKey: Uint8Array; secretKey: Uint8Array }; payload: Buffer }>();
+function staticOf(identity: ChannelIdentity) {
+  let found = statics.get(identity);
+  if (!found) {
+    const keyPair = x25519.generateKeyPair();
+    found = { keyPair, payload: identityPayload(identity, keyPair.publicKey) };
+    statics.set(identity, found);
+  }
+  return found;
+}
+
+/** Why a first message is refused before any key work (the wrong size or version, or a replay), or null. */
+function firstMessageProblem(message: Uint8Array, replays: FirstMessages | undefined): DialError | null {
+  const version = message.subarray(EPHEMERAL_BYTES);
+  if (message.byteLength < EPHEMERAL_BYTES || !VERSION.equals(version)) {
+    return new DialError(`protocol ${Buffer.from(version).toString().slice(0, 16) || "unknown"} is not ${PROTOCOL_VERSION}`);
+  }
+  if (replays && !replays.fresh(message.subarray(0, EPHEMERAL_BYTES))) return new DialError("a handshake's first message sent again");
+  return null;
 }
 
 /** The node id a handshake payload proves for `staticKey`, or a DialError. */
@@ -74,7 +108,8 @@ function provenNodeId(payload: Uint8Array, staticKey: Uint8Array | null): string
  */
 export function secureChannel(raw: Link, init: ChannelInit): Promise<{ nodeId: string; link: Link }> {
   const { promise, resolve, reject } = Promise.withResolvers<{ nodeId: string; link: Link }>();
-  const noise = new Noise("XX", init.initiator, null, { curve: x25519 });
+  const own = staticOf(init.identity);
+  const noise = new Noise("XX", init.initiator, own.keyPair, { curve: x25519 });
   noise.initialise(PROLOGUE);
   let step = 0;
   let remote: string | undefined;
@@ -95,20 +130,27 @@ export function secureChannel(raw: Link, init: ChannelInit): Promise<{ nodeId: s
     resolve({ nodeId: remote!, link: new SecureLink(raw, new FrameCipher(noise.tx!), new FrameCipher(noise.rx!)) });
   };
   const timer = setTimeout(() => fail(new DialTimeoutError(`no handshake within ${init.timeoutMs} ms`)), init.timeoutMs);
+  // An accepted link that says nothing holds its place only briefly.
+  const firstTimer =
+    !init.initiator && init.firstMessageMs !== undefined
+      ? setTimeout(() => fail(new DialTimeoutError(`no first handshake message within ${init.firstMessageMs} ms`)), init.firstMessageMs)
+      : undefined;
   const stopFrames = raw.onFrame((message) => {
     try {
       step++;
+      clearTimeout(firstTimer);
       if (init.initiator) {
         // <- e, ee, s, es (the responder's identity)
         remote = check(provenNodeId(noise.recv(message), noise.rs));
-        raw.send(noise.send(identityPayload(init.identity, noise.s.publicKey)));
+        raw.send(noise.send(own.payload));
         return done();
       }
       if (step === 1) {
-        // -> e, with the protocol version in the clear: a peer of another version is told so in words.
-        const version = Buffer.from(noise.recv(message)).toString();
-        if (version !== String(PROTOCOL_VERSION)) throw new DialError(`protocol ${version.slice(0, 16)} is not ${PROTOCOL_VERSION}`);
-        return void raw.send(noise.send(identityPayload(init.identity, noise.s.publicKey)));
+        // -> e, with the protocol version in the clear: checked (and a replay refused) before any key work.
+        const problem = firstMessageProblem(message, init.replays);
+        if (problem) throw problem;
+        noise.recv(message);
+        return void raw.send(noise.send(own.payload));
       }
       // -> s, se (the initiator's identity)
       remote = check(provenNodeId(noise.recv(message), noise.rs));
@@ -123,6 +165,7 @@ export function secureChannel(raw: Link, init: ChannelInit): Promise<{ nodeId: s
   });
   function settle() {
     clearTimeout(timer);
+    clearTimeout(firstTimer);
     stopFrames();
     stopClose();
   }

@@ -9,7 +9,7 @@ declare module "noise-handshake" {
     dh(publicKey: Uint8Array, keyPair: { secretKey: Uint8Array }): Uint8Array;
   }
   export default class Noise {
-    constructor(pattern: "XX", initiator: boolean, staticKeyPair?: null, options?: { curve?: Curve });
+    constructor(pattern: "XX", initiator: boolean, staticKeyPair?: { publicKey: Uint8Array; secretKey: Uint8Array } | null, options?: { curve?: Curve });
     readonly s: { publicKey: Uint8Array; secretKey: Uint8Array };
     /** The far end's static key, once the handshake has carried it. */
     readonly rs: Uint8Array | null;

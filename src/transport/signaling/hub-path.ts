@@ -1,7 +1,10 @@
 import { randomBytes } from "node:crypto";
+import { RateLimiter } from "../../rate-limit.ts";
 import { DialError, DialRefusedError, DialTimeoutError, messageOf } from "../errors.ts";
+import { FairShares } from "../fair-shares.ts";
 import type { Link, NodeAddress } from "../link.ts";
 import { secureChannel, type ChannelIdentity } from "../secure/channel.ts";
+import type { FirstMessages } from "../secure/replays.ts";
 import { hubRoomOf, parseEnvelope, type HubEnvelope, type LocalHub } from "./envelope.ts";
 import { HubLink, isSessionEnvelope, type SessionEnvelope } from "./hub-link.ts";
 import { isSignalMessage, type SignalMessage } from "./signal.ts";
@@ -9,8 +12,12 @@ import { isSignalMessage, type SignalMessage } from "./signal.ts";
 const ENVELOPE_TYPE = "e-goat-session";
 const IDLE_CLOSE_MS = 60_000;
 const OPEN_TIMEOUT_MS = 5000;
-/** Sessions others may have open with us through our hub at once, handshakes included. */
-const MAX_INCOMING = 64;
+/**
+ * Sessions others may have open with us at once, handshakes included: in all, and per source (a hub member, or the
+ * linked peer that passes a session on), fairly (../fair-shares.ts). Sessions a source may open a second.
+ */
+const INCOMING = { total: 64, share: 4 };
+const OPENED_PER_SECOND = 5;
 
 /** One secured session with another instance: its frames travel through a hub or a common peer, sealed end to end. */
 interface Session {
@@ -36,6 +43,8 @@ export interface HubPathInit {
   carriers?: (to: string) => string[];
   /** Asks `carrier` to pass a session frame on to `to`; false when there is no link to it. */
   relay?: (carrier: string, to: string, payload: SessionEnvelope) => boolean;
+  /** First handshake messages seen lately (the link manager's): a replayed one opens no session. */
+  replays?: FirstMessages;
 }
 
 /** Common peers asked at once to carry a session to an instance neither hub nor link reaches. */
@@ -60,6 +69,9 @@ export class HubPath {
   readonly #opening = new Map<string, Promise<Session>>();
   readonly #sockets = new Map<string, WebSocket>();
   readonly #timeoutMs: number;
+  /** Places of the sessions others opened, per source; and how fast each source opens them. */
+  readonly #places = new FairShares<Session>(INCOMING, (session) => session.link.close("making room for another source's session"));
+  readonly #opened = new RateLimiter({ perSecond: OPENED_PER_SECOND, burst: 4 * OPENED_PER_SECOND });
   #local: ReturnType<LocalHub["joinLocal"]> | null = null;
   #sweep: ReturnType<typeof setInterval> | null = null;
 
@@ -106,11 +118,12 @@ export class HubPath {
     const key = `${from} ${envelope.payload.session}`;
     const known = this.#incoming.get(key);
     if (known) return known.link.receive(envelope.payload);
-    if (this.#incoming.size >= MAX_INCOMING || !this.#local) return;
+    if (!this.#local) return;
     const local = this.#local;
     const session = this.#session(this.#incoming, key, from, envelope.payload.session, null, null, (payload) =>
       local.send({ type: ENVELOPE_TYPE, payload, target_peer_id: from }),
     );
+    if (!this.#admit(`hub member ${from}`, session)) return;
     session.link.receive(envelope.payload);
     // The claimed peer_id counts for nothing: the handshake must prove it.
     void this.#secure(session, false).catch(() => {});
@@ -187,11 +200,18 @@ export class HubPath {
       if (known.carrier === carrier) known.link.receive(payload);
       return;
     }
-    if (this.#incoming.size >= MAX_INCOMING) return;
     const session = this.#relayedSession(this.#incoming, key, from, payload.session, carrier);
+    if (!this.#admit(`carrier ${carrier}`, session)) return;
     session.link.receive(payload);
     // The carrier's word for who sent it counts for nothing: the handshake must prove it.
     void this.#secure(session, false).catch(() => {});
+  }
+
+  /** Gives a session another instance opened a place, within its source's rate and share; else closes it. */
+  #admit(source: string, session: Session): boolean {
+    if (this.#opened.take(source) && this.#places.take(source, session)) return true;
+    session.link.close(`${source} opens too many sessions`);
+    return false;
   }
 
   /** A session whose frames the linked peer `carrier` passes on, either way. */
@@ -214,6 +234,7 @@ export class HubPath {
     const way = carrier ? `through ${carrier}` : socket ? "via its hub" : "via our hub";
     const link = new HubLink(`${peer} ${way}`, id, transmit, () => {
       map.delete(key);
+      this.#places.release(session);
       if (this.#secured.get(peer) === session) this.#secured.delete(peer);
     });
     const session: Session = { peer, link, socket, carrier, secure: null, lastUsed: Date.now() };
@@ -224,7 +245,13 @@ export class HubPath {
   /** Runs the handshake over a session; then its sealed frames are signal messages from the proven peer. */
   async #secure(session: Session, initiator: boolean): Promise<void> {
     const { identity } = this.init;
-    const { nodeId, link } = await secureChannel(session.link, { identity, initiator, expected: initiator ? session.peer : undefined, timeoutMs: this.#timeoutMs });
+    const { nodeId, link } = await secureChannel(session.link, {
+      identity,
+      initiator,
+      expected: initiator ? session.peer : undefined,
+      timeoutMs: this.#timeoutMs,
+      replays: initiator ? undefined : this.init.replays,
+    });
     if (nodeId !== session.peer) {
       link.close("the hub member is not the node it claims to be");
       throw new DialError(`a hub member claimed to be ${session.peer} but is ${nodeId}`);
