@@ -86,6 +86,13 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     tidy();
+    // A message opened from search (`#m-…`, highlighted by the style sheet) is named as the one found, and brought
+    // to the middle of the list once the browser has scrolled to it (it puts it at the top edge).
+    const found = location.hash.startsWith("#m-") ? document.getElementById(location.hash.slice(1)) : null;
+    if (found?.matches("li.msg")) {
+      found.setAttribute("aria-current", "true");
+      addEventListener("load", () => found.scrollIntoView({ block: "center" }), { once: true });
+    }
     // The keyboard comes up on a phone when the box has focus: focus it on load only where there is a real pointer.
     const text = document.querySelector("#send textarea");
     if (text && matchMedia("(pointer: fine)").matches && !location.hash) text.focus({ preventScroll: true });

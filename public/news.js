@@ -1,5 +1,6 @@
 // News from the rooms not in view: the owner's room list (unread counts, newest first) as the stream sends it, the
-// count in the tab's title, the current room marked read while it is seen, and opt-in desktop notifications and sound.
+// count in the tab's title, the current room marked read while it is seen (never badged), and opt-in desktop
+// notifications (a click opens their room) and sound. Where the browser gives no notifications, the page says why.
 (() => {
   const list = () => document.getElementById("messages");
   const isOwner = () => list()?.dataset.owner === "1";
@@ -50,7 +51,7 @@
 
   // ---- notifications and sound, each opted into in this browser ----
 
-  const wantsNotes = () => store.get("egoat:notify") === "1" && "Notification" in window && Notification.permission === "granted";
+  const wantsNotes = () => store.get("egoat:notify") === "1" && !whyNoNotes() && Notification.permission === "granted";
   const wantsSound = () => store.get("egoat:sound") === "1";
   let audio;
   const chime = () => {
@@ -66,23 +67,64 @@
       tone.stop(audio.currentTime + 0.25);
     } catch {}
   };
-  const tell = (title, body, tag) => {
+  /** Brings this tab forward on the room a notification was about: the room in view, or that room's page. */
+  const openRoom = (room) => {
+    window.focus();
+    const l = list();
+    if (!l || room === l.dataset.room) {
+      const scroller = document.querySelector(".scroller");
+      if (scroller) scroller.scrollTop = 0;
+      return;
+    }
+    // The room list's own link to it (the owner's), else as the page's links are made (a guest's name rides along).
+    const link = document.querySelector(`#room-list li[data-room="${CSS.escape(room)}"] a`);
+    location.assign(link?.href ?? `/?${new URLSearchParams(l.dataset.peer ? { room, peer_id: l.dataset.peer } : { room })}`);
+  };
+  const tell = (room, body) => {
     if (wantsSound()) chime();
     if (!wantsNotes()) return;
     try {
-      const note = new Notification(title, { body, tag });
-      note.onclick = () => window.focus();
+      const note = new Notification(`#${room}`, { body, tag: room });
+      note.onclick = () => {
+        note.close();
+        openRoom(room);
+      };
     } catch {}
+  };
+
+  /** Why this page cannot give desktop notifications, in words; "" when it can, or may ask. */
+  const whyNoNotes = () => {
+    if (!window.isSecureContext) return `Desktop notifications: the browser allows them only on https or localhost, and this page is on ${location.origin}. Sound works here.`;
+    if (!("Notification" in window)) return "Desktop notifications: this browser has none.";
+    if (Notification.permission === "denied") return "Desktop notifications are blocked for this page in the browser's settings.";
+    return "";
+  };
+  /** Says why next to the notifications box, and takes the box out of use when it cannot work. */
+  const explainNotes = (box, why) => {
+    let line = document.getElementById("notify-why");
+    if (!line) {
+      line = window.egoat.element("p", "hint", "");
+      line.id = "notify-why";
+      box.closest("label")?.after(line);
+      box.setAttribute("aria-describedby", line.id);
+    }
+    line.textContent = why;
+    line.hidden = !why;
+    // Offered only where it can work: not without a secure context or the API, nor when the browser blocks it.
+    box.disabled = whyNoNotes() !== "";
+    if (why) box.checked = false;
   };
 
   const drawSettings = () => {
     for (const box of document.querySelectorAll("[data-setting]")) {
       const key = `egoat:${box.dataset.setting}`;
-      box.checked = store.get(key) === "1" && (box.dataset.setting !== "notify" || ("Notification" in window && Notification.permission === "granted"));
-      if (box.dataset.setting === "notify" && !("Notification" in window)) {
-        box.disabled = true;
-        box.closest("label")?.setAttribute("title", "This browser gives no notifications here (they need https or localhost).");
+      if (box.dataset.setting !== "notify") {
+        box.checked = store.get(key) === "1";
+        continue;
       }
+      const why = whyNoNotes();
+      box.checked = store.get(key) === "1" && !why && Notification.permission === "granted";
+      explainNotes(box, why);
     }
   };
   document.addEventListener("change", async (event) => {
@@ -92,9 +134,12 @@
     if (box.dataset.setting === "notify" && box.checked) {
       const answer = await Notification.requestPermission().catch(() => "denied");
       if (answer !== "granted") {
+        // Not unticked without a word: the browser's answer is said beside the box.
+        explainNotes(box, answer === "denied" ? whyNoNotes() || "Desktop notifications were refused by the browser." : "Desktop notifications need the browser's permission: tick the box again to be asked.");
         box.checked = false;
         return;
       }
+      explainNotes(box, "");
     }
     store.set(key, box.checked ? "1" : null);
   });
@@ -121,7 +166,13 @@
       for (const li of fresh.querySelectorAll("li[data-room]")) {
         const before = latest.get(li.dataset.room);
         const news = before !== undefined && Number(li.dataset.latest) > before && Number(li.dataset.unread) > 0;
-        if (news && (li.dataset.room !== here || document.hidden)) tell(`#${li.dataset.room}`, li.querySelector(".room-latest")?.textContent ?? "", li.dataset.room);
+        if (news && (li.dataset.room !== here || document.hidden)) tell(li.dataset.room, li.querySelector(".room-latest")?.textContent ?? "");
+        // The room in view is being read: what arrives there is counted in the title while the tab is hidden, and
+        // is never a badge (the stream's count lags the read mark by a round trip).
+        if (li.dataset.room === here) {
+          li.dataset.unread = "0";
+          li.querySelector(".badge")?.remove();
+        }
       }
       old.replaceWith(fresh);
       remember(fresh);
@@ -138,7 +189,7 @@
     showCount();
     if (!isOwner()) {
       const last = [...list().querySelectorAll(":scope > li.msg")].at(-1);
-      if (last && !last.classList.contains("own")) tell(`#${list().dataset.room}`, `${last.querySelector(".author")?.textContent}: ${last.querySelector(".text")?.textContent ?? "a file"}`, list().dataset.room);
+      if (last && !last.classList.contains("own")) tell(list().dataset.room, `${last.querySelector(".author")?.textContent}: ${last.querySelector(".text")?.textContent ?? "a file"}`);
     }
   });
 

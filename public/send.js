@@ -1,11 +1,13 @@
 // The message form, sent by the script: the message shows in the list at once as "sending", then "sent" (stored by
 // this instance) and "delivered" (held by every linked member); a send that fails stays with "Retry", and is tried
 // again by itself once the instance answers, under the same nonce, so it is never stored twice. Drafts are kept in
-// this browser until sent. Without the script the form posts as it is.
+// this browser until sent, saved as they are typed. A text over the limit is kept whole, and can go as several
+// messages. Without the script the form posts as it is.
 (() => {
   const form = () => document.getElementById("send");
   const list = () => document.getElementById("messages");
-  const limitOf = (area) => Number(area.getAttribute("maxlength")) || 16384;
+  /** The most characters a message may have: the box's maxlength, which the script lifts (data-limit keeps it). */
+  const limitOf = (area) => Number(area.dataset.limit || area.getAttribute("maxlength")) || 16384;
   const draftKey = (room) => `egoat:draft:${room}`;
   const outboxKey = (room) => `egoat:outbox:${room}`;
   /** Stored sends are kept a week at most. */
@@ -128,25 +130,81 @@
     el.textContent = message || "";
   };
 
+  const NUMBER_WORDS = ["", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
+
+  /**
+   * A text cut to the limit: at the last space or line break within it (a text of one long word at the limit itself,
+   * never inside a surrogate pair); the whitespace at the cut goes, as between two messages.
+   */
+  const firstPart = (text, limit) => {
+    if (text.length <= limit) return [text, ""];
+    const space = text.slice(0, limit + 1).search(/\s\S*$/);
+    let cut = space > limit / 2 ? space : limit;
+    if (cut === limit && /[\uD800-\uDBFF]/.test(text[cut - 1])) cut -= 1;
+    return [text.slice(0, cut).trimEnd(), text.slice(cut).trimStart()];
+  };
+
+  /** The counter: shown near the limit, in characters as the box counts them; past it, how far, and a way to send it. */
   const count = (area) => {
     const el = document.getElementById("send-count");
     if (!el) return;
     const limit = limitOf(area);
     const used = area.value.length;
-    // Shown near the limit only, in characters, as the box counts them.
-    el.textContent = used >= limit ? `${limit.toLocaleString()} characters: the most a message may have.` : used > limit - 1000 ? `${used.toLocaleString()} of ${limit.toLocaleString()} characters` : "";
+    const over = used - limit;
+    const words = over > 0 ? `${over.toLocaleString()} characters over the limit: send it as ${NUMBER_WORDS[Math.ceil(used / limit)] ?? Math.ceil(used / limit)} messages?` : "";
+    // Rewritten only when it changes: the counter is a live region.
+    if (over > 0 && el.dataset.words === words) return;
+    el.dataset.words = words;
+    el.replaceChildren();
     el.classList.toggle("full", used >= limit);
+    if (over > 0) {
+      const split = element("button", "quiet", "Send the first part");
+      split.type = "button";
+      split.dataset.sendPart = "";
+      el.append(element("span", "", `${words} `), split);
+      return;
+    }
+    el.textContent = used === limit ? `${limit.toLocaleString()} characters: the most a message may have.` : used > limit - 1000 ? `${used.toLocaleString()} of ${limit.toLocaleString()} characters` : "";
   };
 
-  let draftTimer;
+  /** Keeps what the box holds as the room's draft (or none), at once: a reload a moment later loses nothing. */
+  const saveDraft = () => {
+    const f = form();
+    const area = f?.querySelector("textarea");
+    if (area) store.set(draftKey(f.dataset.room), area.value.trim() ? area.value : null);
+  };
+
   document.addEventListener("input", (event) => {
     const area = event.target;
     if (!area.matches?.("#send textarea")) return;
     count(area);
     showError("");
-    clearTimeout(draftTimer);
-    draftTimer = setTimeout(() => store.set(draftKey(form().dataset.room), area.value.trim() ? area.value : null), 300);
+    saveDraft();
   });
+  // Also as the page goes away or into the background (an input the page did not see, a value set by the browser).
+  addEventListener("pagehide", saveDraft);
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) saveDraft();
+  });
+
+  /** Shows `text` in the list at once as the reader's own message, and posts it. */
+  const sendText = (f, text) => {
+    const room = f.dataset.room;
+    const send = { nonce: nonce(), peerId: f.querySelector('[name="peer_id"]').value, text, at: Date.now() };
+    putSend(room, send);
+    list()?.append(pendingItem(send));
+    const scroller = document.querySelector(".scroller");
+    if (scroller) scroller.scrollTop = 0;
+    post(room, send);
+  };
+
+  /** What is left in the box after a send: the counter, the error and the draft follow it. */
+  const keepInBox = (area, rest) => {
+    area.value = rest;
+    count(area);
+    showError("");
+    saveDraft();
+  };
 
   document.addEventListener("submit", (event) => {
     const f = event.target;
@@ -156,18 +214,8 @@
     const text = area.value.replace(/\r\n?/g, "\n");
     if (text.trim() === "") return showError("Write something before sending.");
     if (text.length > limitOf(area)) return showError(`A message may have ${limitOf(area).toLocaleString()} characters; this one has ${text.length.toLocaleString()}.`);
-    const room = f.dataset.room;
-    const send = { nonce: nonce(), peerId: f.querySelector('[name="peer_id"]').value, text, at: Date.now() };
-    putSend(room, send);
-    list()?.append(pendingItem(send));
-    const scroller = document.querySelector(".scroller");
-    if (scroller) scroller.scrollTop = 0;
-    area.value = "";
-    count(area);
-    showError("");
-    clearTimeout(draftTimer);
-    store.set(draftKey(room), null);
-    post(room, send);
+    sendText(f, text);
+    keepInBox(area, "");
   });
 
   document.addEventListener("keydown", (event) => {
@@ -179,6 +227,16 @@
 
   document.addEventListener("click", (event) => {
     const room = form()?.dataset.room;
+    if (event.target.closest("[data-send-part]")) {
+      // Over the limit: the first part goes now, the rest stays in the box for the next.
+      const area = form()?.querySelector("textarea");
+      if (!area) return;
+      const [first, rest] = firstPart(area.value.replace(/\r\n?/g, "\n"), limitOf(area));
+      if (first.trim() !== "") sendText(form(), first);
+      keepInBox(area, rest);
+      area.focus();
+      return;
+    }
     const retry = event.target.closest("[data-retry]");
     if (retry && room) {
       const send = outbox(room).find((s) => s.nonce === retry.dataset.retry);
@@ -239,6 +297,9 @@
     if (!f) return;
     const room = f.dataset.room;
     const area = f.querySelector("textarea");
+    // The box takes a text over the limit whole (a paste is not cut short without a word); the counter says so.
+    area.dataset.limit = String(limitOf(area));
+    area.removeAttribute("maxlength");
     // The draft comes back unless the page brings one itself (a refused send).
     const draft = store.get(draftKey(room), null);
     if (draft && area.value.trim() === "") area.value = draft;

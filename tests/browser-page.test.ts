@@ -464,7 +464,8 @@ describe.skipIf(!hasChromium)("the page as people use it", () => {
       // A hit links to the message among its neighbours, in view.
       await p.locator("ol.hits li a").last().click();
       await p.waitForURL(/before=/);
-      expect(await p.locator("#messages li.msg .text").allTextContents()).toEqual(["the café is on Main Street"]);
+      expect(await p.locator("#messages li.msg .text").allTextContents()).toEqual(["the café is on Main Street", "see you at the cafe", "nothing to find here"]);
+      expect(await p.locator("#messages li.msg:target .text").textContent()).toBe("the café is on Main Street");
 
       await openRoom(p, a.http, "keep", "alice");
       await p.locator("details.leave summary").click();

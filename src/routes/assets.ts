@@ -3,6 +3,7 @@ import { RoomName, roomNameFrom } from "../domain/names.ts";
 // Imported as files so `bun build --compile` embeds them in the binary.
 import appJs from "../../public/app.js" with { type: "file" };
 import filesJs from "../../public/files.js" with { type: "file" };
+import menusJs from "../../public/menus.js" with { type: "file" };
 import namesJs from "../../public/names.js" with { type: "file" };
 import newsJs from "../../public/news.js" with { type: "file" };
 import sendJs from "../../public/send.js" with { type: "file" };
@@ -17,6 +18,7 @@ const ASSETS: Record<string, { path: string; type: string }> = {
   "send.js": { path: sendJs, type: "text/javascript; charset=utf-8" },
   "news.js": { path: newsJs, type: "text/javascript; charset=utf-8" },
   "files.js": { path: filesJs, type: "text/javascript; charset=utf-8" },
+  "menus.js": { path: menusJs, type: "text/javascript; charset=utf-8" },
   "names.js": { path: namesJs, type: "text/javascript; charset=utf-8" },
   "style.css": { path: styleCss, type: "text/css; charset=utf-8" },
 };

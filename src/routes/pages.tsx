@@ -116,11 +116,12 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
     return htmlResponse(String(page), status);
   };
 
-  /** A page-route refusal as the landing page, keeping a valid room in the form. */
-  const refusedPage = (error: unknown, request: Request, server: Server<unknown> | null, room?: unknown) => {
+  /** A page-route refusal as the landing page, keeping a valid room (and a pasted invite link) in the form. */
+  const refusedPage = (error: unknown, request: Request, server: Server<unknown> | null, room?: unknown, invite?: unknown) => {
     const refusal = refusalOf(error);
     if (!refusal) return internalError(error);
-    return landing(refusal.status, { owner: isOwner(request, server), room: isRoomName(room) ? room : undefined, error: refusal.message });
+    const pasted = typeof invite === "string" ? invite : undefined;
+    return landing(refusal.status, { owner: isOwner(request, server), room: isRoomName(room) ? room : undefined, invite: pasted, error: refusal.message });
   };
 
   /** A refused post to a room, as the room's page with the error (and the draft), or the landing page if it cannot be shown. */
@@ -232,7 +233,8 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
       {
         ...ownerForm(["invite", "peer_id"]),
         body: t.Object({ invite: t.String({ minLength: 1, maxLength: 2048, error: "Paste an invite link." }), peer_id: MessageFields.properties.peer_id }),
-        error: ({ error, request, server }) => refusedPage(error, request, server),
+        // What was pasted stays in the form, to be mended rather than pasted again.
+        error: ({ error, body, request, server }) => refusedPage(error, request, server, undefined, (body as { invite?: unknown } | undefined)?.invite),
       },
     )
     .post(

@@ -9,6 +9,8 @@ import { PageName, PageRoom, wholeNumber } from "./schemas.ts";
 
 /** Hits shown for one search. */
 const SEARCH_LIMIT = 50;
+/** Newer messages shown after a hit opened from search, so it is read among its neighbours. */
+const HIT_CONTEXT = 10;
 
 const FORM = "application/x-www-form-urlencoded";
 const JSON_TYPE = "application/json";
@@ -71,7 +73,11 @@ export function roomActionRoutes(opts: AppOptions, guests: GuestLimit, access: R
       "/rooms/:room/search",
       ({ params: { room }, query, request, server }) => {
         access.room(request, server, room);
-        const hits = node.search(room, query.q ?? "", SEARCH_LIMIT);
+        // Each hit opens as the page of messages that ends a few after it.
+        const hits = node.search(room, query.q ?? "", SEARCH_LIMIT).map((hit) => {
+          const last = node.history(room, hit.message.timestamp, HIT_CONTEXT).at(-1) ?? hit.message;
+          return { ...hit, before: last.timestamp + 1 };
+        });
         const names = (nodeId: string) => node.instanceName(nodeId);
         const instance = { name: node.name, nodeId: node.id, version: opts.version };
         return htmlResponse(

@@ -15,6 +15,8 @@ export interface LandingProps {
   room?: string;
   /** The name this browser entered a room under before, as a guest. */
   guestName?: string;
+  /** An invite link as it was pasted, kept in its form when it was refused. */
+  invite?: string;
   /** The create form's "open room" box, as it was ticked. */
   open?: boolean;
   /** A room the owner reached by a link from elsewhere: asked before it is joined. */
@@ -102,14 +104,14 @@ function CreateRoom({ instance, room, open, notice }: LandingProps) {
   );
 }
 
-function JoinByInvite({ instance }: { instance: InstanceInfo }) {
+function JoinByInvite({ instance, invite }: { instance: InstanceInfo; invite?: string }) {
   return (
     <section class="card">
       <h2>Join by invite link</h2>
       <form method="post" action="/invite" class="join">
         <label>
           Invite link
-          <input name="invite" required type="url" placeholder="http://…/?room=…&amp;key=…&amp;node=…" autocomplete="off" />
+          <input name="invite" required type="url" value={invite ?? ""} placeholder="http://…/?room=…&amp;key=…&amp;node=…" autocomplete="off" />
         </label>
         <NameField value={instance.name} />
         <button type="submit">Join</button>
@@ -191,7 +193,7 @@ export function Landing(props: LandingProps) {
         {props.confirmJoin ? <ConfirmJoin instance={props.instance} confirmJoin={props.confirmJoin} /> : ""}
         <ErrorLine error={props.confirmJoin ? undefined : props.error} />
         <CreateRoom {...props} />
-        <JoinByInvite instance={props.instance} />
+        <JoinByInvite instance={props.instance} invite={props.invite} />
         <Rooms {...props} />
         <LeftRooms {...props} />
       </main>

@@ -179,7 +179,7 @@ function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, stun, rendez
 function RoomTools({ room, peerId, owner }: { room: string; peerId: string; owner: boolean }) {
   return (
     <div class="room-tools">
-      <details class="find">
+      <details class="find" name="room-tools">
         <summary>Search</summary>
         <form class="search" method="get" action={roomPath(room, "search")} role="search">
           <input type="hidden" name="peer_id" value={peerId} />
@@ -187,7 +187,7 @@ function RoomTools({ room, peerId, owner }: { room: string; peerId: string; owne
           <button type="submit">Search</button>
         </form>
       </details>
-      <details class="alerts needs-js">
+      <details class="alerts needs-js" name="room-tools">
         <summary>Alerts</summary>
         <div class="alerts-body">
           <label class="check">
@@ -199,7 +199,7 @@ function RoomTools({ room, peerId, owner }: { room: string; peerId: string; owne
         </div>
       </details>
       {owner ? (
-        <details class="leave">
+        <details class="leave" name="room-tools">
           <summary>Leave</summary>
           <form method="post" action={roomPath(room, "leave")} class="leave-form">
             <p safe>{`Leave #${room}? Its messages stop coming here, and its members no longer reach you through it.`}</p>

@@ -10,10 +10,15 @@ export interface SearchProps {
   room: string;
   peerId: string;
   query: string;
-  hits: SearchHit[];
+  hits: FoundHit[];
   /** The most hits shown: more may exist when `hits` is this long. */
   limit: number;
   names: InstanceNames;
+}
+
+/** A hit, and the page's `before` that shows it among its neighbours (older and newer). */
+export interface FoundHit extends SearchHit {
+  before: number;
 }
 
 /** A hit's text with its matches marked (`<mark>`), from the \u0001…\u0002 the index put around them. */
@@ -46,11 +51,11 @@ export function SearchPage({ instance, room, peerId, query, hits, limit, names }
             {hits.length > 0 ? `${hits.length === limit ? `The ${limit} newest` : hits.length} ${hits.length === 1 ? "message" : "messages"} found, newest first.` : ""}
           </p>
           <ol class="hits">
-            {hits.map(({ message, marked }) => (
+            {hits.map(({ message, marked, before }) => (
               <li class="msg">
                 <div class="meta">
                   <Byline message={message} names={names} />
-                  <a href={`${roomHref(room, peerId, message.timestamp + 1)}#m-${message.timestamp}`}>
+                  <a href={`${roomHref(room, peerId, before)}#m-${message.timestamp}`}>
                     <time datetime={isoTime(shownTime(message).ms) ?? ""} data-format="datetime" safe>
                       {`${isoTime(shownTime(message).ms)?.slice(0, 16).replace("T", " ") ?? "an unknown time"} UTC`}
                     </time>
