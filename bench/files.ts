@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomFile } from "../tests/helpers/files.ts";
+import { fetchEverything, randomFile } from "../tests/helpers/files.ts";
 import { rawDataChannelTo, rawWebSocketTo } from "./raw-link.ts";
 import { startInstance, type Instance } from "../tests/helpers/instance.ts";
 
@@ -263,6 +263,8 @@ async function measureTier(tier: string, source: { path: string; sha256: string 
   try {
     b = await startInstance({ db: join(dir, `${tier}-b.db`), args: [...args("b"), "--peer", a.http] });
     const B = b;
+    // B fetches the file by itself, whatever its size (by default only up to 25 MB).
+    await fetchEverything(B);
     const deadline = Date.now() + 30_000;
     for (;;) {
       const peers = await json<{ node_id: string; tier: string | null; state: string; rooms: string[] }[]>(fetch(`${B.http}/peers`));

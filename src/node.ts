@@ -259,6 +259,7 @@ export class Node {
     if (deleteHistory) {
       const lastSeq = this.#storage.messages.maxSeq(this.id, name);
       for (const file of this.#storage.messages.dropRoom(name)) this.files.discard(file);
+      this.files.forgetRoom(name);
       this.#storage.rooms.forget(name, id, lastSeq);
     } else {
       this.#storage.rooms.leave(name);

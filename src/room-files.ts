@@ -1,9 +1,16 @@
 /**
  * The files of rooms' messages as this instance keeps them: uploads stored a chunk at a time within the size limit
- * and the disk's margin, what a reader may download, how much of each file is here and at each member, and the
- * storage side of fetching (the FileReplica that sync/file-sync.ts pulls chunks into), rooms translated from ids.
+ * and the disk's margin, which room a file came through (only there is it served and listed as here), what a reader
+ * may download, how much of each file is here and at each member and how fast it comes, the owner's settings and
+ * choices (what is fetched by itself, fetch and cancel), guests' quotas, and the storage side of fetching (the
+ * FileReplica that sync/file-sync.ts pulls chunks into), rooms translated from ids.
  */
-import { safeFileName, safeFileType, type FileRef, type HeldFile } from "./domain/files.ts";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { DEFAULT_FILE_SETTINGS, fetchesByItself, FileSettings, isImageType, type FileFetch, safeFileName, safeFileType, type FileRef, type HeldFile } from "./domain/files.ts";
+import { FileSpeeds } from "./file-speed.ts";
+import { GuestQuota } from "./guest-quota.ts";
+import { FileRooms } from "./storage/file-rooms.ts";
+import { FileSettingsStore } from "./storage/file-settings.ts";
 import { FileTooLargeError } from "./storage/files.ts";
 import type { Storage } from "./storage/index.ts";
 import type { FileReplica } from "./sync/file-sync.ts";
@@ -12,6 +19,8 @@ import { memoryValve } from "./util/memory.ts";
 
 /** Bytes the disk keeps free: no upload or fetch takes it below this. */
 export const DISK_MARGIN_BYTES = 1024 ** 3;
+
+const checkSettings = TypeCompiler.Compile(FileSettings);
 
 /** There is not enough disk left to store the file and keep the margin. */
 export class DiskFullError extends Error {
@@ -45,6 +54,7 @@ export interface RoomFilesInit {
 
 /** A file as a reader downloads it. */
 export interface Download {
+  /** As the room's message names it, with the size its bytes add up to. */
   ref: FileRef;
   /** Bytes `start` to `end` inclusive, a chunk at a time. */
   read(start: number, end: number): ReadableStream<Uint8Array>;
@@ -53,29 +63,42 @@ export interface Download {
 export class RoomFiles {
   readonly maxFileBytes: number;
   readonly #storage: Storage;
+  readonly #rooms: FileRooms;
+  readonly #settings: FileSettingsStore;
+  readonly quota: GuestQuota;
   readonly #free: () => number;
   readonly #init: RoomFilesInit;
   readonly #progress = new Handlers<[string, number]>();
+  readonly #choices = new Handlers<[string | null, boolean]>();
   /** Per file, how much of it each member said it holds. */
   readonly #atPeers = new Map<string, Map<string, number>>();
+  /** Files being fetched now, or waiting for a member that has them (as file-sync.ts tells). */
+  readonly #status = new Map<string, "fetching" | "waiting">();
+  readonly #speeds = new FileSpeeds();
+  /** Files whose fetch the owner cancelled since start: a chunk stored after (it was on its way) is dropped too. */
+  readonly #cancelled = new Set<string>();
 
   constructor(init: RoomFilesInit) {
     this.#init = init;
     this.#storage = init.storage;
+    this.#rooms = new FileRooms(init.storage.db);
+    this.#settings = new FileSettingsStore(init.storage.db);
+    this.quota = new GuestQuota(this.#settings, () => this.settings());
     this.maxFileBytes = init.maxFileBytes;
     this.#free = init.freeDiskBytes ?? (() => Infinity);
   }
 
   /**
-   * Stores an upload; throws FileTooLargeError past the size limit (nothing is kept), DiskFullError when the disk
-   * would be left under its margin, RangeError when it is empty.
+   * Stores an upload to `room` (by name); throws FileTooLargeError past the size limit (nothing is kept), DiskFullError
+   * when the disk would be left under its margin, RangeError when it is empty. The file is whole in that room.
    */
-  async upload(stream: AsyncIterable<Uint8Array>, name: string | undefined, type: string | undefined): Promise<FileRef> {
-    const room = this.#free() - DISK_MARGIN_BYTES;
-    if (room <= 0) throw new DiskFullError("the disk is nearly full: no file can be stored");
-    const limit = Math.min(this.maxFileBytes, room);
+  async upload(stream: AsyncIterable<Uint8Array>, name: string | undefined, type: string | undefined, room: string): Promise<FileRef> {
+    const free = this.#free() - DISK_MARGIN_BYTES;
+    if (free <= 0) throw new DiskFullError("the disk is nearly full: no file can be stored");
+    const limit = Math.min(this.maxFileBytes, free);
     try {
       const manifest = await this.#storage.files.write(throughValve(stream), limit);
+      this.#rooms.complete(manifest.id, room);
       return { id: manifest.id, name: safeFileName(name), size: manifest.size, type: safeFileType(type) };
     } catch (error) {
       if (error instanceof FileTooLargeError && limit < this.maxFileBytes) throw new DiskFullError("the disk is nearly full: the file does not fit");
@@ -83,19 +106,45 @@ export class RoomFiles {
     }
   }
 
-  /** Forgets an upload whose message was not posted, unless a message carries it. */
-  discard(id: string): void {
+  /** Forgets an upload to `room` whose message was not posted: in that room unless a message there carries it, and whole unless any does. */
+  discard(id: string, room?: string): void {
+    if (room !== undefined && !this.inRoom(id, room)) this.#rooms.forget(id, room);
     this.#storage.files.discard(id);
   }
 
-  /** Bytes of the file held here. */
-  have(id: string): number {
-    return this.#storage.files.have(id);
+  /** A room's history was deleted here: what came through it is forgotten (a room of that name later is another). */
+  forgetRoom(room: string): void {
+    this.#rooms.forgetRoom(room);
   }
 
-  /** A message's files as readers see them, with the bytes of each held here. */
-  held(files: readonly FileRef[]): HeldFile[] {
-    return files.map((f) => ({ ...f, have: this.have(f.id) }));
+  /** Bytes of the file that came through `room` (by name): what its readers may have of it. */
+  have(id: string, room: string): number {
+    return this.#rooms.bytes(id, room);
+  }
+
+  /**
+   * A message's files as readers of its room see them: the bytes of each here for that room, and once whole there the
+   * size its bytes add up to (a message may have said another).
+   */
+  held(files: readonly FileRef[], room: string): HeldFile[] {
+    return files.map((f) => {
+      const have = this.have(f.id, room);
+      const whole = this.#rooms.hold(f.id, room) === "complete";
+      return { ...f, size: whole ? have : f.size, have };
+    });
+  }
+
+  /** Where the file stands for the readers of `room` (by name). */
+  fetchState(ref: FileRef, room: string): FileFetch {
+    if (this.#rooms.hold(ref.id, room) === "complete") return { kind: "whole" };
+    const status = this.#status.get(ref.id);
+    if (status === "fetching") return { kind: "coming", rate: this.#speeds.rate(ref.id) };
+    return this.#fetches(ref.id, ref.size, isImageType(ref.type)) ? { kind: "waiting" } : { kind: "offered" };
+  }
+
+  /** The size a file's manifest gives (what a download would be), when known here; else what the message says. */
+  sizeOf(ref: FileRef): number {
+    return this.#storage.files.manifest(ref.id)?.size ?? ref.size;
   }
 
   /** The file as a message of `room` (by name) carries it, if one does. */
@@ -105,14 +154,19 @@ export class RoomFiles {
   }
 
   /**
-   * The file for a reader of `rooms` (names; null: any room joined here, for the owner), once it is whole here;
-   * null when none of those rooms carries it or it is not all here yet.
+   * The file for a reader of `rooms` (names; null: any room joined here, for the owner), once it is whole in one of
+   * them; null when none of those rooms carries it or it has not come whole through one.
    */
   download(id: string, rooms: string[] | null): Download | null {
-    const row = this.#storage.files.refs(id).find((r) => this.#init.roomId(r.room) !== undefined && (rooms === null || rooms.includes(r.room)));
+    const holding = new Set(this.#rooms.holding(id));
+    const row = this.#storage.files
+      .refs(id)
+      .find((r) => holding.has(r.room) && this.#init.roomId(r.room) !== undefined && (rooms === null || rooms.includes(r.room)));
     if (!row || !this.#storage.files.isComplete(id)) return null;
+    const size = this.#storage.files.manifest(id)!.size;
     return {
-      ref: fileRef(id, row),
+      // Its size as its bytes add up (storage/files.ts), whatever the message said: a lie there never cuts it short.
+      ref: { ...fileRef(id, row), size },
       read: (start, end) =>
         this.#storage.files.read(id, start, end)!.pipeThrough(
           new TransformStream<Uint8Array, Uint8Array>({
@@ -142,6 +196,7 @@ export class RoomFiles {
 
   /** Bytes of a file held here came on. */
   progressed(id: string, bytes: number): void {
+    this.#speeds.note(id, bytes);
     this.#progress.emit(id, bytes);
   }
 
@@ -153,30 +208,98 @@ export class RoomFiles {
     this.#progress.emit(id, this.#storage.files.have(id));
   }
 
+  // ---- the owner's say ----
+
+  /** What is fetched by itself, and guests' quotas. */
+  settings(): FileSettings {
+    const stored = this.#settings.settings();
+    const merged = { ...DEFAULT_FILE_SETTINGS, ...(typeof stored === "object" && stored !== null ? stored : {}) };
+    return checkSettings.Check(merged) ? merged : DEFAULT_FILE_SETTINGS;
+  }
+
+  /** Changes the settings; files they now bring are fetched, files they no longer bring are left as they are. */
+  updateSettings(settings: FileSettings): void {
+    this.#settings.update(settings);
+    this.#choices.emit(null, true);
+  }
+
+  /** The owner asks for a file to be fetched, whatever its size. */
+  fetch(id: string): void {
+    this.#cancelled.delete(id);
+    this.#settings.choose(id, true);
+    this.#choices.emit(id, true);
+    this.#progress.emit(id, this.#storage.files.have(id));
+  }
+
+  /**
+   * The owner cancels a file's fetch: it stops, what came of it is dropped (never marked whole), and it is fetched
+   * again only on the owner's asking.
+   */
+  cancel(id: string): void {
+    this.#settings.choose(id, false);
+    this.#cancelled.add(id);
+    this.#choices.emit(id, false);
+    this.#status.delete(id);
+    this.#storage.files.dropPartial(id);
+    this.#speeds.forget(id);
+    this.#progress.emit(id, 0);
+  }
+
+  /** Whether the file is to be fetched: the owner's choice, else the settings (by size and kind). */
+  #fetches(id: string, size: number, image: boolean): boolean {
+    return this.#settings.choice(id) ?? fetchesByItself(this.settings(), { size, image });
+  }
+
   /** The storage side of fetching and serving files, rooms by id. */
   replica(): FileReplica {
     const files = this.#storage.files;
+    const name = (roomId: string) => this.#init.roomName(roomId);
+    const inRoom = <T>(roomId: string, fallback: T, use: (room: string) => T): T => {
+      const room = name(roomId);
+      return room === undefined ? fallback : use(room);
+    };
     return {
-      wanted: (limit) =>
-        files
-          .wanted(limit)
-          .map((w) => ({ ...w, rooms: w.rooms.flatMap((name) => this.#init.roomId(name) ?? []) }))
-          .filter((w) => w.rooms.length > 0),
-      carries: (roomId, fileId) => {
-        const name = this.#init.roomName(roomId);
-        return name !== undefined && this.inRoom(fileId, name);
+      wanted: (after, limit) => {
+        const page = files.wanted(after, limit);
+        const settings = this.settings();
+        const wanted = page
+          .map((w) => ({ ...w, rooms: w.rooms.flatMap((room) => this.#init.roomId(room) ?? []) }))
+          .filter((w) => w.rooms.length > 0 && (w.choice ?? fetchesByItself(settings, w)));
+        return { files: wanted.map(({ id, size, rooms }) => ({ id, size, rooms })), next: page.length < limit ? null : page.at(-1)!.id };
       },
+      carries: (roomId, fileId) => inRoom(roomId, false, (room) => this.inRoom(fileId, room)),
       manifest: (id) => files.manifest(id),
       register: (m) => files.register(m),
-      missing: (id) => files.missing(id),
-      putChunk: (m, index, data) => {
+      hold: (id, roomId) => inRoom(roomId, "none", (room) => this.#rooms.hold(id, room)),
+      open: (id, roomId) => inRoom(roomId, undefined, (room) => this.#rooms.open(id, room)),
+      missing: (id, roomId) => inRoom(roomId, [], (room) => this.#rooms.missing(id, room, files.manifest(id)?.hashes.length ?? 0)),
+      putChunk: (m, index, data, roomIds) => {
         const hash = m.hashes[index];
-        return hash === undefined ? Promise.resolve(false) : this.#storage.chunks.put(hash, data);
+        const rooms = roomIds.flatMap((id) => name(id) ?? []);
+        if (hash === undefined) return Promise.resolve(false);
+        return this.#storage.chunks.put(hash, data, { file: m.id, rooms, idx: index }).then((stored) => {
+          if (this.#cancelled.has(m.id)) files.dropPartial(m.id);
+          return stored;
+        });
       },
+      servable: (id, roomId, index) =>
+        inRoom(roomId, false, (room) => (index === null ? this.#rooms.hold(id, room) !== "none" : this.#rooms.servable(id, room, index))),
       chunk: (m, index) => files.chunk(m, index),
-      markComplete: (id) => files.markComplete(id),
-      have: (id) => files.have(id),
+      complete: (id, roomId) =>
+        inRoom(roomId, undefined, (room) => {
+          this.#rooms.complete(id, room);
+          if (files.missing(id).length === 0) files.markComplete(id);
+          this.#speeds.forget(id);
+        }),
+      have: (id, roomId) => inRoom(roomId, 0, (room) => this.#rooms.bytes(id, room)),
       mayStore: (size, more) => size <= this.maxFileBytes && this.#free() - more > DISK_MARGIN_BYTES,
+      fetches: (id, size) => this.#fetches(id, size, files.refs(id).some((r) => isImageType(r.type))),
+      onChoice: (listener) => this.#choices.add(listener),
+      status: (id, status) => {
+        if (status === null) this.#status.delete(id);
+        else this.#status.set(id, status);
+        this.#progress.emit(id, files.have(id));
+      },
     };
   }
 }

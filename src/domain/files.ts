@@ -52,3 +52,53 @@ export function safeFileType(type: string | undefined): string {
 /** Raster image types a browser shows inline and that cannot carry script; every other file is served as an attachment. */
 const INLINE_IMAGES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp"]);
 export const isInlineImage = (type: string) => INLINE_IMAGES.has(type);
+
+/** What members' files this instance fetches by itself: every kind, images only, or none (each then on the owner's click). */
+export const AutoFetchKinds = Type.Union([Type.Literal("all"), Type.Literal("images"), Type.Literal("none")]);
+
+/** The owner's settings for files: what is fetched by itself, up to what size, and what guests may upload a day. */
+export const FileSettings = Type.Object(
+  {
+    auto_fetch: AutoFetchKinds,
+    /** Largest file fetched by itself; larger ones on the owner's click. */
+    auto_fetch_bytes: Type.Integer({ minimum: 0, maximum: MAX_FILE_BYTES }),
+    /** Bytes one guest (an IPv4 address, an IPv6 /64) may upload in 24 hours. */
+    guest_day_bytes: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    /** Bytes all guests together may upload to one room in 24 hours. */
+    guest_room_day_bytes: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  },
+  { additionalProperties: false },
+);
+export type FileSettings = Static<typeof FileSettings>;
+
+export const DEFAULT_FILE_SETTINGS: FileSettings = {
+  auto_fetch: "all",
+  auto_fetch_bytes: 25_000_000,
+  guest_day_bytes: 100_000_000,
+  guest_room_day_bytes: 500_000_000,
+};
+
+/** Whether a file of `size` bytes (an image or not) is fetched without the owner asking. */
+export function fetchesByItself(settings: FileSettings, file: { size: number; image: boolean }): boolean {
+  if (settings.auto_fetch === "none" || (settings.auto_fetch === "images" && !file.image)) return false;
+  return file.size <= settings.auto_fetch_bytes;
+}
+
+/** Whether a type names an image (of any kind: what "images" means in the setting above). */
+export const isImageType = (type: string) => type.startsWith("image/");
+
+/** A size for people, as the page and refusals say it: 812 B, 4.2 KB, 17 MB, 1.1 GB. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  for (; value >= 1000 && unit < units.length - 1; unit++) value /= 1000;
+  return unit === 0 ? `${bytes} B` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+/**
+ * Where a file stands for a room's readers: whole here; coming in (with its speed in bytes a second, when known);
+ * waiting (to be fetched, or for a member that has it); offered (not fetched by itself, or its fetch cancelled: the
+ * owner fetches it on a click).
+ */
+export type FileFetch = { kind: "whole" } | { kind: "coming"; rate: number | null } | { kind: "waiting" } | { kind: "offered" };

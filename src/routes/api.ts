@@ -42,7 +42,7 @@ export function createRoom(node: Node, name: string, isPrivate: boolean) {
 
 /** Messages as /history shows them: each file with the bytes of it held here (`have`). */
 function withHeldFiles(node: Node, messages: Message[]) {
-  return messages.map((m) => (m.files ? { ...m, files: node.files.held(m.files) } : m));
+  return messages.map((m) => (m.files ? { ...m, files: node.files.held(m.files, m.room) } : m));
 }
 
 function jsonObject(text: string): unknown {

@@ -1,22 +1,26 @@
 /**
  * `POST /files` and `GET /files/<id>` (the contract's "Files"). Uploads stream a chunk at a time into chat.db through
- * a multipart parser (busboy), never whole in memory. Downloads stream a chunk at a time, with `Range`, and can never
- * run script in the page's origin: anything but a common raster image is an attachment, always `nosniff`, always a
- * sandboxing CSP.
+ * a multipart parser (busboy), never whole in memory, a guest's within its quota and its room's. Downloads stream a
+ * chunk at a time, with `Range`, and can never run script in the page's origin: anything but a common raster image is
+ * an attachment, always `nosniff`, always a sandboxing CSP. The owner's say: fetch or cancel a file
+ * (`POST /rooms/R/files/<id>/fetch|cancel`), and the settings (`GET|POST /files/settings`).
  */
 import busboy from "busboy";
 import { Elysia, t } from "elysia";
 import { Readable } from "node:stream";
 import { isInlineImage, MAX_FILES_PER_MESSAGE, type FileRef } from "../domain/files.ts";
 import { isRoomName, MAX_TEXT_LENGTH } from "../domain/names.ts";
+import { QuotaError, type QuotaCharge } from "../guest-quota.ts";
 import { DiskFullError } from "../room-files.ts";
 import { FileTooLargeError } from "../storage/files.ts";
 import type { RoomAccess } from "./access.ts";
-import { ClientBudget, type GuestLimit } from "./budgets.ts";
+import { ClientBudget, guestKey, type GuestLimit } from "./budgets.ts";
+import type { Client } from "./client.ts";
 import type { Node } from "../node.ts";
 import type { Message } from "../storage/index.ts";
 import type { Server } from "bun";
 import { HttpError } from "./http.ts";
+import { fileChoiceRoutes } from "./file-choices.ts";
 import type { AppOptions } from "./options.ts";
 import { KeyField, RoomField } from "./schemas.ts";
 import { sendInput } from "./api.ts";
@@ -75,37 +79,54 @@ export class Uploads {
     this.guests.check(request, server);
     const client = this.access.client(request, server);
     const release = this.#budget.take(client);
-    let received: { fields: UploadFields; files: FileRef[] };
+    let received: { fields: UploadFields; files: FileRef[]; charge: QuotaCharge | null };
     try {
-      received = await this.#receive(request, server, page);
+      received = await this.#receive(request, server, page, client);
     } catch (error) {
       if (error instanceof FileTooLargeError) throw new HttpError(413, `the file is over this instance's --max-file-size of ${node.files.maxFileBytes} bytes`);
       if (error instanceof DiskFullError) throw new HttpError(413, error.message);
+      if (error instanceof QuotaError) throw new HttpError(error.status, error.message);
       if (error instanceof RangeError) throw new HttpError(400, "the file is empty");
       throw error;
     } finally {
       release();
     }
-    const { fields, files } = received;
+    const { fields, files, charge } = received;
     try {
       if (files.length === 0) throw new HttpError(400, "file is required");
       if (fields.peer_id && !isDisplayName(fields.peer_id)) throw new HttpError(400, `peer_id must be ${DISPLAY_NAME_RULE}`);
       const input = sendInput(fields.room!, { text: fields.text ?? "", peer_id: fields.peer_id }, node.name);
-      return node.post({ ...input, text: input.text.trim() === "" ? "" : input.text, files, guest: !client.owner });
+      const message = node.post({
+        ...input,
+        text: input.text.trim() === "" ? "" : input.text,
+        files,
+        guest: !client.owner,
+        guestId: client.owner ? undefined : this.access.guestId(request), // a guest's own messages are told by its browser's id
+      });
+      charge?.commit();
+      return message;
     } catch (error) {
-      for (const f of files) node.files.discard(f.id);
+      charge?.release();
+      for (const f of files) node.files.discard(f.id, fields.room);
       throw error;
     }
   }
 
   /** Reads a multipart upload: its fields, and each file stored as it streams in once the room is known and allowed. */
-  async #receive(request: Request, server: Server<unknown> | null, page: { room: string; peerId?: string } | undefined): Promise<{ fields: UploadFields; files: FileRef[] }> {
+  async #receive(
+    request: Request,
+    server: Server<unknown> | null,
+    page: { room: string; peerId?: string } | undefined,
+    client: Client,
+  ): Promise<{ fields: UploadFields; files: FileRef[]; charge: QuotaCharge | null }> {
     const { node, access } = this;
     const contentType = request.headers.get("content-type") ?? "";
     if (!/^multipart\/form-data\s*;/i.test(contentType)) throw new HttpError(415, "Content-Type must be multipart/form-data");
     if (!request.body) throw new HttpError(400, "file is required");
     const fields: UploadFields = page ? { room: page.room, peer_id: page.peerId } : {};
     const files: FileRef[] = [];
+    // A guest's bytes count against its quota and its room's as they come (src/guest-quota.ts).
+    const quota: { charge: QuotaCharge | null } = { charge: null };
     let parser: busboy.Busboy;
     try {
       parser = busboy({
@@ -140,7 +161,9 @@ export class Uploads {
           if (!isRoomName(room)) throw new HttpError(400, `room must be 1-64 letters, digits, '-', '_' or '.'`);
           if (room !== fields.room) throw new HttpError(400, "give the room once, before the files");
           access.room(request, server, room, key);
-          files.push(await node.files.upload(stream, info.filename, info.mimeType));
+          if (!client.owner) quota.charge ??= node.files.quota.open(guestKey(client.address), room);
+          const { charge } = quota;
+          files.push(await node.files.upload(charge ? charge.through(stream) : stream, info.filename, info.mimeType, room));
         } catch (error) {
           stream.resume();
           fail(error);
@@ -159,10 +182,11 @@ export class Uploads {
       body.unpipe(parser);
       body.destroy();
       await storing.catch(() => {});
-      for (const f of files) node.files.discard(f.id);
+      quota.charge?.release();
+      for (const f of files) node.files.discard(f.id, fields.room);
       throw error;
     }
-    return { fields, files };
+    return { fields, files, charge: quota.charge };
   }
 }
 
@@ -174,6 +198,7 @@ export function uploadAnswer(message: Message) {
 export function fileRoutes(opts: AppOptions, uploads: Uploads, access: RoomAccess) {
   const { node } = opts;
   return new Elysia({ name: "files" })
+    .use(fileChoiceRoutes(opts, access))
     .post(
       "/files",
       async ({ request, server }) => {

@@ -33,7 +33,10 @@ export function messageView(node: Node, room: string, owner: boolean, peerId: st
     reader: { nodeId: node.id, peerId, owner },
     delivered: () => node.delivered(room).seq,
     files: (ref) => ({
-      have: node.files.have(ref.id),
+      have: node.files.have(ref.id, room),
+      size: node.files.sizeOf(ref),
+      fetch: node.files.fetchState(ref, room),
+      ...(owner ? { owner: { peerId } } : {}),
       delivery: owner ? [...node.files.atPeers(ref.id)].map(([nodeId, bytes]) => ({ name: instanceLabel(names, nodeId), bytes })) : [],
     }),
   };

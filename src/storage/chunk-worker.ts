@@ -32,7 +32,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       return;
     case "store":
       try {
-        files!.storeChunk(message.hash, message.data);
+        files!.storeChunk(message.hash, message.data, message.credit);
         answer({ type: "stored", seq: message.seq });
         // This thread's heap is its own: the copies of chunks it received pile up here unless it collects too.
         memoryValve.moved(message.data.byteLength);

@@ -6,18 +6,19 @@
  * tests of storage alone) chunks are stored where the database lives. The hash is checked here, before the copy to
  * the worker, so the two threads share the work.
  */
-import { chunkMatches, type FileStore } from "./files.ts";
+import { chunkMatches, type ChunkCredit, type FileStore } from "./files.ts";
 
-export type ToWorker = { type: "open"; path: string } | { type: "store"; seq: number; hash: string; data: Uint8Array } | { type: "close" };
+export type ToWorker = { type: "open"; path: string } | { type: "store"; seq: number; hash: string; data: Uint8Array; credit?: ChunkCredit } | { type: "close" };
 export type FromWorker = { type: "stored"; seq: number; error?: string } | { type: "failed"; error: string } | { type: "closed" };
 
 export interface ChunkWriter {
   /**
    * Stores a chunk if its SHA-256 is `hash` (hex): true once it is stored, false (nothing stored) when it does not
    * match. Rejects when it cannot be stored (the disk, the database). Takes `data`: its memory may move to the worker
-   * thread, leaving it (and the frame it was cut from) empty, so the caller uses neither afterwards.
+   * thread, leaving it (and the frame it was cut from) empty, so the caller uses neither afterwards. With `credit`,
+   * the rooms it came through are recorded with it, in one transaction (storage/file-rooms.ts).
    */
-  put(hash: string, data: Uint8Array): Promise<boolean>;
+  put(hash: string, data: Uint8Array, credit?: ChunkCredit): Promise<boolean>;
   /** Stores what was put before, then stops. */
   close(): Promise<void>;
 }
@@ -43,7 +44,7 @@ const CLOSE_TIMEOUT_MS = 3000;
 export function chunkWriter(path: string, files: FileStore, worker?: string): ChunkWriter {
   if (!worker || path === "" || path === ":memory:") {
     return {
-      put: async (hash, data) => chunkMatches(hash, data) && (files.storeChunk(hash, data), true),
+      put: async (hash, data, credit) => chunkMatches(hash, data) && (files.storeChunk(hash, data, credit), true),
       close: async () => {},
     };
   }
@@ -66,13 +67,13 @@ class WorkerChunkWriter implements ChunkWriter {
     this.#script = script;
   }
 
-  async put(hash: string, data: Uint8Array): Promise<boolean> {
+  async put(hash: string, data: Uint8Array, credit?: ChunkCredit): Promise<boolean> {
     if (this.#broken) throw new Error(this.#broken);
     if (!chunkMatches(hash, data)) return false;
     const seq = ++this.#seq;
     const pending = Promise.withResolvers<boolean>();
     this.#pending.set(seq, pending);
-    this.#post({ type: "store", seq, hash, data }, movable(data));
+    this.#post({ type: "store", seq, hash, data, ...(credit ? { credit } : {}) }, movable(data));
     return pending.promise;
   }
 

@@ -20,12 +20,24 @@ export interface FileRefRow {
   size: number;
 }
 
-/** A file some joined room's message carries that is not whole here yet. */
+/** A file some joined room's message carries that has not come whole through that room yet. */
 export interface WantedFile {
   id: string;
+  /** The smallest size the messages give it, or the manifest's once that is known here. */
   size: number;
-  /** The rooms (by name) whose messages carry it. */
+  /** The rooms (by name) whose messages carry it and that it has not come whole through. */
   rooms: string[];
+  /** Whether a message gives it an image type. */
+  image: boolean;
+  /** The owner's choice: fetch it whatever its size (true), or not (false: a fetch cancelled); null when none. */
+  choice: boolean | null;
+}
+
+/** Where a chunk stored came through: the file it is chunk `idx` of, and the rooms (by name) whose members sent it. */
+export interface ChunkCredit {
+  file: string;
+  rooms: readonly string[];
+  idx: number;
 }
 
 /** A file larger than allowed; nothing of it is kept. */
@@ -74,7 +86,10 @@ export class FileStore {
   readonly #complete: Statement;
   readonly #isComplete: Statement<{ complete: number }>;
   readonly #refs: Statement<FileRefRow>;
-  readonly #wanted: Statement<{ id: string; size: number; rooms: string }>;
+  readonly #wanted: Statement<{ id: string; size: number; rooms: string; image: number; choice: number | null }>;
+  readonly #setSize: Statement;
+  readonly #credit: Statement;
+  readonly #storeCredited: (hash: string, data: Uint8Array, credit: ChunkCredit) => void;
 
   constructor(private readonly db: Database) {
     this.#putChunk = db.query("INSERT OR IGNORE INTO chunks (hash, data) VALUES (?, ?)");
@@ -87,12 +102,25 @@ export class FileStore {
     );
     this.#held = db.query("SELECT sum(length(c.data)) AS bytes FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.file = ?");
     this.#dropOrphans = db.query("DELETE FROM chunks WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM file_chunks WHERE hash = ?)");
-    this.#complete = db.query("UPDATE files SET complete = 1 WHERE id = ?");
+    // The size of a file whole here is what its chunks add up to, whatever a manifest or a message said.
+    this.#complete = db.query(
+      "UPDATE files SET complete = 1, size = coalesce((SELECT sum(length(c.data)) FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.file = files.id), size) WHERE id = ?",
+    );
+    this.#setSize = db.query("UPDATE files SET size = ? WHERE id = ?");
+    this.#credit = db.query("INSERT OR IGNORE INTO file_room_chunks (file, room, idx) VALUES (?, ?, ?)");
+    this.#storeCredited = db.transaction((hash: string, data: Uint8Array, credit: ChunkCredit) => {
+      this.#putChunk.run(Buffer.from(hash, "hex"), data);
+      for (const room of credit.rooms) this.#credit.run(credit.file, room, credit.idx);
+    });
     this.#isComplete = db.query("SELECT complete FROM files WHERE id = ?");
     this.#refs = db.query("SELECT room, name, type, size FROM file_refs WHERE file = ? ORDER BY room");
+    // In the order of their ids, from past `after`: whoever calls pages through them all, turn by turn.
     this.#wanted = db.query(`
-      SELECT r.file AS id, min(r.size) AS size, group_concat(r.room, char(31)) AS rooms FROM file_refs r
-      WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.id = r.file AND f.complete = 1)
+      SELECT r.file AS id, coalesce((SELECT size FROM files WHERE id = r.file), min(r.size)) AS size,
+        group_concat(r.room, char(31)) AS rooms, max(r.type LIKE 'image/%') AS image,
+        (SELECT wanted FROM file_choices WHERE file = r.file) AS choice
+      FROM file_refs r
+      WHERE r.file > ? AND NOT EXISTS (SELECT 1 FROM file_rooms h WHERE h.file = r.file AND h.room = r.room AND h.complete = 1)
       GROUP BY r.file ORDER BY r.file LIMIT ?`);
   }
 
@@ -132,6 +160,8 @@ export class FileStore {
     }
     const manifest = { id: fileIdOf(hashes.map((h) => h.toString("hex"))), size, hashes: hashes.map((h) => h.toString("hex")) };
     this.register(manifest);
+    // Counted here from the bytes themselves: it corrects whatever size a peer's manifest gave the file before.
+    this.#setSize.run(size, manifest.id);
     this.#complete.run(manifest.id);
     return manifest;
   }
@@ -167,7 +197,7 @@ export class FileStore {
     return row !== null && (row.complete === 1 || this.missing(id).length === 0);
   }
 
-  /** Records that every chunk of a file is here; call when `missing` is empty. */
+  /** Records that every chunk of a file is here, and its size as they add up; call when `missing` is empty. */
   markComplete(id: string): void {
     this.#complete.run(id);
   }
@@ -177,9 +207,18 @@ export class FileStore {
     return this.#refs.all(id);
   }
 
-  /** Up to `limit` files that messages carry and are not whole here, with the rooms they are in. */
-  wanted(limit: number): WantedFile[] {
-    return this.#wanted.all(limit).map((r) => ({ id: r.id, size: r.size, rooms: r.rooms.split("\u001f") }));
+  /**
+   * Up to `limit` files, their ids past `after`, that messages carry and that have not come whole through each of
+   * those messages' rooms, with those rooms.
+   */
+  wanted(after: string, limit: number): WantedFile[] {
+    return this.#wanted.all(after, limit).map((r) => ({
+      id: r.id,
+      size: r.size,
+      rooms: r.rooms.split("\u001f"),
+      image: r.image === 1,
+      choice: r.choice === null ? null : r.choice === 1,
+    }));
   }
 
   /** Indexes of the chunks of a known file not held here yet, in order. */
@@ -197,9 +236,13 @@ export class FileStore {
     return true;
   }
 
-  /** Stores a chunk under its hash (hex), which the caller has checked (`chunkMatches`). */
-  storeChunk(hash: string, data: Uint8Array): void {
-    this.#putChunk.run(Buffer.from(hash, "hex"), data);
+  /**
+   * Stores a chunk under its hash (hex), which the caller has checked (`chunkMatches`); with `credit`, records in the
+   * same transaction the rooms it came through (storage/file-rooms.ts).
+   */
+  storeChunk(hash: string, data: Uint8Array, credit?: ChunkCredit): void {
+    if (credit) this.#storeCredited(hash, data, credit);
+    else this.#putChunk.run(Buffer.from(hash, "hex"), data);
   }
 
   /** Chunk `index` of a file, or null when it is not held here. */
@@ -235,7 +278,24 @@ export class FileStore {
       const hashes = this.#hashes.all(id).map((r) => Buffer.from(r.hash));
       this.db.query("DELETE FROM file_chunks WHERE file = ?").run(id);
       this.db.query("DELETE FROM files WHERE id = ?").run(id);
+      this.db.query("DELETE FROM file_rooms WHERE file = ?").run(id);
+      this.db.query("DELETE FROM file_room_chunks WHERE file = ?").run(id);
       this.#forget(hashes);
+    })();
+  }
+
+  /**
+   * Drops the chunks stored so far of a file not whole here (a fetch cancelled) that no other file uses; its manifest
+   * stays, so it can be fetched again later.
+   */
+  dropPartial(id: string): void {
+    this.db.transaction(() => {
+      if (this.#isComplete.get(id)?.complete === 1) return;
+      this.db
+        .query("DELETE FROM chunks WHERE hash IN (SELECT hash FROM file_chunks WHERE file = ?1) AND NOT EXISTS (SELECT 1 FROM file_chunks o WHERE o.hash = chunks.hash AND o.file != ?1)")
+        .run(id);
+      this.db.query("DELETE FROM file_room_chunks WHERE file = ?").run(id);
+      this.db.query("DELETE FROM file_rooms WHERE file = ? AND complete = 0").run(id);
     })();
   }
 

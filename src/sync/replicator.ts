@@ -307,7 +307,7 @@ export class Replicator {
     // Now that we know where it listens, link on the other tiers too.
     this.#links.connect(address).catch(() => {});
     this.#sendVector(from);
-    this.#files?.refresh(); // it may hold files we lack
+    this.#files?.refresh(from); // it may hold files we lack
     const newcomer = !known || this.#shared(known).length !== shared.length;
     // Where it is reached changed (it learnt its public address): members that could not reach it may now.
     const moved = !newcomer && !sameAddresses(known.addresses, info.addresses);
@@ -419,7 +419,7 @@ export class Replicator {
     const heldIn = (room: string) => held.get(room) ?? held.set(room, new Map(Object.entries(this.#replica.vector(room)))).get(room)!;
     const fresh = messages.filter((m) => senderRooms?.has(m.room) && this.#acceptable(from, m, heldIn(m.room)) && this.#replica.ingest(m));
     if (fresh.length === 0) return;
-    if (fresh.some((m) => m.files)) this.#files?.refresh();
+    if (fresh.some((m) => m.files)) this.#files?.refresh(undefined, fresh.flatMap((m) => m.files ?? []).map((f) => f.id));
     // Forward what was new here to the room's other peers, which may not be linked to the sender.
     for (const nodeId of this.#up) {
       if (nodeId === from) continue;

@@ -4,7 +4,7 @@ import { afterAll, expect, it } from "bun:test";
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { CHUNK_BYTES } from "../../src/storage/files.ts";
-import { randomFile, type FileRow } from "../helpers/files.ts";
+import { fetchEverything, randomFile, type FileRow } from "../helpers/files.ts";
 import { tempDir, waitFor } from "../helpers/instance.ts";
 import { netnsUnavailable, peerRow, startWebrtcPair, tierOf, type HostedInstance } from "../helpers/netns.ts";
 
@@ -23,6 +23,7 @@ it.skipIf(unavailable !== null)(
   async () => {
     await using pair = await startWebrtcPair("ff");
     const { a, b } = pair;
+    await fetchEverything(b);
 
     const chunks = 256;
     const source = await randomFile(dir, chunks * CHUNK_BYTES);

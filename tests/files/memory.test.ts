@@ -2,7 +2,7 @@
 // downloads go a chunk at a time.
 import { afterAll, expect, it } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
-import { downloadHash, randomFile, upload, waitForWhole } from "../helpers/files.ts";
+import { downloadHash, fetchEverything, randomFile, upload, waitForWhole } from "../helpers/files.ts";
 import { startInstance, tempDir, type Instance } from "../helpers/instance.ts";
 import { waitForLink } from "../helpers/mesh.ts";
 
@@ -23,6 +23,7 @@ it.skipIf(process.platform !== "linux")(
     await using a = await startInstance({ args: ["--transports", "websocket", "--room", "gig", "--name", "alpha"] });
     await using b = await startInstance({ args: ["--transports", "websocket", "--room", "gig", "--name", "beta", "--peer", a.http] });
     await waitForLink(b, a);
+    await fetchEverything(b);
     const base = { a: rss(a), b: rss(b) };
     const peak = { ...base };
     // The peaks of each phase too, to tell where memory went.

@@ -90,3 +90,14 @@ export async function chunkCounts(at: Instance, from: Instance | string): Promis
   const row = rows.find((r) => r.node_id === id);
   return { received: row?.chunks_received ?? 0, sent: row?.chunks_sent ?? 0 };
 }
+
+/**
+ * Makes `instance` fetch every file by itself, whatever its size (by default only files up to 25 MB are): for tests
+ * and benchmarks that move big files. `api` reaches an instance that is not on this host's loopback.
+ */
+export async function fetchEverything(instance: Instance | { api(path: string, init?: RequestInit): Promise<Response> }): Promise<void> {
+  const init = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ auto_fetch: "all", auto_fetch_bytes: 32768 * 256 * 1024 }) };
+  const res = "api" in instance ? await instance.api("/files/settings", init) : await fetch(`${instance.http}/files/settings`, init);
+  expect(res.status).toBe(200);
+}
+

@@ -11,18 +11,22 @@ const PEER = "b".repeat(32);
 const hashes = Array.from({ length: 20 }, (_, i) => createHash("sha256").update(`chunk ${i}`).digest("hex"));
 const manifest: FileManifest = { id: fileIdOf(hashes), size: 20 * 256 * 1024, hashes };
 
-/** A replica that knows the manifest of one file and holds none of its chunks. */
+/** A replica that knows the manifest of one file, came through its room, and holds none of its chunks. */
 const replica: FileReplica = {
-  wanted: () => [{ id: manifest.id, size: manifest.size, rooms: [ROOM] }],
+  wanted: () => ({ files: [{ id: manifest.id, size: manifest.size, rooms: [ROOM] }], next: null }),
   carries: () => true,
   manifest: () => manifest,
   register: () => {},
+  hold: () => "partial",
+  open: () => {},
   missing: () => hashes.map((_, i) => i),
   putChunk: async () => false,
+  servable: () => false,
   chunk: () => null,
-  markComplete: () => {},
+  complete: () => {},
   have: () => 0,
   mayStore: () => true,
+  fetches: () => true,
 };
 
 let sync: FileSync | undefined;
@@ -46,5 +50,6 @@ it("a link that will not take a request (it is closing) leaves the chunks to do,
   const asked = sent.map((d) => decodeFrame(d).frame);
   // As many as a new member's window holds.
   const window = new ChunkWindow().size;
-  expect(asked).toEqual([{ type: "want", file: manifest.id, room: ROOM, chunks: [...Array(window).keys()] }]);
+  // The last chunk first: it proves the manifest's size.
+  expect(asked).toEqual([{ type: "want", file: manifest.id, room: ROOM, chunks: [19, ...Array(window - 1).keys()] }]);
 });
