@@ -10,6 +10,7 @@ import { openStorage, StorageError, type Storage } from "./storage/index.ts";
 import { PortMapper } from "./port-mapping/index.ts";
 import { Reachability } from "./reachability.ts";
 import { Rendezvous } from "./rendezvous.ts";
+import { standingOf } from "./standing.ts";
 import { watchPeerUrl } from "./sync/bootstrap.ts";
 import { SignalHub } from "./transport/signaling/hub.ts";
 import { LINK_PATH, routedWebSocket, type Routed } from "./transport/websocket/index.ts";
@@ -93,6 +94,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
     webrtcHelper: WEBRTC_HELPER,
     // A dial-back from outside proves more than the router's word, so it wins where both name a port.
     outside: () => ({ ...portMapper.advertised(), ...reachability?.advertised() }),
+    standing: (nodeId) => (node ? standingOf(node, storage.messages, nodeId) : null),
     log,
   });
   stack.defer(() => network.webrtcHelper.close());
@@ -180,7 +182,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   stack.defer(() => reach.stop());
   portMapper.start();
   stack.defer(() => portMapper.stop());
-  return { node, ports, rendezvous };
+  return { node, ports, rendezvous, links: network.links };
 }
 
 async function start(config: Config) {
@@ -189,9 +191,10 @@ async function start(config: Config) {
   let node: Node;
   let ports: { http: number; ws: number };
   let rendezvous: Rendezvous;
+  let links: { named(nodeId: string): void };
   const stopping = new AbortController();
   try {
-    ({ node, ports, rendezvous } = await open(config, stack, log, stopping.signal, (invite) => linkToIssuer(invite)));
+    ({ node, ports, rendezvous, links } = await open(config, stack, log, stopping.signal, (invite) => linkToIssuer(invite)));
   } catch (err) {
     await stack.disposeAsync();
     if (err instanceof StartError) fail(err.message, err.code);
@@ -206,6 +209,7 @@ async function start(config: Config) {
       linked: (id) => node.peers().some((p) => p.node_id === id && p.state === "connected"),
       found: (address) => {
         if (nodeId && address.nodeId !== nodeId) return log(`${what}: the instance there is ${address.nodeId}, not ${nodeId}; not linking`);
+        links.named(address.nodeId);
         node.introduce(address)?.catch((error: unknown) => {
           if (!stopping.signal.aborted) log(`${what}: ${describeDialFailure(error)}; still trying`);
         });

@@ -15,6 +15,7 @@ import { WebRtcHelper } from "./transport/webrtc/remote-library.ts";
 import { rtcConfig } from "./transport/webrtc/ice.ts";
 import { resolvePeer } from "./sync/bootstrap.ts";
 import type { DialBack } from "./transport/links/reach.ts";
+import type { StandingOf } from "./transport/links/standing.ts";
 import { websocketTransport, type WebSocketTransport } from "./transport/websocket/index.ts";
 
 /** The instance's side of the mesh: every tier `--transports` allows, and the link manager over them. */
@@ -47,6 +48,8 @@ export interface NetworkInit {
   webrtcHelper: string[];
   /** Where this instance answered from outside, which it advertises instead of its own addresses. @default none */
   outside?: () => Partial<AdvertisedAddresses>;
+  /** What storage and replication say of a peer, for its rank in a full peer table (src/standing.ts). @default nothing */
+  standing?: StandingOf;
   log: (line: string) => void;
 }
 
@@ -80,7 +83,7 @@ const dialBack: DialBack = async (ip, ports, nodeId) => {
 };
 
 /** Builds the tiers `--transports` allows, the signaling they share, and the link manager over them. */
-export function buildNetwork({ config, identity, hub, ports, webrtcHelper: command, outside = () => ({}), log }: NetworkInit): Network {
+export function buildNetwork({ config, identity, hub, ports, webrtcHelper: command, outside = () => ({}), standing, log }: NetworkInit): Network {
   const { nodeId } = identity;
   const allowed = new Set(config.transports);
   const addresses = (): AdvertisedAddresses => {
@@ -125,7 +128,7 @@ export function buildNetwork({ config, identity, hub, ports, webrtcHelper: comma
   if (lan) transports.push(lan);
   // Started now, not at the first dial, which would wait for it (50-100 ms, more on a busy machine).
   const webrtcReady = transports.some((t) => t.tier === "webrtc" || t.tier === "turn") ? library.load().then(() => {}, () => {}) : Promise.resolve();
-  const links = new LinkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay, dialBack, dialAtOnce });
+  const links = new LinkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay, dialBack, dialAtOnce, standing });
   const stunAddresses = () =>
     allowed.has("webrtc") && config.stun.length > 0
       ? webrtcHelper.publicAddresses(rtcConfig({ tier: "webrtc", iceServers: config.stun, bindAddress })).catch(() => [])

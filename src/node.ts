@@ -449,6 +449,12 @@ export class Node {
     });
   }
 
+  /** The joined rooms `nodeId` proved it holds in its last hello (none before one came). */
+  provenBy(nodeId: string): JoinedRoom[] {
+    const info = this.#replicator?.peerInfo(nodeId);
+    return info ? [...this.#rooms.values()].filter((room) => info.rooms.has(room.id)) : [];
+  }
+
   /** The display name of the instance with node id `nodeId`, when known here. */
   instanceName(nodeId: string): string | undefined {
     return nodeId === this.id ? this.name : this.#replicator?.peerInfo(nodeId)?.name;

@@ -12,6 +12,7 @@ import { LinkManager } from "../../src/transport/links/index.ts";
 import { secureChannel, type ChannelIdentity } from "../../src/transport/secure/channel.ts";
 import { websocketTransport } from "../../src/transport/websocket/index.ts";
 import { waitFor, type Instance } from "./instance.ts";
+import { websocketFrom } from "./ws-from.ts";
 
 /** A fresh identity, as a new instance would make; `claim` puts another node's id beside a key that is not its. */
 export function rogueIdentity(claim?: string): ChannelIdentity {
@@ -30,8 +31,9 @@ export interface Rogue extends AsyncDisposable {
   send(to: Instance, frame: Frame): boolean;
 }
 
-export async function startRogue(identity = rogueIdentity()): Promise<Rogue> {
-  const links = new LinkManager({ identity, transports: [websocketTransport()], retryMinMs: 200, retryMaxMs: 1000 });
+/** `from`: the loopback address it dials from (127.0.0.2, ...), to be a source of its own. @default the system's choice */
+export async function startRogue(identity = rogueIdentity(), { from }: { from?: string } = {}): Promise<Rogue> {
+  const links = new LinkManager({ identity, transports: [from ? websocketFrom(from) : websocketTransport()], retryMinMs: 200, retryMaxMs: 1000 });
   await links.start();
   const received: Rogue["received"] = [];
   links.onData((_from, data) => received.push({ frame: decodeFrame(data).frame, bytes: data.byteLength }));

@@ -133,15 +133,17 @@ describe("link manager", () => {
     await expect(a.signaling.send({ nodeId: ID.c }, { session: "s2", kind: "offer", sdp: "v=0" })).rejects.toThrow();
   });
 
-  it("holds no more peers than its limit: a newcomer displaces a peer vouched for as no member, never a linked member", async () => {
+  it("holds no more peers than its limit: a newcomer displaces a fresh peer, never a linked member of a private room", async () => {
     const net = new MemoryNetwork();
-    const a = await manager(net, "a", ["websocket"], { maxPeers: 1 });
+    let bPrivate = false;
+    const a = await manager(net, "a", ["websocket"], { maxPeers: 1, standing: (id) => (id === ID.b && bPrivate ? "private" : null) });
     await manager(net, "b", ["websocket"]);
     const c = await manager(net, "c", ["websocket"]);
     a.connect({ nodeId: ID.b, memory: "b" });
     await waitFor(() => primaryOf(a, ID.b), 3000, "linked to b");
-    // b proved a room we share: c is refused, dialled or dialling.
+    // b proved a private room we share: c is refused, dialled or dialling.
     a.vouch(ID.b, true);
+    bPrivate = true;
     await expect(a.connect({ nodeId: ID.c, memory: "c" })).rejects.toThrow("most peers allowed");
     c.connect({ nodeId: ID.a, memory: "a" });
     await Bun.sleep(300);
@@ -149,6 +151,7 @@ describe("link manager", () => {
     expect(primaryOf(c, ID.a)).toBeNull();
     // b shares nothing after all: the next newcomer takes its place, and b's links close.
     a.vouch(ID.b, false);
+    bPrivate = false;
     await waitFor(() => primaryOf(a, ID.c), 3000, "c in b's place");
     expect(a.status().map((s) => s.nodeId)).toEqual([ID.c]);
   });

@@ -16,6 +16,8 @@ import { MAX_MET, MeetingPoint, Meetings } from "./meeting.ts";
 import { Reach, type ReachAnswer, type ReachPorts } from "./reach.ts";
 import { secureChannel } from "../secure/channel.ts";
 import { LinkHealth } from "./health.ts";
+import { sourceOf } from "./sources.ts";
+import { displaced, rankOf, type Rank } from "./standing.ts";
 import { Peer, type PeerLink } from "./peer.ts";
 import { LINK_MANAGER_DEFAULTS, type LinkManagerInit, type LinkManagerSettings, type LinkStatus } from "./settings.ts";
 
@@ -24,6 +26,8 @@ import { LINK_MANAGER_DEFAULTS, type LinkManagerInit, type LinkManagerSettings, 
 const RELAYED_PER_SECOND = 20;
 /** `meet`s a peer may send a second: each may tell every peer at its topics of it. */
 const MEETS_PER_SECOND = 1;
+/** Peers the owner named, remembered at most (the oldest go first). */
+const MAX_NAMED = 256;
 
 /**
  * Keeps, per peer, one link on every tier that works: the best one that has carried a ping is the primary and carries
@@ -59,6 +63,8 @@ export class LinkManager {
   readonly #relayer: CircuitRelay | null;
   /** Dial-backs: asked of peers, and done for them. */
   readonly #reach: Reach;
+  /** Peers the owner named (`--peer`, an invite): the highest rank in a full table. */
+  readonly #named = new Set<string>();
   /** Per rendezvous of ours, when we last said `meet` there, and the timer of the next one. */
   readonly #meetSaid = new Map<string, { at: number; timer?: ReturnType<typeof setTimeout> }>();
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -152,7 +158,7 @@ export class LinkManager {
     if (this.#closing.signal.aborted) return refused("shutting down");
     if (address.nodeId === this.#init.identity.nodeId) return refused("will not link to itself");
     const peer = this.#peers.get(address.nodeId) ?? this.#addPeer(address.nodeId);
-    if (!peer) return refused(`already linked to the most peers allowed (${this.#init.maxPeers}), every one a member`);
+    if (!peer) return refused(`already linked to the most peers allowed (${this.#init.maxPeers}), each of rank`);
     if (peer.addresses.learn(address, source)) this.#queue.addressChanged(peer);
     const outcome = this.#queue.connect(peer, allAtOnce);
     this.#pump(peer);
@@ -222,10 +228,17 @@ export class LinkManager {
     return this.#meetings.topics(nodeId) !== undefined || this.#point.waits(nodeId);
   }
 
-  /** Replication says whether the peer proved a room we share: a member keeps its place when the table is full. */
+  /** Replication says whether the peer proved a room we share (its rank comes from `standing`: links/standing.ts). */
   vouch(nodeId: string, member: boolean): void {
     const peer = this.#peers.get(nodeId);
     if (peer) peer.member = member;
+  }
+
+  /** The owner named this peer (`--peer`, an invite): it keeps its place in a full table before any other. */
+  named(nodeId: string): void {
+    this.#named.delete(nodeId);
+    this.#named.add(nodeId);
+    if (this.#named.size > MAX_NAMED) this.#named.delete(this.#named.values().next().value!);
   }
 
   /** Drops a peer: closes its links, stops dialling it, and frees its place. It may link again later as a newcomer. */
@@ -272,26 +285,24 @@ export class LinkManager {
 
   #addPeer(nodeId: string): Peer | null {
     if (this.#peers.size >= this.#init.maxPeers) {
-      const victim = this.#evictable();
+      // The Map keeps insertion order: oldest first, as `displaced` takes them.
+      const seats = [...this.#peers.values()].map((peer) => ({ peer, rank: this.#rank(peer), linked: peer.links().length > 0, absentSince: peer.absentSince, source: peer.source }));
+      const victim = displaced(seats);
       if (!victim) {
-        this.#log(`not linking to ${nodeId}: already linked to the most peers allowed (${this.#init.maxPeers}), every one a member`);
+        this.#log(`not linking to ${nodeId}: already linked to the most peers allowed (${this.#init.maxPeers}), each of rank`);
         return null;
       }
-      this.forget(victim.nodeId, `making room for ${nodeId} (${victim.member ? "absent longest" : "proved no shared room"})`);
+      this.forget(victim.peer.nodeId, `making room for ${nodeId} (${victim.linked ? "the oldest fresh peer" : `${victim.rank}, absent longest`})`);
     }
     const peer = new Peer(nodeId);
     this.#peers.set(nodeId, peer);
     return peer;
   }
 
-  /** Whom a newcomer displaces from a full table: the oldest peer that is no member, else the member absent longest. */
-  #evictable(): Peer | undefined {
-    let absent: Peer | undefined;
-    for (const peer of this.#peers.values()) {
-      if (!peer.member) return peer; // the Map keeps insertion order: the first found is the oldest
-      if (peer.links().length === 0 && (!absent || peer.absentSince < absent.absentSince)) absent = peer;
-    }
-    return absent;
+  /** The peer's rank in a full table (links/standing.ts). */
+  #rank(peer: Peer): Rank {
+    const named = this.#named.has(peer.nodeId) || this.#meetings.topics(peer.nodeId) !== undefined;
+    return rankOf({ named, vouched: this.#init.standing?.(peer.nodeId) ?? null, waiting: this.#point.waits(peer.nodeId) });
   }
 
   /** Runs the secure handshake on a fresh link, dialled (`expected` set) or accepted: the far end's proven id and the sealed link. */
@@ -331,6 +342,7 @@ export class LinkManager {
     if (this.#closing.signal.aborted) return link.close("shutting down");
     if (this.#peers.get(peer.nodeId) !== peer) return link.close("peer forgotten");
     const entry: PeerLink = { link, tier, dialedByMe, health: new LinkHealth() };
+    peer.source ??= sourceOf(link);
     const loser = peer.attach(entry, this.#init.identity.nodeId);
     if (loser === entry) return link.close("duplicate link");
     loser?.link.close("duplicate link");

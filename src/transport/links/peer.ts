@@ -42,8 +42,10 @@ export class Peer {
   readonly addresses: AddressBook;
   /** True once this side was asked to link to it: its tiers are dialled and redialled. Otherwise its links are only accepted. */
   dials = false;
-  /** True while replication holds that it proved a room we share: such a peer keeps its place in a full table. */
+  /** True while replication holds that it proved a room we share. */
   member = false;
+  /** Where its first link came from (links/sources.ts): fresh peers are displaced from the source holding the most. */
+  source: string | undefined;
   /** When a link to it last closed, or when it was filed if none ever did: the eviction order among the absent. */
   absentSince = Date.now();
   /** When the state last changed, or when the peer was filed. */

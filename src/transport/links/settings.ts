@@ -6,6 +6,7 @@ import type { RELAY_LIMITS } from "./circuits.ts";
 import type { DialBack } from "./reach.ts";
 import type { SignalRouter } from "../signaling/router.ts";
 import type { PeerEvent, PeerState } from "./peer.ts";
+import type { StandingOf } from "./standing.ts";
 
 export interface LinkManagerInit {
   /** This instance's identity: the node id every link's handshake proves with its key. */
@@ -39,10 +40,12 @@ export interface LinkManagerInit {
   /** Longest retry delay. @default 30000 */
   retryMaxMs?: number;
   /**
-   * Peers held at most. A newcomer to a full table takes the place of the oldest peer not vouched for as a member
-   * (`vouch`), else of the member absent longest; with every place held by a linked member it is refused. @default 64
+   * Peers held at most. A newcomer to a full table takes the place of a peer with no link, else of the oldest fresh one
+   * (standing.ts); with every place held by a linked peer of rank it is refused. @default 64
    */
   maxPeers?: number;
+  /** What storage and replication say of a peer: a private room's member, or an author of messages held here. @default nothing */
+  standing?: StandingOf;
   /** Frames one peer may send a second over all its links, in bursts of twice that; past it the link closes. @default 2000 */
   framesPerSecond?: number;
   /** A link must complete the handshake within this. @default 5000 */
@@ -69,8 +72,8 @@ export interface LinkStatus {
 }
 
 /** The link manager's settings with every default filled in. */
-export type LinkManagerSettings = Required<Omit<LinkManagerInit, "hub" | "log" | "signaling" | "circuits" | "relay" | "relayLimits" | "dialBack" | "dialAtOnce">> &
-  Pick<LinkManagerInit, "dialAtOnce">;
+export type LinkManagerSettings = Required<Omit<LinkManagerInit, "hub" | "log" | "signaling" | "circuits" | "relay" | "relayLimits" | "dialBack" | "dialAtOnce" | "standing">> &
+  Pick<LinkManagerInit, "dialAtOnce" | "standing">;
 
 export const LINK_MANAGER_DEFAULTS = {
   pingIntervalMs: 500,
