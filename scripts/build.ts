@@ -125,26 +125,6 @@ function embeddedAddon(addon: string, hits: Set<string>): BunPlugin {
   };
 }
 
-/**
- * @achingbrain/ssdp (under @achingbrain/nat-port-mapper) reads its own package.json at run time through createRequire,
- * which the bundler does not follow: in the binary that module would fail to load. Its name and version go in as text.
- */
-function ssdpPackageJson(hits: Set<string>): BunPlugin {
-  return {
-    name: "ssdp-package-json",
-    setup(build) {
-      build.onLoad({ filter: /[\\/]@achingbrain[\\/]ssdp[\\/]dist[\\/]src[\\/]ssdp\.js$/ }, (args) => {
-        const source = readFileSync(args.path, "utf8");
-        const read = "req('../../package.json')";
-        if (!source.includes(read)) throw new BuildError(`${relative(ROOT, args.path)} no longer reads its package.json as ${read}; see scripts/build.ts`);
-        const { name, version } = JSON.parse(readFileSync(join(args.path, "../../../package.json"), "utf8")) as { name: string; version: string };
-        hits.add(args.path);
-        return { loader: "js", contents: source.replace(read, JSON.stringify({ name, version })) };
-      });
-    },
-  };
-}
-
 const mb = (bytes: number) => (bytes / (1024 * 1024)).toFixed(1);
 
 async function compile(job: Job): Promise<void> {
@@ -153,7 +133,6 @@ async function compile(job: Job): Promise<void> {
     `build: ${job.label}: ${relative(ROOT, ENTRY)} + ${relative(ROOT, job.addon)} (${mb(statSync(job.addon).size)} MB) -> ${relative(ROOT, job.outfile)}`,
   );
   const hits = new Set<string>();
-  const ssdpHits = new Set<string>();
   const result = await Bun.build({
     entrypoints: [ENTRY, ...WORKERS],
     target: "bun",
@@ -166,7 +145,7 @@ async function compile(job: Job): Promise<void> {
     // Precompiled bytecode rides along with the source: about 3 MB more, and the ready line comes in half the time.
     bytecode: true,
     define: { "process.env.NODE_ENV": JSON.stringify("production") },
-    plugins: [embeddedAddon(job.addon, hits), ssdpPackageJson(ssdpHits)],
+    plugins: [embeddedAddon(job.addon, hits)],
     metafile: true,
     throw: false,
     compile: {
@@ -191,7 +170,6 @@ async function compile(job: Job): Promise<void> {
   if (hits.size === 0) {
     throw new BuildError("node-datachannel's addon loader was not bundled; the plugin's path filter no longer matches it");
   }
-  if (ssdpHits.size === 0) throw new BuildError("@achingbrain/ssdp was not bundled through its plugin; the plugin's path filter no longer matches it");
   const inputs = Object.keys(result.metafile?.inputs ?? {});
   if (!inputs.some((p) => p.endsWith(".node"))) throw new BuildError(`${job.label}: the native addon was not embedded in the binary`);
   if (!inputs.some((p) => p.includes("webrtc/self-check"))) throw new BuildError("src/transport/webrtc/self-check.ts (for --self-test) was not bundled");

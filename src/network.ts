@@ -1,5 +1,6 @@
 import { broadcastAddresses, isWildcard, localAddressOn, publicHost, urlHost } from "./addresses.ts";
 import type { Config } from "./config.ts";
+import { advertisable } from "./domain/urls.ts";
 import { LanDiscovery } from "./discovery.ts";
 import type { AdvertisedAddresses } from "./sync/frames.ts";
 import { httpTransport, type HttpTransport } from "./transport/http/index.ts";
@@ -86,9 +87,10 @@ const dialBack: DialBack = async (ip, ports, nodeId) => {
 export function buildNetwork({ config, identity, hub, ports, webrtcHelper: command, outside = () => ({}), standing, log }: NetworkInit): Network {
   const { nodeId } = identity;
   const allowed = new Set(config.transports);
+  // Every address advertised (hellos, LAN beacons, /mesh/info) passes the one check peers apply, whoever built it.
   const addresses = (): AdvertisedAddresses => {
     const host = publicHost(config.host);
-    return { http: `http://${host}:${ports().http}`, ws: `ws://${host}:${ports().ws}`, ...outside() };
+    return advertisable({ http: `http://${host}:${ports().http}`, ws: `ws://${host}:${ports().ws}`, ...outside() });
   };
   const signaling = new SignalRouter();
   const bindAddress = isWildcard(config.host) ? undefined : config.host;

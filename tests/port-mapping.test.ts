@@ -126,16 +126,18 @@ describe("finding the router", () => {
       [answer("http://127.0.0.1:8080/"), "127.0.0.1"],
       [answer("http://8.8.8.8/desc.xml"), "8.8.8.8"],
     ] as const) {
-      expect(gatewayLocation(parseSearchAnswer(text)!, from)).toBeNull();
+      expect(gatewayLocation(parseSearchAnswer(text)!, from, from)).toBeNull();
     }
     // This machine's own router, if it has one, as the sender: the one shape taken, and what else is refused.
     const router = defaultGateway();
     if (!router || !addressToward(router)) return console.log("no default gateway on a network of this machine: the accepted shape is not checked");
-    const from = (text: string) => gatewayLocation(parseSearchAnswer(text)!, router)?.href ?? null;
+    const from = (text: string) => gatewayLocation(parseSearchAnswer(text)!, router, router)?.href ?? null;
     expect(from(answer(`http://${router}:5000/rootDesc.xml`))).toBe(`http://${router}:5000/rootDesc.xml`);
     expect(from(answer(`https://${router}:5000/rootDesc.xml`))).toBeNull();
     expect(from(answer("http://10.255.255.254:5000/rootDesc.xml"))).toBeNull();
     expect(from(answer(`http://${router}:5000/rootDesc.xml`, "urn:schemas-upnp-org:device:InternetGatewayDevice:1"))).toBeNull();
+    // Another host of the LAN is not the router, whatever it answers.
+    expect(gatewayLocation(parseSearchAnswer(answer(`http://${router}:5000/rootDesc.xml`))!, router, "10.255.255.254")).toBeNull();
   });
 
   it("fetches nothing an SSDP answer names on loopback (an answer cannot make us dial our own instance)", async () => {
@@ -147,7 +149,7 @@ describe("finding the router", () => {
       socket: { data: (s, _data, port, address) => void (asked++, s.send(answer(`http://127.0.0.1:${http.port}/rootDesc.xml`), port, address)) },
     });
     cleanup.push(() => responder.close());
-    const found = await searchGateway(AbortSignal.timeout(300), { hostname: "127.0.0.1", port: responder.port });
+    const found = await searchGateway(AbortSignal.timeout(300), "127.0.0.1", { hostname: "127.0.0.1", port: responder.port });
     expect(asked).toBeGreaterThan(0);
     expect(found).toBeNull();
     expect(fetched).toBe(0);

@@ -4,6 +4,7 @@
  * the servers listen, and again every 10 minutes while no router mapped them.
  */
 import { isLoopback, isPrivateIp, isWildcard, urlHost } from "../addresses.ts";
+import { advertisable } from "../domain/urls.ts";
 import type { AdvertisedAddresses } from "../sync/frames.ts";
 import { addressToward, defaultGateway } from "./gateway.ts";
 import { findNatPmpRouter } from "./nat-pmp.ts";
@@ -75,7 +76,7 @@ export class PortMapper {
     const state = this.#state;
     if (state.kind !== "mapped" || !state.public) return {};
     const host = urlHost(state.externalIp);
-    return { http: `http://${host}:${state.ports.http}`, ws: `ws://${host}:${state.ports.ws}` };
+    return advertisable({ http: `http://${host}:${state.ports.http}`, ws: `ws://${host}:${state.ports.ws}` });
   }
 
   async stop(): Promise<void> {
@@ -115,11 +116,16 @@ export class PortMapper {
   /** Asks both ways at once and keeps the first router that answers; the other is let go. */
   async #find(): Promise<Router | null> {
     const done = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(SEARCH_MS)]);
+    // Only the default gateway is asked, and only its answers count: any host on the LAN can answer a search.
     const gateway = defaultGateway();
     const local = gateway ? addressToward(gateway) : null;
+    if (!gateway || !local) return null;
     const tries = [
-      findUpnpRouter(DESCRIPTION, done).catch(() => null),
-      gateway && local ? findNatPmpRouter(gateway, local).catch(() => null) : Promise.resolve(null),
+      findUpnpRouter(DESCRIPTION, gateway, done).catch((error: unknown) => {
+        this.init.log(`port mapping: UPnP IGD at ${gateway}: ${(error as Error).message}`);
+        return null;
+      }),
+      findNatPmpRouter(gateway, local).catch(() => null),
     ].map((found) => found.then((router) => router ?? Promise.reject(new Error("no answer"))));
     const router = await Promise.any(tries).catch(() => null);
     for (const other of tries) {

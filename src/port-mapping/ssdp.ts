@@ -2,10 +2,9 @@
  * The SSDP search for an Internet Gateway Device (UPnP's discovery): an M-SEARCH sent to the multicast group, and the
  * answers that come back to our own socket.
  *
- * Here rather than @achingbrain/nat-port-mapper's own search: that one listens on port 1900 of every interface while it
- * searches and fetches any LOCATION that any datagram names there (loopback included, with no time limit) before its
- * caller can look at it. Here an answer counts only when its LOCATION is an http URL on the very address the answer
- * came from, and that address is on one of our networks; only then is it fetched (by the library, in upnp.ts).
+ * An answer counts only when it comes from the default gateway (any other host on the LAN may answer a multicast
+ * search, and would otherwise choose what is advertised), its LOCATION is an http URL on that very address, and that
+ * address is on one of our networks; only then is it fetched (igd.ts).
  */
 import { addressToward } from "./gateway.ts";
 
@@ -28,22 +27,25 @@ export function parseSearchAnswer(text: string): Map<string, string> | null {
   return headers;
 }
 
-/** The device description URL of an answer from `from`, when it may be fetched: http, on that address, on our network. */
-export function gatewayLocation(headers: Map<string, string>, from: string): URL | null {
-  if (headers.get("st") !== IGD2 || !addressToward(from)) return null;
+/**
+ * The device description URL of an answer from `from`, when it may be fetched: from the default `gateway`, http, on
+ * that address, on our network.
+ */
+export function gatewayLocation(headers: Map<string, string>, from: string, gateway: string): URL | null {
+  if (headers.get("st") !== IGD2 || from !== gateway || !addressToward(from)) return null;
   const location = URL.canParse(headers.get("location") ?? "") ? new URL(headers.get("location")!) : null;
   return location?.protocol === "http:" && location.hostname === from ? location : null;
 }
 
-/** Where the first gateway that answers describes itself; null when none does before `signal`. */
-export async function searchGateway(signal: AbortSignal, target = { hostname: GROUP, port: SSDP_PORT }): Promise<URL | null> {
+/** Where the default gateway describes itself, once it answers; null when it does not before `signal`. */
+export async function searchGateway(signal: AbortSignal, gateway: string, target = { hostname: GROUP, port: SSDP_PORT }): Promise<URL | null> {
   if (signal.aborted) return null;
   const { promise, resolve } = Promise.withResolvers<URL | null>();
   const socket = await Bun.udpSocket({
     socket: {
       data(_socket, data, _port, address) {
         const headers = parseSearchAnswer(data.toString("latin1"));
-        const location = headers && gatewayLocation(headers, address);
+        const location = headers && gatewayLocation(headers, address, gateway);
         if (location) resolve(location);
       },
       error() {},
