@@ -57,7 +57,7 @@
     const actions = element("div", "preview-actions");
     const send = element("button", "preview-send", "Send");
     send.type = "button";
-    const cancel = element("button", "preview-cancel", "Cancel");
+    const cancel = element("button", "preview-cancel quiet", "Cancel");
     cancel.type = "button";
     actions.append(send, cancel);
     box.append(head, list, actions);
@@ -79,7 +79,22 @@
     canvas.width = 48;
     canvas.height = 48;
     canvas.setAttribute("aria-hidden", "true");
-    if (!file.type.startsWith("image/") || typeof createImageBitmap !== "function" || file.size > 50e6) return canvas;
+    const image = file.type.startsWith("image/") && typeof createImageBitmap === "function" && file.size <= 50e6;
+    if (!image) {
+      // Anything else: its extension, as a label.
+      const ext = /\.([a-z0-9]{1,4})$/i.exec(file.name || "")?.[1]?.toUpperCase() ?? "FILE";
+      const context = canvas.getContext("2d");
+      if (context) {
+        requestAnimationFrame(() => {
+          context.fillStyle = getComputedStyle(canvas).color;
+          context.font = "600 12px system-ui, sans-serif";
+          context.textAlign = "center";
+          context.textBaseline = "middle";
+          context.fillText(ext, 24, 24);
+        });
+      }
+      return canvas;
+    }
     createImageBitmap(file)
       .then((bitmap) => {
         const scale = Math.min(48 / bitmap.width, 48 / bitmap.height, 1);
@@ -101,7 +116,7 @@
         const row = element("li", "preview-file");
         const name = element("span", "preview-name", file.name || "pasted file");
         name.title = file.name || "pasted file";
-        const remove = element("button", "preview-remove", "×");
+        const remove = element("button", "preview-remove quiet", "×");
         remove.type = "button";
         remove.title = `Take ${file.name || "this file"} out`;
         remove.setAttribute("aria-label", remove.title);
@@ -155,7 +170,7 @@
     bar.max = Math.max(file.size, 1);
     bar.value = 0;
     const status = element("span", "upload-status", "0%");
-    const stop = element("button", "upload-cancel", "Cancel");
+    const stop = element("button", "upload-cancel quiet", "Cancel");
     stop.type = "button";
     stop.title = `Stop sending ${file.name || "this file"}`;
     row.append(element("span", "upload-name", file.name || "pasted file"), bar, status, stop);

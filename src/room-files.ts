@@ -69,6 +69,8 @@ export class RoomFiles {
   readonly #free: () => number;
   readonly #init: RoomFilesInit;
   readonly #progress = new Handlers<[string, number]>();
+  /** When each file's state last changed here (the latest few hundred), for streams that open after. */
+  readonly #changed = new Map<string, number>();
   readonly #choices = new Handlers<[string | null, boolean]>();
   /** Per file, how much of it each member said it holds. */
   readonly #atPeers = new Map<string, Map<string, number>>();
@@ -129,14 +131,14 @@ export class RoomFiles {
   held(files: readonly FileRef[], room: string): HeldFile[] {
     return files.map((f) => {
       const have = this.have(f.id, room);
-      const whole = this.#rooms.hold(f.id, room) === "complete";
+      const whole = this.#rooms.whole(f.id, room);
       return { ...f, size: whole ? have : f.size, have };
     });
   }
 
   /** Where the file stands for the readers of `room` (by name). */
   fetchState(ref: FileRef, room: string): FileFetch {
-    if (this.#rooms.hold(ref.id, room) === "complete") return { kind: "whole" };
+    if (this.#rooms.whole(ref.id, room)) return { kind: "whole" };
     const status = this.#status.get(ref.id);
     if (status === "fetching") return { kind: "coming", rate: this.#speeds.rate(ref.id) };
     return this.#fetches(ref.id, ref.size, isImageType(ref.type)) ? { kind: "waiting" } : { kind: "offered" };
@@ -158,12 +160,11 @@ export class RoomFiles {
    * them; null when none of those rooms carries it or it has not come whole through one.
    */
   download(id: string, rooms: string[] | null): Download | null {
-    const holding = new Set(this.#rooms.holding(id));
     const row = this.#storage.files
       .refs(id)
-      .find((r) => holding.has(r.room) && this.#init.roomId(r.room) !== undefined && (rooms === null || rooms.includes(r.room)));
+      .find((r) => this.#init.roomId(r.room) !== undefined && (rooms === null || rooms.includes(r.room)) && this.#rooms.whole(id, r.room));
     if (!row || !this.#storage.files.isComplete(id)) return null;
-    const size = this.#storage.files.manifest(id)!.size;
+    const size = this.#storage.files.have(id);
     return {
       // Its size as its bytes add up (storage/files.ts), whatever the message said: a lie there never cuts it short.
       ref: { ...fileRef(id, row), size },
@@ -189,6 +190,19 @@ export class RoomFiles {
     return this.#progress.add(listener);
   }
 
+  /** Files whose state changed here since `since` (ms). */
+  changedSince(since: number): string[] {
+    return [...this.#changed].filter(([, at]) => at >= since).map(([id]) => id);
+  }
+
+  /** A file's state changed: its listeners hear it, and streams that open soon after too. */
+  #emit(id: string, bytes: number): void {
+    this.#changed.delete(id);
+    this.#changed.set(id, Date.now());
+    if (this.#changed.size > 256) this.#changed.delete(this.#changed.keys().next().value!);
+    this.#progress.emit(id, bytes);
+  }
+
   /** How much of a file each member said it holds, by node id. */
   atPeers(id: string): Map<string, number> {
     return this.#atPeers.get(id) ?? new Map();
@@ -197,7 +211,7 @@ export class RoomFiles {
   /** Bytes of a file held here came on. */
   progressed(id: string, bytes: number): void {
     this.#speeds.note(id, bytes);
-    this.#progress.emit(id, bytes);
+    this.#emit(id, bytes);
   }
 
   /** A member said how much of a file it holds. */
@@ -205,7 +219,7 @@ export class RoomFiles {
     const at = this.#atPeers.get(id) ?? this.#atPeers.set(id, new Map()).get(id)!;
     at.set(nodeId, bytes);
     if (this.#atPeers.size > 1000) this.#atPeers.delete(this.#atPeers.keys().next().value!);
-    this.#progress.emit(id, this.#storage.files.have(id));
+    this.#emit(id, this.#storage.files.have(id));
   }
 
   // ---- the owner's say ----
@@ -228,7 +242,7 @@ export class RoomFiles {
     this.#cancelled.delete(id);
     this.#settings.choose(id, true);
     this.#choices.emit(id, true);
-    this.#progress.emit(id, this.#storage.files.have(id));
+    this.#emit(id, this.#storage.files.have(id));
   }
 
   /**
@@ -242,7 +256,7 @@ export class RoomFiles {
     this.#status.delete(id);
     this.#storage.files.dropPartial(id);
     this.#speeds.forget(id);
-    this.#progress.emit(id, 0);
+    this.#emit(id, 0);
   }
 
   /** Whether the file is to be fetched: the owner's choice, else the settings (by size and kind). */
@@ -298,7 +312,7 @@ export class RoomFiles {
       status: (id, status) => {
         if (status === null) this.#status.delete(id);
         else this.#status.set(id, status);
-        this.#progress.emit(id, files.have(id));
+        this.#emit(id, files.have(id));
       },
     };
   }

@@ -17,6 +17,8 @@ const HEARTBEAT_MS = 5000;
 const ROOMS_UPDATE_MS = 250;
 /** A client that falls this far behind is cut off; it reconnects with Last-Event-ID and misses nothing. */
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+/** Files whose state changed this recently are sent to a stream as it opens (its page may predate the change). */
+const FILE_RECENT_MS = 15_000;
 /** A file's progress goes out at most this often per stream, however fast its chunks come. */
 const FILE_UPDATE_MS = 250;
 
@@ -75,9 +77,10 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
             last = m.timestamp;
             write(sseEvent(m.timestamp, String(<MessageItem message={m} view={view} />)));
           };
-          // Files of the room whose progress changed since the last update: each goes out as it is at the next one.
-          const changed = new Set<string>();
-          let fileTimer: ReturnType<typeof setTimeout> | undefined;
+          // Files of the room whose progress changed since the last update: each goes out as it is at the next one. Those
+          // that changed lately go out at once: the page may have been drawn before their last change.
+          const changed = new Set<string>(node.files.changedSince(Date.now() - FILE_RECENT_MS));
+          let fileTimer: ReturnType<typeof setTimeout> | undefined = changed.size > 0 ? setTimeout(() => sendFiles(), FILE_UPDATE_MS) : undefined;
           const sendFiles = () => {
             fileTimer = undefined;
             for (const id of changed) {

@@ -19,7 +19,6 @@ export class FileRooms {
   readonly #received: Statement<{ idx: number }>;
   readonly #hasChunk: Statement<{ one: number }>;
   readonly #receivedBytes: Statement<{ n: number; last: number }>;
-  readonly #holding: Statement<{ room: string }>;
   readonly #size: Statement<{ size: number }>;
   readonly #forgetRoomOf: (room: string) => void;
   readonly #forgetFile: (file: string, room: string | null) => void;
@@ -43,7 +42,6 @@ export class FileRooms {
       `SELECT count(*) AS n, coalesce(max(r.idx = (SELECT max(idx) FROM file_chunks WHERE file = r.file)), 0) AS last FROM file_room_chunks r
        JOIN file_chunks f ON f.file = r.file AND f.idx = r.idx WHERE r.file = ? AND r.room = ? AND EXISTS (SELECT 1 FROM chunks c WHERE c.hash = f.hash)`,
     );
-    this.#holding = db.query("SELECT room FROM file_rooms WHERE file = ? AND complete = 1 ORDER BY room");
     this.#size = db.query("SELECT size FROM files WHERE id = ?");
     const dropRoom = db.query("DELETE FROM file_rooms WHERE room = ?");
     const dropRoomChunks = db.query("DELETE FROM file_room_chunks WHERE room = ?");
@@ -120,10 +118,16 @@ export class FileRooms {
     return last ? (n - 1) * CHUNK_BYTES + lastBytes : n * CHUNK_BYTES;
   }
 
-  /** The rooms (by name) every byte of the file came through. */
-  holding(file: string): string[] {
-    return this.#holding.all(file).map((r) => r.room);
+  /**
+   * Whether every byte of the file came through `room`: marked so, or every chunk credited and stored, as when the
+   * chunk worker stored the last a moment before fetching marks it (so a file is readable once `bytes` says it is all here).
+   */
+  whole(file: string, room: string): boolean {
+    if (this.hold(file, room) === "complete") return true;
+    const size = this.#size.get(file)?.size;
+    return size !== undefined && (this.#receivedBytes.get(file, room)?.n ?? 0) === chunkCount(size);
   }
+
 
   /** Forgets what came through a room (its history was deleted here): a room of that name joined later is another. */
   forgetRoom(room: string): void {

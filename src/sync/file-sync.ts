@@ -163,6 +163,7 @@ export class FileSync {
   #cursor = "";
   /** Which peer is asked first next time, so load spreads over the members. */
   #turn = 0;
+  #filling = false;
 
   constructor(init: FileSyncInit) {
     this.#init = init;
@@ -288,6 +289,17 @@ export class FileSync {
 
   /** Takes on wanted files, turn by turn, up to MAX_ACTIVE fetched and MAX_LOOKUPS looked up. */
   #fill(): void {
+    // A file taken on that yields at once looks again itself: that look is this one's.
+    if (this.#filling) return;
+    this.#filling = true;
+    try {
+      this.#look();
+    } finally {
+      this.#filling = false;
+    }
+  }
+
+  #look(): void {
     const counts = this.#counts();
     const room = () => counts.fetching < MAX_ACTIVE || counts.lookups < MAX_LOOKUPS;
     for (let page = 0; page < PAGES_PER_LOOK && room(); page++) {

@@ -42,7 +42,7 @@ function FileAction({ room, id, action, peerId, label, title }: { room: string; 
   const query = peerId === "" ? "" : `?${new URLSearchParams({ peer_id: peerId })}`;
   return (
     <form class="file-act" method="post" action={roomPath(room, `files/${id}/${action}${query}`)}>
-      <button type="submit" class={action} title={title} safe>
+      <button type="submit" class={action === "cancel" ? "cancel quiet" : action} title={title} safe>
         {label}
       </button>
     </form>

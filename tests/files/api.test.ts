@@ -224,6 +224,7 @@ describe("the page's attach form (POST /rooms/<room>/files)", () => {
 
   it("without script: stores the file under the name in its query and goes back to the room (303)", async () => {
     const t = setup();
+    t.node.join("room1");
     const res = await pageUpload(t, "room1", form([["file", new Blob([randomBytes(100)]), "a.txt"]]));
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/?room=room1&peer_id=ann");
@@ -233,6 +234,7 @@ describe("the page's attach form (POST /rooms/<room>/files)", () => {
 
   it("for the page's script: answers the message as JSON; a room field in the body does not move it elsewhere", async () => {
     const t = setup();
+    t.node.join("room1");
     const res = await pageUpload(t, "room1", form([["room", "room2"], ["file", new Blob([randomBytes(100)]), "b.txt"]]), { accept: "application/json" });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { id: string; files: { name: string }[] };

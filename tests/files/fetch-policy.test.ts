@@ -88,6 +88,7 @@ describe("a fetch cancelled", () => {
     // Big enough that it is still coming when cancelled: fetched on the owner's click.
     const source = await randomFile(dir, 300_000_000, "cancel.bin");
     const { file } = await upload(a, "docs", source.path);
+    await waitFor(() => fileRow(b, "docs", file.id), 10_000, "its message at beta");
     expect((await act(b.http, "docs", file.id, "fetch")).status).toBe(200);
     await waitFor(async () => ((await fileRow(b, "docs", file.id))?.have ?? 0) >= 2 * CHUNK_BYTES || undefined, 30_000, "part of it at beta");
     const res = await act(b.http, "docs", file.id, "cancel");
