@@ -24,7 +24,8 @@ export class RateLimiter {
     this.#now = init.now ?? Date.now;
   }
 
-  take(key: string): boolean {
+  /** Takes `cost` tokens (1 unless told: bytes, say) from the key's bucket; false, taking none, when it holds fewer. */
+  take(key: string, cost = 1): boolean {
     const now = this.#now();
     let bucket = this.#buckets.get(key);
     if (bucket) {
@@ -36,8 +37,8 @@ export class RateLimiter {
       if (this.#buckets.size >= this.#maxKeys) this.#buckets.delete(this.#buckets.keys().next().value!);
     }
     this.#buckets.set(key, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
+    if (bucket.tokens < cost) return false;
+    bucket.tokens -= cost;
     return true;
   }
 

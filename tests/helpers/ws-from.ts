@@ -34,7 +34,8 @@ function clientFrame(opcode: number, payload: Uint8Array): Buffer {
 
 class TcpWebSocketLink extends BaseLink {
   readonly tier = "websocket" as const;
-  #buffer = Buffer.alloc(0);
+  #chunks: Buffer[] = [];
+  #held = 0;
   #message: Buffer[] = [];
 
   constructor(
@@ -65,38 +66,55 @@ class TcpWebSocketLink extends BaseLink {
     this.ended(reason);
   }
 
-  /** Takes in bytes from the server: whole frames are handled, a partial one waits for the rest. */
+  /** Takes in bytes from the server: whole frames are handled, a partial one waits for the rest (joined once whole). */
   #read(data: Buffer): void {
-    this.#buffer = Buffer.concat([this.#buffer, data]);
+    this.#chunks.push(data);
+    this.#held += data.length;
     for (;;) {
-      const b = this.#buffer;
-      if (b.length < 2) return;
-      let length = b[1]! & 0x7f;
+      if (this.#held < 2) return;
+      const head = this.#peek(Math.min(this.#held, 10));
+      let length = head[1]! & 0x7f;
       let at = 2;
       if (length === 126) {
-        if (b.length < 4) return;
-        length = b.readUInt16BE(2);
+        if (head.length < 4) return;
+        length = head.readUInt16BE(2);
         at = 4;
       } else if (length === 127) {
-        if (b.length < 10) return;
-        length = Number(b.readBigUInt64BE(2));
+        if (head.length < 10) return;
+        length = Number(head.readBigUInt64BE(2));
         at = 10;
       }
-      if (b.length < at + length) return;
-      const fin = (b[0]! & 0x80) !== 0;
-      const opcode = b[0]! & 0x0f;
-      const payload = b.subarray(at, at + length);
-      this.#buffer = b.subarray(at + length);
+      if (this.#held < at + length) return;
+      const whole = this.#take(at + length);
+      const fin = (whole[0]! & 0x80) !== 0;
+      const opcode = whole[0]! & 0x0f;
+      const payload = whole.subarray(at);
       if (opcode === CLOSE) {
         this.socket.destroy();
         return void this.ended("closed by the server");
       }
       if (opcode === PING) this.socket.write(clientFrame(PONG, payload));
       if (opcode === BINARY || opcode === 0) {
-        this.#message.push(Buffer.from(payload));
-        if (fin) this.deliver(new Uint8Array(Buffer.concat(this.#message.splice(0))));
+        this.#message.push(payload);
+        if (fin) this.deliver(new Uint8Array(this.#message.length === 1 ? this.#message[0]! : Buffer.concat(this.#message.splice(0))));
+        if (fin) this.#message = [];
       }
     }
+  }
+
+  /** The first `n` bytes held, without taking them. */
+  #peek(n: number): Buffer {
+    if (this.#chunks[0]!.length >= n) return this.#chunks[0]!;
+    return Buffer.concat(this.#chunks).subarray(0, n);
+  }
+
+  /** Takes the first `n` bytes held. */
+  #take(n: number): Buffer {
+    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    const rest = all.subarray(n);
+    this.#chunks = rest.length > 0 ? [rest] : [];
+    this.#held = rest.length;
+    return all.subarray(0, n);
   }
 }
 

@@ -12,7 +12,7 @@ import { decodeFrame, encodeControl, encodeData } from "./control.ts";
 import { CircuitRelay, CircuitTransport, type CircuitWire } from "./circuits.ts";
 import { DialQueue, handledRejection } from "./dial-queue.ts";
 import { HANDSHAKE_LIMITS, HandshakeGate } from "./handshakes.ts";
-import { MAX_MET, MeetingPoint, Meetings } from "./meeting.ts";
+import { MeetingPoint, Meetings } from "./meeting.ts";
 import { Reach, type ReachAnswer, type ReachPorts } from "./reach.ts";
 import { secureChannel } from "../secure/channel.ts";
 import { LinkHealth } from "./health.ts";
@@ -55,7 +55,7 @@ export class LinkManager {
   readonly #relays: RateLimiter;
   readonly #meets: RateLimiter;
   /** This instance as a rendezvous: who waits at which topic. */
-  readonly #point = new MeetingPoint();
+  readonly #point: MeetingPoint;
   /** The rendezvous this instance uses, and whom it met there. */
   readonly #meetings = new Meetings();
   /** The `relay` tier's ends, when that tier is allowed; and this instance as a relay, with `--relay`. */
@@ -99,10 +99,15 @@ export class LinkManager {
         })
       : null;
     this.#reach = new Reach({ dialBack: init.dialBack, send: (nodeId, message) => wire.control(nodeId, message) });
-    this.#relayer = init.relay ? new CircuitRelay({ wire, allowed: (from, to) => this.#point.together(from, to), limits: init.relayLimits }) : null;
+    this.#relayer = init.relay
+      ? new CircuitRelay({ wire, allowed: (from, to) => this.#point.together(from, to), sourceOf: (nodeId) => this.#peers.get(nodeId)?.source, limits: init.relayLimits })
+      : null;
     const transports = this.#circuits ? [...init.transports, this.#circuits] : [...init.transports];
     this.#init = { ...LINK_MANAGER_DEFAULTS, ...init, transports: transports.sort((a, b) => byPriority(a.tier, b.tier)) };
     this.#log = init.log ?? (() => {});
+    // A rendezvous's clients hold seats, leaving room in the table for others (links/standing.ts).
+    const seats = Math.max(1, this.#init.maxPeers - 16);
+    this.#point = new MeetingPoint({ seats, waitMs: this.#init.waitMs, ended: (nodeId, why) => this.#unwaited(nodeId, why) });
     this.signaling = init.signaling ?? new SignalRouter();
     this.signaling.useLinks((nodeId, message) => this.#signalOverLink(nodeId, message));
     this.#frames = new RateLimiter({ perSecond: this.#init.framesPerSecond, burst: 2 * this.#init.framesPerSecond });
@@ -460,17 +465,28 @@ export class LinkManager {
     else said.timer = setTimeout(say, wait);
   }
 
-  /** A peer waits at `topics` here: it hears whom it meets at them, and those it is new to hear of it. */
+  /** A peer waits at `topics` here (meeting.ts): those already waiting at one of them hear of it, and reach out to it. */
   #meet(peer: Peer, entry: PeerLink, topics: string[]): void {
     if (!this.#meets.take(peer.nodeId)) return;
-    const { met, tell } = this.#point.meet(peer.nodeId, topics);
-    // Answered on the link it came by: this side may not have elected a primary yet.
+    const told = this.#point.meet(peer.nodeId, peer.source ?? sourceOf(entry.link), topics);
+    if (!told || topics.length === 0) return this.#unwaited(peer.nodeId, told ? "it waits at no topic here" : "its source has no seat left here");
     const relays = this.#relayer !== null;
-    if (met.length > 0) this.#sendControl(entry, { t: "met", peers: met.slice(-MAX_MET), relays });
-    for (const other of tell) {
+    for (const other of told.tell) {
       const via = this.#direct(other);
       if (via) this.#sendControl(via, { t: "met", peers: [peer.nodeId], relays });
     }
+  }
+
+  /** A peer no longer waits here: unless it is kept for more than waiting (a member, ours, named), it is unlinked. */
+  #unwaited(nodeId: string, why: string): void {
+    const peer = this.#peers.get(nodeId);
+    if (peer && !peer.member && !this.keeps(nodeId) && !this.#named.has(nodeId)) this.forget(nodeId, `shares no room and waits here no more: ${why}`);
+  }
+
+  /** Ends the waits here that were not renewed; says again where we wait at our rendezvous, well before ours end. */
+  #renewWaits(): void {
+    this.#point.expire();
+    for (const [nodeId, said] of this.#meetSaid) if (Date.now() - said.at > this.#init.waitMs / 3) this.#sayMeet(nodeId);
   }
 
   /** A rendezvous of ours met peers at our topics: link to them (signaling goes through it; their handshakes prove them). */
@@ -523,6 +539,7 @@ export class LinkManager {
 
   #pumpAll(): void {
     for (const peer of this.#peers.values()) this.#pump(peer);
+    this.#renewWaits();
   }
 
   #pump(peer: Peer): void {

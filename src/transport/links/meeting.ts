@@ -1,9 +1,12 @@
 /**
  * Meeting at a rendezvous. Every instance is one for the peers linked to it that ask: each tells it the topics where it
  * waits (`meet`; a topic is an HMAC of a room under the room's key, domain/rooms.ts `rendezvousTopic`, so the
- * rendezvous learns no room) and hears of every other peer waiting at one of them (`met`). The rendezvous then passes
- * signaling sessions between such peers (manager.ts `#relay`), and only between peers that wait at a common topic.
+ * rendezvous learns no room), and those already waiting at one of them hear of it (`met`) and reach out. The rendezvous
+ * then passes signaling sessions between such peers (manager.ts `#relay`), and only between peers that wait at a
+ * common topic.
  */
+import { RateLimiter } from "../../rate-limit.ts";
+import { FairShares } from "../fair-shares.ts";
 
 /** Topics one peer may wait at on one rendezvous: one per room. */
 export const MAX_TOPICS = 64;
@@ -12,53 +15,129 @@ export const MAX_MET = 64;
 /** Peers met at rendezvous remembered, for the way to them; the oldest go first. */
 const MAX_REMEMBERED = 1024;
 
-/** The rendezvous side: who waits at which topic. */
-export class MeetingPoint {
-  /** Topic → the peers waiting at it. */
-  readonly #topics = new Map<string, Set<string>>();
-  /** Peer → the topics it waits at. */
-  readonly #waiting = new Map<string, Set<string>>();
+export const MEETING_LIMITS = {
+  /** How long a wait lasts unless its peer says `meet` again (clients say it again well before). */
+  waitMs: 10 * 60_000,
+  /** Seats of waiting peers one source may hold, of the seats the link manager gives the meeting point. */
+  seatsPerSource: 8,
+  /** Peers already waiting that hear of a newcomer, per `meet`; the rest hear of it at its next `meet`. */
+  tellsPerMeet: 8,
+  /** Such tells a source's newcomers may cause a second, in bursts. */
+  tellsPerSecond: 0.5,
+  tellsBurst: 16,
+};
 
-  /** Whether `nodeId` uses this instance as its rendezvous (it said `meet`, with topics or none). */
+export interface MeetingPointInit {
+  /** Peers that may wait here at once (shared fairly between sources: ../fair-shares.ts). */
+  seats: number;
+  /** @default MEETING_LIMITS.waitMs */
+  waitMs?: number;
+  /** A peer's wait ended other than by its own word: its seat went to another source's newcomer, or it was not renewed. */
+  ended: (nodeId: string, why: string) => void;
+  now?: () => number;
+}
+
+interface Wait {
+  topics: Set<string>;
+  until: number;
+}
+
+/**
+ * The rendezvous side: who waits at which topic. A peer waits only in a seat (a share per source, so a crowd of
+ * identities from a few addresses cannot take them all, and an honest client, once seated, is never pushed out by
+ * fresh ones), only at some topic, and only until its wait runs out unless renewed. A newcomer is told of no one: those
+ * already waiting at its topics hear of it (`met`, a few per `meet`, within its source's budget) and reach out to it,
+ * so no one learns who waits at a topic (an open room's members, say) without being seen by them.
+ */
+export class MeetingPoint {
+  /** Topic → the peers waiting at it, in the order they came. */
+  readonly #topics = new Map<string, Set<string>>();
+  readonly #waiting = new Map<string, Wait>();
+  /** Pairs already introduced (both ways), so a renewed `meet` tells the next few, not the same ones again. */
+  readonly #told = new Map<string, Set<string>>();
+  readonly #seats: FairShares<string>;
+  readonly #tells = new RateLimiter({ perSecond: MEETING_LIMITS.tellsPerSecond, burst: MEETING_LIMITS.tellsBurst });
+  readonly #waitMs: number;
+  readonly #now: () => number;
+
+  constructor(private readonly init: MeetingPointInit) {
+    this.#seats = new FairShares({ share: MEETING_LIMITS.seatsPerSource, total: init.seats }, (nodeId) => {
+      this.leave(nodeId);
+      init.ended(nodeId, "its seat here went to another source's newcomer");
+    });
+    this.#waitMs = init.waitMs ?? MEETING_LIMITS.waitMs;
+    this.#now = init.now ?? Date.now;
+  }
+
+  /** Whether `nodeId` waits here: seated, at some topic, its wait not run out. */
   waits(nodeId: string): boolean {
     return this.#waiting.has(nodeId);
   }
 
   /**
-   * `nodeId` waits at `topics` now (and no longer at others). Answers whom it meets (everyone waiting at one of its
-   * topics) and whom to tell of it (those at a topic it did not wait at before).
+   * `nodeId`, linked from `source`, waits at `topics` now (and no longer at others; none: it leaves). Answers whom to
+   * tell of it (peers waiting at one of its topics, not told before), or null when its source has no seat left here.
    */
-  meet(nodeId: string, topics: readonly string[]): { met: string[]; tell: string[] } {
-    const before = this.#waiting.get(nodeId) ?? new Set<string>();
+  meet(nodeId: string, source: string, topics: readonly string[]): { tell: string[] } | null {
     const now = new Set(topics.slice(0, MAX_TOPICS));
-    for (const topic of before) if (!now.has(topic)) this.#remove(topic, nodeId);
-    const met = new Set<string>();
-    const tell = new Set<string>();
+    if (now.size === 0) {
+      this.leave(nodeId);
+      return { tell: [] };
+    }
+    let wait = this.#waiting.get(nodeId);
+    if (!wait) {
+      if (!this.#seats.take(source, nodeId)) return null;
+      wait = { topics: new Set(), until: 0 };
+      this.#waiting.set(nodeId, wait);
+    }
+    for (const topic of wait.topics) if (!now.has(topic)) this.#remove(topic, nodeId);
+    wait.topics = now;
+    wait.until = this.#now() + this.#waitMs;
+    const told = this.#told.get(nodeId) ?? new Set<string>();
+    const tell: string[] = [];
     for (const topic of now) {
       const peers = this.#topics.get(topic) ?? new Set<string>();
-      for (const other of peers) {
-        if (other === nodeId) continue;
-        met.add(other);
-        if (!before.has(topic)) tell.add(other);
+      // The latest to come first: the likeliest to be there still.
+      for (const other of [...peers].reverse()) {
+        if (other === nodeId || told.has(other) || tell.includes(other)) continue;
+        if (tell.length >= MEETING_LIMITS.tellsPerMeet || !this.#tells.take(source)) break;
+        tell.push(other);
       }
       peers.add(nodeId);
       this.#topics.set(topic, peers);
     }
-    this.#waiting.set(nodeId, now);
-    return { met: [...met], tell: [...tell] };
+    for (const other of tell) {
+      told.add(other);
+      this.#told.set(other, (this.#told.get(other) ?? new Set<string>()).add(nodeId));
+    }
+    this.#told.set(nodeId, told);
+    return { tell };
   }
 
-  /** `nodeId` is gone (no link left, or forgotten): it waits nowhere. */
+  /** `nodeId` waits nowhere any more (it said so, or has no link left, or is forgotten). */
   leave(nodeId: string): void {
-    for (const topic of this.#waiting.get(nodeId) ?? []) this.#remove(topic, nodeId);
+    for (const topic of this.#waiting.get(nodeId)?.topics ?? []) this.#remove(topic, nodeId);
     this.#waiting.delete(nodeId);
+    this.#seats.release(nodeId);
+    for (const other of this.#told.get(nodeId) ?? []) this.#told.get(other)?.delete(nodeId);
+    this.#told.delete(nodeId);
+  }
+
+  /** Ends the waits that were not renewed in time. */
+  expire(): void {
+    const now = this.#now();
+    for (const [nodeId, wait] of [...this.#waiting]) {
+      if (wait.until > now) continue;
+      this.leave(nodeId);
+      this.init.ended(nodeId, `it did not say where it waits for ${Math.round(this.#waitMs / 1000)} s`);
+    }
   }
 
   /** Whether the two wait at a common topic. */
   together(a: string, b: string): boolean {
-    const theirs = this.#waiting.get(b);
+    const theirs = this.#waiting.get(b)?.topics;
     if (!theirs) return false;
-    for (const topic of this.#waiting.get(a) ?? []) if (theirs.has(topic)) return true;
+    for (const topic of this.#waiting.get(a)?.topics ?? []) if (theirs.has(topic)) return true;
     return false;
   }
 

@@ -3,6 +3,7 @@ import type { PeerAddress, Transport } from "../link.ts";
 import type { ChannelIdentity } from "../secure/channel.ts";
 import type { LocalHub } from "../signaling/envelope.ts";
 import type { RELAY_LIMITS } from "./circuits.ts";
+import { MEETING_LIMITS } from "./meeting.ts";
 import type { DialBack } from "./reach.ts";
 import type { SignalRouter } from "../signaling/router.ts";
 import type { PeerEvent, PeerState } from "./peer.ts";
@@ -50,6 +51,8 @@ export interface LinkManagerInit {
   framesPerSecond?: number;
   /** A link must complete the handshake within this. @default 5000 */
   handshakeTimeoutMs?: number;
+  /** How long a wait at a rendezvous lasts unless renewed; ours are renewed at a third of it (meeting.ts). @default 600000 */
+  waitMs?: number;
   log?: (line: string) => void;
 }
 
@@ -85,4 +88,5 @@ export const LINK_MANAGER_DEFAULTS = {
   maxPeers: 64,
   framesPerSecond: 2000,
   handshakeTimeoutMs: 5000,
+  waitMs: MEETING_LIMITS.waitMs,
 } satisfies Partial<LinkManagerInit>;

@@ -16,7 +16,7 @@ const OPEN_TIMEOUT_MS = 5000;
  * Sessions others may have open with us at once, handshakes included: in all, and per source (a hub member, or the
  * linked peer that passes a session on), fairly (../fair-shares.ts). Sessions a source may open a second.
  */
-const INCOMING = { total: 64, share: 4 };
+const INCOMING = { total: 64, share: 8 };
 const OPENED_PER_SECOND = 5;
 
 /** One secured session with another instance: its frames travel through a hub or a common peer, sealed end to end. */
