@@ -15,7 +15,7 @@ import { watchPeerUrl } from "./sync/bootstrap.ts";
 import { SignalHub } from "./transport/signaling/hub.ts";
 import { LINK_PATH, routedWebSocket, type Routed } from "./transport/websocket/index.ts";
 import { describeDialFailure, messageOf } from "./transport/errors.ts";
-import type { Invite } from "./domain/rooms.ts";
+import { roomIdOf, type Invite } from "./domain/rooms.ts";
 import { browserRefusal, hostAllowlist, hostHeader, WRONG_HOST } from "./domain/hosts.ts";
 import { jsonError } from "./util/http.ts";
 import { VERSION } from "./version.ts";
@@ -219,7 +219,7 @@ async function start(config: Config) {
   /** Links to an invite's issuer at its URL, and meets it at the rendezvous the invite names. */
   function linkToIssuer(invite: Invite): void {
     // Kept: the invite's issuer is met there after a restart too, where flags come again but a page's invite does not.
-    for (const url of invite.rendezvous) rendezvous.add(url, { keep: true });
+    for (const url of invite.rendezvous) rendezvous.add(url, { room: roomIdOf({ name: invite.room, key: invite.key }), keep: true });
     linkTo(invite.url, `invite from ${invite.url}`, invite.node);
   }
   rendezvous.addKept();

@@ -1,10 +1,12 @@
 /**
  * The rendezvous this instance uses (`--rendezvous`, and those an invite link names): it links to each like to a
- * `--peer`, and waits there at one topic per joined room, derived for that rendezvous (domain/rooms.ts
- * `rendezvousTopic`), so members of its rooms that use the same rendezvous are met even when neither can reach the
- * other (transport/links/meeting.ts). The rendezvous then passes their sealed signaling on, and learns no room.
+ * `--peer`, and waits there at one topic per room, derived for that rendezvous (domain/rooms.ts `rendezvousTopic`), so
+ * members of its rooms that use the same rendezvous are met even when neither can reach the other
+ * (transport/links/meeting.ts). The rendezvous then passes their sealed signaling on, and learns no room. A rendezvous
+ * the owner gave (a flag) serves every joined room; one an invite named serves that invite's room only, and is kept
+ * as that: an invite is someone else's word, and must not learn where to watch the members of every room meet.
  */
-import { rendezvousTopic, type RoomRef } from "./domain/rooms.ts";
+import { rendezvousTopic, roomIdOf, type RoomRef } from "./domain/rooms.ts";
 import { watchPeerUrl } from "./sync/bootstrap.ts";
 import type { NodeAddress } from "./transport/link.ts";
 import type { AddressSource } from "./transport/links/addresses.ts";
@@ -12,6 +14,12 @@ import { describeDialFailure } from "./transport/errors.ts";
 
 /** Rendezvous used at most: flags and invite links together. */
 export const MAX_RENDEZVOUS = 16;
+
+/** A rendezvous an invite named, and the room (by id) it serves. */
+export interface ScopedRendezvous {
+  url: string;
+  room: string;
+}
 
 export interface RendezvousInit {
   links: {
@@ -21,34 +29,49 @@ export interface RendezvousInit {
   };
   /** The joined rooms, whose topics this instance waits at. */
   rooms: () => RoomRef[];
-  /** Where rendezvous that invite links named are kept across restarts. @default nowhere */
-  kept?: { add(url: string): void; list(): string[] };
+  /** Where rendezvous that invite links named are kept across restarts, each with its room. @default nowhere */
+  kept?: { add(rendezvous: ScopedRendezvous): void; list(): ScopedRendezvous[] };
   log: (line: string) => void;
   signal: AbortSignal;
 }
 
+/** One rendezvous in use: the node id answering at its URL once found, and the rooms it serves (all: a flag's). */
+interface Used {
+  nodeId: string | null;
+  rooms: Set<string> | "all";
+}
+
 export class Rendezvous {
-  /** URL → the node id answering there, once found. */
-  readonly #used = new Map<string, string | null>();
+  readonly #used = new Map<string, Used>();
 
   constructor(private readonly init: RendezvousInit) {}
 
-  /** Uses again the rendezvous kept from invite links joined before. */
+  /** Uses again the rendezvous kept from invite links joined before, each for its room. */
   addKept(): void {
-    for (const url of this.init.kept?.list() ?? []) this.add(url);
+    for (const { url, room } of this.init.kept?.list() ?? []) this.add(url, { room });
   }
 
-  /** The rendezvous URLs in use, for invite links. */
+  /** The rendezvous the owner gave (flags), for invite links; one an invite named is not passed on to others. */
   urls(): string[] {
-    return [...this.#used.keys()];
+    return [...this.#used].filter(([, used]) => used.rooms === "all").map(([url]) => url);
   }
 
-  /** Uses the instance at `url` as a rendezvous from now on (once per URL); `keep` remembers it across restarts. */
-  add(url: string, { keep = false } = {}): void {
-    if (keep) this.init.kept?.add(url);
-    if (this.#used.has(url)) return;
+  /**
+   * Uses the instance at `url` as a rendezvous from now on: for every room (a flag), or for `room` (by id) only, as an
+   * invite names it; `keep` remembers that across restarts.
+   */
+  add(url: string, { room, keep = false }: { room?: string; keep?: boolean } = {}): void {
+    if (keep && room !== undefined) this.init.kept?.add({ url, room });
+    const known = this.#used.get(url);
+    if (known) {
+      if (room === undefined) known.rooms = "all";
+      else if (known.rooms !== "all") known.rooms.add(room);
+      if (known.nodeId) this.#wait(known.nodeId);
+      return;
+    }
     if (this.#used.size >= MAX_RENDEZVOUS) return this.init.log(`rendezvous ${url}: not used; already using the most allowed (${MAX_RENDEZVOUS})`);
-    this.#used.set(url, null);
+    const used: Used = { nodeId: null, rooms: room === undefined ? "all" : new Set([room]) };
+    this.#used.set(url, used);
     const { links, log, signal } = this.init;
     watchPeerUrl(url, {
       signal,
@@ -56,10 +79,10 @@ export class Rendezvous {
       what: `rendezvous ${url}`,
       linked: (id) => links.status().some((s) => s.nodeId === id && s.state === "connected"),
       found: (address) => {
-        const before = this.#used.get(url);
-        if (before) links.useRendezvous(before, null);
-        this.#used.set(url, address.nodeId);
-        links.useRendezvous(address.nodeId, this.#topics(address.nodeId));
+        const before = used.nodeId;
+        used.nodeId = address.nodeId;
+        if (before && before !== address.nodeId) this.#wait(before);
+        this.#wait(address.nodeId);
         // Any tier carries signaling as well as the best: none waits for another.
         links.connect(address, "given", { allAtOnce: true }).catch((error: unknown) => {
           if (!signal.aborted) log(`rendezvous ${url}: ${describeDialFailure(error)}; still trying`);
@@ -68,12 +91,15 @@ export class Rendezvous {
     }).catch((error: unknown) => log(`rendezvous ${url}: stopped looking: ${describeDialFailure(error)}`));
   }
 
-  /** The joined rooms changed: wait at their topics on every rendezvous. */
+  /** The joined rooms changed: wait at their topics on every rendezvous that serves them. */
   roomsChanged(): void {
-    for (const nodeId of this.#used.values()) if (nodeId) this.init.links.useRendezvous(nodeId, this.#topics(nodeId));
+    for (const nodeId of new Set([...this.#used.values()].map((used) => used.nodeId))) if (nodeId) this.#wait(nodeId);
   }
 
-  #topics(rendezvousNodeId: string): string[] {
-    return this.init.rooms().map((room) => rendezvousTopic(room, rendezvousNodeId));
+  /** Says where we wait at the rendezvous `nodeId`: the topics of the joined rooms it serves; none, it is not used. */
+  #wait(nodeId: string): void {
+    const serves = [...this.#used.values()].filter((used) => used.nodeId === nodeId).map((used) => used.rooms);
+    const rooms = serves.includes("all") ? this.init.rooms() : this.init.rooms().filter((room) => serves.some((s) => s !== "all" && s.has(roomIdOf(room))));
+    this.init.links.useRendezvous(nodeId, serves.length > 0 && rooms.length > 0 ? rooms.map((room) => rendezvousTopic(room, nodeId)) : null);
   }
 }

@@ -191,4 +191,15 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX guest_uploads_at ON guest_uploads (at);
   `,
+  `
+  -- a rendezvous an invite named is used for that invite's room only, so it is kept per room (by id); those kept
+  -- before, used for every room, cannot be told from a hostile invite's, and are dropped
+  DROP TABLE rendezvous;
+  CREATE TABLE rendezvous (
+    url TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    added_at INTEGER NOT NULL,
+    PRIMARY KEY (url, room_id)
+  ) WITHOUT ROWID;
+  `,
 ];
