@@ -1,7 +1,6 @@
-import { hostname } from "node:os";
 import { MAX_FILE_BYTES } from "./domain/files.ts";
 import { parseArgs as parseFlags, type ParseArgsOptionDescriptor } from "node:util";
-import { DISPLAY_NAME_MAX, DISPLAY_NAME_RULE, isDisplayName, isRoomName, ROOM_RULE } from "./domain/names.ts";
+import { DISPLAY_NAME_RULE, isDisplayName, isRoomName, ROOM_RULE } from "./domain/names.ts";
 import { instanceOrigin, InviteError, parseInvite, type Invite } from "./domain/rooms.ts";
 import { isTier, TIERS, type Tier } from "./domain/tiers.ts";
 
@@ -18,7 +17,8 @@ export interface Config {
   wsPort: number;
   host: string;
   db: string;
-  name: string;
+  /** The display name given with `--name`; absent, the one kept in chat.db (set in the page), else "E-Goat" and 4 digits of the node id. */
+  name: string | undefined;
   peers: string[];
   /** Instances (base URLs) where this one meets the other members of its rooms when neither can reach the other. */
   rendezvous: string[];
@@ -61,7 +61,7 @@ const FLAGS = {
   "ws-port": { type: "string", placeholder: "N", default: "9000", help: "WebSocket server: /signal hub and WebSocket link tier (0 = any free port)" },
   host: { type: "string", placeholder: "ADDR", default: "0.0.0.0", help: "address both servers bind" },
   db: { type: "string", placeholder: "PATH", default: "chat.db", help: "SQLite file, created if missing" },
-  name: { type: "string", placeholder: "NAME", help: "this instance's display name [derived from the host name]" },
+  name: { type: "string", placeholder: "NAME", help: "this instance's display name, kept as set in the page until given again [E-Goat and 4 digits of its node id]" },
   peer: { type: "string", multiple: true, placeholder: "URL", help: "another instance's HTTP base URL (http://host:port) to connect to at start" },
   rendezvous: { type: "string", multiple: true, placeholder: "URL", help: "an instance both sides reach (http://host:port) that passes signaling between members of a room behind NATs" },
   relay: { type: "boolean", help: "relay the encrypted links of instances that use this one as rendezvous and reach each other no other way" },
@@ -92,11 +92,6 @@ export function usage(): string {
   }
   lines.push("", "Both --flag value and --flag=value work; so does -flag=value.");
   return lines.join("\n");
-}
-
-function defaultName(): string {
-  const base = hostname().split(".")[0]?.replace(/[^A-Za-z0-9_.-]/g, "") ?? "";
-  return base.slice(0, DISPLAY_NAME_MAX) || "e-goat";
 }
 
 function parsePort(flag: string, raw: string): number {
@@ -236,7 +231,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     wsPort: parsePort("ws-port", flags["ws-port"]),
     host: parseAddr("host", flags.host),
     db: parseDb(flags.db),
-    name: flags.name === undefined ? defaultName() : parseName(flags.name),
+    name: flags.name === undefined ? undefined : parseName(flags.name),
     peers: (flags.peer ?? []).map((raw) => parseInstanceUrl("peer", raw)),
     rendezvous: [...new Set((flags.rendezvous ?? []).map((raw) => parseInstanceUrl("rendezvous", raw)))],
     relay: flags.relay ?? false,

@@ -1,6 +1,8 @@
 import { MAX_SENT_AT, MIN_SENT_AT } from "./domain/dates.ts";
 import type { FileRef } from "./domain/files.ts";
+import { isDisplayName } from "./domain/names.ts";
 import { membershipTag, roomIdOf, type RoomRef } from "./domain/rooms.ts";
+import { Presence } from "./presence.ts";
 import { RoomFiles } from "./room-files.ts";
 import type { Message, NewMessage, Storage } from "./storage/index.ts";
 import type { Tier } from "./domain/tiers.ts";
@@ -20,6 +22,8 @@ export interface PeerStatus {
   state: "connecting" | "connected" | "disconnected";
   /** When `state` last changed (ms since the epoch). */
   since: number;
+  /** When it was last seen (its last link closed then; ms since the epoch), if it is a known member. */
+  last_seen: number | null;
   rooms: string[];
   /** Chunks of files this instance stored from the peer, and sent to it, since it started. */
   chunks_received: number;
@@ -38,6 +42,8 @@ export interface PostInput {
   files?: FileRef[];
   /** The page's name for this send: a retry with the same nonce answers the message stored then (see `post`). */
   nonce?: string;
+  /** The guest (a browser, by the random id its cookie holds) who wrote it: their own messages are told by it. */
+  guestId?: string;
 }
 
 /** The links to other instances, when this node replicates its rooms with them. */
@@ -55,8 +61,11 @@ export interface NodeNetwork {
 export interface NodeInit {
   storage: Storage;
   network?: NodeNetwork;
-  /** This instance's display name: the author of posts that name none. */
-  name: string;
+  /**
+   * This instance's display name (`--name`): the author of posts that name none. Given, it is kept as the owner's
+   * setting; absent, the setting (as last set in the page or by the flag) holds, else `defaultName`.
+   */
+  name?: string;
   /** Rooms this instance may join at most. @default 1000 */
   maxRooms?: number;
   /** Largest file stored or fetched here. @default 1 GiB */
@@ -74,6 +83,24 @@ export class RoomLimitError extends Error {
 export class RoomConflictError extends Error {
   override name = "RoomConflictError";
 }
+
+/** A send to a private room left here: it is joined again only when the owner asks (the page offers it). */
+export class RoomLeftError extends RoomConflictError {
+  override name = "RoomLeftError";
+}
+
+/** A page's send names a nonce already used for a message of another room. */
+export class NonceTakenError extends Error {
+  override name = "NonceTakenError";
+}
+
+/** A display name refused (not 1-64 characters, or with control characters). */
+export class DisplayNameError extends Error {
+  override name = "DisplayNameError";
+}
+
+/** The display name of an instance nobody named: it tells nothing of the machine (not its host name). */
+export const defaultName = (nodeId: string) => `E-Goat ${nodeId.slice(0, 4)}`;
 
 /** A joined room: its name here, its key if private, and the id other instances know it by. */
 export interface JoinedRoom extends RoomRef {
@@ -93,7 +120,9 @@ type MessageListener = (message: Message) => void;
 /** One instance: where storage, sync and transport meet. The only place a message is stored and announced. */
 export class Node {
   readonly id: string;
-  readonly name: string;
+  #name: string;
+  /** Members of the rooms, when each was last there, and when that changed. */
+  readonly presence: Presence;
   /** The files of the rooms' messages. */
   readonly files: RoomFiles;
   readonly #storage: Storage;
@@ -113,11 +142,15 @@ export class Node {
   readonly #activity = new Handlers<[]>();
   readonly #network: NodeNetwork | undefined;
   readonly #replicator: Replicator | undefined;
+  #stopPresence: () => void = () => {};
 
   constructor(init: NodeInit) {
     this.#storage = init.storage;
     this.id = init.storage.identity.nodeId;
-    this.name = init.name;
+    const kept = init.storage.settings.get("name");
+    this.#name = init.name ?? (isDisplayName(kept) ? kept : defaultName(this.id));
+    if (init.name !== undefined && init.name !== kept) init.storage.settings.set("name", init.name);
+    this.presence = new Presence(init.storage.peers);
     this.#maxRooms = init.maxRooms ?? 1000;
     for (const room of init.storage.rooms.list()) {
       if (room.left_at !== null) {
@@ -137,6 +170,7 @@ export class Node {
     this.#network = init.network;
     if (init.network) {
       const storage = this.#storage;
+      const node = this;
       this.#replicator = new Replicator({
         links: init.network.links,
         antiEntropyMs: init.network.antiEntropyMs,
@@ -151,13 +185,19 @@ export class Node {
         // Other instances know rooms by id, never by name: names are translated here, at the edge.
         replica: {
           nodeId: this.id,
-          name: this.name,
+          // Read at each hello, so a name changed in the page reaches the members.
+          get name() {
+            return node.name;
+          },
           addresses: init.network.addresses,
           rooms: () => [...this.#names.keys()],
           proofs: (peer) => [...this.#rooms.values()].map((room) => membershipTag(room, this.id, peer)),
           provenRooms: (peer, proofs) => {
             const given = new Set(proofs);
-            return [...this.#rooms.values()].filter((room) => given.has(membershipTag(room, peer, this.id))).map((room) => room.id);
+            const ours = [...this.#rooms.values()];
+            const proven = ours.filter((room) => given.has(membershipTag(room, peer, this.id))).map((room) => room.id);
+            this.presence.proved(peer, ours.map((room) => room.id), proven);
+            return proven;
           },
           vector: (id) => storage.messages.vector(this.#names.get(id) ?? ""),
           after: (origin, id, seq, limit) => {
@@ -177,9 +217,12 @@ export class Node {
 
   /** Starts replicating, and links to every known peer of the joined rooms. */
   startReplication(): void {
-    if (!this.#replicator) return;
+    if (!this.#replicator || !this.#network) return;
     this.#replicator.start();
-    for (const peer of this.#storage.peers.all()) {
+    this.#stopPresence = this.#network.links.onChange((nodeId, tier) => this.presence.linkChanged(nodeId, tier));
+    for (const peer of this.#storage.peers.known()) {
+      // One that left every room of ours it was in is no member: not dialled.
+      if (peer.rooms.length === 0 && peer.left.length > 0) continue;
       // An empty list (as after the upgrade to room ids) means not known: link and let the hello tell.
       // What it advertised when last linked: the user's `--peer`, resolved meanwhile, outranks it.
       // The first dials' outcome is not waited for: dials go on while the peer is wanted.
@@ -188,7 +231,25 @@ export class Node {
   }
 
   stopReplication(): void {
+    this.#stopPresence();
+    // Those linked until now were there until now: a restart shows them offline since this moment.
+    this.presence.seenNow(this.#network?.links.status().filter((s) => s.state === "connected").map((s) => s.nodeId) ?? []);
     this.#replicator?.stop();
+  }
+
+  /** This instance's display name: the owner's setting (see `rename`). */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** Sets the owner's display name, kept in chat.db; linked members hear it in a hello at once. */
+  rename(name: string): void {
+    if (!isDisplayName(name)) throw new DisplayNameError("a name is 1-64 characters without control characters");
+    if (name === this.#name) return;
+    this.#name = name;
+    this.#storage.settings.set("name", name);
+    this.#replicator?.addressesChanged(); // sends every linked peer a hello, which carries the name
+    this.presence.touched();
   }
 
   /** Links to an instance learnt of outside the mesh (`--peer`, a LAN beacon); `roomIds` filters when known. */
@@ -228,7 +289,7 @@ export class Node {
     }
     const left = this.#left.get(name);
     if (left && left.key !== key) {
-      throw new RoomConflictError(`${left.key ? "a private" : "an open"} room named '${name}' was left here and its history kept; delete that history first`);
+      throw new RoomLeftError(`${left.key ? "a private" : "an open"} room named '${name}' was left here and its history kept; delete that history first`);
     }
     if (this.#rooms.size >= this.#maxRooms) throw new RoomLimitError(`this instance has joined the most rooms it allows (${this.#maxRooms})`);
     this.#storage.rooms.join({ name, key });
@@ -260,7 +321,7 @@ export class Node {
       const lastSeq = this.#storage.messages.maxSeq(this.id, name);
       for (const file of this.#storage.messages.dropRoom(name)) this.files.discard(file);
       this.files.forgetRoom(name);
-      this.#storage.rooms.forget(name, id, lastSeq);
+      this.#storage.rooms.forget(room, id, lastSeq);
     } else {
       this.#storage.rooms.leave(name);
       this.#left.set(name, { name: room.name, key: room.key, read });
@@ -285,6 +346,17 @@ export class Node {
     return [...this.#left.keys()].sort();
   }
 
+  /** A room left here with its history kept, by name. */
+  leftRoom(name: string): RoomRef | undefined {
+    const left = this.#left.get(name);
+    return left && { name: left.name, key: left.key };
+  }
+
+  /** Whether a private room of this name was here and its history deleted (no room of the name joined since). */
+  wasPrivate(name: string): boolean {
+    return !this.#rooms.has(name) && !this.#left.has(name) && this.#storage.rooms.wasPrivate(name);
+  }
+
   /** Adds a handler called after every room joined; returns its removal. */
   onRoomsChanged(handler: () => void): () => void {
     return this.#roomsChanged.add(handler);
@@ -306,8 +378,13 @@ export class Node {
     if (input.nonce !== undefined) {
       const sent = this.#storage.messages.sentWith(input.nonce);
       if (sent?.room === input.room) return sent;
+      if (sent) throw new NonceTakenError("this send's nonce was already used for a message of another room; reload the page and send again");
     }
-    if (!this.#rooms.has(input.room)) this.join(input.room);
+    if (!this.#rooms.has(input.room)) {
+      // A private room left here is joined again only when its owner asks; an open one, by sending to it (the contract).
+      if (this.#left.get(input.room)?.key) throw new RoomLeftError(`You left #${input.room}: join it again to write there.`);
+      this.join(input.room);
+    }
     const seq = this.#nextSeq.get(input.room) ?? Math.max(this.#storage.messages.maxSeq(this.id, input.room), this.#storage.rooms.usedSeq(this.#rooms.get(input.room)!.id)) + 1;
     // Signed as it travels: with the room's id, which every member knows it by.
     const signed = {
@@ -324,6 +401,7 @@ export class Node {
     const message = this.#storage.messages.insert({ ...outgoing, room: input.room }, input.nonce);
     // Our own (origin, room, seq) can only exist already if the database was changed under us.
     if (!message) throw new Error(`sequence ${seq} of room '${input.room}' is already taken`);
+    if (input.guest && input.guestId !== undefined) this.#storage.guests.wrote(message.timestamp, input.room, input.guestId);
     this.#nextSeq.set(input.room, seq + 1);
     this.#emit(message);
     this.#replicator?.publish(outgoing);
@@ -409,11 +487,22 @@ export class Node {
     return this.#held.add(handler);
   }
 
-  /** Instances known to have joined `room` (linked now or not), as last heard of. */
-  knownMembers(room: string): { node_id: string; name: string; last_seen: number }[] {
+  /**
+   * Instances known to have joined `room` (linked now or not), as last heard of: when each was last there, and whether
+   * it has left the room since (its hello no longer proves it).
+   */
+  knownMembers(room: string): { node_id: string; name: string; last_seen: number; left: boolean }[] {
     const id = this.#rooms.get(room)?.id;
     if (!id) return [];
-    return this.#storage.peers.all().filter((p) => p.rooms.includes(id)).map(({ node_id, name, last_seen }) => ({ node_id, name, last_seen }));
+    return this.#storage.peers
+      .known()
+      .filter((p) => p.rooms.includes(id) || p.left.includes(id))
+      .map(({ node_id, name, last_seen, rooms }) => ({ node_id, name, last_seen, left: !rooms.includes(id) }));
+  }
+
+  /** Whether the guest (browser) `guestId` wrote the message stamped `stamp` here. */
+  isGuestAuthor(stamp: number, guestId: string): boolean {
+    return this.#storage.guests.isAuthor(stamp, guestId);
   }
 
   /** Who wrote in `room` lately, the latest first. */
@@ -433,6 +522,7 @@ export class Node {
   /** Other instances and how they are linked, with the rooms this instance shares with each (and their logs if `log`). */
   peers(options: { log?: boolean } = {}): PeerStatus[] {
     if (!this.#network) return [];
+    const seen = new Map(this.#storage.peers.all().map((p) => [p.node_id, p.last_seen]));
     return this.#network.links.status().map((s) => {
       const info = this.#replicator?.peerInfo(s.nodeId);
       return {
@@ -442,6 +532,7 @@ export class Node {
         rtt_ms: s.rttMs === null ? null : Math.round(s.rttMs * 100) / 100,
         state: s.state,
         since: s.since,
+        last_seen: seen.get(s.nodeId) ?? null,
         rooms: info ? this.rooms().filter((r) => info.rooms.has(this.#rooms.get(r)!.id)) : [],
         ...chunkFields(this.#replicator?.chunkCounts(s.nodeId)),
         ...(options.log ? { log: s.log } : {}),

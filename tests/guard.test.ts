@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it, spyOn } from "bun:test";
 import { connect } from "node:net";
 import { hostname } from "node:os";
-import { CONTENT_SECURITY_POLICY, hostOf, mayChangeStateOnGet, SECURITY_HEADERS } from "../src/routes/guard.ts";
+import { CONTENT_SECURITY_POLICY, hostOf, isOwnersNavigation, SECURITY_HEADERS } from "../src/routes/guard.ts";
 import { makeApp } from "./helpers/app.ts";
 import { startInstance } from "./helpers/instance.ts";
 
@@ -43,6 +43,8 @@ function guardedApp() {
       return Response.json({ session: "s" });
     },
   });
+  // The page's form writes only in a room joined here (a page open on a room left or deleted creates nothing).
+  made.node.join("lobby");
   const at = (url: string, init?: RequestInit) => made.app.handle(new Request(url, init));
   /** What a write left behind: messages, rooms, mesh requests. */
   const traces = () => ({ messages: made.node.history("lobby", 0, 1000).length, rooms: made.node.rooms(), mesh: mesh.length });
@@ -190,25 +192,26 @@ describe("cross-site writes", () => {
     }
   });
 
-  it("mayChangeStateOnGet is true only for the user's own navigation and for clients that are no browser page", () => {
-    const get = (headers: Record<string, string>) => mayChangeStateOnGet(new Request("http://127.0.0.1:8080/?room=r&peer_id=p", { headers }));
-    expect(get({})).toBe(true);
-    expect(get({ "sec-fetch-site": "none" })).toBe(true);
-    expect(get({ "sec-fetch-site": "same-origin" })).toBe(true);
-    expect(get({ "sec-fetch-site": "cross-site" })).toBe(false);
-    expect(get({ "sec-fetch-site": "same-site" })).toBe(false);
-    expect(get({ origin: "http://evil.example" })).toBe(false);
-    expect(get({ origin: "null" })).toBe(false);
+  it("isOwnersNavigation is true only for a browser's navigation from no site or this origin", () => {
+    const get = (headers: Record<string, string>) => isOwnersNavigation(new Request("http://127.0.0.1:8080/?room=r&peer_id=p", { headers }));
+    expect(get({})).toBe(false); // curl, a script, an instance's own fetch after a redirect
+    expect(get({ "sec-fetch-site": "none" })).toBe(false);
+    expect(get({ "sec-fetch-site": "none", "sec-fetch-mode": "navigate" })).toBe(true);
+    expect(get({ "sec-fetch-site": "same-origin", "sec-fetch-mode": "navigate" })).toBe(true);
+    expect(get({ "sec-fetch-site": "same-origin", "sec-fetch-mode": "no-cors" })).toBe(false);
+    expect(get({ "sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate" })).toBe(false);
+    expect(get({ "sec-fetch-site": "same-site", "sec-fetch-mode": "navigate" })).toBe(false);
   });
 
-  it("a deep link followed from another site does not join its room; the user's own does", async () => {
+  it("no deep link joins its room by GET, whoever follows it: the page asks, and a POST of the owner's joins", async () => {
     const { at, node } = guardedApp();
     const cross = await at("http://127.0.0.1:8080/?room=lured&peer_id=p", { headers: { "sec-fetch-site": "cross-site", "sec-fetch-dest": "image" } });
     expect(cross.status).toBe(200);
     expect(node.rooms()).not.toContain("lured");
-    const own = await at("http://127.0.0.1:8080/?room=mine&peer_id=p", { headers: { "sec-fetch-site": "none", "sec-fetch-dest": "document" } });
+    const own = await at("http://127.0.0.1:8080/?room=mine&peer_id=p", { headers: { "sec-fetch-site": "none", "sec-fetch-mode": "navigate", "sec-fetch-dest": "document" } });
     expect(own.status).toBe(200);
-    expect(node.rooms()).toContain("mine");
+    expect(await own.text()).toContain("There is no room #mine here");
+    expect(node.rooms()).toEqual(["lobby"]);
   });
 });
 

@@ -166,7 +166,8 @@ describe("a guest's name", () => {
     const first = await (await request("/?room=open", { headers: GUEST })).text();
     expect(first).toContain('<input name="peer_id" required maxlength="64" value=""');
     const entered = await request("/?room=open&peer_id=gina", { headers: GUEST });
-    const cookie = entered.headers.getSetCookie().find((c) => c.startsWith("guest_name="))!;
+    // Named for this instance: another instance on another port of the host neither reads nor overwrites it.
+    const cookie = entered.headers.getSetCookie().find((c) => c.startsWith(`egoat_${node.id.slice(0, 12)}_guest_name=`))!;
     expect(cookie).toContain("HttpOnly");
     const again = await (await request("/?room=open", { headers: { ...GUEST, cookie: cookie.split(";")[0]! } })).text();
     expect(again).toContain('value="gina"');

@@ -129,12 +129,37 @@ export function instanceOrigin(raw: string): string | null {
   return url.protocol === "http:" || url.protocol === "https:" ? url.origin : null;
 }
 
+/**
+ * An invite link that cannot be read: `message` says what is wrong in the flag's terms (for `--invite`); `plain` says it
+ * in words for a person who pasted it into the page, and what to do.
+ */
 export class InviteError extends Error {
   override name = "InviteError";
+  constructor(
+    message: string,
+    readonly plain: string,
+  ) {
+    super(message);
+  }
 }
 
+/** Nearly every unreadable invite link is one copied only in part. */
+const COPY_AGAIN = "Copy the whole link again.";
+
 function badRendezvous(raw: string): never {
-  throw new InviteError(`the invite link's rendezvous '${raw.slice(0, 100)}' is not an http:// or https:// URL`);
+  throw new InviteError(
+    `the invite link's rendezvous '${raw.slice(0, 100)}' is not an http:// or https:// URL`,
+    "This link names a meeting point (rendezvous) that is not a web address: it was damaged, or not made by E-Goat.",
+  );
+}
+
+/** What is wrong with a key that is not one, in words. */
+function badKey(key: string): never {
+  const plain =
+    key.length < 43 && /^[A-Za-z0-9_-]*$/.test(key)
+      ? `This link is incomplete: its key is cut short. ${COPY_AGAIN}`
+      : `This link's key is damaged (it has characters or a length no key has). ${COPY_AGAIN}`;
+  throw new InviteError(`the invite link's key is not ${ROOM_KEY_RULE}`, plain);
 }
 
 /** Reads an invite link; throws InviteError with one sentence saying what is wrong with it. */
@@ -143,17 +168,31 @@ export function parseInvite(raw: string): Invite {
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new InviteError("an invite link is a URL like http://host:port/?room=R&key=K&node=ID");
+    throw new InviteError(
+      "an invite link is a URL like http://host:port/?room=R&key=K&node=ID",
+      `That is not a link: an invite link starts with http:// and names a room. ${COPY_AGAIN}`,
+    );
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new InviteError("an invite link starts with http:// or https://");
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new InviteError("an invite link starts with http:// or https://", `An invite link starts with http:// or https://. ${COPY_AGAIN}`);
+  }
   const room = url.searchParams.get("room");
   const key = url.searchParams.get("key");
   const node = url.searchParams.get("node");
-  if (!isRoomName(room)) throw new InviteError("the invite link names no valid room");
-  if (key !== null && !isRoomKey(key)) throw new InviteError(`the invite link's key is not ${ROOM_KEY_RULE}`);
-  if (node !== null && !isNodeId(node)) throw new InviteError("the invite link's node is not a node id");
+  if (!isRoomName(room)) {
+    throw new InviteError("the invite link names no valid room", `This link names no room: it is not an invite link, or it was cut short. ${COPY_AGAIN}`);
+  }
+  if (key !== null && !isRoomKey(key)) badKey(key);
+  if (node !== null && !isNodeId(node)) {
+    throw new InviteError("the invite link's node is not a node id", `This link is incomplete: the instance it names is cut short. ${COPY_AGAIN}`);
+  }
   const given = url.searchParams.getAll("rendezvous");
-  if (given.length > MAX_INVITE_RENDEZVOUS) throw new InviteError(`an invite link names at most ${MAX_INVITE_RENDEZVOUS} rendezvous`);
+  if (given.length > MAX_INVITE_RENDEZVOUS) {
+    throw new InviteError(
+      `an invite link names at most ${MAX_INVITE_RENDEZVOUS} rendezvous`,
+      `This link names more than ${MAX_INVITE_RENDEZVOUS} meeting points (rendezvous): it was not made by E-Goat.`,
+    );
+  }
   const rendezvous = given.map((raw) => instanceOrigin(raw) ?? badRendezvous(raw));
   return { url: url.origin, room, key, node, rendezvous: [...new Set(rendezvous)] };
 }

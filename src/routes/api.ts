@@ -56,7 +56,7 @@ function jsonObject(text: string): unknown {
   return body;
 }
 
-/** The JSON API of the contract: /send, /history, /peers, /rooms, /healthz. */
+/** The JSON API of the contract: /send, /history, /peers, /rooms, /healthz (whose `name` is the display name, never the host's). */
 export function apiRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAccess) {
   const { node } = opts;
   const waiting = new ClientBudget("waiting /history requests", opts.maxWaiting, opts.guestWaiting);
@@ -67,7 +67,8 @@ export function apiRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcce
       ({ body, request, server }) => {
         // A guest may send only into a room it has the capability of; the owner's unknown room is created, open.
         access.room(request, server, body.room, body.key);
-        const message = node.post({ ...sendInput(body.room, body, node.name), guest: !access.client(request, server).owner });
+        const owner = access.client(request, server).owner;
+        const message = node.post({ ...sendInput(body.room, body, node.name), guest: !owner, guestId: owner ? undefined : access.guestId(request) });
         return { id: message.id, timestamp: message.timestamp };
       },
       {
@@ -112,6 +113,10 @@ export function apiRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcce
       },
       { query: t.Object({ log: t.Optional(t.Union([t.Literal("0"), t.Literal("1")], { error: "log must be 0 or 1" })) }) },
     )
+    .get("/rooms", ({ request, server }) => {
+      access.ownerOnly(request, server, "the list of rooms");
+      return node.activity().map((r) => ({ room: r.name, private: r.private, unread: r.unread }));
+    })
     .post(
       "/rooms",
       ({ body, request, server }) => {

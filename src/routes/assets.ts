@@ -6,6 +6,7 @@ import filesJs from "../../public/files.js" with { type: "file" };
 import menusJs from "../../public/menus.js" with { type: "file" };
 import namesJs from "../../public/names.js" with { type: "file" };
 import newsJs from "../../public/news.js" with { type: "file" };
+import presenceJs from "../../public/presence.js" with { type: "file" };
 import sendJs from "../../public/send.js" with { type: "file" };
 import styleCss from "../../public/style.css" with { type: "file" };
 import sseJs from "../../node_modules/htmx.org/dist/ext/hx-sse.min.js" with { type: "file" };
@@ -17,6 +18,7 @@ const ASSETS: Record<string, { path: string; type: string }> = {
   "app.js": { path: appJs, type: "text/javascript; charset=utf-8" },
   "send.js": { path: sendJs, type: "text/javascript; charset=utf-8" },
   "news.js": { path: newsJs, type: "text/javascript; charset=utf-8" },
+  "presence.js": { path: presenceJs, type: "text/javascript; charset=utf-8" },
   "files.js": { path: filesJs, type: "text/javascript; charset=utf-8" },
   "menus.js": { path: menusJs, type: "text/javascript; charset=utf-8" },
   "names.js": { path: namesJs, type: "text/javascript; charset=utf-8" },

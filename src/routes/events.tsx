@@ -8,6 +8,7 @@ import type { RoomAccess } from "./access.ts";
 import { ClientBudget } from "./budgets.ts";
 import type { AppOptions } from "./options.ts";
 import { messageView } from "./fragments.tsx";
+import { PresenceFeed } from "./presence-feed.tsx";
 import { PageName, RoomField, wholeNumber } from "./schemas.ts";
 
 const REPLAY_PAGE = 500;
@@ -21,6 +22,8 @@ const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 const FILE_RECENT_MS = 15_000;
 /** A file's progress goes out at most this often per stream, however fast its chunks come. */
 const FILE_UPDATE_MS = 250;
+/** The members (and the owner's linked instances) go out this long after they change, at most. */
+const PRESENCE_UPDATE_MS = 250;
 
 /**
  * One SSE event: one `data:` line per line of the payload (so HTML keeps its newlines) and an `id:` line, unless it
@@ -41,11 +44,13 @@ const streamInput = {
 /**
  * `GET /rooms/:room/events`: the room's new messages as rendered HTML, resuming after `Last-Event-ID` (or `since`);
  * named events beside them: `file` (a file's progress), `delivered` (how far this instance's messages got, JSON
- * `{seq, members}`), `rooms` (the owner's room list, with unread counts) and `alive` (every 5 s).
+ * `{seq, members}`), `rooms` (the owner's room list, with unread counts), `members` (the members panel, whenever who
+ * is there changes), `peers` (the owner's linked instances) and `alive` (every 5 s).
  */
 export function eventRoutes(opts: AppOptions, access: RoomAccess) {
   const { node } = opts;
   const streams = new ClientBudget("live streams", opts.maxStreams, opts.guestStreams);
+  const presence = new PresenceFeed(node);
 
   return new Elysia({ name: "events" }).get("/rooms/:room/events", ({ params: { room }, query, headers, request, server }) => {
     // A guest streams only a room it has the capability of (the key from its cookie); the owner any room.
@@ -54,7 +59,7 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
     // Each client streams from its own budget, so no guest, nor all of them together, can shut the owner out.
     const client = access.client(request, server);
     const release = streams.take(client);
-    const view = messageView(node, room, client.owner, query.peer_id || node.name);
+    const view = messageView(node, room, client.owner, query.peer_id ?? "", access.guestId(request));
 
     let send: (m: Message) => void = () => {};
     const encoder = new TextEncoder();
@@ -93,7 +98,24 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
             changed.add(id);
             fileTimer ??= setTimeout(sendFiles, FILE_UPDATE_MS);
           });
+          // Who is in the room (and the owner's linked instances), sent as the panels the page shows, when they change.
+          let members = "";
+          let peers = "";
+          let presenceTimer: ReturnType<typeof setTimeout> | undefined;
+          const sendPresence = () => {
+            presenceTimer = undefined;
+            const m = presence.members(room, client.owner);
+            if (m !== members) write(sseEvent(null, (members = m), "members"));
+            if (!client.owner) return;
+            const p = presence.peers();
+            if (p !== peers) write(sseEvent(null, (peers = p), "peers"));
+          };
+          const presenceSoon = () => {
+            presenceTimer ??= setTimeout(sendPresence, PRESENCE_UPDATE_MS);
+          };
+          const unwatchPresence = node.presence.onChange(presenceSoon);
           const unsubscribe = node.onMessage((m) => {
+            if (m.room === room) presenceSoon(); // a new author shows among the members
             // While replaying, a later history page picks the message up instead.
             if (!replaying && m.room === room && m.timestamp > last) send(m);
           });
@@ -117,7 +139,11 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
                 roomsTimer ??= setTimeout(sendRooms, ROOMS_UPDATE_MS);
               })
             : () => {};
-          const heartbeat = setInterval(() => write("event: alive\ndata:\n\n"), HEARTBEAT_MS);
+          const heartbeat = setInterval(() => {
+            write("event: alive\ndata:\n\n");
+            // Presence also changes with time alone: one dialled for 15 s without a link is offline.
+            sendPresence();
+          }, HEARTBEAT_MS);
           stop = () => {
             if (stopped) return;
             stopped = true;
@@ -126,6 +152,8 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
             unwatchFiles();
             unwatchDelivery();
             unwatchRooms();
+            unwatchPresence();
+            clearTimeout(presenceTimer);
             clearTimeout(fileTimer);
             clearTimeout(roomsTimer);
             clearInterval(heartbeat);
@@ -135,6 +163,7 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
           write(": connected\n\n");
           sendDelivered();
           if (client.owner) sendRooms();
+          sendPresence();
         },
         // History is replayed a page at a time as the client reads, then live messages follow.
         pull() {

@@ -23,14 +23,16 @@ export function messagePage(node: Node, room: string, before: number): { message
 }
 
 /**
- * How `node`'s messages of `room` are shown to a reader named `peerId`: their own set apart, with how far they got; the
- * owner also sees how far each file got at the room's other instances.
+ * How `node`'s messages of `room` are shown to a reader (the owner, or the guest browser `guestId`) whose page's links
+ * carry `peerId`: their own set apart, with how far they got; the owner also sees how far each file got at the room's
+ * other instances.
  */
-export function messageView(node: Node, room: string, owner: boolean, peerId: string): MessageView {
+export function messageView(node: Node, room: string, owner: boolean, peerId: string, guestId?: string): MessageView {
   const names = (nodeId: string) => node.instanceName(nodeId);
+  const wrote = guestId === undefined ? undefined : (stamp: number) => node.isGuestAuthor(stamp, guestId);
   return {
     names,
-    reader: { nodeId: node.id, peerId, owner },
+    reader: { nodeId: node.id, peerId, owner, wrote },
     delivered: () => node.delivered(room).seq,
     files: (ref) => ({
       have: node.files.have(ref.id, room),
@@ -50,8 +52,8 @@ export function fragmentRoutes(opts: AppOptions, access: RoomAccess) {
       "/rooms/:room/older",
       ({ params: { room }, query, request, server }) => {
         if (!access.room(request, server, room)) return htmlResponse("");
-        const peerId = query.peer_id || node.name;
-        const view = messageView(node, room, access.client(request, server).owner, peerId);
+        const peerId = query.peer_id ?? "";
+        const view = messageView(node, room, access.client(request, server).owner, peerId, access.guestId(request));
         const { messages, hasOlder } = messagePage(node, room, query.before);
         return htmlResponse(
           String(
@@ -72,9 +74,9 @@ export function fragmentRoutes(opts: AppOptions, access: RoomAccess) {
       ({ params: { room }, query, request, server }) => {
         if (!access.room(request, server, room)) return htmlResponse("");
         const owner = access.client(request, server).owner;
-        return htmlResponse(String(<MembersPanel room={room} peerId={query.peer_id || node.name} members={membersOf(node, room, owner)} />));
+        return htmlResponse(String(<MembersPanel members={membersOf(node, room, owner)} />));
       },
-      { params: t.Object({ room: PageRoom }), query: t.Object({ peer_id: PageName }) },
+      { params: t.Object({ room: PageRoom }) },
     )
     .get("/peers/panel", ({ request, server }) => {
       access.ownerOnly(request, server, "the list of linked instances");

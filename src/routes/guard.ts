@@ -66,11 +66,14 @@ export function crossSiteRefusal(request: Request): string | undefined {
 }
 
 /**
- * Whether a GET may change state (join a room): only for the user's own navigation (typed, bookmarked, or a link on
- * this instance's pages), and for clients that are no browser page (neither `Sec-Fetch-Site` nor `Origin`).
+ * Whether a GET is the owner's own navigation in a browser (typed, a bookmark, Back, or a link on this instance's own
+ * pages): `Sec-Fetch-Mode: navigate` from no site or this origin. An instance fetching its own loopback after a
+ * redirect, curl or a script sends none of it; a page of another site sends `cross-site`. No GET joins or creates a
+ * room (the page asks, and a POST does it): this only chooses the words of that page.
  */
-export function mayChangeStateOnGet(request: Request): boolean {
-  return crossSiteRefusal(request) === undefined;
+export function isOwnersNavigation(request: Request): boolean {
+  const site = request.headers.get("sec-fetch-site");
+  return request.headers.get("sec-fetch-mode") === "navigate" && (site === "none" || site === "same-origin");
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);

@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import { ParseError, ValidationError } from "elysia";
-import { RoomLimitError } from "../node.ts";
+import { DisplayNameError, NonceTakenError, RoomConflictError, RoomLimitError } from "../node.ts";
 import { jsonError, readBody } from "../util/http.ts";
 import type { GuestLimit } from "./budgets.ts";
 
@@ -50,11 +50,14 @@ export function messageBodyParser({ type, wrongType, maxBytes, guests, decode }:
 
 /**
  * What a failed request is refused with: an HttpError as thrown (also while its body was read), a schema's own sentence
- * as 400, 403 for a room past the limit; undefined for a fault of this instance.
+ * as 400, 403 for a room past the limit, 409 for a room in conflict or left; undefined for a fault of this instance.
  */
 export function refusalOf(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
   if (error instanceof RoomLimitError) return new HttpError(403, error.message);
+  // A room of that name here with another key, or left; a send's nonce used in another room.
+  if (error instanceof RoomConflictError || error instanceof NonceTakenError) return new HttpError(409, error.message);
+  if (error instanceof DisplayNameError) return new HttpError(400, error.message);
   if (error instanceof ParseError) return error.cause instanceof HttpError ? error.cause : new HttpError(400, "the request body could not be read");
   if (error instanceof ValidationError) {
     return new HttpError(400, typeof error.customError === "string" ? error.customError : "the request is not valid");

@@ -11,6 +11,8 @@ import { guard } from "./guard.ts";
 import { internalError, refusalOf } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 import { meshRoutes } from "./mesh.ts";
+import { ownerFormRoutes } from "./owner-forms.tsx";
+import { pageViews } from "./page-views.tsx";
 import { pageRoutes } from "./pages.tsx";
 import { roomActionRoutes } from "./room-actions.tsx";
 
@@ -21,12 +23,14 @@ export function createApp(opts: AppOptions) {
   const guests = new GuestLimit(opts.guestSendRate, opts.clientAddress);
   const access = new RoomAccess(opts.node, opts.clientAddress);
   const uploads = new Uploads(opts.node, guests, access);
+  const pages = pageViews(opts, access);
   return (
     new Elysia()
       // First: its request hook refuses foreign hosts and cross-site writes before any route, and sets the security headers.
       .use(guard({ publicHosts: opts.publicHosts }))
       // Before onError: an app's error hook runs before a route's, and these routes answer their refusals as pages.
-      .use(pageRoutes(opts, guests, access, uploads))
+      .use(pageRoutes(opts, guests, access, uploads, pages))
+      .use(ownerFormRoutes(opts, guests, access, pages))
       .onError(({ code, error, request }) => {
         if (code === "NOT_FOUND") return jsonError(404, `no route for ${request.method} ${new URL(request.url).pathname}`);
         const refusal = refusalOf(error);

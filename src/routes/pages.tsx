@@ -1,151 +1,85 @@
 /** @jsxImportSource @kitajs/html */
 import type { Server } from "bun";
 import { Elysia, t, ValidationError } from "elysia";
-import { renderSVG } from "uqr";
-import { urlHost } from "../addresses.ts";
 import { isDisplayName, isRoomName, roomNameFrom } from "../domain/names.ts";
-import { InviteError, inviteUrl, parseInvite } from "../domain/rooms.ts";
-import { RoomConflictError, type JoinedRoom } from "../node.ts";
-import { Landing, type LandingProps } from "../views/landing.tsx";
-import type { InstanceInfo } from "../views/layout.tsx";
+import type { JoinedRoom } from "../node.ts";
 import { roomHref } from "../views/links.ts";
-import { Room, type ReachView } from "../views/room.tsx";
-import { cookieValue, keyCookie, type RoomAccess } from "./access.ts";
-import { createRoom, MessageFields, sendInput } from "./api.ts";
+import { oldCookiesGone, type RoomAccess } from "./access.ts";
+import { MessageFields, sendInput } from "./api.ts";
 import { uploadAnswer, type Uploads } from "./files.ts";
-import { messagePage, messageView } from "./fragments.tsx";
-import { membersOf } from "./members.ts";
-import { mayChangeStateOnGet } from "./guard.ts";
-import { HttpError, htmlResponse, internalError, messageBodyParser, refusalOf, type GuestLimit } from "./http.ts";
+import { isOwnersNavigation, crossSiteRefusal } from "./guard.ts";
+import { HttpError, internalError, messageBodyParser, refusalOf, type GuestLimit } from "./http.ts";
 import type { AppOptions } from "./options.ts";
+import { FORM, formFields, madeValid, seeOther, WRONG_FORM, type PageReader, type PageViews } from "./page-views.tsx";
 import { jsonError } from "../util/http.ts";
-import { KeyField, PageMessageFields, PageName, RoomField, TypedRoom, wholeNumber } from "./schemas.ts";
+import { PageKey, PageMessageFields, PageName, RoomField, TypedRoom, wholeNumber } from "./schemas.ts";
 
-/** The fields of a posted form, the first of each as a browser sends one. */
-function formFields(...names: string[]) {
-  return (text: string): Record<string, string | undefined> => {
-    const form = new URLSearchParams(text);
-    return Object.fromEntries(names.map((name) => [name, form.get(name) ?? undefined]));
-  };
-}
-
-const FORM = "application/x-www-form-urlencoded";
 /**
  * The message form's body: 16384 characters (MAX_TEXT_LENGTH) of the widest kind, percent-encoded (9 bytes for one of
  * 3 UTF-8 bytes), and the other fields. The text's own limit is checked after, in characters.
  */
 const MAX_FORM_BODY_BYTES = 160 * 1024;
 
-/** The name a guest entered a room under, kept in that browser (never the owner's name, never sent elsewhere). */
-const GUEST_NAME_COOKIE = "guest_name";
-const guestNameCookie = (name: string) => `${GUEST_NAME_COOKIE}=${encodeURIComponent(name)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000`;
-function guestNameOf(request: Request): string | undefined {
-  const value = cookieValue(request, GUEST_NAME_COOKIE);
-  if (value === undefined) return undefined;
-  try {
-    const name = decodeURIComponent(value);
-    return isDisplayName(name) ? name : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** How a typed room name that is not one was turned into one, in words for the form. */
-const madeValid = (typed: string, name: string) =>
-  `Room names use lowercase letters, digits, '-', '_' and '.', so '${typed.length > 64 ? `${typed.slice(0, 63)}…` : typed}' becomes '${name}'.`;
-const WRONG_FORM = "The form must be sent as application/x-www-form-urlencoded.";
-
 /** A request from the page's script that wants JSON back rather than a page. */
 const wantsJson = (request: Request) => (request.headers.get("accept") ?? "").startsWith("application/json");
 
-const seeOther = (location: string, headers: Record<string, string> = {}) => new Response(null, { status: 303, headers: { location, ...headers } });
+/** Sets each of `cookies` on the page. */
+function withCookies(page: Response, cookies: string[]): Response {
+  for (const cookie of cookies) page.headers.append("set-cookie", cookie);
+  return page;
+}
 
 /**
- * The page: landing, room view, the send form's post, and the owner's forms (create, join, join by invite link).
- * Their refusals are pages too, answered by each route's own error hook, so createApp mounts these routes before its
- * JSON onError (Elysia runs an app's hooks before a route's).
+ * The page: landing, room view, the send form's post and the page's uploads. Their refusals are pages too, answered
+ * by each route's own error hook, so createApp mounts these routes before its JSON onError (Elysia runs an app's
+ * hooks before a route's). Nothing here joins or creates a room: a room not joined is asked for first, and the
+ * owner's forms (owner-forms.tsx) do it.
  */
-export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAccess, uploads: Uploads) {
+export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAccess, uploads: Uploads, pages: PageViews) {
   const { node } = opts;
-  const instance = (): InstanceInfo => ({ name: node.name, nodeId: node.id, version: opts.version });
-  const isOwner = (request: Request, server: Server<unknown> | null) => access.client(request, server).owner;
+  const { isOwner, landing, roomPage, refusedPage } = pages;
 
-  const landing = (status: number, props: Omit<LandingProps, "instance" | "rooms" | "left">) =>
-    htmlResponse(String(<Landing instance={instance()} rooms={props.owner ? node.activity() : []} left={props.owner ? node.leftRooms() : []} {...props} />), status);
+  /** The owner reading a room: under the name set in the page, or a `?peer_id=` override of it for this page. */
+  const ownerReader = (peerId: string | undefined): PageReader => ({ owner: true, name: peerId || node.name, peerId: peerId ?? "" });
+  /** Where a send of the owner's leads back: the room's page, with the override it was written under, if any. */
+  const backTo = (room: string, peerId: string, owner: boolean) => roomHref(room, owner && peerId === node.name ? "" : peerId);
 
-  const reachView = (): ReachView => {
-    const state = opts.reachability?.();
-    if (!state) return null;
-    const answer = state.answer;
-    if (!answer) return { checkedAt: state.checkedAt, seen: null };
-    const host = urlHost(answer.seen);
-    // The port peers dialled back: the router's, where it maps ours.
-    const mapping = opts.portMapping?.();
-    const port = mapping?.kind === "mapped" ? String(mapping.ports.http) : new URL(opts.publicUrl()).port;
-    const url = `http://${host}${port ? `:${port}` : ""}`;
-    return { checkedAt: state.checkedAt, seen: answer.seen, by: node.instanceName(answer.by) ?? answer.by, outside: state.outside, url: answer.http ? url : null };
+  /** Why the owner cannot write in a room not joined here, or undefined when it is joined. */
+  const notJoined = (name: string): HttpError | undefined => {
+    if (node.room(name)) return undefined;
+    return node.leftRoom(name) ? new HttpError(409, `You left #${name}: join it again to write there.`) : new HttpError(404, `There is no room #${name} here any more.`);
   };
 
-  const roomPage = (room: JoinedRoom, peerId: string, owner: boolean, before?: number, extra: { error?: string; draft?: string } = {}, status = 200) => {
-    const { messages, hasOlder } = messagePage(node, room.name, before ?? Number.MAX_SAFE_INTEGER);
-    // The owner sees the newest messages: the room is read up to them.
-    const newest = messages.at(-1);
-    if (owner && before === undefined && newest) node.markRead(room.name, newest.timestamp);
-    const invite = owner ? inviteUrl(opts.publicUrl(), room, node.id, opts.rendezvous?.()) : undefined;
-    const page = (
-      <Room
-        instance={instance()}
-        room={room.name}
-        peerId={peerId}
-        owner={owner}
-        rooms={owner ? node.activity() : []}
-        view={messageView(node, room.name, owner, peerId)}
-        messages={messages}
-        hasOlder={hasOlder}
-        live={before === undefined}
-        invite={
-          invite
-            ? { url: invite, qrSvg: renderSVG(invite, { border: 2 }), private: room.key !== null, reach: reachView(), stun: opts.stunAddress?.() ?? null, rendezvous: opts.rendezvous?.() ?? [], mapping: opts.portMapping?.() ?? null }
-            : undefined
-        }
-        members={membersOf(node, room.name, owner)}
-        peers={owner ? node.peers() : []}
-        {...extra}
-      />
-    );
-    return htmlResponse(String(page), status);
+  /** The owner's page for a room not joined here: left (with the way back), or not here (asked before it is made). */
+  const notHere = (request: Request, name: string, extra: { key?: string; draft?: string; error?: string } = {}, status = 200) => {
+    // A refusal that is not this one (a send too long, say) is said as well.
+    const error = extra.error === notJoined(name)?.message ? undefined : extra.error;
+    if (node.leftRoom(name)) return landing(status, { owner: true, leftRoom: { name, draft: extra.draft }, error });
+    const why = crossSiteRefusal(request) ? "elsewhere" : isOwnersNavigation(request) ? undefined : "program";
+    return landing(status, { owner: true, noRoom: { name, roomKey: extra.key, wasPrivate: node.wasPrivate(name), why, draft: extra.draft }, error });
   };
 
-  /** A page-route refusal as the landing page, keeping a valid room (and a pasted invite link) in the form. */
-  const refusedPage = (error: unknown, request: Request, server: Server<unknown> | null, room?: unknown, invite?: unknown) => {
-    const refusal = refusalOf(error);
-    if (!refusal) return internalError(error);
-    const pasted = typeof invite === "string" ? invite : undefined;
-    return landing(refusal.status, { owner: isOwner(request, server), room: isRoomName(room) ? room : undefined, invite: pasted, error: refusal.message });
-  };
-
-  /** A refused post to a room, as the room's page with the error (and the draft), or the landing page if it cannot be shown. */
+  /** A refused post to a room, as the room's page with the error (and the draft), or a page that says why it cannot be. */
   const refusedInRoom = (request: Request, server: Server<unknown> | null, name: string, peerId: string, status: number, message: string, draft = "") => {
+    const owner = isOwner(request, server);
     let room: JoinedRoom | undefined;
     try {
       room = isRoomName(name) ? access.room(request, server, name) : undefined;
     } catch {
       room = undefined;
     }
-    if (room && isDisplayName(peerId)) return roomPage(room, peerId, isOwner(request, server), undefined, { error: message, draft }, status);
-    return landing(status, { owner: isOwner(request, server), error: message });
+    if (owner && !room && isRoomName(name)) return notHere(request, name, { draft, error: message }, status);
+    const reader: PageReader = owner ? ownerReader(peerId === node.name ? "" : peerId) : { owner, name: peerId, peerId, guestId: access.guestId(request) };
+    if (room && isDisplayName(peerId)) return roomPage(room, reader, undefined, { error: message, draft }, status);
+    return landing(status, { owner, error: message });
   };
-
-  const ownerForm = (fields: string[]) => ({
-    parse: messageBodyParser({ type: FORM, wrongType: WRONG_FORM, maxBytes: 8 * 1024, guests, decode: formFields(...fields) }),
-  });
 
   return new Elysia({ name: "pages" })
     .get(
       "/",
       ({ query: { room: name, key, peer_id: peerId, before }, request, server }) => {
         const owner = isOwner(request, server);
-        const guestName = owner ? undefined : guestNameOf(request);
+        const guestName = owner ? undefined : access.guestName(request);
         if (name === undefined) return landing(200, { owner, guestName });
         if (!isRoomName(name)) {
           // What was typed is kept, made into a room name, for the reader to confirm.
@@ -153,26 +87,28 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
           const error = suggestion ? madeValid(name, suggestion) : "A room name needs at least one letter or digit.";
           return landing(400, { owner, guestName: peerId || guestName, room: suggestion || undefined, error });
         }
-        let room = access.room(request, server, name, key);
-        // A guest who brings a private room's key keeps it in this browser, so the page's own requests need no key.
-        const keptKey = !owner && key && room?.key ? keyCookie(room) : undefined;
-        const keepingKey = (page: Response) => {
-          if (keptKey) page.headers.set("set-cookie", keptKey);
-          return page;
-        };
-        if (!peerId) return keepingKey(landing(200, { owner, guestName, room: name }));
-        if (!room) {
-          // Only the owner gets here (a guest without the room was refused): a link from elsewhere only asks.
-          if (!mayChangeStateOnGet(request)) return landing(200, { owner, confirmJoin: name });
-          room = node.join(name);
+        if (owner) {
+          const room = node.room(name);
+          return room ? roomPage(room, ownerReader(peerId), before) : notHere(request, name, { key });
         }
-        const page = keepingKey(roomPage(room, peerId, owner, before));
+        const room = access.room(request, server, name, key)!;
+        // A guest who brings a private room's key keeps a token of it in this browser, so the page's requests need no key.
+        const cookies = oldCookiesGone(request);
+        if (key && room.key) cookies.push(access.keyCookie({ ...room, key: room.key }));
+        if (!peerId) return withCookies(landing(200, { owner, guestName, room: name }), cookies);
+        // A guest is a browser: its own messages are told by the id its cookie holds, never by the name typed.
+        let guestId = access.guestId(request);
+        if (guestId === undefined) {
+          const fresh = access.newGuest();
+          guestId = fresh.id;
+          cookies.push(fresh.cookie);
+        }
         // A guest's name is remembered in this browser for the next visit.
-        if (!owner && peerId !== guestName) page.headers.append("set-cookie", guestNameCookie(peerId));
-        return page;
+        if (peerId !== guestName) cookies.push(access.guestNameCookie(peerId));
+        return withCookies(roomPage(room, { owner, name: peerId, peerId, guestId }, before), cookies);
       },
       {
-        query: t.Object({ room: t.Optional(TypedRoom), key: KeyField, peer_id: PageName, before: t.Optional(wholeNumber("before")) }),
+        query: t.Object({ room: t.Optional(TypedRoom), key: PageKey, peer_id: PageName, before: t.Optional(wholeNumber("before")) }),
         error: ({ error, request, server }) => {
           // A valid room stays in the join form; a refused one is what the error is about.
           const room = error instanceof ValidationError ? (error.value as { room?: unknown } | undefined)?.room : undefined;
@@ -181,72 +117,18 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
       },
     )
     .post(
-      "/create",
-      ({ body, request, server }) => {
-        access.ownerOnly(request, server, "creating rooms");
-        // A typed name is made into a room name (lowercase, spaces as '-'), shown before anything is created.
-        const name = roomNameFrom(body.name);
-        if (name === "") throw new HttpError(400, "A room name needs at least one letter or digit.");
-        if (name !== body.name) return landing(200, { owner: true, room: name, open: body.open === "1", notice: madeValid(body.name, name) });
-        const room = node.room(name) ?? createRoom(node, name, body.open !== "1");
-        return seeOther(roomHref(room.name, body.peer_id || node.name));
-      },
-      {
-        ...ownerForm(["name", "open", "peer_id"]),
-        body: t.Object({ name: TypedRoom, open: t.Optional(t.String()), peer_id: MessageFields.properties.peer_id }),
-        error: ({ error, request, server }) => refusedPage(error, request, server),
-      },
-    )
-    .post(
-      "/join",
-      ({ body, request, server }) => {
-        access.ownerOnly(request, server, "joining rooms");
-        const room = node.room(body.room) ?? (node.leftRooms().includes(body.room) ? node.rejoin(body.room) : node.join(body.room));
-        return seeOther(roomHref(room.name, body.peer_id || node.name));
-      },
-      {
-        ...ownerForm(["room", "peer_id"]),
-        body: t.Object({ room: RoomField, peer_id: MessageFields.properties.peer_id }),
-        error: ({ error, request, server }) => refusedPage(error, request, server),
-      },
-    )
-    .post(
-      "/invite",
-      ({ body, request, server }) => {
-        access.ownerOnly(request, server, "joining rooms");
-        let invite;
-        try {
-          invite = parseInvite(body.invite);
-        } catch (error) {
-          if (error instanceof InviteError) throw new HttpError(400, `${error.message}.`);
-          throw error;
-        }
-        try {
-          const room = node.join(invite.room, invite.key);
-          opts.linkInvite?.(invite);
-          return seeOther(roomHref(room.name, body.peer_id || node.name));
-        } catch (error) {
-          if (error instanceof RoomConflictError) throw new HttpError(409, `${error.message}; this invite is for another room of that name.`);
-          throw error;
-        }
-      },
-      {
-        ...ownerForm(["invite", "peer_id"]),
-        body: t.Object({ invite: t.String({ minLength: 1, maxLength: 2048, error: "Paste an invite link." }), peer_id: MessageFields.properties.peer_id }),
-        // What was pasted stays in the form, to be mended rather than pasted again.
-        error: ({ error, body, request, server }) => refusedPage(error, request, server, undefined, (body as { invite?: unknown } | undefined)?.invite),
-      },
-    )
-    .post(
       "/rooms/:room/messages",
       ({ params: { room: name }, body, request, server }) => {
         const owner = isOwner(request, server);
         access.room(request, server, name);
+        // A page still open on a room left or deleted here creates nothing (POST /send, the API, still joins).
+        const refusal = owner ? notJoined(name) : undefined;
+        if (refusal) throw refusal;
         const input = sendInput(name, body, node.name);
-        const message = node.post({ ...input, guest: !owner, nonce: body.nonce });
+        const message = node.post({ ...input, guest: !owner, guestId: owner ? undefined : access.guestId(request), nonce: body.nonce });
         // The page's script sends the form itself and marks the message sent with this answer.
         if (wantsJson(request)) return Response.json({ id: message.id, timestamp: message.timestamp, seq: message.seq });
-        return seeOther(roomHref(name, input.peer_id));
+        return seeOther(backTo(name, input.peer_id, owner));
       },
       {
         params: t.Object({ room: RoomField }),
@@ -268,10 +150,13 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
     .post(
       "/rooms/:room/files",
       async ({ params: { room }, query, request, server }) => {
+        const owner = isOwner(request, server);
+        const refusal = owner ? notJoined(room) : undefined;
+        if (refusal) throw refusal;
         const message = await uploads.post(request, server, { room, peerId: query.peer_id || undefined });
         // The page's script sends the file itself, for its progress bar, and wants the message; a bare form goes back.
         if (wantsJson(request)) return Response.json(uploadAnswer(message));
-        return seeOther(roomHref(room, message.peer_id));
+        return seeOther(backTo(room, message.peer_id, owner));
       },
       {
         params: t.Object({ room: RoomField }),
@@ -281,7 +166,7 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
           const refusal = refusalOf(error);
           if (!refusal) return internalError(error);
           if (wantsJson(request)) return jsonError(refusal.status, refusal.message);
-          const peerId = new URL(request.url).searchParams.get("peer_id") ?? node.name;
+          const peerId = new URL(request.url).searchParams.get("peer_id") || node.name;
           return refusedInRoom(request, server, name, peerId, refusal.status, refusal.message);
         },
       },

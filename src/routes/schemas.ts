@@ -18,6 +18,8 @@ export const PageRoom = refusedWith(RoomName, `Room names are ${ROOM_RULE}.`);
 
 /** A private room's key, where a guest gives it. */
 export const KeyField = t.Optional(refusedWith(RoomKey, `key must be ${ROOM_KEY_RULE}`));
+/** A private room's key in a page's address or form (an invite link opened), refused in words a person reads. */
+export const PageKey = t.Optional(refusedWith(RoomKey, "This link is incomplete or damaged: its key is not whole. Copy the whole link again."));
 
 /** Who a message is from; absent, null or empty means the instance's own name. */
 export const PeerIdField = t.Optional(t.Union([t.Null(), t.Literal(""), DisplayName], { error: `peer_id must be ${DISPLAY_NAME_RULE}` }));

@@ -4,8 +4,10 @@ import { chunkWriter, type ChunkWriter } from "./chunk-writer.ts";
 import { FileStore } from "./files.ts";
 import { loadIdentity, type Identity } from "./identity.ts";
 import { MessageStore } from "./messages.ts";
+import { GuestStore } from "./guests.ts";
 import { PeerStore } from "./peers.ts";
 import { RendezvousStore, RoomStore } from "./rooms.ts";
+import { SettingsStore } from "./settings.ts";
 
 export { StorageError } from "./db.ts";
 export type { Identity } from "./identity.ts";
@@ -22,6 +24,10 @@ export interface Storage {
   /** Rendezvous that invite links joined here named. */
   rendezvous: RendezvousStore;
   peers: PeerStore;
+  /** The owner's settings (the display name). */
+  settings: SettingsStore;
+  /** Which guest (browser) wrote which message here. */
+  guests: GuestStore;
   files: FileStore;
   /** Stores chunks from peers beside the main thread. */
   chunks: ChunkWriter;
@@ -41,6 +47,8 @@ export function openStorage(path: string, opts: { chunkWorker?: string } = {}): 
     rooms: new RoomStore(db),
     rendezvous: new RendezvousStore(db),
     peers: new PeerStore(db),
+    settings: new SettingsStore(db),
+    guests: new GuestStore(db),
     files,
     chunks,
     close: () => {

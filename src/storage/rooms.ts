@@ -48,8 +48,10 @@ export class RoomStore {
   readonly #list: Statement<StoredRoom>;
   readonly #read: Statement;
   readonly #leave: Statement;
-  readonly #forget: (name: string, roomId: string, lastSeq: number) => void;
+  readonly #forget: (room: RoomRef, roomId: string, lastSeq: number) => void;
   readonly #usedSeq: Statement<{ seq: number }>;
+  readonly #forgotten: Statement<{ one: number }>;
+  readonly #remembered: Statement;
 
   constructor(db: Database) {
     // Joining a room left before (the caller checked it is the same room) takes it up again with its history.
@@ -61,16 +63,23 @@ export class RoomStore {
     this.#leave = db.query("UPDATE rooms SET left_at = ? WHERE name = ?");
     const drop = db.query("DELETE FROM rooms WHERE name = ?");
     const used = db.query("INSERT INTO used_seqs (room_id, seq) VALUES (?, ?) ON CONFLICT (room_id) DO UPDATE SET seq = max(seq, excluded.seq)");
-    this.#forget = db.transaction((name: string, roomId: string, lastSeq: number) => {
-      drop.run(name);
+    const dropGuests = db.query("DELETE FROM guest_messages WHERE room = ?");
+    const privateName = db.query("INSERT INTO forgotten_rooms (name, at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET at = excluded.at");
+    this.#forget = db.transaction((room: RoomRef, roomId: string, lastSeq: number) => {
+      drop.run(room.name);
+      dropGuests.run(room.name);
       if (lastSeq > 0) used.run(roomId, lastSeq);
+      if (room.key !== null) privateName.run(room.name, Date.now());
     });
     this.#usedSeq = db.query("SELECT seq FROM used_seqs WHERE room_id = ?");
+    this.#forgotten = db.query("SELECT 1 AS one FROM forgotten_rooms WHERE name = ?");
+    this.#remembered = db.query("DELETE FROM forgotten_rooms WHERE name = ?");
   }
 
   /** Records the room as joined (again, if it was left). */
   join(room: RoomRef): void {
     this.#join.run(room.name, Date.now(), room.key);
+    this.#remembered.run(room.name);
   }
 
   /** Every room joined or left, by name. */
@@ -88,9 +97,17 @@ export class RoomStore {
     this.#leave.run(Date.now(), name);
   }
 
-  /** Forgets the room (its messages are the caller's to drop), keeping the last sequence this instance used there. */
-  forget(name: string, roomId: string, lastSeq: number): void {
-    this.#forget(name, roomId, lastSeq);
+  /**
+   * Forgets the room (its messages are the caller's to drop), keeping the last sequence this instance used there, and
+   * of a private room its name alone: an old link to it must never make it an open room (`wasPrivate`).
+   */
+  forget(room: RoomRef, roomId: string, lastSeq: number): void {
+    this.#forget(room, roomId, lastSeq);
+  }
+
+  /** Whether a private room of this name was here and forgotten, and no room of the name joined since. */
+  wasPrivate(name: string): boolean {
+    return this.#forgotten.get(name) !== null;
   }
 
   /** The last sequence this instance used in a room whose history was deleted here; 0 if none. */

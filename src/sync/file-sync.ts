@@ -98,6 +98,10 @@ export interface FileSyncInit {
 const MAX_ACTIVE = 4;
 /** Files whose manifest is asked for at once, beside those. */
 const MAX_LOOKUPS = 16;
+/** Manifest requests one member has unanswered at once: a member that never answers holds no more lookups. */
+const LOOKUPS_PER_PEER = 4;
+/** A file whose sources are all busy with lookups is looked at again this soon. */
+const BUSY_WAIT_MS = 250;
 /** A manifest not sent in this time is asked of another member (one that never answers is a member that lacks it). */
 const MANIFEST_TIMEOUT_MS = 5000;
 /** A chunk request not answered in this time is asked again, of another member first. */
@@ -437,8 +441,19 @@ export class FileSync {
     const sources = this.#sources(t);
     if (!t.manifest) {
       if (t.manifestAsked) return;
-      const peer = sources.find((p) => !this.#lacks(t, p, MANIFEST, now));
-      if (!peer) return this.#yield(t, sources.length === 0 ? "no member of its room is linked" : "no member of its room sent its manifest");
+      // A member answers a few manifest requests at a time: one that never answers holds only that many lookups.
+      const asked = new Map<string, number>();
+      for (const other of this.#active.values()) if (other.manifestAsked) asked.set(other.manifestAsked.peer, (asked.get(other.manifestAsked.peer) ?? 0) + 1);
+      const willing = sources.filter((p) => !this.#lacks(t, p, MANIFEST, now));
+      if (willing.length === 0) return this.#yield(t, sources.length === 0 ? "no member of its room is linked" : "no member of its room sent its manifest");
+      const peer = willing.find((p) => (asked.get(p) ?? 0) < LOOKUPS_PER_PEER);
+      if (!peer) {
+        // Those that may have it are busy with other lookups: its turn comes again in a moment, with no wait counted.
+        this.#active.delete(t.id);
+        this.#waits.defer(t.id, t.rooms, BUSY_WAIT_MS);
+        this.#init.replica.status?.(t.id, null);
+        return;
+      }
       if (this.#ask(peer, t, [])) t.manifestAsked = { peer, at: now };
       return;
     }

@@ -16,13 +16,21 @@ export class FileWaits {
   /** The file found no source: it waits, longer than last time; answers the wait in ms. */
   wait(file: string, rooms: readonly string[], now = Date.now()): number {
     const last = this.#waits.get(file);
-    const delay = last ? Math.min(LONGEST_WAIT_MS, last.delay * 2) : FIRST_WAIT_MS;
+    const delay = last && last.delay > 0 ? Math.min(LONGEST_WAIT_MS, last.delay * 2) : FIRST_WAIT_MS;
     // Jittered, so files that failed together are not all tried again in the same tick.
     const wait = Math.round(delay * (0.8 + 0.4 * Math.random()));
     this.#waits.delete(file);
     this.#waits.set(file, { until: now + wait, delay, rooms });
     if (this.#waits.size > MAX_WAITING) this.#waits.delete(this.#waits.keys().next().value!);
     return wait;
+  }
+
+  /** The file's sources are busy, not lacking it: it waits `ms`, and its next wait is no longer for it. */
+  defer(file: string, rooms: readonly string[], ms: number, now = Date.now()): void {
+    const delay = this.#waits.get(file)?.delay ?? 0;
+    this.#waits.delete(file);
+    this.#waits.set(file, { until: now + ms, delay, rooms });
+    if (this.#waits.size > MAX_WAITING) this.#waits.delete(this.#waits.keys().next().value!);
   }
 
   /** Whether the file is still waiting for its next try. */

@@ -19,8 +19,14 @@ export interface LandingProps {
   invite?: string;
   /** The create form's "open room" box, as it was ticked. */
   open?: boolean;
-  /** A room the owner reached by a link from elsewhere: asked before it is joined. */
-  confirmJoin?: string;
+  /** The owner's link to a room left here (its history kept): said so, with the way back, and a send's text if one was refused. */
+  leftRoom?: { name: string; draft?: string };
+  /**
+   * The owner's link to a room not here: asked before anything is made. `roomKey`: the link carries a private room's key;
+   * `wasPrivate`: a private room of the name was here and deleted, so it is never offered as an open room; `why`: the
+   * address was opened by a page of another site, or by a program (no browser's navigation), not by the owner.
+   */
+  noRoom?: { name: string; roomKey?: string; wasPrivate: boolean; why?: "elsewhere" | "program"; draft?: string };
   /** Something changed in what was typed, said before anything is done (a room name made valid). */
   notice?: string;
   error?: string;
@@ -121,31 +127,98 @@ function JoinByInvite({ instance, invite }: { instance: InstanceInfo; invite?: s
   );
 }
 
-function ConfirmJoin({ instance, confirmJoin }: { instance: InstanceInfo; confirmJoin: string }) {
+/** A message that could not be sent, shown so that nothing typed is lost. */
+function Unsent({ draft }: { draft?: string }) {
+  if (!draft) return "";
+  return (
+    <label class="unsent">
+      Your message was not sent; here it is to copy:
+      <textarea readonly rows="3" safe>
+        {draft}
+      </textarea>
+    </label>
+  );
+}
+
+/** The owner's old link (or Back) to a room left here with its history: said so, and the way back in. */
+function LeftRoom({ name, draft }: NonNullable<LandingProps["leftRoom"]>) {
   return (
     <section class="card">
-      <h1 class="truncate" title={confirmJoin} safe>{`Join #${confirmJoin}?`}</h1>
-      <p>A link from another site leads to this room. It is not joined yet.</p>
+      <h1 class="truncate" title={name} safe>{`You left #${name}`}</h1>
+      <p>Its history is kept on this instance. Join it again to see it and to write there; nothing comes from it until then.</p>
+      <Unsent draft={draft} />
       <form method="post" action="/join" class="join">
-        <input type="hidden" name="room" value={confirmJoin} />
-        <NameField value={instance.name} />
-        <button type="submit">Join</button>
+        <input type="hidden" name="room" value={name} />
+        <button type="submit" safe>
+          {`Join #${name} again`}
+        </button>
       </form>
     </section>
   );
 }
 
-function Rooms({ instance, rooms }: LandingProps) {
+/** A room not here, reached by a link or a typed address: nothing is made until the owner chooses what. */
+function NoRoom({ name, roomKey, wasPrivate, why, draft }: NonNullable<LandingProps["noRoom"]>) {
+  const cause = why === "elsewhere" ? "A link from another site led here. " : why === "program" ? "This address was opened by a program, not in a browser. " : "";
+  return (
+    <section class="card">
+      <h1 class="truncate" title={name} safe>{`There is no room #${name} here`}</h1>
+      {cause ? <p safe>{`${cause}Nothing was joined or created.`}</p> : ""}
+      <Unsent draft={draft} />
+      {roomKey ? (
+        <>
+          <p>This link carries the key of a private room of this name: join that room here, and its members' messages come back.</p>
+          <form method="post" action="/join" class="join">
+            <input type="hidden" name="room" value={name} />
+            <input type="hidden" name="key" value={roomKey} />
+            <button type="submit" safe>
+              {`Join the private room #${name}`}
+            </button>
+          </form>
+        </>
+      ) : wasPrivate ? (
+        <>
+          <p>
+            A private room of this name was here, and its history was deleted. To get back into it, ask one of its members for a new
+            invite link. Or start a new private room of the same name (a different room: its old members are not in it).
+          </p>
+          <form method="post" action="/create" class="join">
+            <input type="hidden" name="name" value={name} />
+            <button type="submit" name="open" value="0">
+              Create a private room
+            </button>
+          </form>
+        </>
+      ) : (
+        <>
+          <p>Create it? A private room lets in only those with its invite link; an open one, anyone who knows its name.</p>
+          <form method="post" action="/create" class="join choices">
+            <input type="hidden" name="name" value={name} />
+            <button type="submit" name="open" value="0">
+              Create a private room
+            </button>
+            <button type="submit" name="open" value="1">
+              Create an open room
+            </button>
+          </form>
+        </>
+      )}
+      <a href="/">Back to your rooms</a>
+    </section>
+  );
+}
+
+function Rooms({ rooms }: LandingProps) {
   return (
     <section id="rooms-card" class="card">
       <h2>Your rooms</h2>
-      {rooms.length === 0 ? <p class="empty">No rooms yet.</p> : <RoomList rooms={rooms} peerId={instance.name} />}
+      {rooms.length === 0 ? <p class="empty">No rooms yet.</p> : <RoomList rooms={rooms} peerId="" />}
     </section>
   );
 }
 
 /** Rooms left here with their history kept: joined again, or their history deleted. */
-function LeftRooms({ instance, left }: LandingProps) {
+function LeftRooms({ left }: LandingProps) {
   if (left.length === 0) return "";
   return (
     <section class="card">
@@ -159,7 +232,6 @@ function LeftRooms({ instance, left }: LandingProps) {
             </span>
             <form method="post" action="/join" class="inline">
               <input type="hidden" name="room" value={name} />
-              <input type="hidden" name="peer_id" value={instance.name} />
               <button type="submit" class="quiet">
                 Join again
               </button>
@@ -187,13 +259,15 @@ export function Landing(props: LandingProps) {
       </Layout>
     );
   }
+  // A room asked for (left, or not here) is the page's one question: the forms to create and join wait below it.
+  const asking = props.leftRoom ? <LeftRoom {...props.leftRoom} /> : props.noRoom ? <NoRoom {...props.noRoom} /> : "";
   return (
-    <Layout title="E-Goat" instance={props.instance}>
+    <Layout title={asking ? `#${props.leftRoom?.name ?? props.noRoom?.name} · E-Goat` : "E-Goat"} instance={props.instance}>
       <main class="landing">
-        {props.confirmJoin ? <ConfirmJoin instance={props.instance} confirmJoin={props.confirmJoin} /> : ""}
-        <ErrorLine error={props.confirmJoin ? undefined : props.error} />
-        <CreateRoom {...props} />
-        <JoinByInvite instance={props.instance} invite={props.invite} />
+        {asking}
+        <ErrorLine error={props.error} />
+        {asking ? "" : <CreateRoom {...props} />}
+        {asking ? "" : <JoinByInvite instance={props.instance} invite={props.invite} />}
         <Rooms {...props} />
         <LeftRooms {...props} />
       </main>

@@ -28,6 +28,7 @@ export function Layout({ title, instance, children }: { title: string; instance:
           <script src="/assets/app.js"></script>
           <script src="/assets/send.js"></script>
           <script src="/assets/news.js"></script>
+          <script src="/assets/presence.js"></script>
           <script src="/assets/files.js"></script>
           <script src="/assets/menus.js"></script>
           <script type="module" src="/assets/names.js"></script>

@@ -1,6 +1,7 @@
 /** @jsxImportSource @kitajs/html */
+import { groupedNodeId } from "../domain/names.ts";
 import type { Tier } from "../domain/tiers.ts";
-import { roomPath } from "./links.ts";
+import { instanceMark } from "./message.tsx";
 import { PresenceWords, Since } from "./peers.tsx";
 
 /** Names shown per instance before "and N more". */
@@ -12,9 +13,12 @@ export interface MemberView {
   name: string;
   /** This very instance. */
   self: boolean;
-  /** online, connecting, offline; unknown: an author's instance this one has never linked to (known by its messages). */
-  presence: "online" | "connecting" | "offline" | "unknown";
-  /** Since when it is in that state, or when it was last seen. */
+  /**
+   * online, connecting, offline; left: its hello no longer proves the room; unknown: an author's instance this one has
+   * never linked to (known by its messages).
+   */
+  presence: "online" | "connecting" | "offline" | "left" | "unknown";
+  /** Offline: when it was last seen (its last link closed then). */
   since: number | null;
   /** The path to it, for the owner only. */
   path?: { tier: Tier | null; rttMs: number | null };
@@ -42,7 +46,7 @@ function Path({ path, since }: { path: NonNullable<MemberView["path"]>; since: n
         ""
       ) : (
         <p>
-          {"in this state since "}
+          {"last seen at "}
           <Since ms={since} />
         </p>
       )}
@@ -50,30 +54,40 @@ function Path({ path, since }: { path: NonNullable<MemberView["path"]>; since: n
   );
 }
 
+/** What the members list says of one member's presence. */
+function MemberPresence({ member }: { member: MemberView }) {
+  if (member.self) return "this instance";
+  if (member.presence === "unknown") return "not linked";
+  if (member.presence === "left") return "left the room";
+  return <PresenceWords word={member.presence} since={member.since} />;
+}
+
 /**
- * Who is in the room: each member instance (this one first) with whether it is online and the people who wrote from it
- * lately; the owner can open each one's connection. Refreshes itself every few seconds.
+ * Who is in the room: each member instance (this one first, by name and by the start of its node id, which no other
+ * instance can take) with whether it is online and the people who wrote from it lately; the owner can open each one's
+ * connection. The room's stream sends it anew whenever that changes (`members` events, public/presence.js).
  */
-export function MembersPanel({ room, peerId, members }: { room: string; peerId: string; members: MemberView[] }) {
+export function MembersPanel({ members }: { members: MemberView[] }) {
   return (
-    <section
-      id="members"
-      class="card members"
-      hx-get={roomPath(room, `members?${new URLSearchParams({ peer_id: peerId })}`)}
-      hx-trigger="every 5s"
-      hx-swap="outerHTML"
-    >
+    <section id="members" class="card members">
       <h2>Members</h2>
       <ul class="member-list">
         {members.map((m) => (
-          <li class={`member presence-${m.presence}`}>
+          <li class={`member presence-${m.presence}`} data-node={m.nodeId}>
             <span class="member-line">
               <span class="dot" aria-hidden="true"></span>
               <span class="member-name" title={m.name} safe>
                 {m.name}
               </span>
+              {m.self ? (
+                ""
+              ) : (
+                <span class="node-mark" title={`node ${groupedNodeId(m.nodeId)}`} safe>
+                  {instanceMark(m.nodeId, "")}
+                </span>
+              )}
               <span class="presence">
-                {m.self ? "this instance" : m.presence === "unknown" ? "not linked" : <PresenceWords word={m.presence} since={m.since} />}
+                <MemberPresence member={m} />
               </span>
             </span>
             <People people={m.people} />

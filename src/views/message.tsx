@@ -1,4 +1,5 @@
 /** @jsxImportSource @kitajs/html */
+import { groupedNodeId } from "../domain/names.ts";
 import type { Message } from "../storage/index.ts";
 import { FileList, type FileStates } from "./file.tsx";
 import { MessageText } from "./text.tsx";
@@ -26,33 +27,47 @@ export function instanceLabel(names: InstanceNames, nodeId: string): string {
 }
 
 /**
- * Where a message was written: its instance, and whether by that instance's owner or a guest. Shown beside the
- * author's name, which anyone may type, so a guest who takes the owner's name is still told apart.
+ * An instance as people tell it apart: the start of its node id ("3f9c-0a51"), which no other instance can take as it
+ * can take a display name; "this instance" for this very one, which no other can be.
  */
-export function sourceOf(message: Message, names: InstanceNames): string {
-  const instance = instanceLabel(names, message.origin);
+export function instanceMark(nodeId: string, self: string): string {
+  return nodeId === self ? "this instance" : groupedNodeId(nodeId).slice(0, 9);
+}
+
+/**
+ * Where a message was written: its instance, by name and by mark, and whether by that instance's owner or a guest.
+ * Shown beside the author's name, which anyone may type: a guest who takes the owner's name, or an instance that
+ * takes another's name, is still told apart.
+ */
+export function sourceOf(message: Message, names: InstanceNames, self: string): string {
+  const instance = `${instanceLabel(names, message.origin)} · ${instanceMark(message.origin, self)}`;
   return message.guest ? `guest at ${instance}` : instance;
 }
 
 /** Who wrote a message, and where: the name anyone may type, then its instance (and whether by a guest there). */
-export function Byline({ message, names }: { message: Message; names: InstanceNames }) {
+export function Byline({ message, names, self }: { message: Message; names: InstanceNames; self: string }) {
   return (
     <>
       <span class="author" safe>
         {message.peer_id}
       </span>
-      <span class="source" safe>
-        {sourceOf(message, names)}
+      <span class="source" title={`node ${groupedNodeId(message.origin)}`} safe>
+        {sourceOf(message, names, self)}
       </span>
     </>
   );
 }
 
-/** Who reads the page: this instance, under which name, as its owner or a guest. Their own messages are set apart. */
+/**
+ * Who reads the page: this instance's owner or a guest (a browser), and the `peer_id` their page's links carry (the
+ * guest's name; for the owner only an override of the name set in the page). Their own messages are set apart.
+ */
 export interface Reader {
   nodeId: string;
   peerId: string;
   owner: boolean;
+  /** For a guest: whether this browser wrote the message stamped so (by the id its cookie holds, never by a name). */
+  wrote?: (stamp: number) => boolean;
 }
 
 /** How messages are shown to one reader: instances by name, the state of files, and how far the reader's own got. */
@@ -64,9 +79,13 @@ export interface MessageView {
   delivered: () => number;
 }
 
-/** Written by the reader: at this instance, under their name, as owner or as guest alike. */
+/**
+ * Written by the reader: by this instance's owner under any name, or by this very guest browser. Two guests who type
+ * the same name are two readers; the owner who writes under another name is still the owner.
+ */
 export function isOwn(message: Message, reader: Reader): boolean {
-  return message.origin === reader.nodeId && message.peer_id === reader.peerId && !message.guest === reader.owner;
+  if (message.origin !== reader.nodeId) return false;
+  return reader.owner ? !message.guest : message.guest === true && (reader.wrote?.(message.timestamp) ?? false);
 }
 
 /** A message of the reader's: sent (stored here) or delivered (held by every linked member of the room). */
@@ -94,7 +113,7 @@ export function MessageItem({ message, view }: { message: Message; view: Message
   return (
     <li class={classes} id={`m-${message.timestamp}`} data-stamp={String(message.timestamp)} data-origin={message.origin} data-seq={String(message.seq)}>
       <div class="meta">
-        <Byline message={message} names={names} />
+        <Byline message={message} names={names} self={view.reader.nodeId} />
         <time datetime={isoTime(when.ms) ?? ""} title={when.note ? `the author's clock said ${when.authorIso ?? "an impossible date"}` : (when.authorIso ?? "")} safe>
           {clock(when.ms)}
         </time>

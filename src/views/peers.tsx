@@ -5,11 +5,19 @@ import { clock } from "./message.tsx";
 /** How long an instance may be dialled without a link before the page calls it offline rather than connecting. */
 const CONNECTING_GRACE_MS = 15_000;
 
-/** Whether another instance is there, in words: online, connecting (briefly), or offline (and since when). */
-export function presence(state: PeerStatus["state"], since: number, now = Date.now()): { word: "online" | "connecting" | "offline"; since: number } {
+/**
+ * Whether another instance is there, in words: online, connecting (briefly), or offline since it was last seen (when
+ * its last link closed; null when never seen), not since the last dial that failed.
+ */
+export function presence(
+  state: PeerStatus["state"],
+  since: number,
+  lastSeen: number | null,
+  now = Date.now(),
+): { word: "online" | "connecting" | "offline"; since: number | null } {
   if (state === "connected") return { word: "online", since };
   if (state === "connecting" && now - since < CONNECTING_GRACE_MS) return { word: "connecting", since };
-  return { word: "offline", since };
+  return { word: "offline", since: lastSeen };
 }
 
 /** A moment as "14:05 UTC", for "since …" (the page's script rewrites `time` elements to local time). */
@@ -38,10 +46,10 @@ export function PresenceWords({ word, since }: { word: ReturnType<typeof presenc
   );
 }
 
-/** Other instances with their tier, round trip and state; refreshes itself every few seconds. */
+/** Other instances with their tier, round trip and state; the owner's streams send it anew as it changes (`peers`). */
 export function PeersPanel({ peers }: { peers: PeerStatus[] }) {
   return (
-    <section id="peers" class="card peers" hx-get="/peers/panel" hx-trigger="every 5s" hx-swap="outerHTML">
+    <section id="peers" class="card peers">
       <h2>Linked instances</h2>
       {peers.length === 0 ? (
         <p class="empty">No other instances linked yet.</p>
@@ -57,7 +65,7 @@ export function PeersPanel({ peers }: { peers: PeerStatus[] }) {
           </thead>
           <tbody>
             {peers.map((p) => {
-              const { word, since } = presence(p.state, p.since);
+              const { word, since } = presence(p.state, p.since, p.last_seen);
               return (
                 <tr class={`presence-${word}`}>
                   <td class="peer-name" title={p.name} safe>

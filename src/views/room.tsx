@@ -2,10 +2,13 @@
 import { urlHost } from "../addresses.ts";
 import { MAX_TEXT_LENGTH } from "../domain/names.ts";
 import type { PeerStatus, RoomActivity } from "../node.ts";
+import type { Tier } from "../domain/tiers.ts";
 import type { PortMappingState } from "../port-mapping/index.ts";
 import type { Message } from "../storage/index.ts";
+import type { FileSettings } from "../domain/files.ts";
+import { FileSettingsMenu } from "./file.tsx";
 import { Layout, type InstanceInfo } from "./layout.tsx";
-import { roomHref, roomPath } from "./links.ts";
+import { peerQuery, roomHref, roomPath } from "./links.ts";
 import { MembersPanel, type MemberView } from "./members.tsx";
 import { clock, MessageList, type MessageView } from "./message.tsx";
 import { PeersPanel } from "./peers.tsx";
@@ -14,7 +17,10 @@ import { RoomList } from "./rooms.tsx";
 export interface RoomProps {
   instance: InstanceInfo;
   room: string;
+  /** What the page's links carry as `peer_id`: a guest's name; for the owner only an override ("" for none). */
   peerId: string;
+  /** The name the reader writes under. */
+  writer: string;
   /** The owner sees every room, the invite and the peers; a guest only this room. */
   owner: boolean;
   rooms: RoomActivity[];
@@ -25,16 +31,27 @@ export interface RoomProps {
   /** Showing the newest messages (and so streaming new ones), not a window into the past. */
   live: boolean;
   /** The room's invite link and its QR code (SVG), for the owner, with how this instance is reached. */
-  invite?: { url: string; qrSvg: string; private: boolean; reach: ReachView; stun: string | null; rendezvous: string[]; mapping: PortMappingState | null };
+  invite?: {
+    url: string;
+    qrSvg: string;
+    private: boolean;
+    reach: ReachView;
+    linked: LinkedView;
+    stun: string | null;
+    rendezvous: string[];
+    mapping: PortMappingState | null;
+  };
   members: MemberView[];
   peers: PeerStatus[];
+  /** The owner's file settings (what is fetched by itself, guests' quotas), for its menu. */
+  fileSettings?: FileSettings;
   error?: string;
   draft?: string;
 }
 
 /** The link that loads the page of messages before `before`; replaces itself with them when htmx is there. */
 export function OlderItem({ room, peerId, before }: { room: string; peerId: string; before: number }) {
-  const query = new URLSearchParams({ before: String(before), peer_id: peerId });
+  const query = new URLSearchParams({ before: String(before), ...peerQuery(peerId) });
   return (
     <li class="older">
       <a href={roomHref(room, peerId, before)} hx-get={roomPath(room, `older?${query}`)} hx-target="closest li" hx-swap="outerHTML">
@@ -51,11 +68,11 @@ export const sendNonce = () => crypto.randomUUID();
  * The message form. Its limit is stated in characters, as the text box counts them; the page's script adds a counter
  * near it, keeps the draft in the browser, and sends it on its own (with pending, sent and delivered marks).
  */
-export function SendForm({ room, peerId, error, draft }: { room: string; peerId: string; error?: string; draft?: string }) {
+export function SendForm({ room, writer, error, draft }: { room: string; writer: string; error?: string; draft?: string }) {
   const action = roomPath(room, "messages");
   return (
     <form id="send" class="send" method="post" action={action} data-room={room}>
-      <input type="hidden" name="peer_id" value={peerId} />
+      <input type="hidden" name="peer_id" value={writer} />
       <input type="hidden" name="nonce" value={sendNonce()} />
       <label class="visually-hidden" for="text" safe>
         {`Message (up to ${MAX_TEXT_LENGTH.toLocaleString("en")} characters)`}
@@ -66,7 +83,7 @@ export function SendForm({ room, peerId, error, draft }: { room: string; peerId:
         required
         maxlength={String(MAX_TEXT_LENGTH)}
         rows="2"
-        placeholder={`Message #${room} as ${peerId}`}
+        placeholder={`Message #${room} as ${writer}`}
         aria-describedby="send-count send-error"
         safe
       >
@@ -91,7 +108,7 @@ export function SendForm({ room, peerId, error, draft }: { room: string; peerId:
  */
 export function AttachForm({ room, peerId }: { room: string; peerId: string }) {
   return (
-    <form id="attach" class="attach" method="post" action={roomPath(room, `files?${new URLSearchParams({ peer_id: peerId })}`)} enctype="multipart/form-data">
+    <form id="attach" class="attach" method="post" action={roomPath(room, peerId === "" ? "files" : `files?${new URLSearchParams(peerQuery(peerId))}`)} enctype="multipart/form-data">
       <input id="attach-file" type="file" name="file" multiple required />
       <label class="attach-button" for="attach-file" title="Attach files (or drop them on the room, or paste them)">
         Attach
@@ -115,6 +132,29 @@ export type ReachView = null | { checkedAt: number; seen: null } | {
   url: string | null;
 };
 
+/** What is known of this instance's links now: how many instances are linked, over which tiers. */
+export interface LinkedView {
+  count: number;
+  tiers: Tier[];
+}
+
+/** A tier as people read it. */
+const TIER_WORDS: Record<Tier, string> = {
+  lan: "your network (LAN)",
+  websocket: "WebSocket",
+  http: "HTTP",
+  webrtc: "WebRTC",
+  turn: "a TURN relay",
+  relay: "a rendezvous's relay",
+};
+
+/** "Linked over WebRTC with 2 instances", or undefined with none linked. */
+function linkedWords({ count, tiers }: LinkedView): string | undefined {
+  if (count === 0) return undefined;
+  const over = tiers.length > 0 ? ` over ${tiers.map((tier) => TIER_WORDS[tier]).join(" and ")}` : "";
+  return `Linked${over} with ${count} ${count === 1 ? "instance" : "instances"}`;
+}
+
 /** What the router does for this instance, in words. */
 function mappingWords(mapping: PortMappingState | null): string {
   if (!mapping) return "";
@@ -136,13 +176,21 @@ function mappingWords(mapping: PortMappingState | null): string {
 }
 
 /** Where the link works from, in words: the LAN address it names, what a peer saw of this instance, what the router does. */
-function Reach({ reach, stun, rendezvous, mapping }: { reach: ReachView; stun: string | null; rendezvous: string[]; mapping: PortMappingState | null }) {
+export function Reach({ reach, linked, stun, rendezvous, mapping }: Pick<NonNullable<RoomProps["invite"]>, "reach" | "linked" | "stun" | "rendezvous" | "mapping">) {
   const via = rendezvous.length > 0 ? ` Instances that cannot reach it meet this one at ${rendezvous.join(", ")} (named in the link).` : "";
   const publicIp = `${stun ? ` Public address (from STUN): ${stun}.` : ""}${mappingWords(mapping)}`;
-  if (!reach) return <p class="hint reach" safe>{`Reachability not checked yet: no other instance is linked.${publicIp}${via}`}</p>;
+  // What is known is said first: the links that work now, before what no one could check.
+  const links = linkedWords(linked);
+  if (!reach) {
+    const said = links ? `${links}; not checked from the internet yet` : "Not linked to any other instance yet, so not checked from the internet";
+    return <p class="hint reach" safe>{`${said}.${publicIp}${via}`}</p>;
+  }
   const when = clock(reach.checkedAt);
   if (reach.seen === null) {
-    return <p class="hint reach" safe>{`Reachability unknown: no linked instance sees this one's address to check it (checked at ${when}).${publicIp}${via}`}</p>;
+    const said = links
+      ? `${links}; not checked from the internet (no linked instance outside this network)`
+      : "No other instance is linked now; not checked from the internet";
+    return <p class="hint reach" safe>{`${said} (checked at ${when}).${publicIp}${via}`}</p>;
   }
   const said = reach.outside
     ? reach.url
@@ -154,7 +202,7 @@ function Reach({ reach, stun, rendezvous, mapping }: { reach: ReachView; stun: s
   return <p class="hint reach" safe>{`${said} (checked by ${reach.by} at ${when}).${publicIp}${via}`}</p>;
 }
 
-function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, stun, rendezvous, mapping }: NonNullable<RoomProps["invite"]>) {
+function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, linked, stun, rendezvous, mapping }: NonNullable<RoomProps["invite"]>) {
   return (
     <section id="invite" class="card invite">
       <h2>Invite</h2>
@@ -170,19 +218,40 @@ function Invite({ url, qrSvg: safeQrSvg, private: isPrivate, reach, stun, rendez
       <figure class="qr" aria-label="QR code of the invite link">
         {safeQrSvg}
       </figure>
-      <Reach reach={reach} stun={stun} rendezvous={rendezvous} mapping={mapping} />
+      <Reach reach={reach} linked={linked} stun={stun} rendezvous={rendezvous} mapping={mapping} />
     </section>
   );
 }
 
-/** What the owner may do to the room itself: search is for everyone, leaving is the owner's. */
-function RoomTools({ room, peerId, owner }: { room: string; peerId: string; owner: boolean }) {
+/**
+ * The owner's name, kept by this instance (chat.db) for every room and every page: changed here, it is what the owner
+ * writes under from then on, and what linked members see.
+ */
+function NameMenu({ room, peerId, writer }: { room: string; peerId: string; writer: string }) {
+  return (
+    <details class="rename" name="room-tools">
+      <summary>Name</summary>
+      <form method="post" action="/name" class="rename-form">
+        <input type="hidden" name="room" value={room} />
+        {peerId === "" ? "" : <input type="hidden" name="peer_id" value={peerId} />}
+        <label>
+          Your name (up to 64 characters)
+          <input name="name" required maxlength="64" value={writer} autocomplete="nickname" />
+        </label>
+        <button type="submit">Save</button>
+      </form>
+    </details>
+  );
+}
+
+/** What the owner may do to the room itself: search is for everyone, the name and leaving are the owner's. */
+function RoomTools({ room, peerId, writer, owner, fileSettings }: { room: string; peerId: string; writer: string; owner: boolean; fileSettings?: FileSettings }) {
   return (
     <div class="room-tools">
       <details class="find" name="room-tools">
         <summary>Search</summary>
         <form class="search" method="get" action={roomPath(room, "search")} role="search">
-          <input type="hidden" name="peer_id" value={peerId} />
+          {peerId === "" ? "" : <input type="hidden" name="peer_id" value={peerId} />}
           <input type="search" name="q" required maxlength="200" placeholder="Words to find" aria-label={`Search #${room}`} />
           <button type="submit">Search</button>
         </form>
@@ -198,6 +267,8 @@ function RoomTools({ room, peerId, owner }: { room: string; peerId: string; owne
           </label>
         </div>
       </details>
+      {owner ? <NameMenu room={room} peerId={peerId} writer={writer} /> : ""}
+      {owner && fileSettings ? <FileSettingsMenu settings={fileSettings} room={room} peerId={peerId} /> : ""}
       {owner ? (
         <details class="leave" name="room-tools">
           <summary>Leave</summary>
@@ -233,7 +304,7 @@ export function Room(props: RoomProps) {
   const { room, peerId, messages } = props;
   const last = messages.at(-1)?.timestamp ?? 0;
   const live = props.live
-    ? { "hx-sse:connect": roomPath(room, `events?${new URLSearchParams({ since: String(last), peer_id: peerId })}`), "hx-swap": "beforeend" }
+    ? { "hx-sse:connect": roomPath(room, `events?${new URLSearchParams({ since: String(last), ...peerQuery(peerId) })}`), "hx-swap": "beforeend" }
     : {};
   const unreadElsewhere = props.rooms.filter((r) => r.name !== room).reduce((sum, r) => sum + r.unread, 0);
   return (
@@ -245,7 +316,7 @@ export function Room(props: RoomProps) {
               {`#${room}`}
             </h1>
             <PhoneNav owner={props.owner} unread={unreadElsewhere} />
-            <RoomTools room={room} peerId={peerId} owner={props.owner} />
+            <RoomTools room={room} peerId={peerId} writer={props.writer} owner={props.owner} fileSettings={props.fileSettings} />
           </header>
           {/* Laid out from the bottom up, so the newest messages are in view on load, with or without the script. */}
           <div class="scroller" tabindex="0" aria-label="Messages">
@@ -274,12 +345,12 @@ export function Room(props: RoomProps) {
           <div class="composer">
             <ul id="uploads" class="uploads" aria-live="polite"></ul>
             <AttachForm room={room} peerId={peerId} />
-            <SendForm room={room} peerId={peerId} error={props.error} draft={props.draft} />
+            <SendForm room={room} writer={props.writer} error={props.error} draft={props.draft} />
           </div>
         </section>
         <aside class="side">
           {props.owner ? <OwnerRooms {...props} /> : ""}
-          <MembersPanel room={room} peerId={peerId} members={props.members} />
+          <MembersPanel members={props.members} />
           {props.invite ? <Invite {...props.invite} /> : ""}
           {props.owner ? <PeersPanel peers={props.peers} /> : ""}
         </aside>

@@ -54,7 +54,7 @@ export function SearchPage({ instance, room, peerId, query, hits, limit, names }
             {hits.map(({ message, marked, before }) => (
               <li class="msg">
                 <div class="meta">
-                  <Byline message={message} names={names} />
+                  <Byline message={message} names={names} self={instance.nodeId} />
                   <a href={`${roomHref(room, peerId, before)}#m-${message.timestamp}`}>
                     <time datetime={isoTime(shownTime(message).ms) ?? ""} data-format="datetime" safe>
                       {`${isoTime(shownTime(message).ms)?.slice(0, 16).replace("T", " ") ?? "an unknown time"} UTC`}

@@ -31,11 +31,22 @@ export async function launch(options: Parameters<typeof chromium.launchPersisten
   }
 }
 
-/** Opens a room page and waits until its scripts ran and its SSE stream is open. */
+/**
+ * Opens a room page and waits until its scripts ran and its SSE stream is open. A room not joined there is asked for
+ * first (issue 22): the owner's choice makes it an open room, as `/?room=R` did at once before.
+ */
 export async function openRoom(page: Page, base: string, room: string, peerId: string) {
   const url = `${base}/?${new URLSearchParams({ room, peer_id: peerId })}`;
-  const live = page.waitForResponse((r) => r.url().includes(`/rooms/${room}/events`), { timeout: 5000 });
-  const res = await page.goto(url);
+  const stream = () => page.waitForResponse((r) => r.url().includes(`/rooms/${room}/events`), { timeout: 5000 });
+  let live = stream();
+  let res = await page.goto(url);
+  const create = page.locator('form[action="/create"] button[name="open"][value="1"]');
+  if (res?.status() === 200 && (await create.count()) > 0) {
+    live.catch(() => {}); // the page that asked has no stream
+    await Promise.all([page.waitForURL(/room=/), create.click()]);
+    live = stream();
+    res = await page.goto(url);
+  }
   expect(res?.status()).toBe(200);
   await page.waitForFunction(() => (globalThis as PageGlobal).htmx !== undefined);
   expect((await live).status()).toBe(200);

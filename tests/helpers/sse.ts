@@ -5,7 +5,7 @@ export interface SseEvent {
 }
 
 /** The room stream's named events about state (not messages or files), which most tests read past. */
-const STATE_EVENTS = new Set(["delivered", "rooms", "alive"]);
+const STATE_EVENTS = new Set(["delivered", "rooms", "members", "peers", "alive"]);
 
 /**
  * Reads server-sent events from a response the way a browser does (data lines joined with "\n"); keeps those `keep`
