@@ -1,7 +1,8 @@
 import { Handlers } from "../util/handlers.ts";
 import { FrameTooLargeError, LinkClosedError, messageOf } from "./errors.ts";
-import { frameSize, type FrameData, type Link, type Tier } from "./link.ts";
-import { MAX_FRAME_BYTES, MAX_QUEUED_BYTES } from "./limits.ts";
+import { frameSize, type FrameData, type Link, type LinkKeys, type Tier } from "./link.ts";
+import { MAX_FRAME_BYTES, MAX_QUEUED_BYTES, PRE_HANDSHAKE_FRAME_BYTES } from "./limits.ts";
+import { QUEUED } from "./queue-budget.ts";
 
 /**
  * What every tier's Link does the same way (the rules in link.ts): the closed flag, frame handlers with the frames
@@ -19,9 +20,27 @@ export abstract class BaseLink implements Link {
   #earlyBytes = 0;
   /** True while held frames wait to be handed to a new handler: later frames queue behind them, so order holds. */
   #draining = false;
+  /** True once the secure handshake is done over this link (`authenticate`): frames may be of any size from then on. */
+  #authenticated = false;
 
-  /** `maxQueuedBytes`: bytes the link may hold for a far end that stopped reading, or for a reader not there yet. */
-  constructor(readonly maxQueuedBytes = MAX_QUEUED_BYTES) {}
+  /**
+   * `maxQueuedBytes`: bytes the link may hold for a far end that stopped reading, or for a reader not there yet.
+   * `preHandshakeFrameBytes`: the largest frame taken before the secure handshake is done (limits.ts).
+   */
+  constructor(
+    readonly maxQueuedBytes = MAX_QUEUED_BYTES,
+    readonly preHandshakeFrameBytes = PRE_HANDSHAKE_FRAME_BYTES,
+  ) {}
+
+  /** The secure handshake over this link is done: the far end proved its node id. A tier that tags its packets overrides this (and calls it). */
+  authenticate(_keys: LinkKeys): void {
+    this.#authenticated = true;
+  }
+
+  /** The largest frame the far end may send now: small until the handshake is done, then MAX_FRAME_BYTES. */
+  protected get incomingFrameLimit(): number {
+    return this.#authenticated ? MAX_FRAME_BYTES : Math.min(this.preHandshakeFrameBytes, MAX_FRAME_BYTES);
+  }
 
   /** True once either side closed the link or it failed. */
   get closed(): boolean {
@@ -60,10 +79,21 @@ export abstract class BaseLink implements Link {
     if (size > limit) throw new FrameTooLargeError(`frame of ${size} bytes is over the ${limit}-byte limit${what}`);
   }
 
-  /** Closes the link and throws LinkClosedError when `queuedBytes` waiting for the far end pass the queue limit. */
+  /**
+   * Closes the link and throws LinkClosedError when `queuedBytes` waiting for the far end pass the queue limit. When all
+   * links together hold more than the process's budget (queue-budget.ts), the link holding the most is closed.
+   */
   protected checkQueue(queuedBytes: number): void {
-    if (queuedBytes <= this.maxQueuedBytes) return;
-    const reason = `the far end is not reading: over ${this.maxQueuedBytes} bytes waiting to be sent`;
+    if (queuedBytes > this.maxQueuedBytes) return this.#notReading(`over ${this.maxQueuedBytes} bytes waiting to be sent`);
+    const slowest = QUEUED.note(this, queuedBytes);
+    if (!slowest) return;
+    const reason = `over ${QUEUED.limit} bytes wait for far ends that are not reading, this one's the most`;
+    if (slowest === this) return this.#notReading(reason);
+    slowest.close(`the far end is not reading: ${reason}`);
+  }
+
+  #notReading(why: string): never {
+    const reason = `the far end is not reading: ${why}`;
     this.close(reason);
     throw new LinkClosedError(reason);
   }
@@ -102,6 +132,7 @@ export abstract class BaseLink implements Link {
     this.#early = [];
     this.#earlyBytes = 0;
     this.#onFrame.clear();
+    QUEUED.forget(this);
     this.release();
     try {
       this.#onClose.emit(reason);

@@ -4,20 +4,23 @@
  *
  * - **Frames** arrive whole, in order, once. A frame is at most MAX_FRAME_BYTES (limits.ts): `send` of a bigger one
  *   throws FrameTooLargeError, sends nothing and leaves the link open; a far end that sends a bigger one loses the link.
+ *   Until the secure handshake is done (`authenticate`), a far end may send only PRE_HANDSHAKE_FRAME_BYTES, checked
+ *   before the tier buffers more: an outsider cannot make the process hold a large frame per connection.
  *   `send` takes a frame whole or in parts (a header and a file chunk), so a sender need not join them first.
  * - **Backpressure**: `send` never blocks and copies the frame, so the caller may reuse its buffer at once. When the bytes
  *   waiting for the far end pass the tier's queue limit (MAX_QUEUED_BYTES by default), the far end has stopped reading:
  *   the link closes with a reason that says so, and that `send` throws LinkClosedError. `send` on a closed link throws
- *   LinkClosedError too.
+ *   LinkClosedError too. All links together hold at most MAX_QUEUED_TOTAL_BYTES: past it the one holding the most closes.
  * - **Handlers**: every `on*` adds a handler and returns the function that removes it. Frames that arrive while no frame
  *   handler is registered are held (within the same queue limit) for the first one. A handler that throws closes its
  *   link with a reason naming the error; it never breaks the tier or other links.
  * - **Closing**: a link closes once, from either end; the other end closes too. Close handlers run once with the
  *   reason; one added after the close runs on the next microtask.
  * - **Dials** reject with a DialError subclass (errors.ts), or with the signal's reason when the caller aborts.
- * - **Packet keys**: a tier whose own packets bystanders see and could forge (lan) implements `authenticate`; the
- *   secure handshake hands it per-direction keys, and from then on it drops every packet of the link not tagged with
- *   them. Raw links without keys (as the compliance suite runs them) work as before.
+ * - **Packet keys**: the secure handshake calls `authenticate` with per-direction keys. Every tier then takes frames of
+ *   any size; a tier whose own packets bystanders see and could forge (lan) also drops every packet of the link not
+ *   tagged with them. Raw links without keys (as the compliance suite runs them, with a pre-handshake limit as large
+ *   as MAX_FRAME_BYTES) work as before.
  */
 import { isIP } from "node:net";
 import type { Tier } from "../domain/tiers.ts";
@@ -102,9 +105,10 @@ export interface Link {
   /** Closes the link; the far end sees it close too. Idempotent. */
   close(reason?: string): void;
   /**
-   * Optional, for a tier whose own packets are open to bystanders (lan): the secure handshake done, it hands over
-   * keys for the tier to authenticate each of its packets, so none can be forged, even those that close a link.
-   * Called synchronously with the handshake's last frame (read, or sent), so no later frame travels unauthenticated.
+   * The secure handshake is done: from now on the far end may send frames of any size. Its keys are for a tier whose
+   * own packets are open to bystanders (lan), to authenticate each of its packets, so none can be forged, even those
+   * that close a link. Called synchronously with the handshake's last frame (read, or sent), so no later frame travels
+   * unauthenticated. Every tier's links have it (BaseLink); links of other kinds may leave it out.
    */
   authenticate?(keys: LinkKeys): void;
 }

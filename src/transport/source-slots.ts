@@ -1,7 +1,9 @@
 /**
  * Connection slots with a share per source, so that one client cannot take every slot an endpoint has: a source is an
- * IPv4 address, or an IPv6 /64 (src/util/ip.ts). Used by the WebSocket tier's `/link`, the HTTP tier's sessions and
- * the `/signal` hub.
+ * IPv4 address, or an IPv6 /64 (src/util/ip.ts). Each source may always hold its share; past it, a source (instances
+ * behind one NAT, tests on one machine) may borrow only while under half of all slots are taken. So one source holds at
+ * most half, and every other source always finds its share free until many sources together fill the rest. Used by
+ * the WebSocket tier's `/link`, the HTTP tier's sessions and the `/signal` hub.
  */
 import { sourceKey } from "../util/ip.ts";
 
@@ -11,7 +13,7 @@ export type ReleaseSlot = () => void;
 export interface SlotLimits {
   /** Slots in all. */
   total: number;
-  /** Slots one source may hold. */
+  /** Slots one source may always hold; past them it borrows only while under half of `total` are taken. */
   perSource: number;
 }
 
@@ -31,7 +33,7 @@ export class SourceSlots {
     if (this.#total >= this.limits.total) return `all ${this.limits.total} slots are taken`;
     const source = address === undefined ? "unknown" : sourceKey(address);
     const held = this.#held.get(source) ?? 0;
-    if (held >= this.limits.perSource) return `${source} holds ${held}, the most one address may`;
+    if (held >= this.limits.perSource && this.#total >= this.limits.total / 2) return `${source} holds ${held}, the most one address may now`;
     this.#held.set(source, held + 1);
     this.#total++;
     let released = false;

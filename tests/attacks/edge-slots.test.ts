@@ -1,7 +1,8 @@
 /**
  * Issue 22, medium: one outsider could take every connection slot of a link tier (1024 `/link` WebSockets, 1024 HTTP
- * sessions), after which no honest instance could link. Each source (an IPv4 address, or an IPv6 /64) now holds a
- * share, so an instance from another address always links. The attacker here comes from 127.0.0.2, the honest
+ * sessions), after which no honest instance could link. Each source (an IPv4 address, or an IPv6 /64) now has a share
+ * (16) it may always hold, and more only while under half the slots are taken, so an instance from another address
+ * always links. The attacker here comes from 127.0.0.2, the honest
  * instance from 127.0.0.1.
  */
 import { describe, expect, it } from "bun:test";
@@ -40,7 +41,8 @@ describe("one source cannot take every link slot", () => {
     try {
       await using b = await startInstance({ args: ["--transports", "websocket", "--room", "lobby", "--peer", a.http] });
       await waitForLink(b, a, "websocket", 6000);
-      expect(held.length).toBeLessThanOrEqual(16);
+      // How many the instance holds at once is SourceSlots' (tests/transport/source-slots.test.ts): here the link
+      // manager also closes pre-handshake links a source has too many of, so the slots turn over while this runs.
     } finally {
       for (const up of held) up.end();
     }
@@ -56,6 +58,6 @@ describe("one source cannot take every link slot", () => {
     console.log(`HTTP tier: sessions one address opened, by status: ${JSON.stringify(Object.fromEntries(statuses))}`);
     await using b = await startInstance({ args: ["--transports", "http", "--room", "lobby", "--peer", a.http] });
     await waitForLink(b, a, "http", 6000);
-    expect(statuses.get(200) ?? 0).toBeLessThanOrEqual(16);
+    expect(statuses.get(200) ?? 0).toBeLessThanOrEqual(512);
   }, 60_000);
 });

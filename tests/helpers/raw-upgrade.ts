@@ -60,3 +60,15 @@ export async function rssOf(pid: number): Promise<number> {
   const status = await Bun.file(`/proc/${pid}/status`).text();
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) * 1024;
 }
+
+/** One binary WebSocket message as a client puts it on the wire (masked, with a zero mask: the payload as is). */
+export function clientBinaryMessage(payload: Uint8Array): Buffer {
+  const n = payload.byteLength;
+  const head = n < 126 ? Buffer.from([0x82, 0x80 | n]) : n < 65536 ? Buffer.from([0x82, 0x80 | 126, n >> 8, n & 255]) : Buffer.alloc(10);
+  if (n >= 65536) {
+    head[0] = 0x82;
+    head[1] = 0x80 | 127;
+    head.writeBigUInt64BE(BigInt(n), 2);
+  }
+  return Buffer.concat([head, Buffer.alloc(4), payload]);
+}

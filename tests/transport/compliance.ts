@@ -18,6 +18,11 @@ export interface ComplianceSetup {
 export interface ComplianceOptions {
   /** The queue limit of every link both transports make (see link.ts); small, so a test can pass it quickly. */
   maxQueuedBytes?: number;
+  /**
+   * The largest frame taken before a secure handshake (see limits.ts). The suite runs raw links without one, so it is
+   * MAX_FRAME_BYTES here: the frame rules hold for links of any size limit.
+   */
+  preHandshakeFrameBytes?: number;
 }
 
 function frameQueue(link: Link) {
@@ -41,7 +46,8 @@ function frameQueue(link: Link) {
 }
 
 /** The behaviour every tier's transport must show; run by each tier's test file. */
-export function transportCompliance(name: string, setup: (options?: ComplianceOptions) => Promise<ComplianceSetup>) {
+export function transportCompliance(name: string, makeSetup: (options?: ComplianceOptions) => Promise<ComplianceSetup>) {
+  const setup = (options?: ComplianceOptions) => makeSetup({ preHandshakeFrameBytes: MAX_FRAME_BYTES, ...options });
   describe(`${name} transport compliance`, () => {
     let s: ComplianceSetup;
     let accepted: Link[];

@@ -32,9 +32,10 @@ describe("http tier", () => {
   });
 
   /** A listening transport behind its own server, and a dialer; all stopped after the test. */
+  // Raw links, with no secure handshake: frames of any size from the start, unless a test says otherwise.
   async function pair(listenerInit?: HttpTransportInit, dialerInit?: HttpTransportInit) {
-    const listener = httpTransport(listenerInit);
-    const dialer = httpTransport(dialerInit);
+    const listener = httpTransport({ preHandshakeFrameBytes: MAX_FRAME_BYTES, ...listenerInit });
+    const dialer = httpTransport({ preHandshakeFrameBytes: MAX_FRAME_BYTES, ...dialerInit });
     const server = serve(listener);
     cleanup.push(() => server.stop(true), () => listener.close(), () => dialer.close());
     const accepted: Link[] = [];

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { resolve } from "node:path";
 import { DialRefusedError, FrameTooLargeError } from "../../src/transport/errors.ts";
 import type { Link } from "../../src/transport/link.ts";
-import { MAX_FRAME_BYTES } from "../../src/transport/limits.ts";
+import { MAX_FRAME_BYTES, PRE_HANDSHAKE_FRAME_BYTES } from "../../src/transport/limits.ts";
+import { PIECE_BYTES } from "../../src/transport/websocket/link.ts";
 import {
   routedWebSocket,
   websocketTransport,
@@ -44,9 +45,10 @@ describe("websocket tier", () => {
   });
 
   /** A listening transport behind its own server, and a dialer; both closed after the test. */
+  // Raw links, with no secure handshake: frames of any size from the start, unless a test says otherwise.
   async function pair(listenerInit?: WebSocketTransportInit) {
-    const listener = websocketTransport(listenerInit);
-    const dialer = websocketTransport();
+    const listener = websocketTransport({ preHandshakeFrameBytes: MAX_FRAME_BYTES, ...listenerInit });
+    const dialer = websocketTransport({ preHandshakeFrameBytes: MAX_FRAME_BYTES });
     const server = serve(listener);
     cleanup.push(() => server.stop(true), () => listener.close(), () => dialer.close());
     const accepted: Link[] = [];
@@ -62,8 +64,8 @@ describe("websocket tier", () => {
   }
 
   /** A bare client WebSocket, open on a listener's /link, and the link the listener made for it. */
-  async function rawClient() {
-    const { address, accepted } = await pair();
+  async function rawClient(listenerInit?: WebSocketTransportInit) {
+    const { address, accepted } = await pair(listenerInit);
     const socket = new WebSocket(`${address.ws}/link`);
     const closed = new Promise<CloseEvent>((resolve) => (socket.onclose = resolve));
     await new Promise((resolve) => (socket.onopen = resolve));
@@ -71,7 +73,14 @@ describe("websocket tier", () => {
     return { socket, closed, link: accepted[0]! };
   }
 
-  it("a far end that sends a frame over 16 MiB anyway loses the link", async () => {
+  /** A frame's pieces as the wire carries them: a lead byte (0: more follows, 1: the frame ends) and up to PIECE_BYTES. */
+  const piece = (bytes: number, last: boolean) => {
+    const message = new Uint8Array(1 + bytes);
+    message[0] = last ? 1 : 0;
+    return message;
+  };
+
+  it("a far end that sends one message over a piece loses the link before the server buffers it", async () => {
     const { socket, closed, link } = await rawClient();
     const atListener = closeReason(link);
     socket.send(new Uint8Array(MAX_FRAME_BYTES + 1));
@@ -80,21 +89,52 @@ describe("websocket tier", () => {
     expect(await atListener).toMatch(/^connection lost \(code \d+: Received too big message\)$/);
   });
 
-  it("a dialer whose far end sends a frame over 16 MiB closes the link with code 1009", async () => {
-    // A bare server standing in for a peer that ignores the limit.
+  it("a far end whose pieces add up to a frame over 16 MiB loses the link (code 1009)", async () => {
+    const { socket, closed, link } = await rawClient();
+    const atListener = closeReason(link);
+    for (let sent = 0; sent <= MAX_FRAME_BYTES; sent += PIECE_BYTES) socket.send(piece(PIECE_BYTES, false));
+    expect((await closed).code).toBe(1009);
+    expect(await atListener).toBe(`a frame over the ${MAX_FRAME_BYTES}-byte limit arrived`);
+  });
+
+  it("before the secure handshake, a frame over the small pre-handshake limit closes the link at its first piece past it", async () => {
+    const { socket, closed, link } = await rawClient({ preHandshakeFrameBytes: PRE_HANDSHAKE_FRAME_BYTES });
+    const atListener = closeReason(link);
+    socket.send(piece(PIECE_BYTES, false));
+    socket.send(piece(1, false));
+    expect((await closed).code).toBe(1009);
+    expect(await atListener).toBe(`a frame over the ${PRE_HANDSHAKE_FRAME_BYTES}-byte limit arrived`);
+  });
+
+  it("a frame of the pre-handshake limit is taken; once authenticated, one of 16 MiB", async () => {
+    const { connect } = await pair({ preHandshakeFrameBytes: PRE_HANDSHAKE_FRAME_BYTES });
+    const { mine, theirs } = await connect();
+    const got: Uint8Array[] = [];
+    theirs.onFrame((f) => got.push(f));
+    mine.send(new Uint8Array(PRE_HANDSHAKE_FRAME_BYTES).fill(3));
+    await waitFor(() => got.length === 1);
+    theirs.authenticate!({ send: new Uint8Array(32), receive: new Uint8Array(32) });
+    mine.send(new Uint8Array(MAX_FRAME_BYTES).fill(4));
+    await waitFor(() => got.length === 2);
+    expect([got[0]!.byteLength, got[1]!.byteLength]).toEqual([PRE_HANDSHAKE_FRAME_BYTES, MAX_FRAME_BYTES]);
+    expect(theirs.closed).toBe(false);
+  });
+
+  it("a dialer whose far end sends one message over a piece closes the link (code 1003)", async () => {
+    // A bare server standing in for a peer that ignores the wire format.
     const peerSaw = Promise.withResolvers<number>();
     const rogue = Bun.serve({
       port: 0,
       hostname: "127.0.0.1",
       fetch: (req, server) => (server.upgrade(req) ? undefined : new Response("no", { status: 400 })),
-      websocket: { open: (ws) => void ws.sendBinary(new Uint8Array(MAX_FRAME_BYTES + 1)), message() {}, close: (_, code) => peerSaw.resolve(code) },
+      websocket: { open: (ws) => void ws.sendBinary(piece(PIECE_BYTES + 1, true)), message() {}, close: (_, code) => peerSaw.resolve(code) },
     });
     cleanup.push(() => rogue.stop(true));
     const dialer = websocketTransport();
     cleanup.push(() => dialer.close());
     const link = await dialer.dial({ ws: `ws://127.0.0.1:${rogue.port}` });
-    expect(await closeReason(link)).toBe(`frame of ${MAX_FRAME_BYTES + 1} bytes is over the ${MAX_FRAME_BYTES}-byte limit`);
-    expect(await peerSaw.promise).toBe(1009);
+    expect(await closeReason(link)).toBe(`a message of ${PIECE_BYTES + 2} bytes led by 1 is no piece of a frame`);
+    expect(await peerSaw.promise).toBe(1003);
   });
 
   it("carries a 16 MiB frame; a bigger one throws FrameTooLargeError, sends nothing and the link stays open", async () => {
@@ -204,8 +244,9 @@ describe("websocket tier", () => {
       count++;
     });
     const frame = new Uint8Array(1024 * 1024);
-    for (let i = 0; i < 48; i++) theirs.send(frame.fill(i % 256));
-    await waitFor(() => count === 48, 10_000);
+    // 30 MiB: far past Bun's own send buffer (16 MiB), within the link's queue limit (32 MiB).
+    for (let i = 0; i < 30; i++) theirs.send(frame.fill(i % 256));
+    await waitFor(() => count === 30, 10_000);
     expect(inOrder).toBe(true);
     expect(theirs.closed).toBe(false);
   });

@@ -26,8 +26,13 @@ export class AcceptedLink extends BaseLink {
     private readonly limits: HttpLimits,
     private readonly forget: (link: AcceptedLink) => void,
   ) {
-    super(limits.maxQueuedBytes);
+    super(limits.maxQueuedBytes, limits.preHandshakeFrameBytes);
     this.#idle();
+  }
+
+  /** The largest frame a send may carry now: small until the secure handshake is done. */
+  get frameLimit(): number {
+    return Math.min(this.incomingFrameLimit, this.limits.maxFrameBytes);
   }
 
   /** Frames not yet acknowledged by the far end. */

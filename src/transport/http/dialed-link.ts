@@ -41,7 +41,7 @@ export class DialedLink extends BaseLink {
     private readonly limits: HttpLimits,
     private readonly fetch: Fetch,
   ) {
-    super(limits.maxQueuedBytes);
+    super(limits.maxQueuedBytes, limits.preHandshakeFrameBytes);
     this.#pollLoop().catch((error: unknown) => this.#fail(`polling failed: ${messageOf(error)}`));
   }
 
@@ -65,6 +65,11 @@ export class DialedLink extends BaseLink {
     if (this.#outbox.bytes > this.maxQueuedBytes) this.#stopSending.abort();
     // What was sent before close still goes out, then the listener hears of the close.
     this.done = (this.#flushing ?? Promise.resolve()).then(() => this.#goodbye(reason));
+  }
+
+  /** The largest frame a poll answer may carry now: small until the secure handshake is done. */
+  #frameLimit(): number {
+    return Math.min(this.incomingFrameLimit, this.limits.maxFrameBytes);
   }
 
   /** Stops whatever traffic is left. */
@@ -117,7 +122,7 @@ export class DialedLink extends BaseLink {
       let frames: Uint8Array[];
       const last = Number(reply.headers.get(SEQ_HEADER));
       try {
-        frames = decodeFrames(reply.body, this.limits.maxFrameBytes);
+        frames = decodeFrames(reply.body, this.#frameLimit());
       } catch (err) {
         return this.#fail(`bad poll response: ${messageOf(err)}`);
       }
@@ -148,7 +153,7 @@ export class DialedLink extends BaseLink {
         const url = `${this.base}${path}`;
         const res = await this.fetch(url, { ...init, signal: attemptAbort.signal, ...NO_REDIRECTS });
         await refuseRedirect(this.remote, res);
-        const body = await readLimited(this.remote, res, maxBodyBytes(this.limits.maxFrameBytes));
+        const body = await readLimited(this.remote, res, maxBodyBytes(this.#frameLimit()));
         if (res.ok) return { headers: res.headers, body };
         const error = errorOf(body);
         if (res.status === 410) return void this.#fail(`closed by peer: ${error}`);

@@ -1,4 +1,4 @@
-import { MAX_FRAME_BYTES, MAX_QUEUED_BYTES } from "../limits.ts";
+import { MAX_FRAME_BYTES, MAX_QUEUED_BYTES, PRE_HANDSHAKE_FRAME_BYTES } from "../limits.ts";
 
 /** The HTTP client a dialer uses. */
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
@@ -12,6 +12,8 @@ export interface HttpTransportInit {
   maxSessionsPerSource?: number;
   /** Bytes one side may hold unsent or unacked before it closes the link (see link.ts). @default MAX_QUEUED_BYTES */
   maxQueuedBytes?: number;
+  /** The largest frame taken before the secure handshake (see limits.ts), and so the largest body. @default PRE_HANDSHAKE_FRAME_BYTES */
+  preHandshakeFrameBytes?: number;
   /** How long the listener holds a poll with nothing to send. @default 20000 */
   pollHoldMs?: number;
   /** The listener closes a session whose dialer has not polled for this long. @default 30000 */
@@ -30,6 +32,7 @@ export function limitsOf(init: HttpTransportInit): HttpLimits {
     maxSessions: init.maxSessions ?? 1024,
     maxSessionsPerSource: init.maxSessionsPerSource ?? 16,
     maxQueuedBytes: init.maxQueuedBytes ?? MAX_QUEUED_BYTES,
+    preHandshakeFrameBytes: init.preHandshakeFrameBytes ?? PRE_HANDSHAKE_FRAME_BYTES,
     pollHoldMs: init.pollHoldMs ?? 20_000,
     sessionTimeoutMs: init.sessionTimeoutMs ?? 30_000,
   };

@@ -161,12 +161,13 @@ export class HttpTransport implements Transport {
         if (request.method !== "POST") return methodNotAllowed("POST");
         const query = sendQuery.read(url);
         if (!query) return jsonError(400, sendQuery.rule);
-        const limit = maxBodyBytes(this.#limits.maxFrameBytes);
+        // Before the secure handshake is done, a body may carry only a small frame (limits.ts).
+        const limit = maxBodyBytes(link.frameLimit);
         const body = await readBody(request, limit);
-        if (!body) return jsonError(413, `a send body may be at most ${limit} bytes`);
+        if (!body) return jsonError(413, `a send body may be at most ${limit} bytes now`);
         let frames: Uint8Array[];
         try {
-          frames = decodeFrames(body, this.#limits.maxFrameBytes);
+          frames = decodeFrames(body, link.frameLimit);
         } catch (err) {
           return jsonError(400, messageOf(err));
         }

@@ -98,8 +98,9 @@ export class LanLink extends BaseLink {
    * Frames sent before, queued or in flight, go (and are resent) untagged, so the two ends may switch at different
    * moments; the far end's untagged acks then still free them, and only them.
    */
-  authenticate(keys: LinkKeys): void {
+  override authenticate(keys: LinkKeys): void {
     if (this.#keys || this.closed) return;
+    super.authenticate(keys);
     this.#keys = keys;
     this.#keyedAt = this.#expected;
     // Called once the handshake's last frame is delivered: anything held past it came untagged from a bystander.

@@ -17,7 +17,7 @@ import { Reach, type ReachAnswer, type ReachPorts } from "./reach.ts";
 import { secureChannel } from "../secure/channel.ts";
 import { LinkHealth } from "./health.ts";
 import { sourceOf } from "./sources.ts";
-import { displaced, rankOf, type Rank } from "./standing.ts";
+import { displaced, RANKS, rankOf, type Rank } from "./standing.ts";
 import { Peer, type PeerLink } from "./peer.ts";
 import { LINK_MANAGER_DEFAULTS, type LinkManagerInit, type LinkManagerSettings, type LinkStatus } from "./settings.ts";
 
@@ -98,7 +98,14 @@ export class LinkManager {
           accepts: (relay) => this.#meetings.topics(relay) !== undefined,
         })
       : null;
-    this.#reach = new Reach({ dialBack: init.dialBack, send: (nodeId, message) => wire.control(nodeId, message) });
+    this.#reach = new Reach({
+      dialBack: init.dialBack,
+      send: (nodeId, message) => wire.control(nodeId, message),
+      about: (nodeId) => {
+        const peer = this.#peers.get(nodeId);
+        return { source: peer?.source, ranked: peer !== undefined && this.#rank(peer) !== "fresh" && this.#rank(peer) !== "waiting" };
+      },
+    });
     this.#relayer = init.relay
       ? new CircuitRelay({ wire, allowed: (from, to) => this.#point.together(from, to), sourceOf: (nodeId) => this.#peers.get(nodeId)?.source, limits: init.relayLimits })
       : null;
@@ -223,9 +230,10 @@ export class LinkManager {
    * resolves with their answers (reach.ts).
    */
   checkReach(ports: ReachPorts): Promise<ReachAnswer[]> {
-    const direct = [...this.#peers.values()].filter((p) => this.#direct(p.nodeId)).map((p) => p.nodeId);
-    const ours = direct.filter((id) => this.#meetings.topics(id) !== undefined);
-    return this.#reach.ask([...ours, ...direct.filter((id) => !ours.includes(id))], ports);
+    // Those of the highest rank first (ours and the named, then members, authors): a stranger's word counts for nothing.
+    const direct = [...this.#peers.values()].filter((p) => this.#direct(p.nodeId));
+    const order = (p: Peer) => -RANKS.indexOf(this.#rank(p));
+    return this.#reach.ask(direct.sort((x, y) => order(x) - order(y)).map((p) => p.nodeId), ports);
   }
 
   /** Whether the peer's link serves more than replication: a rendezvous of ours, or one that uses us as its own. */

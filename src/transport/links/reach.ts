@@ -19,6 +19,10 @@ export interface ReachAnswer {
   seen: string;
   http: boolean;
   ws: boolean;
+  /** Where the answering peer's link comes from (links/sources.ts): two answers agree only from two sources. */
+  source?: string;
+  /** Whether the answering peer ranks above fresh (links/standing.ts): a stranger's word counts for nothing. */
+  ranked?: boolean;
 }
 
 /** Dials `ip` at `ports` and says which answered as the instance `nodeId` (the network's own, src/network.ts). */
@@ -40,7 +44,14 @@ export class Reach {
   /** The last dial-back's finding per asker, oldest first. */
   readonly #found = new Map<string, { ip: string; ports: ReachPorts; open: { http: boolean; ws: boolean }; at: number }>();
 
-  constructor(private readonly init: { dialBack?: DialBack; send: (nodeId: string, message: ControlMessage) => boolean }) {}
+  constructor(
+    private readonly init: {
+      dialBack?: DialBack;
+      send: (nodeId: string, message: ControlMessage) => boolean;
+      /** What is known of an answering peer, kept with its answer. */
+      about?: (nodeId: string) => Pick<ReachAnswer, "source" | "ranked">;
+    },
+  ) {}
 
   /** Asks `peers` to dial us back at `ports`; resolves with the answers that came within REACH_WAIT_MS. */
   async ask(peers: string[], ports: ReachPorts): Promise<ReachAnswer[]> {
@@ -89,6 +100,6 @@ export class Reach {
 
   /** `from` answered; only an answer we asked for counts. */
   answered(from: string, message: { seen: string; http: boolean; ws: boolean }): void {
-    this.#asked.get(from)?.({ by: from, seen: message.seen, http: message.http, ws: message.ws });
+    this.#asked.get(from)?.({ by: from, seen: message.seen, http: message.http, ws: message.ws, ...this.init.about?.(from) });
   }
 }

@@ -1,5 +1,4 @@
 import type { ServerWebSocket, WebSocketHandler } from "bun";
-import { MAX_FRAME_BYTES } from "../limits.ts";
 
 /** What every WebSocket on the `--ws-port` server carries: the handler of the endpoint that upgraded it. */
 export interface Routed {
@@ -11,8 +10,9 @@ export interface Routed {
  * endpoint's handler in `ws.data.handler`, and these calls pass every event on to it.
  */
 export const routedWebSocket: WebSocketHandler<Routed> = {
-  // The largest any endpoint allows; Bun closes a socket that sends more (code 1009), and each endpoint keeps its own limit below it.
-  maxPayloadLength: MAX_FRAME_BYTES,
+  // Above what any endpoint takes (a link's piece, 64 KiB and a byte; a hub envelope, 64 KiB), so each says no in its own
+  // words; Bun closes a socket that sends more (code 1009) before it buffers it.
+  maxPayloadLength: 128 * 1024,
   idleTimeout: 120,
   sendPings: true,
   open: (ws) => ws.data.handler.open?.(ws),

@@ -18,6 +18,8 @@ export interface WebSocketTransportInit {
   maxLinksPerSource?: number;
   /** Bytes a link may hold for a far end that stopped reading before it closes (see link.ts). @default MAX_QUEUED_BYTES */
   maxQueuedBytes?: number;
+  /** The largest frame taken before the secure handshake (see limits.ts); raw links in tests take more. @default PRE_HANDSHAKE_FRAME_BYTES */
+  preHandshakeFrameBytes?: number;
 }
 
 /** Default number of accepted links. */
@@ -33,6 +35,7 @@ export class WebSocketTransport implements Transport {
   readonly tier = "websocket";
   readonly #slots: SourceSlots;
   readonly #maxQueuedBytes: number | undefined;
+  readonly #preHandshakeFrameBytes: number | undefined;
   readonly #links = new Set<WebSocketLink>();
   readonly #accepted = new Set<LinkSocket>();
   readonly #stopped = new AbortController();
@@ -41,6 +44,7 @@ export class WebSocketTransport implements Transport {
   constructor(init: WebSocketTransportInit = {}) {
     this.#slots = new SourceSlots({ total: init.maxLinks ?? DEFAULT_MAX_LINKS, perSource: init.maxLinksPerSource ?? DEFAULT_MAX_LINKS_PER_SOURCE });
     this.#maxQueuedBytes = init.maxQueuedBytes;
+    this.#preHandshakeFrameBytes = init.preHandshakeFrameBytes;
   }
 
   /** Needs the peer's WebSocket base URL. */
@@ -79,7 +83,7 @@ export class WebSocketTransport implements Transport {
       this.#stopped.signal.removeEventListener("abort", stop);
     }
 
-    const link = new WebSocketLink(url, clientWire(socket), this.#maxQueuedBytes);
+    const link = new WebSocketLink(url, clientWire(socket), this.#maxQueuedBytes, this.#preHandshakeFrameBytes);
     link.remoteIp = ipOfUrl(url);
     socket.onmessage = (event) => link.receive(event.data);
     socket.onclose = (event) => link.socketClosed(event.code, event.reason);
@@ -134,7 +138,7 @@ export class WebSocketTransport implements Transport {
     const onLink = this.#onLink;
     if (!onLink) return ws.close(NORMAL, "this instance stopped accepting links");
     this.#accepted.add(ws);
-    const link = new WebSocketLink(ws.remoteAddress, serverWire(ws), this.#maxQueuedBytes);
+    const link = new WebSocketLink(ws.remoteAddress, serverWire(ws), this.#maxQueuedBytes, this.#preHandshakeFrameBytes);
     link.remoteIp = ws.remoteAddress;
     ws.data.link = link;
     onLink(this.#track(link));
