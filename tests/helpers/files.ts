@@ -67,11 +67,12 @@ export async function fileRow(instance: Instance, room: string, id: string): Pro
 /** Waits until `instance` holds all of the file. */
 export async function waitForWhole(instance: Instance, room: string, id: string, timeoutMs = 30_000): Promise<FileRow> {
   let last: FileRow | undefined;
-  return waitFor(
-    async () => ((last = await fileRow(instance, room, id)) && last.have === last.size ? last : undefined),
-    timeoutMs,
-    `file ${id} whole at ${instance.nodeId} (has ${last?.have ?? "no message"} of ${last?.size ?? "?"})`,
-  );
+  try {
+    return await waitFor(async () => ((last = await fileRow(instance, room, id)) && last.have === last.size ? last : undefined), timeoutMs, `file ${id} whole at ${instance.nodeId}`);
+  } catch (error) {
+    // What was there at the end: no message, or how much of the file.
+    throw new Error(`${(error as Error).message} (it has ${last ? `${last.have} of ${last.size} bytes` : "no message carrying it"})`);
+  }
 }
 
 /** The SHA-256 of the file as `instance` serves it, streamed. */
