@@ -195,6 +195,14 @@ describe("assets", () => {
     });
   }
 
+  it("a name that is no asset but a property every object has is no asset either (the HTTP fuzz found 500s)", async () => {
+    for (const name of ["toString", "valueOf", "constructor", "__proto__", "hasOwnProperty"]) {
+      const res = await makeApp().request(`/assets/${name}`);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ error: `no asset named '${name}'` });
+    }
+  });
+
   it("serves the room-name rule to the page as the very function the server applies", async () => {
     const res = await makeApp().request("/assets/room-name.js");
     expect(res.headers.get("content-type")).toContain("javascript");

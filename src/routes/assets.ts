@@ -12,7 +12,8 @@ import styleCss from "../../public/style.css" with { type: "file" };
 import sseJs from "../../node_modules/htmx.org/dist/ext/hx-sse.min.js" with { type: "file" };
 import htmxJs from "../../node_modules/htmx.org/dist/htmx.min.js" with { type: "file" };
 
-const ASSETS: Record<string, { path: string; type: string }> = {
+/** By name; a Map, so a name like `toString` finds nothing rather than an object's own property. */
+const ASSETS = new Map<string, { path: string; type: string }>(Object.entries({
   "htmx.js": { path: htmxJs, type: "text/javascript; charset=utf-8" },
   "hx-sse.js": { path: sseJs, type: "text/javascript; charset=utf-8" },
   "app.js": { path: appJs, type: "text/javascript; charset=utf-8" },
@@ -23,7 +24,7 @@ const ASSETS: Record<string, { path: string; type: string }> = {
   "menus.js": { path: menusJs, type: "text/javascript; charset=utf-8" },
   "names.js": { path: namesJs, type: "text/javascript; charset=utf-8" },
   "style.css": { path: styleCss, type: "text/css; charset=utf-8" },
-};
+}));
 
 /**
  * The room-name rule as public/names.js uses it: the source of the very function and pattern the server applies
@@ -35,7 +36,7 @@ const ROOM_NAME_JS = `export const roomNameFrom = ${roomNameFrom.toString()};\ne
 export function assetRoutes() {
   return new Elysia({ name: "assets" }).get("/assets/:name", ({ params }) => {
     if (params.name === "room-name.js") return new Response(ROOM_NAME_JS, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" } });
-    const asset = ASSETS[params.name];
+    const asset = ASSETS.get(params.name);
     if (!asset) return Response.json({ error: `no asset named '${params.name}'` }, { status: 404 });
     return new Response(Bun.file(asset.path), { headers: { "content-type": asset.type, "cache-control": "public, max-age=3600" } });
   });
