@@ -4,7 +4,7 @@ import { isDisplayName } from "./domain/names.ts";
 import { membershipTag, roomIdOf, type RoomRef } from "./domain/rooms.ts";
 import { Presence } from "./presence.ts";
 import { RoomFiles } from "./room-files.ts";
-import type { Message, NewMessage, Storage } from "./storage/index.ts";
+import type { Message, NewMessage, Received, Storage } from "./storage/index.ts";
 import type { Tier } from "./domain/tiers.ts";
 import type { AdvertisedAddresses } from "./sync/frames.ts";
 import { Replicator, type PeerLinks } from "./sync/replicator.ts";
@@ -200,13 +200,14 @@ export class Node {
             return proven;
           },
           vector: (id) => storage.messages.vector(this.#names.get(id) ?? ""),
+          digests: (id) => storage.messages.digests(this.#names.get(id) ?? ""),
           after: (origin, id, seq, limit) => {
             const name = this.#names.get(id);
             return name === undefined ? [] : storage.messages.after(origin, name, seq, limit).map((m) => ({ ...m, room: id }));
           },
-          ingest: (m) => {
+          ingest: (m, from) => {
             const name = this.#names.get(m.room);
-            return name !== undefined && this.ingest({ ...m, room: name }) !== null;
+            return (name !== undefined && this.ingest({ ...m, room: name }, from)?.kind) || "ignored";
           },
           savePeer: (peer) => storage.peers.save({ ...peer, addresses: addressFields(peer.addresses), last_seen: Date.now() }),
           files: this.files.replica(),
@@ -408,15 +409,20 @@ export class Node {
     return message;
   }
 
-  /** Stores a message from another instance if new here (its room must be joined); returns it stamped, or null. */
-  ingest(m: NewMessage): Message | null {
+  /**
+   * Stores a message that `from` (a linked peer) sent, if its room is joined here (else null): see `Received`. A
+   * message stored, or replacing one its author signed with the same sequence, is announced.
+   */
+  ingest(m: NewMessage, from: string): Received | null {
     if (!this.#rooms.has(m.room)) return null;
-    const message = this.#storage.messages.insert(m);
-    if (!message) return null;
+    const received = this.#storage.messages.receive(m, from);
+    if (received.kind !== "new" && received.kind !== "won") return received;
     // Our own messages can come back from a peer (say, after restoring an old backup): never reuse their numbers.
     if (m.origin === this.id && m.seq >= (this.#nextSeq.get(m.room) ?? 0)) this.#nextSeq.set(m.room, m.seq + 1);
-    this.#emit(message);
-    return message;
+    // The author whose place a newcomer took in a full room: the files only its messages carried go with them.
+    if (received.kind === "new") for (const file of received.evicted?.files ?? []) this.files.discard(file);
+    this.#emit(received.message);
+    return received;
   }
 
   /** Messages of a room stamped after `since`, oldest first. */

@@ -7,6 +7,8 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { migrate, openDatabase, schemaVersion, StorageError } from "../src/storage/db.ts";
 import { openStorage } from "../src/storage/index.ts";
+import { MessageStore } from "../src/storage/messages.ts";
+import { messageHash } from "../src/storage/vectors.ts";
 import { MAX_KNOWN_PEERS } from "../src/storage/peers.ts";
 import { MIGRATIONS } from "../src/storage/schema.ts";
 import { tempDir } from "./helpers/instance.ts";
@@ -210,6 +212,98 @@ describe("version vectors", () => {
     for (const seq of [3, 1, 2, 5]) s.messages.insert(msg(seq));
     expect(s.messages.after("origin-a", "r", 1, 10).map((m) => m.seq)).toEqual([2, 3, 5]);
     expect(s.messages.after("origin-a", "r", 1, 2).map((m) => m.seq)).toEqual([2, 3]);
+  });
+});
+
+describe("two messages an author signed with one sequence number", () => {
+  // Two signatures, and which of them hashes lower: the message that carries it is kept everywhere.
+  const sigs = ["c2lnbmF0dXJlLW9uZQ", "c2lnbmF0dXJlLXR3bw"];
+  const [low, high] = [...sigs].sort((x, y) => Buffer.compare(messageHash(x), messageHash(y)));
+  const signed = (sig: string, text: string) => ({ ...msg(1, text), sig });
+
+  it("the lower hash stays whichever came first, replacing the other with a new stamp; the author is flagged", () => {
+    for (const first of [low!, high!]) {
+      const s = openStorage(":memory:");
+      const a = s.messages.receive(signed(first, `first ${first}`), "peer-x");
+      expect(a.kind).toBe("new");
+      const b = s.messages.receive(signed(first === low ? high! : low!, "second"), "peer-y");
+      expect(b.kind).toBe(first === low ? "lost" : "won");
+      const [kept] = s.messages.since("r", 0, 10);
+      expect(kept!.text).toBe(first === low ? `first ${low}` : "second");
+      expect(kept!.conflicting).toBe(true);
+      if (b.kind === "won") expect(b.replaced).toBe((a as { message: { timestamp: number } }).message.timestamp);
+      // Sent again, either is known for what it is.
+      expect(s.messages.receive(signed(low!, "again"), "peer-z").kind).toBe("held");
+      expect(s.messages.receive(signed(high!, "again"), "peer-z").kind).toBe("lost");
+    }
+  });
+
+  it("changes the digest its vector carries: members holding different ones tell so, and the same ones agree", () => {
+    const one = openStorage(":memory:");
+    const two = openStorage(":memory:");
+    one.messages.receive(signed(low!, "x"), "p");
+    two.messages.receive(signed(high!, "y"), "p");
+    for (const s of [one, two]) s.messages.receive({ ...msg(2), sig: "bGF0ZXI" }, "p");
+    expect(one.messages.vector("r")).toEqual(two.messages.vector("r"));
+    expect(one.messages.digests("r")["origin-a"]).not.toBe(two.messages.digests("r")["origin-a"]);
+    two.messages.receive(signed(low!, "x"), "p");
+    expect(two.messages.digests("r")).toEqual(one.messages.digests("r"));
+  });
+
+  it("digests are the same whatever order the messages came in, and when read afresh from the file", () => {
+    const path = dbPath();
+    const first = openStorage(path);
+    const other = openStorage(":memory:");
+    const sigOf = (seq: number) => Buffer.from(`sig ${seq}`).toString("base64url");
+    for (const seq of [1, 2, 3, 4]) first.messages.receive({ ...msg(seq), sig: sigOf(seq) }, "p");
+    for (const seq of [4, 2, 3, 1]) other.messages.receive({ ...msg(seq), sig: sigOf(seq) }, "p");
+    const digests = first.messages.digests("r");
+    expect(other.messages.digests("r")).toEqual(digests);
+    first.close();
+    const again = openStorage(path);
+    expect(again.messages.digests("r")).toEqual(digests);
+    again.close();
+  });
+});
+
+describe("a room's author places", () => {
+  function store(maxAuthors: number) {
+    const db = openDatabase(":memory:");
+    return new MessageStore(db, { self: "self", maxAuthors });
+  }
+  const by = (origin: string, seq = 1) => msg(seq, `${origin} ${seq}`, origin);
+
+  it("a newcomer to a full room takes the place of an author brought by whoever brought the most, the quietest", () => {
+    const s = store(5);
+    s.insert(by("self"));
+    s.receive(by("honest"), "honest");
+    s.receive(by("honest", 2), "honest");
+    // A member floods the room with authors it invented: it brought the most.
+    for (const i of [1, 2, 3]) s.receive(by(`flood-${i}`), "flooder");
+    s.receive(by("flood-2", 2), "flooder");
+    expect(Object.keys(s.vector("r"))).toHaveLength(5);
+    const newcomer = s.receive(by("newcomer"), "newcomer");
+    expect(newcomer.kind).toBe("new");
+    // flood-1 and flood-3 wrote once; flood-1 is idle longest.
+    expect(newcomer.kind === "new" && newcomer.evicted?.origin).toBe("flood-1");
+    expect(Object.keys(s.vector("r")).sort()).toEqual(["flood-2", "flood-3", "honest", "newcomer", "self"]);
+    // More flood makes place out of the flood itself, never out of the authors others brought, nor this instance.
+    for (const i of [4, 5, 6, 7]) s.receive(by(`flood-${i}`), "flooder");
+    expect(Object.keys(s.vector("r")).sort()).toEqual(["flood-7", "honest", "newcomer", "self", "flood-2"].sort());
+  });
+
+  it("an evicted author's messages, sent again, are passed over until it writes something new", () => {
+    const s = store(2);
+    s.insert(by("self"));
+    s.receive(by("old"), "peer");
+    const taken = s.receive(by("newcomer"), "newcomer");
+    expect(taken.kind === "new" && taken.evicted?.origin).toBe("old");
+    expect(s.since("r", 0, 10).map((m) => m.text)).toEqual(["self 1", "newcomer 1"]);
+    expect(s.receive(by("old"), "another").kind).toBe("passed");
+    // It came back: its new message takes a place (out of the newcomer's, the only one not this instance's).
+    expect(s.receive(by("old", 2), "old").kind).toBe("new");
+    expect(s.receive(by("old"), "another").kind).toBe("new");
+    expect(s.vector("r")).toEqual({ self: 1, old: 2 });
   });
 });
 

@@ -2,6 +2,8 @@
  * The version of the protocol between instances. It is checked once, in the link handshake, and announced by
  * `/mesh/info`; an instance that speaks another version is refused before any frame of sync crosses.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 // 2: rooms are known by ids derived from their keys (src/domain/rooms.ts), never by name.
 // 3: a message text is limited to 16384 characters (UTF-16 code units, up to 48 KiB), not 16 KiB of UTF-8.
+// 4: vectors carry a digest of each author's messages (an author that signed two messages with one sequence number is
+//    found out); a message's date is within years 1970 to 9999.

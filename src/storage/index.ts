@@ -11,7 +11,7 @@ import { SettingsStore } from "./settings.ts";
 
 export { StorageError } from "./db.ts";
 export type { Identity } from "./identity.ts";
-export type { Message, NewMessage } from "./messages.ts";
+export type { Message, NewMessage, Received } from "./messages.ts";
 export type { KnownPeer } from "./peers.ts";
 export type { FileManifest } from "./files.ts";
 
@@ -38,12 +38,13 @@ export interface Storage {
 /** Opens the database at `path`; chunks from peers are stored through the worker script at `chunkWorker`, if given. */
 export function openStorage(path: string, opts: { chunkWorker?: string } = {}): Storage {
   const db = openDatabase(path);
+  const identity = loadIdentity(db);
   const files = new FileStore(db);
   const chunks = chunkWriter(path, files, opts.chunkWorker);
   return {
     db,
-    identity: loadIdentity(db),
-    messages: new MessageStore(db),
+    identity,
+    messages: new MessageStore(db, { self: identity.nodeId }),
     rooms: new RoomStore(db),
     rendezvous: new RendezvousStore(db),
     peers: new PeerStore(db),

@@ -1,6 +1,9 @@
 import type { Database, Statement } from "bun:sqlite";
 import { isSentAt, MAX_SENT_AT, MIN_SENT_AT } from "../domain/dates.ts";
 import type { FileRef } from "../domain/files.ts";
+import { MAX_ROOM_AUTHORS } from "../domain/authors.ts";
+import { RoomAuthors } from "./authors.ts";
+import { messageHash, Vectors } from "./vectors.ts";
 
 /** A message whose date no member accepts (src/domain/dates.ts): it is never stored. */
 export class MessageDateError extends Error {
@@ -21,16 +24,35 @@ export interface Message {
   guest?: true;
   /** The files the message carries; absent when none. */
   files?: FileRef[];
+  /** Its author signed two different messages with one sequence number in this room; absent otherwise. */
+  conflicting?: true;
 }
 
 /** What an author's instance decides about a message, with its signature; the stamp is added by whoever stores it. */
-export type NewMessage = Omit<Message, "id" | "timestamp"> & { sig: string; key: string };
+export type NewMessage = Omit<Message, "id" | "timestamp" | "conflicting"> & { sig: string; key: string };
+
+/** What became of a message from another instance (`MessageStore.receive`). */
+export type Received =
+  /** Stored; `evicted` is the author whose place it took in a full room, with the files only its messages carried. */
+  | { kind: "new"; message: Message; evicted?: { origin: string; files: string[] } }
+  /** This very message is here already. */
+  | { kind: "held" }
+  /**
+   * Its author signed another message with the same sequence, and this one's hash is lower: it replaced that one
+   * (with a new stamp, so `/history?since` shows it again). The author is flagged either way.
+   */
+  | { kind: "won"; message: Message; replaced: number }
+  /** Its author signed another message with the same sequence, whose hash is lower: that one stays. */
+  | { kind: "lost" }
+  /** Its author was evicted from the full room, and this message is one it had then (see RoomAuthors). */
+  | { kind: "passed" };
 
 export function messageId(origin: string, seq: number, room: string): string {
   return `${origin}:${seq}:${room}`;
 }
 
-const COLUMNS = "id, room, origin, seq, peer_id, text, sent_at, stamp AS timestamp, guest, files";
+const COLUMNS = `id, room, origin, seq, peer_id, text, sent_at, stamp AS timestamp, guest, files,
+  EXISTS (SELECT 1 FROM conflicting_authors c WHERE c.room = messages.room AND c.origin = messages.origin) AS conflicting`;
 
 /** How long a page's send nonce is kept: a retry comes within minutes; a day covers a laptop that slept. */
 const NONCE_KEEP_MS = 24 * 60 * 60 * 1000;
@@ -52,17 +74,22 @@ export interface Author {
 /** Most unread messages counted in a room (the page shows "99+" well before). */
 export const UNREAD_CAP = 1000;
 
-/** A row as a message: `guest` only when set (SQLite has no booleans), `files` parsed and only when there are some. */
-function fromRow<T extends { guest?: unknown; files?: unknown }>(row: T): T {
-  const { guest, files, ...rest } = row;
-  return { ...rest, ...(guest ? { guest: true } : {}), ...(typeof files === "string" ? { files: JSON.parse(files) } : {}) } as T;
+/** A row as a message: `guest` and `conflicting` only when set (SQLite has no booleans), `files` parsed and only when there are some. */
+function fromRow<T extends { guest?: unknown; files?: unknown; conflicting?: unknown }>(row: T): T {
+  const { guest, files, conflicting, ...rest } = row;
+  return {
+    ...rest,
+    ...(guest ? { guest: true } : {}),
+    ...(typeof files === "string" ? { files: JSON.parse(files) } : {}),
+    ...(conflicting ? { conflicting: true } : {}),
+  } as T;
 }
 
 export class MessageStore {
   #lastStamp: number;
   readonly #insert: Statement;
   readonly #insertRef: Statement;
-  readonly #store: (m: NewMessage, stamp: number, nonce?: string) => boolean;
+  readonly #put: (m: NewMessage, stamp: number, introducer: string, nonce?: string) => Put;
   readonly #sent: Statement<Message>;
   readonly #pruneSends: Statement;
   readonly #unread: Statement<{ n: number }>;
@@ -75,28 +102,76 @@ export class MessageStore {
   readonly #since: Statement<Message>;
   readonly #before: Statement<Message>;
   readonly #maxSeq: Statement<{ seq: number | null }>;
-  readonly #has: Statement<{ one: number }>;
   readonly #after: Statement<NewMessage>;
-  readonly #runs: Statement<{ origin: string; first: number; top: number }>;
-  /** Per room, per origin: the highest sequence held with none missing before it (loaded per room on first use). */
-  readonly #vectors = new Map<string, Map<string, number>>();
+  /** Per room, per origin: the highest sequence held with none missing before it, and the digest of those. */
+  readonly #vectors: Vectors;
+  readonly #places: RoomAuthors;
+  readonly #dropAuthor: (room: string, origin: string) => string[];
 
-  constructor(db: Database) {
+  /** `self`: this instance's node id, whose place in a room is never taken; `maxAuthors`: places per room. */
+  constructor(db: Database, { self, maxAuthors = MAX_ROOM_AUTHORS }: { self: string; maxAuthors?: number }) {
     this.#lastStamp = (db.query("SELECT max(stamp) AS s FROM messages").get() as { s: number | null }).s ?? 0;
+    this.#vectors = new Vectors(db);
+    this.#places = new RoomAuthors(db, self, maxAuthors);
+    hashUnhashed(db);
     this.#insert = db.query(
-      "INSERT OR IGNORE INTO messages (stamp, origin, room, seq, peer_id, text, sent_at, guest, sig, key, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT OR IGNORE INTO messages (stamp, origin, room, seq, peer_id, text, sent_at, guest, sig, key, files, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.#insertRef = db.query("INSERT OR IGNORE INTO file_refs (file, room, name, type, size) VALUES (?, ?, ?, ?, ?)");
-    // A message and the rooms its files are in are written together, or not at all.
     const insertSend = db.query("INSERT INTO sends (nonce, stamp, at) VALUES (?, ?, ?)");
-    this.#store = db.transaction((m: NewMessage, stamp: number, nonce?: string) => {
+    const heldAt = db.query<{ stamp: number; hash: Uint8Array | null }, [string, string, number]>(
+      "SELECT stamp, hash FROM messages WHERE origin = ? AND room = ? AND seq = ?",
+    );
+    const flag = db.query("INSERT OR IGNORE INTO conflicting_authors (room, origin, seq, at) VALUES (?, ?, ?, ?)");
+    const flagged = db.query<{ one: number }, [string, string]>("SELECT 1 AS one FROM conflicting_authors WHERE room = ? AND origin = ?");
+    // An external-content index forgets a row only when told its text: before the row goes.
+    const unindex = db.query(
+      "INSERT INTO messages_text (messages_text, rowid, text) SELECT 'delete', stamp, text FROM messages WHERE stamp = ? AND stamp <= (SELECT indexed_upto FROM search_state)",
+    );
+    const dropStamp = db.query("DELETE FROM messages WHERE stamp = ?");
+    const write = (m: NewMessage, stamp: number, hash: Buffer) => {
       const files = m.files ? JSON.stringify(m.files) : null;
-      const result = this.#insert.run(stamp, m.origin, m.room, m.seq, m.peer_id, m.text, m.sent_at, m.guest ? 1 : 0, m.sig, m.key, files);
-      if (result.changes === 0) return false;
+      this.#insert.run(stamp, m.origin, m.room, m.seq, m.peer_id, m.text, m.sent_at, m.guest ? 1 : 0, m.sig, m.key, files, hash);
       for (const f of m.files ?? []) this.#insertRef.run(f.id, m.room, f.name, f.type, f.size);
+      this.#places.wrote(m.room, m.origin, stamp);
+    };
+    // A message, the rooms its files are in and its author's place are written together, or not at all.
+    this.#put = db.transaction((m: NewMessage, stamp: number, introducer: string, nonce?: string): Put => {
+      const hash = messageHash(m.sig);
+      const held = heldAt.get(m.origin, m.room, m.seq);
+      if (held) {
+        if (held.hash === null || hash.equals(held.hash)) return { kind: "held" };
+        // Two messages its author signed with one sequence: it is flagged, and everywhere the lower hash stays.
+        flag.run(m.room, m.origin, m.seq, Date.now());
+        if (Buffer.compare(held.hash, hash) < 0) return { kind: "lost" };
+        unindex.run(held.stamp);
+        dropStamp.run(held.stamp);
+        write(m, stamp, hash);
+        return { kind: "won", replaced: held.stamp, was: held.hash, hash };
+      }
+      const admission = this.#places.admit(m.room, m.origin, m.seq, introducer, (origin) => this.maxSeq(origin, m.room));
+      if (admission.kind === "passed") return { kind: "passed" };
+      const evicted = admission.evicted && { origin: admission.evicted.origin, files: this.#dropAuthor(m.room, admission.evicted.origin) };
+      write(m, stamp, hash);
       if (nonce !== undefined) insertSend.run(nonce, stamp, Date.now());
-      return true;
+      return { kind: "new", evicted, conflicting: flagged.get(m.room, m.origin) !== null };
     });
+    const authorFiles = db.query<{ files: string }, [string, string]>("SELECT files FROM messages WHERE room = ? AND origin = ? AND files IS NOT NULL");
+    const unindexAuthor = db.query(
+      "INSERT INTO messages_text (messages_text, rowid, text) SELECT 'delete', stamp, text FROM messages WHERE room = ? AND origin = ? AND stamp <= (SELECT indexed_upto FROM search_state)",
+    );
+    const dropAuthorMessages = db.query("DELETE FROM messages WHERE room = ? AND origin = ?");
+    const carried = db.query<{ one: number }, [string, string]>("SELECT 1 AS one FROM messages WHERE room = ? AND files IS NOT NULL AND instr(files, ?) > 0 LIMIT 1");
+    const dropRef = db.query("DELETE FROM file_refs WHERE file = ? AND room = ?");
+    // An evicted author's messages go, with the room's references to files no other message of it carries.
+    this.#dropAuthor = (room, origin) => {
+      const files = new Set(authorFiles.all(room, origin).flatMap((r) => (JSON.parse(r.files) as FileRef[]).map((f) => f.id)));
+      unindexAuthor.run(room, origin);
+      dropAuthorMessages.run(room, origin);
+      const freed = [...files].filter((file) => !carried.get(room, `"${file}"`));
+      for (const file of freed) dropRef.run(file, room);
+      return freed;
+    };
     this.#sent = db.query(`SELECT ${COLUMNS} FROM messages WHERE stamp = (SELECT stamp FROM sends WHERE nonce = ?)`);
     this.#pruneSends = db.query("DELETE FROM sends WHERE at < ?");
     this.#unread = db.query(
@@ -129,6 +204,9 @@ export class MessageStore {
       "INSERT INTO messages_text (messages_text, rowid, text) SELECT 'delete', stamp, text FROM messages WHERE room = ? AND stamp <= (SELECT indexed_upto FROM search_state)",
     );
     const dropMessages = db.query("DELETE FROM messages WHERE room = ?");
+    const dropAuthors = db.query("DELETE FROM room_authors WHERE room = ?");
+    const dropEvicted = db.query("DELETE FROM evicted_authors WHERE room = ?");
+    const dropConflicts = db.query("DELETE FROM conflicting_authors WHERE room = ?");
     // The room's messages, their place in the index and its file references go together; the files are the caller's
     // to discard (FileStore).
     this.#dropRoom = db.transaction((room: string) => {
@@ -136,6 +214,9 @@ export class MessageStore {
       dropRefs.run(room);
       dropIndexed.run(room);
       dropMessages.run(room);
+      dropAuthors.run(room);
+      dropEvicted.run(room);
+      dropConflicts.run(room);
       return files;
     });
     this.#since = db.query(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND stamp > ? ORDER BY stamp LIMIT ?`);
@@ -143,19 +224,11 @@ export class MessageStore {
       `SELECT * FROM (SELECT ${COLUMNS} FROM messages WHERE room = ? AND stamp < ? ORDER BY stamp DESC LIMIT ?) ORDER BY timestamp`,
     );
     this.#maxSeq = db.query("SELECT max(seq) AS seq FROM messages WHERE origin = ? AND room = ?");
-    this.#has = db.query("SELECT 1 AS one FROM messages WHERE origin = ? AND room = ? AND seq = ?");
     this.#after = db.query(
       // A date from before the bound (an older build stored it) is never sent on: members would refuse it.
       `SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key, files FROM messages
        WHERE origin = ? AND room = ? AND seq > ? AND sig IS NOT NULL AND sent_at BETWEEN ${MIN_SENT_AT} AND ${MAX_SENT_AT} ORDER BY seq LIMIT ?`,
     );
-    // For each origin of a room: its lowest sequence, and the end of the run that starts there.
-    this.#runs = db.query(`
-      SELECT o.origin AS origin,
-        (SELECT min(seq) FROM messages WHERE origin = o.origin AND room = ?1) AS first,
-        (SELECT min(m.seq) FROM messages m WHERE m.origin = o.origin AND m.room = ?1
-           AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.origin = m.origin AND n.room = m.room AND n.seq = m.seq + 1)) AS top
-      FROM (SELECT DISTINCT origin FROM messages WHERE room = ?1) o`);
   }
 
   /** The next stamp: the clock in ms, or one past the last stamp when the clock has not moved on (or went back). */
@@ -165,17 +238,42 @@ export class MessageStore {
   }
 
   /**
-   * Stores a message unless one with its (origin, room, seq) is already here; returns it stamped, or null if it was.
-   * `nonce`: the page's name for this send, kept a day so that a retry finds it (`sentWith`).
+   * Stores a message authored here unless one with its (origin, room, seq) is already here; returns it stamped, or
+   * null if it was. `nonce`: the page's name for this send, kept a day so that a retry finds it (`sentWith`).
    */
   insert(m: NewMessage, nonce?: string): Message | null {
+    const received = this.receive(m, m.origin, nonce);
+    return received.kind === "new" ? received.message : null;
+  }
+
+  /**
+   * Stores a message `introducer` (the linked peer that sent it) brought, unless its (origin, room, seq) holds it
+   * already: where another message its author signed is there, the lower hash stays (see `Received`).
+   */
+  receive(m: NewMessage, introducer: string, nonce?: string): Received {
     if (!isSentAt(m.sent_at)) throw new MessageDateError(`a message dated ${m.sent_at} is outside ${MIN_SENT_AT}..${MAX_SENT_AT}`);
     const stamp = this.#nextStamp();
-    if (!this.#store(m, stamp, nonce)) return null;
-    if (nonce !== undefined && stamp % 64 === 0) this.#pruneSends.run(Date.now() - NONCE_KEEP_MS);
-    this.#advance(m.origin, m.room, m.seq);
+    let put: Put;
+    try {
+      put = this.#put(m, stamp, introducer, nonce);
+    } catch (err) {
+      this.#places.forget(m.room); // rolled back: its counts are read again
+      throw err;
+    }
     const { sig: _sig, key: _key, ...fields } = m;
-    return { ...fields, id: messageId(m.origin, m.seq, m.room), timestamp: stamp };
+    const message: Message = { ...fields, id: messageId(m.origin, m.seq, m.room), timestamp: stamp };
+    switch (put.kind) {
+      case "new":
+        if (nonce !== undefined && stamp % 64 === 0) this.#pruneSends.run(Date.now() - NONCE_KEEP_MS);
+        if (put.evicted) this.#vectors.dropped(m.room, put.evicted.origin);
+        this.#vectors.stored(m.origin, m.room, m.seq);
+        return { kind: "new", message: put.conflicting ? { ...message, conflicting: true } : message, evicted: put.evicted };
+      case "won":
+        this.#vectors.replaced(m.origin, m.room, m.seq, put.was, put.hash);
+        return { kind: "won", message: { ...message, conflicting: true }, replaced: put.replaced };
+      default:
+        return put;
+    }
   }
 
   /** The message a page's send with `nonce` stored, if it did (and less than a day ago). */
@@ -209,7 +307,8 @@ export class MessageStore {
   /** Deletes the room's messages and file references; answers the files they referred to. */
   dropRoom(room: string): string[] {
     const files = this.#dropRoom(room);
-    this.#vectors.delete(room);
+    this.#vectors.forget(room);
+    this.#places.forget(room);
     return files;
   }
 
@@ -230,35 +329,34 @@ export class MessageStore {
 
   /** Per origin, the highest sequence of `room` held with none missing before it. */
   vector(room: string): Record<string, number> {
-    return Object.fromEntries(this.#vectorOf(room));
+    return Object.fromEntries([...this.#vectors.of(room)].map(([origin, run]) => [origin, run.top]));
+  }
+
+  /** Per origin of `room` held from sequence 1, the digest (base64url) of what is held up to its vector's sequence. */
+  digests(room: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [origin, run] of this.#vectors.of(room)) if (run.top > 0) out[origin] = run.digest.toString("base64url");
+    return out;
   }
 
   /** Up to `limit` messages of `origin` in `room` with a sequence above `after`, in sequence order. */
   after(origin: string, room: string, after: number, limit: number): NewMessage[] {
     return this.#after.all(origin, room, after, limit).map(fromRow);
   }
+}
 
-  #vectorOf(room: string): Map<string, number> {
-    let vector = this.#vectors.get(room);
-    if (!vector) {
-      vector = new Map();
-      for (const run of this.#runs.all(room)) vector.set(run.origin, run.first === 1 ? run.top : 0);
-      this.#vectors.set(room, vector);
-    }
-    return vector;
-  }
+/** What the transaction of `receive` did, before the caller's bookkeeping. */
+type Put =
+  | { kind: "new"; evicted?: { origin: string; files: string[] }; conflicting: boolean }
+  | { kind: "won"; replaced: number; was: Uint8Array; hash: Buffer }
+  | { kind: "held" | "lost" | "passed" };
 
-  /** Moves the vector on when `seq` closes the gap after it, past any later messages that were waiting. */
-  #advance(origin: string, room: string, seq: number): void {
-    const vector = this.#vectors.get(room);
-    if (!vector) return;
-    let top = vector.get(origin) ?? 0;
-    if (seq !== top + 1) {
-      if (!vector.has(origin)) vector.set(origin, 0);
-      return;
-    }
-    top = seq;
-    while (this.#has.get(origin, room, top + 1)) top++;
-    vector.set(origin, top);
-  }
+/** Hashes, once, the messages stored before messages had hashes. */
+function hashUnhashed(db: Database): void {
+  const rows = db.query<{ stamp: number; sig: string }, []>("SELECT stamp, sig FROM messages WHERE hash IS NULL AND sig IS NOT NULL").all();
+  if (rows.length === 0) return;
+  const set = db.query("UPDATE messages SET hash = ? WHERE stamp = ?");
+  db.transaction(() => {
+    for (const row of rows) set.run(messageHash(row.sig), row.stamp);
+  })();
 }

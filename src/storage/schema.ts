@@ -202,4 +202,41 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (url, room_id)
   ) WITHOUT ROWID;
   `,
+  `
+  -- a message's hash: SHA-256 over its signature (one message has one signature, made by its author alone). Members
+  -- that hold different messages at one (origin, room, seq) find out by it, and keep the one with the lower hash
+  -- (src/storage/vectors.ts; filled in for the messages already here when the store opens)
+  ALTER TABLE messages ADD COLUMN hash BLOB;
+  -- authors that signed two different messages with one sequence number in a room: the page says so
+  CREATE TABLE conflicting_authors (
+    room TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (room, origin)
+  ) WITHOUT ROWID;
+  -- the authors of each room, each with the linked peer whose frame brought its first message here (itself, when it
+  -- wrote to us), how many messages of it are here and the stamp of its last: a room full of authors makes place for
+  -- a newcomer out of the authors brought by whoever brought the most (src/storage/authors.ts)
+  CREATE TABLE room_authors (
+    room TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    introducer TEXT NOT NULL,
+    messages INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    PRIMARY KEY (room, origin)
+  ) WITHOUT ROWID;
+  CREATE INDEX room_authors_introducer ON room_authors (room, introducer, messages, last);
+  INSERT INTO room_authors (room, origin, introducer, messages, last)
+    SELECT room, origin, origin, count(*), max(stamp) FROM messages GROUP BY room, origin;
+  -- authors whose place a newcomer took, and their last sequence then: what others send of them again is passed over
+  CREATE TABLE evicted_authors (
+    room TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (room, origin)
+  ) WITHOUT ROWID;
+  CREATE INDEX evicted_authors_at ON evicted_authors (room, at);
+  `,
 ];

@@ -1,4 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
+import { MAX_ROOM_AUTHORS } from "../domain/authors.ts";
 import { MAX_SENT_AT, MIN_SENT_AT } from "../domain/dates.ts";
 import { FileId, FileRefs } from "../domain/files.ts";
 import { DisplayName, MAX_TEXT_LENGTH, NodeId } from "../domain/names.ts";
@@ -10,7 +11,7 @@ export const LIMITS = {
   rooms: 1000,
   messagesPerFrame: 500,
   peersPerFrame: 256,
-  originsPerRoom: 10_000,
+  originsPerRoom: MAX_ROOM_AUTHORS,
   textLength: MAX_TEXT_LENGTH,
   chunksPerRequest: 64,
 } as const;
@@ -58,7 +59,14 @@ export const HelloFrame = Type.Object(
   { additionalProperties: false },
 );
 
-/** What I hold of the rooms we share, so the other side sends what I lack. */
+/** A digest of what is held of one author in a room: the XOR of its messages' hashes, base64url (src/storage/vectors.ts). */
+const Digest = Type.String({ pattern: "^[A-Za-z0-9_-]{43}$" });
+
+/**
+ * What I hold of the rooms we share, so the other side sends what I lack; with, per author held from its first
+ * message, the digest of what I hold of it: where our sequences agree and our digests do not, it told us different
+ * things, and we send each other its messages (src/sync/reconcile.ts).
+ */
 export const VectorFrame = Type.Object(
   {
     type: Type.Literal("vector"),
@@ -67,6 +75,7 @@ export const VectorFrame = Type.Object(
       Type.Record(NodeId, Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), { maxProperties: LIMITS.originsPerRoom }),
       { maxProperties: LIMITS.rooms },
     ),
+    digests: Type.Optional(Type.Record(RoomId, Type.Record(NodeId, Digest, { maxProperties: LIMITS.originsPerRoom }), { maxProperties: LIMITS.rooms })),
   },
   { additionalProperties: false },
 );
@@ -145,3 +154,5 @@ export type Frame = Static<typeof Frame>;
 
 /** Per room, per origin: the highest sequence held with no gap before it. */
 export type VersionVector = VectorFrame["rooms"];
+/** Per room, per origin: the digest of what is held of it up to its sequence in the vector. */
+export type VectorDigests = NonNullable<VectorFrame["digests"]>;

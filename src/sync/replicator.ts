@@ -2,8 +2,23 @@ import type { Tier } from "../domain/tiers.ts";
 import type { NodeAddress, PeerAddress } from "../transport/link.ts";
 import { decodeFrame, encodeFrame, FrameError } from "./codec.ts";
 import { FileSync, type FileReplica } from "./file-sync.ts";
+import { memoryValve } from "../util/memory.ts";
+import { NewAuthors } from "./new-authors.ts";
 import { signatureProblem } from "./signatures.ts";
-import { LIMITS, type AdvertisedAddresses, type Frame, type HelloFrame, type PeersFrame, type VersionVector, type WireMessage } from "./frames.ts";
+import { diverging, Reconciliations } from "./reconcile.ts";
+import { SendGate } from "./send-gate.ts";
+import { SentMarks } from "./sent-marks.ts";
+import {
+  LIMITS,
+  type AdvertisedAddresses,
+  type Frame,
+  type HelloFrame,
+  type PeersFrame,
+  type VectorDigests,
+  type VectorFrame,
+  type VersionVector,
+  type WireMessage,
+} from "./frames.ts";
 
 /** Where an address came from: the user or what was seen (`--peer`, an invite, a LAN beacon), or the peer itself. */
 const sameAddresses = (a: AdvertisedAddresses, b: AdvertisedAddresses) => a.http === b.http && a.ws === b.ws;
@@ -44,14 +59,22 @@ export interface Replica {
   /** The ids of the rooms joined here whose proof from `peer` is among `proofs`. */
   provenRooms(peer: string, proofs: string[]): string[];
   vector(room: string): Record<string, number>;
+  /** Per origin held from its first message, the digest of what is held of it up to its sequence in `vector`. */
+  digests(room: string): Record<string, string>;
   after(origin: string, room: string, seq: number, limit: number): WireMessage[];
-  /** Stores a message from another instance; true if it was new here (false for a room not joined here). */
-  ingest(message: WireMessage): boolean;
+  /**
+   * Stores a message `from` (a linked peer) sent: `new` (or `won`: its author signed another with the same sequence,
+   * and this one stays everywhere) when stored; `lost` when the other one stays; `held`, `passed` or `ignored` (a room
+   * not joined here) when nothing changed.
+   */
+  ingest(message: WireMessage, from: string): Ingested;
   /** Remembers a peer met in a shared room, so links come back after a restart. */
   savePeer(peer: { node_id: string; name: string; rooms: string[]; addresses: PeerAddress }): void;
   /** The files of the rooms' messages, when this instance fetches and serves them. */
   files?: FileReplica;
 }
+
+export type Ingested = "new" | "won" | "lost" | "held" | "passed" | "ignored";
 
 /** A peer as its hello described it. */
 export interface PeerInfo {
@@ -79,6 +102,8 @@ export interface ReplicatorInit {
 }
 
 const BATCH = LIMITS.messagesPerFrame;
+/** Messages read from storage at a time for a catch-up. */
+const PAGE = 64;
 /** How far past the highest gapless sequence of an origin a message may be: one message cannot poison a sequence. */
 const MAX_SEQ_STEP = 10_000;
 /** Text bytes per messages frame, well under the codec's 4 MiB header limit whatever the texts are. */
@@ -105,14 +130,10 @@ export class Replicator {
   readonly #refused = new Map<string, number>();
   /** Peers with a live link now. */
   readonly #up = new Set<string>();
-  /**
-   * Per peer, per room and origin: the sequence up to which everything held here has been sent over its current
-   * primary link. Catch-ups start past it, so a peer that asks again with the same vector gets nothing twice
-   * (a vector is a few bytes; the history it calls for may be megabytes). Cleared on every change of primary.
-   */
-  readonly #sent = new Map<string, Map<string, Map<string, number>>>();
+  /** What went over each peer's current primary link: a catch-up does not send it twice. */
+  readonly #sent = new SentMarks();
   /** Catch-ups under way, and the vector that came meanwhile (only the latest is kept): one at a time per peer. */
-  readonly #catchingUp = new Map<string, VersionVector | null>();
+  readonly #catchingUp = new Map<string, VectorFrame | null>();
   /** Peers that share no room, each with the timer that unlinks it unless that changes. */
   readonly #unshared = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #introduced = new Map<string, { address: NodeAddress; source: AddressOrigin }>();
@@ -124,6 +145,14 @@ export class Replicator {
   /** Peers that sent messages and are owed our vector, each with its timer. */
   readonly #acks = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #onHeld: (room: string) => void;
+  /** What may be queued toward each peer, and all of them. */
+  readonly #gate: SendGate;
+  /** Each linked peer's primary tier, to close it when its reader stops. */
+  readonly #primary = new Map<string, Tier>();
+  /** Authors whose messages were sent again in full to a peer, because their digests differed. */
+  readonly #reconciled = new Reconciliations();
+  /** New authors each peer brought into crowded rooms. */
+  readonly #newAuthors: NewAuthors;
   /** Undoes what `start` set up: the handlers it added and its timer. */
   #stops: (() => void)[] = [];
 
@@ -134,6 +163,8 @@ export class Replicator {
     this.#antiEntropyMs = init.antiEntropyMs ?? 10_000;
     this.#unsharedGraceMs = init.unsharedGraceMs ?? 5000;
     this.#onHeld = init.onHeld ?? (() => {});
+    this.#gate = new SendGate(this.#links, () => this.#up);
+    this.#newAuthors = new NewAuthors(this.#log);
     const files = init.replica.files;
     this.#files = files
       ? new FileSync({
@@ -154,13 +185,16 @@ export class Replicator {
 
   start(): void {
     const stopChanges = this.#links.onChange((nodeId, tier) => {
-      this.#sent.delete(nodeId);
+      this.#sent.forget(nodeId);
+      this.#reconciled.forget(nodeId);
       this.#files?.peerChanged(nodeId);
       if (tier === null) {
         this.#up.delete(nodeId);
+        this.#primary.delete(nodeId);
         this.#theirs.delete(nodeId);
         return this.#heldChanged(nodeId);
       }
+      this.#primary.set(nodeId, tier);
       // A new primary (first link, failover or upgrade): say hello and compare vectors, so nothing lost in flight stays lost.
       if (!this.#up.has(nodeId)) this.#checkSharing(nodeId);
       this.#up.add(nodeId);
@@ -183,11 +217,20 @@ export class Replicator {
     const timer = setInterval(() => {
       for (const nodeId of this.#up) this.#sendVector(nodeId);
     }, this.#antiEntropyMs);
+    // A reader that stopped: its link holds what was sent to it and drains none of it. It is closed, and lets go of that.
+    const watch = setInterval(() => {
+      for (const nodeId of this.#gate.stuck()) {
+        const tier = this.#primary.get(nodeId);
+        this.#log(`${nodeId} reads nothing of what waits for it (${this.#links.buffered(nodeId) ?? 0} bytes): its link is closed`);
+        if (tier) this.#links.closeLink(nodeId, tier, "not reading what is sent");
+      }
+    }, 1000);
     this.#files?.start();
     this.#stops = [
       stopChanges,
       stopData,
       () => clearInterval(timer),
+      () => clearInterval(watch),
       () => this.#unshared.forEach(clearTimeout),
       () => this.#acks.forEach(clearTimeout),
       () => this.#files?.stop(),
@@ -285,7 +328,7 @@ export class Replicator {
       case "hello":
         return this.#onHello(from, frame);
       case "vector":
-        return void this.#onVector(from, frame.rooms);
+        return void this.#onVector(from, frame);
       case "messages":
         return this.#onMessages(from, frame.messages);
       case "peers":
@@ -320,46 +363,61 @@ export class Replicator {
   }
 
   /** Sends what the peer's vector shows it lacks, past what was sent already; one catch-up per peer at a time. */
-  async #onVector(from: string, theirs: VersionVector): Promise<void> {
-    this.#theirs.set(from, theirs);
+  async #onVector(from: string, frame: VectorFrame): Promise<void> {
+    this.#theirs.set(from, frame.rooms);
     this.#heldChanged(from);
-    if (this.#catchingUp.has(from)) return void this.#catchingUp.set(from, theirs);
+    if (this.#catchingUp.has(from)) return void this.#catchingUp.set(from, frame);
     this.#catchingUp.set(from, null);
     try {
-      for (let next: VersionVector | null = theirs; next; next = this.#catchingUp.get(from) ?? null) {
+      for (let next: VectorFrame | null = frame; next; next = this.#catchingUp.get(from) ?? null) {
         this.#catchingUp.set(from, null);
-        if (!(await this.#catchUp(from, next))) return;
+        if (!(await this.#catchUp(from, next.rooms, next.digests))) return;
       }
     } finally {
       this.#catchingUp.delete(from);
     }
   }
 
-  /** Sends, in full frames across origins, what `theirs` lacks past what was sent already; false once the peer has no live link. */
-  async #catchUp(from: string, theirs: VersionVector): Promise<boolean> {
+  /**
+   * Sends, a frame at a time while the peer's link has room, what `theirs` lacks past what was sent already, and an
+   * author's messages in full where our digests of them differ; false once the peer has no live link.
+   */
+  async #catchUp(from: string, theirs: VersionVector, digests: VectorDigests | undefined): Promise<boolean> {
     const info = this.#peers.get(from);
     if (!info) return true;
     let out: WireMessage[] = [];
-    const flush = () => {
-      if (out.length > 0 && !this.#sendMessages(from, out)) return false;
+    let bytes = 0;
+    const flush = async () => {
+      if (out.length === 0) return true;
+      // Only while the peer's link holds little: a peer that does not read gets no more than that.
+      if (!(await this.#gate.room(from)) || !this.#send(from, { type: "messages", messages: out })) return false;
+      memoryValve.moved(bytes); // a long history leaves copies of itself behind (read, encoded, sealed), as a file does
       for (const m of out) this.#sentTo(from, m.room, m.origin, m.seq); // in sequence order per origin: the last stays
       out = [];
+      bytes = 0;
+      // Long catch-ups yield between frames, so live traffic and other peers are not starved.
+      await Bun.sleep(0);
       return true;
     };
     for (const room of this.#shared(info)) {
       const seen = theirs[room];
       if (!seen) continue;
-      for (const origin of Object.keys(this.#replica.vector(room))) {
-        let after = Math.max(seen[origin] ?? 0, this.#sentUpTo(from, room, origin));
+      const mine = this.#replica.vector(room);
+      const again = new Set(diverging(mine, this.#replica.digests(room), seen, digests?.[room]).filter((o) => this.#reconciled.due(from, room, o)));
+      for (const origin of Object.keys(mine)) {
+        let after = again.has(origin) ? 0 : Math.max(seen[origin] ?? 0, this.#sentUpTo(from, room, origin));
         for (;;) {
-          const batch = this.#replica.after(origin, room, after, BATCH);
-          out.push(...batch);
-          if (out.length >= BATCH) {
-            if (!flush()) return false;
-            // Long catch-ups yield between frames, so live traffic and other peers are not starved.
-            await Bun.sleep(0);
+          // A page at a time, so a catch-up waiting for the peer's link holds little (500 long texts are 24 MB).
+          const batch = this.#replica.after(origin, room, after, PAGE);
+          for (const m of batch) {
+            const size = wireSize(m);
+            if (out.length === BATCH || (out.length > 0 && bytes + size > FRAME_TEXT_BYTES)) {
+              if (!(await flush())) return false;
+            }
+            out.push(m);
+            bytes += size;
           }
-          if (batch.length < BATCH) break;
+          if (batch.length < PAGE) break;
           after = batch.at(-1)!.seq;
         }
       }
@@ -372,6 +430,7 @@ export class Replicator {
    * moves past it, so the peer's acknowledging vector, sent while more are in flight, does not call them up again.
    */
   #push(nodeId: string, messages: WireMessage[]): void {
+    // A peer whose link holds much gets these with the next catch-up, once it has read what waits.
     if (!this.#sendMessages(nodeId, messages)) return;
     for (const m of messages) {
       const held = Math.max(this.#sentUpTo(nodeId, m.room, m.origin), this.#theirs.get(nodeId)?.[m.room]?.[m.origin] ?? 0);
@@ -380,15 +439,11 @@ export class Replicator {
   }
 
   #sentUpTo(peer: string, room: string, origin: string): number {
-    return this.#sent.get(peer)?.get(room)?.get(origin) ?? 0;
+    return this.#sent.upTo(peer, room, origin, this.#theirs.get(peer)?.[room]?.[origin] ?? 0);
   }
 
   #sentTo(peer: string, room: string, origin: string, seq: number): void {
-    let rooms = this.#sent.get(peer);
-    if (!rooms) this.#sent.set(peer, (rooms = new Map()));
-    let origins = rooms.get(room);
-    if (!origins) rooms.set(room, (origins = new Map()));
-    origins.set(origin, seq);
+    this.#sent.sent(peer, room, origin, seq);
   }
 
   /** Tells the rooms `nodeId` shares with us that what their linked members hold may have changed. */
@@ -417,7 +472,16 @@ export class Replicator {
     // Each room's vector as this frame found it, with the origins the frame adds.
     const held = new Map<string, Map<string, number>>();
     const heldIn = (room: string) => held.get(room) ?? held.set(room, new Map(Object.entries(this.#replica.vector(room)))).get(room)!;
-    const fresh = messages.filter((m) => senderRooms?.has(m.room) && this.#acceptable(from, m, heldIn(m.room)) && this.#replica.ingest(m));
+    const fresh: WireMessage[] = [];
+    const kept: WireMessage[] = [];
+    for (const m of messages) {
+      if (!senderRooms?.has(m.room) || !this.#acceptable(from, m, heldIn(m.room))) continue;
+      const ingested = this.#replica.ingest(m, from);
+      if (ingested === "new" || ingested === "won") fresh.push(m);
+      // The sender holds a message its author signed with the same sequence as ours, and ours stays: it gets ours.
+      if (ingested === "lost") kept.push(...this.#replica.after(m.origin, m.room, m.seq - 1, 1).filter((ours) => ours.seq === m.seq));
+    }
+    if (kept.length > 0 && this.#gate.mayPush(from)) this.#sendMessages(from, kept);
     if (fresh.length === 0) return;
     if (fresh.some((m) => m.files)) this.#files?.refresh(undefined, fresh.flatMap((m) => m.files ?? []).map((f) => f.id));
     // Forward what was new here to the room's other peers, which may not be linked to the sender.
@@ -430,24 +494,21 @@ export class Replicator {
   }
 
   /**
-   * A message is stored only if its author signed it, its sequence is within reach of what is held of it, and its
-   * origin is one the room has, or the room has room for another (`held`: the room as this frame found it).
+   * A message is stored only if its author signed it and its sequence is within reach of what is held of it; an
+   * author new to a crowded room, only within its sender's rate of new authors (`held`: the room as this frame found it).
    */
   #acceptable(from: string, m: WireMessage, held: Map<string, number>): boolean {
     const top = held.get(m.origin);
     const refusal =
-      signatureProblem(m) ??
-      (m.seq > (top ?? 0) + MAX_SEQ_STEP
-        ? `its sequence ${m.seq} is over ${MAX_SEQ_STEP} past the ${top ?? 0} held`
-        : top === undefined && held.size >= LIMITS.originsPerRoom
-          ? `its room has the most authors allowed (${LIMITS.originsPerRoom})`
-          : undefined);
-    if (!refusal) {
-      if (top === undefined) held.set(m.origin, 0); // an origin new to the room counts from its first message
-      return true;
+      signatureProblem(m) ?? (m.seq > (top ?? 0) + MAX_SEQ_STEP ? `its sequence ${m.seq} is over ${MAX_SEQ_STEP} past the ${top ?? 0} held` : undefined);
+    if (refusal) {
+      this.#refuse(from, `a message: ${refusal}`);
+      return false;
     }
-    this.#refuse(from, `a message: ${refusal}`);
-    return false;
+    if (top !== undefined) return true;
+    if (!this.#newAuthors.allows(from, m.origin, held.size)) return false;
+    held.set(m.origin, 0); // an origin new to the room counts from its first message
+    return true;
   }
 
   /** Counts something a peer sent that failed its checks; past MAX_REFUSED the peer is unlinked. */
@@ -490,10 +551,15 @@ export class Replicator {
 
   #sendVector(nodeId: string): void {
     const info = this.#peers.get(nodeId);
-    if (!info) return;
+    // A peer whose link holds much hears our vector once it has read what waits.
+    if (!info || !this.#gate.mayPush(nodeId)) return;
     const rooms: VersionVector = {};
-    for (const room of this.#shared(info)) rooms[room] = this.#replica.vector(room);
-    this.#send(nodeId, { type: "vector", rooms });
+    const digests: VectorDigests = {};
+    for (const room of this.#shared(info)) {
+      rooms[room] = this.#replica.vector(room);
+      digests[room] = this.#replica.digests(room);
+    }
+    this.#send(nodeId, { type: "vector", rooms, digests });
   }
 
   /** Rooms both this instance and the peer have joined. */
@@ -511,24 +577,32 @@ export class Replicator {
     return [...this.#up].filter((nodeId) => this.#peers.get(nodeId)?.rooms.has(room));
   }
 
-  /** Sends messages in as many frames as their count and size need; false once the peer has no live link. */
+  /**
+   * Pushes messages in as many frames as their count and size need, each only while the peer's link has room; false
+   * once it has not (or no live link), and what was left goes with a later catch-up.
+   */
   #sendMessages(nodeId: string, messages: WireMessage[]): boolean {
     let chunk: WireMessage[] = [];
     let bytes = 0;
     for (const m of messages) {
-      const size = m.text.length * 3 + 256;
+      const size = wireSize(m);
       if (chunk.length === BATCH || (chunk.length > 0 && bytes + size > FRAME_TEXT_BYTES)) {
-        if (!this.#send(nodeId, { type: "messages", messages: chunk })) return false;
+        if (!this.#gate.mayPush(nodeId) || !this.#send(nodeId, { type: "messages", messages: chunk })) return false;
         chunk = [];
         bytes = 0;
       }
       chunk.push(m);
       bytes += size;
     }
-    return chunk.length === 0 || this.#send(nodeId, { type: "messages", messages: chunk });
+    return chunk.length === 0 || (this.#gate.mayPush(nodeId) && this.#send(nodeId, { type: "messages", messages: chunk }));
   }
 
   #send(nodeId: string, frame: Frame): boolean {
     return this.#links.send(nodeId, encodeFrame(frame));
   }
+}
+
+/** A message's size in a frame, at most: its text at 3 bytes a character, its files, and the rest. */
+function wireSize(m: WireMessage): number {
+  return m.text.length * 3 + (m.files ? JSON.stringify(m.files).length : 0) + 256;
 }

@@ -124,6 +124,13 @@ export function MessageItem({ message, view }: { message: Message; view: Message
         ) : (
           ""
         )}
+        {message.conflicting ? (
+          <span class="conflicting" title="It signed two different messages with one number: every member keeps the same one of them.">
+            this author sent conflicting messages
+          </span>
+        ) : (
+          ""
+        )}
         {own ? <DeliveryMark delivered={message.seq <= view.delivered()} /> : ""}
       </div>
       {message.text === "" ? "" : <MessageText text={message.text} />}

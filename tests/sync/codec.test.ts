@@ -12,6 +12,7 @@ const message = { sig: "s".repeat(86), key: "k".repeat(43), origin: A, room: R, 
 const valid: Frame[] = [
   { type: "hello", name: "Ann's laptop", proofs: [R, S], addresses: { http: "http://10.0.0.1:8080", ws: "ws://10.0.0.1:9000" } },
   { type: "vector", rooms: { [R]: { [A]: 3, [B]: 0 } } },
+  { type: "vector", rooms: { [R]: { [A]: 3, [B]: 0 } }, digests: { [R]: { [A]: "d".repeat(43) } } },
   { type: "messages", messages: [message, { ...message, seq: 2, text: "é".repeat(8192) }] },
   { type: "peers", peers: [{ node_id: B, name: "B", rooms: [R], addresses: {} }] },
 ];
@@ -67,6 +68,11 @@ describe("sync frame codec", () => {
     ["a name with a control character", raw(4, JSON.stringify({ type: "peers", peers: [{ node_id: B, name: "a\u0001", rooms: [], addresses: {} }] }))],
     ["an address that is not a URL", raw(1, JSON.stringify({ ...valid[0], addresses: { http: "javascript:alert(1)" } }))],
     ["a negative vector entry", raw(2, JSON.stringify({ type: "vector", rooms: { [R]: { [A]: -1 } } }))],
+    ["a digest that is not 43 characters of base64url", raw(2, JSON.stringify({ type: "vector", rooms: {}, digests: { [R]: { [A]: "d".repeat(44) } } }))],
+    // 8.64e15 + 1 ms: past what a Date can hold (year 275760), and past the end of year 9999 that members accept.
+    ["a date no calendar holds", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, sent_at: 8.64e15 + 1 }] }))],
+    ["a date past year 9999", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, sent_at: Date.UTC(10000, 0, 1) }] }))],
+    ["a date before 1970", raw(3, JSON.stringify({ type: "messages", messages: [{ ...message, sent_at: -1 }] }))],
   ];
   for (const [what, bytes] of invalid) {
     it(`refuses ${what}`, () => {

@@ -365,7 +365,7 @@ describe("signed messages", () => {
 });
 
 describe("bounds on what a member can make us do", () => {
-  it("bloat: a room takes at most LIMITS.originsPerRoom authors; the rest are refused and honest peers still link", async () => {
+  it("bloat: invented authors slow to their sender's rate once a room is crowded; a newcomer still links and catches up", async () => {
     const net = new MemoryNetwork();
     const a = await start(net, "a", ["r"]);
     const rogue = await start(net, "rogue", ["r"]);
@@ -387,13 +387,14 @@ describe("bounds on what a member can make us do", () => {
     for (let i = 0; i < invented.length; i += LIMITS.messagesPerFrame) {
       rogue.links.send(a.node.id, encodeFrame({ type: "messages", messages: invented.slice(i, i + LIMITS.messagesPerFrame) }));
     }
-    await waitFor(() => Object.keys(a.storage.messages.vector("r")).length === LIMITS.originsPerRoom, 20_000, "the room full of authors");
+    // Half the places come at once; past them, the rogue's burst of 2000 new authors, then 20 a second.
+    const crowded = LIMITS.originsPerRoom / 2 + 2000;
+    await waitFor(() => Object.keys(a.storage.messages.vector("r")).length >= crowded, 20_000, "the room crowded");
     await Bun.sleep(200);
-    expect(Object.keys(a.storage.messages.vector("r"))).toHaveLength(LIMITS.originsPerRoom);
-    // A newcomer still links, and catches up on all of it.
+    expect(Object.keys(a.storage.messages.vector("r")).length).toBeLessThan(crowded + 200);
+    // A newcomer still links, and catches up: a's own message, and the crowd at its rate from a.
     const b = await start(net, "b", ["r"]);
     link(b, a);
-    await waitFor(() => texts(b, "r").length === LIMITS.originsPerRoom, 20_000, "b caught up");
-    expect(texts(b, "r")).toContain("from a member");
+    await waitFor(() => texts(b, "r").includes("from a member") && texts(b, "r").length >= crowded, 20_000, "b caught up");
   }, 60_000);
 });
