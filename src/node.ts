@@ -419,8 +419,8 @@ export class Node {
     if (received.kind !== "new" && received.kind !== "won") return received;
     // Our own messages can come back from a peer (say, after restoring an old backup): never reuse their numbers.
     if (m.origin === this.id && m.seq >= (this.#nextSeq.get(m.room) ?? 0)) this.#nextSeq.set(m.room, m.seq + 1);
-    // The author whose place a newcomer took in a full room: the files only its messages carried go with them.
-    if (received.kind === "new") for (const file of received.evicted?.files ?? []) this.files.discard(file);
+    // The files only the messages that went carried (an evicted author's, or the one replaced) go with them.
+    for (const file of received.kind === "new" ? (received.evicted?.files ?? []) : received.files) this.files.discard(file, m.room);
     this.#emit(received.message);
     return received;
   }

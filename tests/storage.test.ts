@@ -238,6 +238,16 @@ describe("two messages an author signed with one sequence number", () => {
     }
   });
 
+  it("the files only the replaced one carried are no longer the room's", () => {
+    const s = openStorage(":memory:");
+    const file = { id: "f".repeat(64), name: "a.txt", size: 1, type: "text/plain" };
+    s.messages.receive({ ...signed(high!, "with a file"), files: [file] }, "p");
+    expect(s.db.query("SELECT file FROM file_refs").all()).toEqual([{ file: file.id }]);
+    const won = s.messages.receive(signed(low!, "without"), "p");
+    expect(won.kind === "won" && won.files).toEqual([file.id]);
+    expect(s.db.query("SELECT file FROM file_refs").all()).toEqual([]);
+  });
+
   it("changes the digest its vector carries: members holding different ones tell so, and the same ones agree", () => {
     const one = openStorage(":memory:");
     const two = openStorage(":memory:");

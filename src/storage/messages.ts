@@ -41,7 +41,7 @@ export type Received =
    * Its author signed another message with the same sequence, and this one's hash is lower: it replaced that one
    * (with a new stamp, so `/history?since` shows it again). The author is flagged either way.
    */
-  | { kind: "won"; message: Message; replaced: number }
+  | { kind: "won"; message: Message; replaced: number; files: string[] }
   /** Its author signed another message with the same sequence, whose hash is lower: that one stays. */
   | { kind: "lost" }
   /** Its author was evicted from the full room, and this message is one it had then (see RoomAuthors). */
@@ -107,6 +107,7 @@ export class MessageStore {
   readonly #vectors: Vectors;
   readonly #places: RoomAuthors;
   readonly #dropAuthor: (room: string, origin: string) => string[];
+  readonly #uncarried: (room: string, files: string[]) => string[];
 
   /** `self`: this instance's node id, whose place in a room is never taken; `maxAuthors`: places per room. */
   constructor(db: Database, { self, maxAuthors = MAX_ROOM_AUTHORS }: { self: string; maxAuthors?: number }) {
@@ -119,8 +120,8 @@ export class MessageStore {
     );
     this.#insertRef = db.query("INSERT OR IGNORE INTO file_refs (file, room, name, type, size) VALUES (?, ?, ?, ?, ?)");
     const insertSend = db.query("INSERT INTO sends (nonce, stamp, at) VALUES (?, ?, ?)");
-    const heldAt = db.query<{ stamp: number; hash: Uint8Array | null }, [string, string, number]>(
-      "SELECT stamp, hash FROM messages WHERE origin = ? AND room = ? AND seq = ?",
+    const heldAt = db.query<{ stamp: number; hash: Uint8Array | null; files: string | null }, [string, string, number]>(
+      "SELECT stamp, hash, files FROM messages WHERE origin = ? AND room = ? AND seq = ?",
     );
     const flag = db.query("INSERT OR IGNORE INTO conflicting_authors (room, origin, seq, at) VALUES (?, ?, ?, ?)");
     const flagged = db.query<{ one: number }, [string, string]>("SELECT 1 AS one FROM conflicting_authors WHERE room = ? AND origin = ?");
@@ -147,7 +148,8 @@ export class MessageStore {
         unindex.run(held.stamp);
         dropStamp.run(held.stamp);
         write(m, stamp, hash);
-        return { kind: "won", replaced: held.stamp, was: held.hash, hash };
+        const files = this.#uncarried(m.room, fileIds(held.files));
+        return { kind: "won", replaced: held.stamp, was: held.hash, hash, files };
       }
       const admission = this.#places.admit(m.room, m.origin, m.seq, introducer, (origin) => this.maxSeq(origin, m.room));
       if (admission.kind === "passed") return { kind: "passed" };
@@ -156,21 +158,25 @@ export class MessageStore {
       if (nonce !== undefined) insertSend.run(nonce, stamp, Date.now());
       return { kind: "new", evicted, conflicting: flagged.get(m.room, m.origin) !== null };
     });
-    const authorFiles = db.query<{ files: string }, [string, string]>("SELECT files FROM messages WHERE room = ? AND origin = ? AND files IS NOT NULL");
+    const authorFiles = db.query<{ files: string | null }, [string, string]>("SELECT files FROM messages WHERE room = ? AND origin = ? AND files IS NOT NULL");
     const unindexAuthor = db.query(
       "INSERT INTO messages_text (messages_text, rowid, text) SELECT 'delete', stamp, text FROM messages WHERE room = ? AND origin = ? AND stamp <= (SELECT indexed_upto FROM search_state)",
     );
     const dropAuthorMessages = db.query("DELETE FROM messages WHERE room = ? AND origin = ?");
     const carried = db.query<{ one: number }, [string, string]>("SELECT 1 AS one FROM messages WHERE room = ? AND files IS NOT NULL AND instr(files, ?) > 0 LIMIT 1");
     const dropRef = db.query("DELETE FROM file_refs WHERE file = ? AND room = ?");
-    // An evicted author's messages go, with the room's references to files no other message of it carries.
-    this.#dropAuthor = (room, origin) => {
-      const files = new Set(authorFiles.all(room, origin).flatMap((r) => (JSON.parse(r.files) as FileRef[]).map((f) => f.id)));
-      unindexAuthor.run(room, origin);
-      dropAuthorMessages.run(room, origin);
-      const freed = [...files].filter((file) => !carried.get(room, `"${file}"`));
+    // The room's references to files that no message of it carries any more go; answers those files.
+    this.#uncarried = (room, files) => {
+      const freed = [...new Set(files)].filter((file) => !carried.get(room, `"${file}"`));
       for (const file of freed) dropRef.run(file, room);
       return freed;
+    };
+    // An evicted author's messages go, with the room's references to files no other message of it carries.
+    this.#dropAuthor = (room, origin) => {
+      const files = authorFiles.all(room, origin).flatMap((r) => fileIds(r.files));
+      unindexAuthor.run(room, origin);
+      dropAuthorMessages.run(room, origin);
+      return this.#uncarried(room, files);
     };
     this.#sent = db.query(`SELECT ${COLUMNS} FROM messages WHERE stamp = (SELECT stamp FROM sends WHERE nonce = ?)`);
     this.#pruneSends = db.query("DELETE FROM sends WHERE at < ?");
@@ -270,7 +276,7 @@ export class MessageStore {
         return { kind: "new", message: put.conflicting ? { ...message, conflicting: true } : message, evicted: put.evicted };
       case "won":
         this.#vectors.replaced(m.origin, m.room, m.seq, put.was, put.hash);
-        return { kind: "won", message: { ...message, conflicting: true }, replaced: put.replaced };
+        return { kind: "won", message: { ...message, conflicting: true }, replaced: put.replaced, files: put.files };
       default:
         return put;
     }
@@ -348,8 +354,13 @@ export class MessageStore {
 /** What the transaction of `receive` did, before the caller's bookkeeping. */
 type Put =
   | { kind: "new"; evicted?: { origin: string; files: string[] }; conflicting: boolean }
-  | { kind: "won"; replaced: number; was: Uint8Array; hash: Buffer }
+  | { kind: "won"; replaced: number; was: Uint8Array; hash: Buffer; files: string[] }
   | { kind: "held" | "lost" | "passed" };
+
+/** The ids of the files a stored message carries (its `files` column). */
+function fileIds(files: string | null): string[] {
+  return files === null ? [] : (JSON.parse(files) as FileRef[]).map((f) => f.id);
+}
 
 /** Hashes, once, the messages stored before messages had hashes. */
 function hashUnhashed(db: Database): void {
