@@ -2,6 +2,8 @@ import type { Database, Statement } from "bun:sqlite";
 
 /** Evicted authors remembered per room, as a multiple of its places: the oldest are forgotten past it. */
 const EVICTED_KEPT_PER_PLACE = 4;
+/** The longest-standing authors of an introducer among whom the quietest is sought (each costs two index lookups). */
+const CANDIDATES = 256;
 
 /** What admitting a message's author to its room came to. */
 export type Admission =
@@ -13,8 +15,10 @@ export type Admission =
 /**
  * The authors of each room (table room_authors), each with its introducer: the linked peer whose frame brought its
  * first message here (the author itself, when it wrote to us; this instance, for its own). A room holds at most
- * `maxAuthors`; a newcomer to a full room takes the place of the author brought by whoever brought the most (this
- * instance's own place aside), the one with the fewest messages, idle longest: a member that floods the room with
+ * `maxAuthors`; a newcomer to a full room takes the place of an author brought by whoever brought the most (this
+ * instance's own place aside): of its CANDIDATES longest-standing ones, the one with the fewest messages, idle
+ * longest. Nothing here is written for a message of a known author (a write per message cost a third of the rate of
+ * stores), only for an author's first, and when a place is taken. A member that floods the room with
  * invented authors makes place out of its own flood, never out of the honest authors others brought. The evicted
  * author's messages go; what others send of them again is passed over (table evicted_authors) until it writes anew.
  */
@@ -22,7 +26,6 @@ export class RoomAuthors {
   readonly #author: Statement<{ introducer: string }, [string, string]>;
   readonly #byIntroducer: Statement<{ introducer: string; n: number }, [string]>;
   readonly #add: Statement;
-  readonly #wrote: Statement;
   readonly #itself: Statement;
   readonly #quietest: Statement<{ origin: string }, [string, string, string]>;
   readonly #remove: Statement;
@@ -42,12 +45,15 @@ export class RoomAuthors {
   ) {
     this.#author = db.query("SELECT introducer FROM room_authors WHERE room = ? AND origin = ?");
     this.#byIntroducer = db.query("SELECT introducer, count(*) AS n FROM room_authors WHERE room = ? GROUP BY introducer");
-    this.#add = db.query("INSERT INTO room_authors (room, origin, introducer, messages, last) VALUES (?, ?, ?, 0, 0)");
-    this.#wrote = db.query("UPDATE room_authors SET messages = messages + 1, last = ? WHERE room = ? AND origin = ?");
+    this.#add = db.query("INSERT INTO room_authors (room, origin, introducer, since) VALUES (?, ?, ?, ?)");
     this.#itself = db.query("UPDATE room_authors SET introducer = origin WHERE room = ? AND origin = ? AND introducer != origin");
-    this.#quietest = db.query(
-      "SELECT origin FROM room_authors WHERE room = ?1 AND introducer = ?2 AND origin != ?3 ORDER BY messages, last LIMIT 1",
-    );
+    this.#quietest = db.query(`
+      SELECT a.origin FROM (
+        SELECT origin FROM room_authors WHERE room = ?1 AND introducer = ?2 AND origin != ?3 ORDER BY since LIMIT ${CANDIDATES}
+      ) a
+      ORDER BY (SELECT count(*) FROM messages m WHERE m.origin = a.origin AND m.room = ?1),
+        (SELECT stamp FROM messages m WHERE m.origin = a.origin AND m.room = ?1 ORDER BY seq DESC LIMIT 1)
+      LIMIT 1`);
     this.#remove = db.query("DELETE FROM room_authors WHERE room = ? AND origin = ?");
     this.#evictedUpTo = db.query("SELECT seq FROM evicted_authors WHERE room = ? AND origin = ?");
     this.#markEvicted = db.query("INSERT OR REPLACE INTO evicted_authors (room, origin, seq, at) VALUES (?, ?, ?, ?)");
@@ -89,7 +95,7 @@ export class RoomAuthors {
         if (++this.#evictions % 64 === 0) this.#pruneEvicted.run(room, this.maxAuthors * EVICTED_KEPT_PER_PLACE);
       }
     }
-    this.#add.run(room, origin, introducer);
+    this.#add.run(room, origin, introducer, Date.now());
     bump(counts.introducers, introducer, 1);
     counts.all++;
     if (evictedUpTo !== undefined) this.#unmark.run(room, origin); // it came back with something new
@@ -123,10 +129,6 @@ export class RoomAuthors {
     return best;
   }
 
-  /** A message of `origin` was stored in `room` with local stamp `stamp`. */
-  wrote(room: string, origin: string, stamp: number): void {
-    this.#wrote.run(stamp, room, origin);
-  }
 }
 
 function bump(counts: Map<string, number>, key: string, by: number): void {

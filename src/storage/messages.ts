@@ -134,7 +134,6 @@ export class MessageStore {
       const files = m.files ? JSON.stringify(m.files) : null;
       this.#insert.run(stamp, m.origin, m.room, m.seq, m.peer_id, m.text, m.sent_at, m.guest ? 1 : 0, m.sig, m.key, files, hash);
       for (const f of m.files ?? []) this.#insertRef.run(f.id, m.room, f.name, f.type, f.size);
-      this.#places.wrote(m.room, m.origin, stamp);
     };
     // A message, the rooms its files are in and its author's place are written together, or not at all.
     this.#put = db.transaction((m: NewMessage, stamp: number, introducer: string, nonce?: string): Put => {
