@@ -117,7 +117,14 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
   const rendezvous = new Rendezvous({ links: network.links, rooms: () => node.joinedRooms(), kept: storage.rendezvous, log, signal: stopping });
   // Peers dial back the ports outside: the router's, where it maps them.
   const outsidePorts = () => portMapper.externalPorts() ?? ports;
-  reachability = new Reachability({ links: network.links, ports: outsidePorts, stunAddresses: network.stunAddresses, onAdvertised: () => node.addressesChanged(), log });
+  reachability = new Reachability({
+    links: network.links,
+    ports: outsidePorts,
+    stunAddresses: network.stunAddresses,
+    verify: network.reachesUs,
+    onAdvertised: () => node.addressesChanged(),
+    log,
+  });
   const reach = reachability;
   node.onRoomsChanged(() => rendezvous.roomsChanged());
 

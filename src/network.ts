@@ -35,6 +35,8 @@ export interface Network {
   webrtcReady: Promise<void>;
   /** This machine's public addresses as the `--stun` servers see it; none without them, the webrtc tier or an answer. */
   stunAddresses: () => Promise<string[]>;
+  /** Dials this instance at `ip` and `ports` as a peer would: whether its HTTP port answers as its node id, its WebSocket port at all. */
+  reachesUs: (ip: string, ports: { http: number; ws: number }) => Promise<{ http: boolean; ws: boolean }>;
 }
 
 export interface NetworkInit {
@@ -135,5 +137,6 @@ export function buildNetwork({ config, identity, hub, ports, webrtcHelper: comma
     allowed.has("webrtc") && config.stun.length > 0
       ? webrtcHelper.publicAddresses(rtcConfig({ tier: "webrtc", iceServers: config.stun, bindAddress })).catch(() => [])
       : Promise.resolve([]);
-  return { links, websocket, http, lan, discovery, addresses, webrtcHelper, webrtcReady, stunAddresses };
+  const reachesUs = (ip: string, ports: { http: number; ws: number }) => dialBack(ip, ports, nodeId);
+  return { links, websocket, http, lan, discovery, addresses, webrtcHelper, webrtcReady, stunAddresses, reachesUs };
 }

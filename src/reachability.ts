@@ -1,7 +1,10 @@
 /**
  * How this instance is reached, as its peers see it (transport/links/reach.ts): checked a few seconds after a first
  * link comes up and every 10 minutes. The invite panel shows it; an address outside any private network whose HTTP
- * port answered from there is what this instance advertises to its peers from then on.
+ * port answered from there is what this instance advertises to its peers from then on. One peer's word is never
+ * enough for that (a liar would have our peers dial its own address): the address must be the one our `--stun` servers
+ * see, or two peers of rank (links/standing.ts) at different source addresses must agree on it, or our own dial-back
+ * must find our node id there.
  */
 import { isPrivateIp, urlHost } from "./addresses.ts";
 import type { AdvertisedAddresses } from "./sync/frames.ts";
@@ -31,6 +34,8 @@ export interface ReachabilityInit {
   ports: () => ReachPorts;
   /** This machine's public addresses as STUN servers see it. @default none */
   stunAddresses?: () => Promise<string[]>;
+  /** Dials this instance at `ip` and `ports` as a peer would: whether our node id answers there. @default never */
+  verify?: (ip: string, ports: ReachPorts) => Promise<{ http: boolean; ws: boolean }>;
   /** The address this instance advertised changed. */
   onAdvertised: () => void;
   log: (line: string) => void;
@@ -40,6 +45,8 @@ export class Reachability {
   #state: ReachState | null = null;
   #stun: string | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  /** The last check heard of an address outside that it could not prove ours: a peer that links next may confirm it. */
+  #unconfirmed = false;
   #every: ReturnType<typeof setInterval> | null = null;
   #stop: (() => void) | null = null;
 
@@ -47,7 +54,8 @@ export class Reachability {
 
   start(): void {
     this.#stop = this.init.links.onChange((_, tier, previous) => {
-      if (tier && !previous && !this.#state && !this.#timer) this.#timer = setTimeout(() => this.#checkNow(), FIRST_CHECK_MS);
+      // The first link; or, while a peer said we are seen from outside and no other confirmed it, each new one.
+      if (tier && !previous && (!this.#state || this.#unconfirmed) && !this.#timer) this.#timer = setTimeout(() => this.#checkNow(), FIRST_CHECK_MS);
     });
     this.#every = setInterval(() => this.#checkNow(), CHECK_EVERY_MS);
     this.#probeNow();
@@ -95,22 +103,45 @@ export class Reachability {
 
   async check(): Promise<void> {
     this.#timer = null;
-    this.#probeNow();
-    const answers = await this.init.links.checkReach(this.init.ports());
+    const ports = this.init.ports();
+    const [answers] = await Promise.all([this.init.links.checkReach(ports), this.#probe().catch(() => {})]);
     if (answers.length === 0) {
       // No peer could tell (none sees our address: their links are WebRTC or relayed); what was known stays.
       this.#state ??= { checkedAt: Date.now(), answer: null, outside: false };
       return;
     }
     const before = JSON.stringify(this.advertised());
+    // From outside, only what is proven counts; else what our own network says, one whose ports answered first.
     const outside = answers.filter((a) => !isPrivateIp(a.seen));
-    // From outside, one whose ports answered says the most; otherwise any.
-    const answer = outside.find((a) => a.http) ?? outside[0] ?? answers.find((a) => a.http) ?? answers[0]!;
-    this.#state = { checkedAt: Date.now(), answer, outside: outside.includes(answer) };
+    const proven = await this.#proven(outside, ports);
+    this.#unconfirmed = proven === null && outside.length > 0;
+    const inside = answers.filter((a) => isPrivateIp(a.seen));
+    const answer = proven ?? inside.find((a) => a.http) ?? inside[0] ?? null;
+    this.#state = { checkedAt: Date.now(), answer, outside: proven !== null };
     const now = JSON.stringify(this.advertised());
     if (now !== before) {
-      this.init.log(`reachable from outside at ${now === "{}" ? "no address" : now} (as ${answer.by} sees it)`);
+      this.init.log(`reachable from outside at ${now === "{}" ? "no address" : now}${proven ? ` (as ${proven.by} sees it)` : ""}`);
       this.init.onAdvertised();
     }
+  }
+
+  /**
+   * The first address seen from outside that is proven ours, with the ports that answered there: the address our STUN
+   * servers see, or one two peers of rank at different sources agree on, or one where our own dial-back finds us.
+   */
+  async #proven(outside: ReachAnswer[], ports: ReachPorts): Promise<ReachAnswer | null> {
+    for (const seen of new Set(outside.map((a) => a.seen))) {
+      const said = outside.filter((a) => a.seen === seen);
+      const ranked = said.filter((a) => a.ranked);
+      const agreed = new Set(ranked.map((a) => a.source ?? a.by)).size >= 2;
+      if (seen === this.#stun || agreed) {
+        const witnesses = agreed || ranked.length > 0 ? ranked : said;
+        return { ...witnesses[0]!, http: witnesses.some((a) => a.http), ws: witnesses.some((a) => a.ws) };
+      }
+      if (!said.some((a) => a.http || a.ws)) continue;
+      const found = await this.init.verify?.(seen, ports).catch(() => null);
+      if (found?.http) return { ...said[0]!, ...found };
+    }
+    return null;
   }
 }

@@ -32,7 +32,7 @@ export interface PeerLinks {
    * the address came from the user or was seen (`--peer`, an invite, a LAN beacon), and outranks what a peer
    * advertises of itself.
    */
-  connect(address: NodeAddress, source?: AddressOrigin): Promise<unknown>;
+  connect(address: NodeAddress, source?: AddressOrigin, options?: { by?: string }): Promise<unknown>;
   send(nodeId: string, data: Uint8Array): boolean;
   /** Bytes waiting to leave on the peer's primary link; null when it has none. */
   buffered(nodeId: string): number | null;
@@ -526,8 +526,9 @@ export class Replicator {
     for (const p of frame.peers) {
       if (p.node_id === this.#replica.nodeId || this.#up.has(p.node_id)) continue;
       if (!p.rooms.some((r) => senderRooms.has(r))) continue;
-      // Kept (savePeer) only once it links and proves a room; one that no tier reaches is not tried again.
-      this.#links.connect({ nodeId: p.node_id, ...p.addresses }).catch(() => {
+      // Kept (savePeer) only once it links and proves a room; one that no tier reaches is not tried again. Dialled
+      // within what the member may have this instance dial (transport/links/introductions.ts).
+      this.#links.connect({ nodeId: p.node_id, ...p.addresses }, "advertised", { by: from }).catch(() => {
         if (!this.#up.has(p.node_id)) this.#links.forget(p.node_id, "introduced, but no tier reaches it");
       });
     }

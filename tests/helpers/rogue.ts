@@ -79,8 +79,9 @@ export interface RawRogue extends Disposable {
  * A rogue below the link manager: it dials the instance's websocket tier and runs the real handshake, then sends what
  * it likes and never answers a ping unless told to (so the instance never elects this link primary on its own).
  */
-export async function rawRogue(to: Instance, { identity = rogueIdentity(), pong = false } = {}): Promise<RawRogue> {
-  const raw = await websocketTransport().dial({ nodeId: to.nodeId, ws: to.ws }, AbortSignal.timeout(5000));
+export async function rawRogue(to: Instance, { identity = rogueIdentity(), pong = false, from }: { identity?: ChannelIdentity; pong?: boolean; from?: string } = {}): Promise<RawRogue> {
+  const address = { nodeId: to.nodeId, ws: to.ws };
+  const raw = await (from ? websocketFrom(from) : websocketTransport()).dial(address, AbortSignal.timeout(5000));
   const { link } = await secureChannel(raw, { identity, initiator: true, expected: to.nodeId, timeoutMs: 5000 });
   const received: Uint8Array[] = [];
   let closed: string | null = null;

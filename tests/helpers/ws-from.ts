@@ -1,28 +1,31 @@
 /**
- * The websocket tier's dial, from a chosen loopback address: a WebSocket client written on a plain TCP socket, so a
- * test can be several sources on one machine (127.0.0.2, 127.0.0.3, ...), as the per-source limits count them.
+ * The websocket tier's dial, from a chosen loopback address: a WebSocket client written on a plain TCP socket (Bun's
+ * own cannot choose its source address), carrying the tier's own link (WebSocketLink), so a test can be several
+ * sources on one machine (127.0.0.2, 127.0.0.3, ...), as the per-source limits count them.
  */
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
-import { BaseLink } from "../../src/transport/base-link.ts";
 import { DialRefusedError } from "../../src/transport/errors.ts";
-import { wholeFrame, type FrameData, type Link, type PeerAddress, type Transport } from "../../src/transport/link.ts";
+import type { Link, PeerAddress, Transport } from "../../src/transport/link.ts";
+import { WebSocketLink } from "../../src/transport/websocket/link.ts";
 
+const CONTINUATION = 0x0;
 const BINARY = 0x2;
 const CLOSE = 0x8;
 const PING = 0x9;
 const PONG = 0xa;
 
-/** One client frame: FIN, the opcode, a mask (clients always mask) and the payload. */
+/** One client frame (RFC 6455): FIN, the opcode, a mask (clients always mask) and the payload. */
 function clientFrame(opcode: number, payload: Uint8Array): Buffer {
   const length = payload.byteLength;
-  const head = length < 126 ? Buffer.from([0x80 | opcode, 0x80 | length]) : length < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
-  if (length >= 126 && length < 65536) {
-    head[0] = 0x80 | opcode;
+  const size = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const head = Buffer.alloc(size);
+  head[0] = 0x80 | opcode;
+  if (length < 126) head[1] = 0x80 | length;
+  else if (length < 65536) {
     head[1] = 0x80 | 126;
     head.writeUInt16BE(length, 2);
-  } else if (length >= 65536) {
-    head[0] = 0x80 | opcode;
+  } else {
     head[1] = 0x80 | 127;
     head.writeBigUInt64BE(BigInt(length), 2);
   }
@@ -32,42 +35,19 @@ function clientFrame(opcode: number, payload: Uint8Array): Buffer {
   return Buffer.concat([head, mask, body]);
 }
 
-class TcpWebSocketLink extends BaseLink {
-  readonly tier = "websocket" as const;
+/** Reads server frames off the socket: whole messages go to `message`, a close to `closed`; pings are answered. */
+class FrameReader {
   #chunks: Buffer[] = [];
   #held = 0;
   #message: Buffer[] = [];
 
   constructor(
-    readonly remote: string,
-    readonly remoteIp: string,
     private readonly socket: Socket,
-    early: Buffer,
-  ) {
-    super();
-    socket.on("data", (data: Buffer) => this.#read(data));
-    socket.on("close", () => this.ended("socket closed"));
-    socket.on("error", () => {});
-    if (early.length > 0) this.#read(early);
-  }
+    private readonly message: (data: Uint8Array) => void,
+    private readonly closed: (code: number, reason: string) => void,
+  ) {}
 
-  get bufferedBytes(): number {
-    return this.socket.writableLength;
-  }
-
-  send(frame: FrameData): void {
-    this.checkSend(frame);
-    this.socket.write(clientFrame(BINARY, wholeFrame(frame)));
-  }
-
-  close(reason = "closed"): void {
-    if (this.closed) return;
-    this.socket.end(clientFrame(CLOSE, Buffer.from([0x03, 0xe8])));
-    this.ended(reason);
-  }
-
-  /** Takes in bytes from the server: whole frames are handled, a partial one waits for the rest (joined once whole). */
-  #read(data: Buffer): void {
+  read(data: Buffer): void {
     this.#chunks.push(data);
     this.#held += data.length;
     for (;;) {
@@ -91,14 +71,15 @@ class TcpWebSocketLink extends BaseLink {
       const payload = whole.subarray(at);
       if (opcode === CLOSE) {
         this.socket.destroy();
-        return void this.ended("closed by the server");
+        return this.closed(payload.length >= 2 ? payload.readUInt16BE(0) : 1005, payload.subarray(2).toString());
       }
       if (opcode === PING) this.socket.write(clientFrame(PONG, payload));
-      if (opcode === BINARY || opcode === 0) {
-        this.#message.push(payload);
-        if (fin) this.deliver(new Uint8Array(this.#message.length === 1 ? this.#message[0]! : Buffer.concat(this.#message.splice(0))));
-        if (fin) this.#message = [];
-      }
+      if (opcode !== BINARY && opcode !== CONTINUATION) continue;
+      this.#message.push(payload);
+      if (!fin) continue;
+      const message = this.#message.length === 1 ? this.#message[0]! : Buffer.concat(this.#message);
+      this.#message = [];
+      this.message(new Uint8Array(message));
     }
   }
 
@@ -147,7 +128,23 @@ export function dialFrom(url: string, localAddress: string, signal?: AbortSignal
       socket.off("close", onClose);
       const status = /^HTTP\/1\.1 (\d{3})/.exec(head.toString("latin1"))?.[1];
       if (status !== "101") return fail(`answered ${status}`);
-      resolve(new TcpWebSocketLink(url, hostname, socket, head.subarray(end + 4)));
+      const link = new WebSocketLink(url, {
+        waiting: () => socket.writableLength,
+        write: (message) => void socket.write(clientFrame(BINARY, message)),
+        end: (code, reason) => {
+          const payload = Buffer.alloc(2 + Buffer.byteLength(reason));
+          payload.writeUInt16BE(code, 0);
+          payload.write(reason, 2);
+          socket.end(clientFrame(CLOSE, payload));
+        },
+      });
+      link.remoteIp = hostname;
+      const reader = new FrameReader(socket, (message) => link.receive(message), (code, reason) => link.socketClosed(code, reason));
+      socket.on("data", (data: Buffer) => reader.read(data));
+      socket.on("close", () => link.socketClosed(1006, "connection lost"));
+      const early = head.subarray(end + 4);
+      if (early.length > 0) reader.read(early);
+      resolve(link);
     };
     const onClose = () => fail("closed before an answer");
     socket.on("data", onData);

@@ -161,13 +161,16 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
     await relinksAfterOutage(router, p.a, p.b, "webrtc");
   }, 180_000);
 
-  it("both behind cone NATs, A's ports forwarded, both told only of a public C: A learns from C that it is reachable at its public address and advertises it, B links to it there over websocket (again after either restarts), and A's invite panel says so", async () => {
-    await using lab = await createNatLab({ publics: 1, sites: [{ nat: "cone", forward: [8080, 9000] }, { nat: "cone" }], coturn: true });
+  it("both behind cone NATs, A's ports forwarded, both told only of public C and D: A learns from them that it is reachable at its public address (two peers at two addresses agree; no STUN without webrtc, and the router has no hairpin) and advertises it, B links to it there over websocket (again after either restarts), and A's invite panel says so", async () => {
+    await using lab = await createNatLab({ publics: 2, sites: [{ nat: "cone", forward: [8080, 9000] }, { nat: "cone" }], coturn: true });
     const [siteA, siteB] = lab.sites as [Lab["sites"][0], Lab["sites"][0]];
-    const hostC = lab.publics[0]!;
-    const flags = ["--room", ROOM, "--transports", "websocket,http", "--lan-addr", "127.255.255.255", "--peer", `http://${hostC.ip}:8080`];
+    const [hostC, hostD] = lab.publics as [TestHost, TestHost];
+    const flags = ["--room", ROOM, "--transports", "websocket,http", "--lan-addr", "127.255.255.255", "--peer", `http://${hostC.ip}:8080`, "--peer", `http://${hostD.ip}:8080`];
     const stun = lab.coturn!.stun;
-    await using c = await startHosted(hostC, ["--room", ROOM, "--transports", "websocket,http", "--lan-addr", "127.255.255.255", "--name", "C"], { stun });
+    const publicFlags = ["--room", ROOM, "--transports", "websocket,http", "--lan-addr", "127.255.255.255"];
+    await using c = await startHosted(hostC, [...publicFlags, "--name", "C"], { stun });
+    await using d = await startHosted(hostD, [...publicFlags, "--name", "D"], { stun });
+    expect(d.nodeId).not.toBe(c.nodeId);
     await using A = await startRestartable(siteA.hosts[0]!, [...flags, "--name", "A"], { stun });
     const a = A.current;
     await waitFor(async () => (await reachPanel(a, ROOM)).includes(`Reachable from the internet at http://${siteA.publicIp}:8080`), 20_000, "A's panel saying where it is reached").catch(async (err) => {

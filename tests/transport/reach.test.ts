@@ -23,7 +23,8 @@ it("dials the asker back at the address its link comes from, as its node id, onc
   await a.m.connect({ nodeId: r.id, memory: "r" });
   await waitFor(() => a.m.status().some((s) => s.state === "connected") && r.m.status().some((s) => s.state === "connected"), 3000, "linked");
   const answers = await a.m.checkReach({ http: 8080, ws: 9000 });
-  expect(answers).toEqual([{ by: r.id, seen: "198.51.100.7", http: true, ws: false }]);
+  // With what is known of the peer that answered: where its link comes from, and that it is no peer of rank.
+  expect(answers).toEqual([{ by: r.id, seen: "198.51.100.7", http: true, ws: false, source: "websocket r", ranked: false }]);
   expect(dialled).toEqual([{ ip: "198.51.100.7", ports: { http: 8080, ws: 9000 }, nodeId: a.id }]);
   // Asked again at once, as by an instance that restarted: no second dial-back, the last finding is told again.
   expect(await a.m.checkReach({ http: 8080, ws: 9000 })).toEqual(answers);

@@ -36,6 +36,8 @@ const MAX_PER_FIELD = 4;
 export const DROP_AFTER = 3;
 /** Dropped addresses remembered per peer, so its hellos do not bring them back. */
 const MAX_DROPPED = 16;
+/** Addresses a peer never linked to may have, whoever names them (the user's aside): a list no introducer can grow. */
+export const MAX_UNLINKED_ADDRESSES = 4;
 
 interface Candidate {
   value: string;
@@ -48,6 +50,9 @@ export class AddressBook {
   readonly #fields = new Map<Field, Candidate[]>();
   /** Advertised addresses dropped as unreachable from here. */
   readonly #dropped = new Set<string>();
+  /** Every address taken in while no link was ever made through one (then it no longer counts). */
+  readonly #unlinked = new Set<string>();
+  #linked = false;
 
   constructor(readonly nodeId: string) {}
 
@@ -64,13 +69,25 @@ export class AddressBook {
     for (const [field, value] of Object.entries(address) as [keyof PeerAddress, string | undefined][]) {
       if (field === "nodeId" || value === undefined) continue;
       if (source === "advertised" && this.#dropped.has(value)) continue;
+      if (!this.#linked && source !== "given" && !this.#unlinked.has(value)) {
+        if (this.#unlinked.size >= MAX_UNLINKED_ADDRESSES) continue;
+        this.#unlinked.add(value);
+      }
       this.#put(field, value, RANK[source]);
     }
     return JSON.stringify(this.current) !== before;
   }
 
+  /** Whether `address` names a value not held here (one that would be dialled), dropped ones aside. */
+  novel(address: PeerAddress): boolean {
+    return (Object.entries(address) as [keyof PeerAddress, string | undefined][]).some(
+      ([field, value]) => field !== "nodeId" && value !== undefined && !this.#dropped.has(value) && !this.#fields.get(field)?.some((c) => c.value === value),
+    );
+  }
+
   /** A link on `tier` was made through the current address: it goes first for good. */
   worked(tier: Tier): void {
+    this.#linked = true;
     for (const field of FIELDS_OF[tier]) {
       const first = this.#fields.get(field)?.[0];
       if (!first) continue;

@@ -142,6 +142,14 @@ export class DialQueue {
     this.#init.onLinked(peer, link, tier);
   }
 
+  /** Fresh news that the peer is there (a rendezvous just met it): every tier waiting out a backoff is dialled now. */
+  hurry(peer: Peer): void {
+    const now = Date.now();
+    for (const [tier, state] of peer.tiers) {
+      if (state.kind === "waiting" && state.until > now && state.until !== Number.POSITIVE_INFINITY) peer.tiers.set(tier, { ...state, until: now });
+    }
+  }
+
   /** The peer's address changed: tiers given up on because another node answered at the old one may be dialled again. */
   addressChanged(peer: Peer): void {
     for (const [tier, state] of peer.tiers) {

@@ -12,6 +12,7 @@ import { decodeFrame, encodeControl, encodeData } from "./control.ts";
 import { CircuitRelay, CircuitTransport, type CircuitWire } from "./circuits.ts";
 import { DialQueue, handledRejection } from "./dial-queue.ts";
 import { HANDSHAKE_LIMITS, HandshakeGate } from "./handshakes.ts";
+import { Introductions } from "./introductions.ts";
 import { MeetingPoint, Meetings } from "./meeting.ts";
 import { Reach, type ReachAnswer, type ReachPorts } from "./reach.ts";
 import { secureChannel } from "../secure/channel.ts";
@@ -65,6 +66,8 @@ export class LinkManager {
   readonly #reach: Reach;
   /** Peers the owner named (`--peer`, an invite): the highest rank in a full table. */
   readonly #named = new Set<string>();
+  /** What each introducer may have this instance dial. */
+  readonly #introductions = new Introductions();
   /** Per rendezvous of ours, when we last said `meet` there, and the timer of the next one. */
   readonly #meetSaid = new Map<string, { at: number; timer?: ReturnType<typeof setTimeout> }>();
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -164,14 +167,21 @@ export class LinkManager {
   /**
    * Links to the instance at `address` on every tier that can reach it, and keeps doing so. Resolves with the first
    * tier that links; rejects with an AggregateError of every tier's failure when all failed once (retries go on).
-   * `allAtOnce` dials every tier at once, where any link will do as well as the best (a rendezvous).
+   * `allAtOnce` dials every tier at once, where any link will do as well as the best (a rendezvous). `by`: the peer
+   * that introduced it, whose budget it takes (introductions.ts); none, the owner's own.
    */
-  connect(address: NodeAddress, source: AddressSource = "advertised", { allAtOnce = false } = {}): Promise<Tier> {
+  connect(address: NodeAddress, source: AddressSource = "advertised", { allAtOnce = false, by }: { allAtOnce?: boolean; by?: string } = {}): Promise<Tier> {
     if (this.#closing.signal.aborted) return refused("shutting down");
     if (address.nodeId === this.#init.identity.nodeId) return refused("will not link to itself");
-    const peer = this.#peers.get(address.nodeId) ?? this.#addPeer(address.nodeId);
+    // Who introduced it (a linked peer naming its own addresses, in its hello, unless told): within its budget.
+    const known = this.#peers.get(address.nodeId);
+    const introducer = by ?? (known && known.links().length > 0 ? address.nodeId : undefined);
+    const admitted = this.#introductions.admit(introducer, known, address);
+    if (!admitted && !known) return refused(`${introducer} introduced more than this instance dials for it now`);
+    const peer = known ?? this.#addPeer(address.nodeId);
     if (!peer) return refused(`already linked to the most peers allowed (${this.#init.maxPeers}), each of rank`);
-    if (peer.addresses.learn(address, source)) this.#queue.addressChanged(peer);
+    // A peer known already keeps being dialled where it was; what is new of it waits for the introducer's budget.
+    if (admitted && peer.addresses.learn(address, source)) this.#queue.addressChanged(peer);
     const outcome = this.#queue.connect(peer, allAtOnce);
     this.#pump(peer);
     return outcome;
@@ -476,6 +486,9 @@ export class LinkManager {
   /** A peer waits at `topics` here (meeting.ts): those already waiting at one of them hear of it, and reach out to it. */
   #meet(peer: Peer, entry: PeerLink, topics: string[]): void {
     if (!this.#meets.take(peer.nodeId)) return;
+    // A peer back on a new link (it restarted, say) before its old one was seen to close: those waiting hear of it again.
+    if (peer.waitsOn !== entry.link) this.#point.leave(peer.nodeId);
+    peer.waitsOn = entry.link;
     const told = this.#point.meet(peer.nodeId, peer.source ?? sourceOf(entry.link), topics);
     if (!told || topics.length === 0) return this.#unwaited(peer.nodeId, told ? "it waits at no topic here" : "its source has no seat left here");
     const relays = this.#relayer !== null;
@@ -501,8 +514,12 @@ export class LinkManager {
   #met(from: Peer, peers: string[], relays: boolean): void {
     for (const nodeId of peers) {
       if (nodeId === this.#init.identity.nodeId || !this.#meetings.met(nodeId, from.nodeId, relays)) continue;
-      if (this.#peers.get(nodeId)?.primary) continue;
-      this.connect({ nodeId }).catch(() => {});
+      const known = this.#peers.get(nodeId);
+      if (known?.primary) continue;
+      // A peer dialled in vain (it was away) is there now, perhaps a new process: dialled at once over a fresh session.
+      this.#hubPath?.renew(nodeId);
+      if (known && this.#introductions.admit(from.nodeId, undefined, { nodeId })) this.#queue.hurry(known);
+      this.connect({ nodeId }, "advertised", { by: from.nodeId }).catch(() => {});
     }
   }
 

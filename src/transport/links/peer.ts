@@ -46,6 +46,8 @@ export class Peer {
   member = false;
   /** Where its first link came from (links/sources.ts): fresh peers are displaced from the source holding the most. */
   source: string | undefined;
+  /** The link its last `meet` came by, at this instance as a rendezvous: a meet on another starts its wait afresh. */
+  waitsOn: Link | undefined;
   /** When a link to it last closed, or when it was filed if none ever did: the eviction order among the absent. */
   absentSince = Date.now();
   /** When the state last changed, or when the peer was filed. */

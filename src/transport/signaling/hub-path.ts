@@ -95,6 +95,14 @@ export class HubPath {
     session.secure!.send(new TextEncoder().encode(JSON.stringify(message)));
   }
 
+  /**
+   * The peer is back (a rendezvous just met it, perhaps a new process): the session with it may be the old process's,
+   * whose frames the new one cannot open, so the next message opens a fresh one.
+   */
+  renew(peer: string): void {
+    this.#secured.get(peer)?.link.close("the peer is back: a fresh session");
+  }
+
   close(): void {
     if (this.#sweep) clearInterval(this.#sweep);
     for (const session of this.#all()) session.link.close("shutting down");
