@@ -18,7 +18,7 @@ import { Reach, type ReachAnswer, type ReachPorts } from "./reach.ts";
 import { secureChannel } from "../secure/channel.ts";
 import { LinkHealth } from "./health.ts";
 import { sourceOf } from "./sources.ts";
-import { displaced, RANKS, rankOf, type Rank } from "./standing.ts";
+import { RANKS, Ranks } from "./standing.ts";
 import { Peer, type PeerLink } from "./peer.ts";
 import { LINK_MANAGER_DEFAULTS, type LinkManagerInit, type LinkManagerSettings, type LinkStatus } from "./settings.ts";
 
@@ -27,8 +27,6 @@ import { LINK_MANAGER_DEFAULTS, type LinkManagerInit, type LinkManagerSettings, 
 const RELAYED_PER_SECOND = 20;
 /** `meet`s a peer may send a second: each may tell every peer at its topics of it. */
 const MEETS_PER_SECOND = 1;
-/** Peers the owner named, remembered at most (the oldest go first). */
-const MAX_NAMED = 256;
 
 /**
  * Keeps, per peer, one link on every tier that works: the best one that has carried a ping is the primary and carries
@@ -64,8 +62,8 @@ export class LinkManager {
   readonly #relayer: CircuitRelay | null;
   /** Dial-backs: asked of peers, and done for them. */
   readonly #reach: Reach;
-  /** Peers the owner named (`--peer`, an invite): the highest rank in a full table. */
-  readonly #named = new Set<string>();
+  /** Who keeps a place in a full table (links/standing.ts). */
+  readonly #ranks: Ranks;
   /** What each introducer may have this instance dial. */
   readonly #introductions = new Introductions();
   /** Per rendezvous of ours, when we last said `meet` there, and the timer of the next one. */
@@ -104,10 +102,7 @@ export class LinkManager {
     this.#reach = new Reach({
       dialBack: init.dialBack,
       send: (nodeId, message) => wire.control(nodeId, message),
-      about: (nodeId) => {
-        const peer = this.#peers.get(nodeId);
-        return { source: peer?.source, ranked: peer !== undefined && this.#rank(peer) !== "fresh" && this.#rank(peer) !== "waiting" };
-      },
+      about: (nodeId) => ({ source: this.#peers.get(nodeId)?.source, ranked: this.#ranks.ranked(nodeId) }),
     });
     this.#relayer = init.relay
       ? new CircuitRelay({ wire, allowed: (from, to) => this.#point.together(from, to), sourceOf: (nodeId) => this.#peers.get(nodeId)?.source, limits: init.relayLimits })
@@ -118,6 +113,8 @@ export class LinkManager {
     // A rendezvous's clients hold seats, leaving room in the table for others (links/standing.ts).
     const seats = Math.max(1, this.#init.maxPeers - 16);
     this.#point = new MeetingPoint({ seats, waitMs: this.#init.waitMs, ended: (nodeId, why) => this.#unwaited(nodeId, why) });
+    const ours = (nodeId: string) => this.#meetings.topics(nodeId) !== undefined;
+    this.#ranks = new Ranks({ standing: init.standing, ours, waiting: (nodeId) => this.#point.waits(nodeId) });
     this.signaling = init.signaling ?? new SignalRouter();
     this.signaling.useLinks((nodeId, message) => this.#signalOverLink(nodeId, message));
     this.#frames = new RateLimiter({ perSecond: this.#init.framesPerSecond, burst: 2 * this.#init.framesPerSecond });
@@ -242,7 +239,7 @@ export class LinkManager {
   checkReach(ports: ReachPorts): Promise<ReachAnswer[]> {
     // Those of the highest rank first (ours and the named, then members, authors): a stranger's word counts for nothing.
     const direct = [...this.#peers.values()].filter((p) => this.#direct(p.nodeId));
-    const order = (p: Peer) => -RANKS.indexOf(this.#rank(p));
+    const order = (p: Peer) => -RANKS.indexOf(this.#ranks.of(p.nodeId));
     return this.#reach.ask(direct.sort((x, y) => order(x) - order(y)).map((p) => p.nodeId), ports);
   }
 
@@ -259,9 +256,7 @@ export class LinkManager {
 
   /** The owner named this peer (`--peer`, an invite): it keeps its place in a full table before any other. */
   named(nodeId: string): void {
-    this.#named.delete(nodeId);
-    this.#named.add(nodeId);
-    if (this.#named.size > MAX_NAMED) this.#named.delete(this.#named.values().next().value!);
+    this.#ranks.name(nodeId);
   }
 
   /** Drops a peer: closes its links, stops dialling it, and frees its place. It may link again later as a newcomer. */
@@ -309,8 +304,7 @@ export class LinkManager {
   #addPeer(nodeId: string): Peer | null {
     if (this.#peers.size >= this.#init.maxPeers) {
       // The Map keeps insertion order: oldest first, as `displaced` takes them.
-      const seats = [...this.#peers.values()].map((peer) => ({ peer, rank: this.#rank(peer), linked: peer.links().length > 0, absentSince: peer.absentSince, source: peer.source }));
-      const victim = displaced(seats);
+      const victim = this.#ranks.displaced(this.#peers.values());
       if (!victim) {
         this.#log(`not linking to ${nodeId}: already linked to the most peers allowed (${this.#init.maxPeers}), each of rank`);
         return null;
@@ -320,12 +314,6 @@ export class LinkManager {
     const peer = new Peer(nodeId);
     this.#peers.set(nodeId, peer);
     return peer;
-  }
-
-  /** The peer's rank in a full table (links/standing.ts). */
-  #rank(peer: Peer): Rank {
-    const named = this.#named.has(peer.nodeId) || this.#meetings.topics(peer.nodeId) !== undefined;
-    return rankOf({ named, vouched: this.#init.standing?.(peer.nodeId) ?? null, waiting: this.#point.waits(peer.nodeId) });
   }
 
   /** Runs the secure handshake on a fresh link, dialled (`expected` set) or accepted: the far end's proven id and the sealed link. */
@@ -501,7 +489,7 @@ export class LinkManager {
   /** A peer no longer waits here: unless it is kept for more than waiting (a member, ours, named), it is unlinked. */
   #unwaited(nodeId: string, why: string): void {
     const peer = this.#peers.get(nodeId);
-    if (peer && !peer.member && !this.keeps(nodeId) && !this.#named.has(nodeId)) this.forget(nodeId, `shares no room and waits here no more: ${why}`);
+    if (peer && !peer.member && !this.keeps(nodeId) && !this.#ranks.named(nodeId)) this.forget(nodeId, `shares no room and waits here no more: ${why}`);
   }
 
   /** Ends the waits here that were not renewed; says again where we wait at our rendezvous, well before ours end. */

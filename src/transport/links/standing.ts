@@ -52,3 +52,48 @@ export function displaced<T extends Seat>(seats: readonly T[]): T | undefined {
   const most = Math.max(0, ...counts.values());
   return fresh.find((s) => counts.get(s.source) === most);
 }
+
+/** Peers the owner named, remembered at most (the oldest go first). */
+const MAX_NAMED = 256;
+
+export interface RanksInit {
+  /** What storage and replication say of a peer. @default nothing */
+  standing?: StandingOf;
+  /** Whether the peer is a rendezvous of ours (which the owner gave, or an invite named). */
+  ours: (nodeId: string) => boolean;
+  /** Whether the peer waits at a topic here, in a seat (meeting.ts). */
+  waiting: (nodeId: string) => boolean;
+}
+
+/** The link manager's view of ranks: the peers the owner named, and each peer's rank from all it knows. */
+export class Ranks {
+  readonly #named = new Set<string>();
+
+  constructor(private readonly init: RanksInit) {}
+
+  /** The owner named this peer (`--peer`, an invite). */
+  name(nodeId: string): void {
+    this.#named.delete(nodeId);
+    this.#named.add(nodeId);
+    if (this.#named.size > MAX_NAMED) this.#named.delete(this.#named.values().next().value!);
+  }
+
+  named(nodeId: string): boolean {
+    return this.#named.has(nodeId) || this.init.ours(nodeId);
+  }
+
+  of(nodeId: string): Rank {
+    return rankOf({ named: this.named(nodeId), vouched: this.init.standing?.(nodeId) ?? null, waiting: this.init.waiting(nodeId) });
+  }
+
+  /** Whether the peer's word counts (a reach answer): named, a private room's member, an author. */
+  ranked(nodeId: string): boolean {
+    return RANKS.indexOf(this.of(nodeId)) > RANKS.indexOf("waiting");
+  }
+
+  /** Whom a newcomer displaces from a full table of `peers` (oldest first), with its rank; undefined when none. */
+  displaced<P extends { nodeId: string; absentSince: number; source: string | undefined; links(): unknown[] }>(peers: Iterable<P>) {
+    const seats = [...peers].map((peer) => ({ peer, rank: this.of(peer.nodeId), linked: peer.links().length > 0, absentSince: peer.absentSince, source: peer.source }));
+    return displaced(seats);
+  }
+}
