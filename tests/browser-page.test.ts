@@ -17,11 +17,19 @@ const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch:
 const NARROW = { viewport: { width: 320, height: 640 }, isMobile: true, hasTouch: true };
 const LONG_ROOM = "a-room-whose-name-is-as-long-as-a-room-name-may-be-sixty-four-ch"; // 64 characters
 const LONG_NAME = "someone-with-a-really-long-display-name-that-never-seems-to-endx"; // 64 characters
+/** A room of as long a name that is not here, and one the owner left. */
+const MISSING_ROOM = `${LONG_ROOM.slice(0, -1)}x`;
+const LEFT_ROOM = `${LONG_ROOM.slice(0, -1)}y`;
 
 async function send(instance: Instance, room: string, peer_id: string, text: string) {
   const res = await fetch(`${instance.http}/send`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ room, peer_id, text }) });
   expect(res.status).toBe(200);
   return (await res.json()) as { id: string; timestamp: number };
+}
+/** Leaves `room` on `instance`, keeping its history, as its owner's Leave does. */
+async function leave(instance: Instance, room: string) {
+  const res = await fetch(`${instance.http}/rooms/${room}/leave`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "", redirect: "manual" });
+  expect(res.status).toBe(303);
 }
 const history = async (instance: Instance, room: string) =>
   (await (await fetch(`${instance.http}/history?room=${room}`)).json()) as { text: string; peer_id: string; origin: string }[];
@@ -317,12 +325,82 @@ describe.skipIf(!hasChromium)("the page as people use it", () => {
       };
     });
 
+  /**
+   * What sticks out of a viewport `width` wide, sideways, as "tag.class" lines. The page clips what does (html and body),
+   * so its scroll width alone would not tell, and a phone's browser zooms out to show it all. Inside a box that scrolls
+   * or clips (a name cut with an ellipsis, the message list), that box is what counts; what is not shown (a closed menu) is not.
+   */
+  const outside = (p: Page, width: number) =>
+    p.evaluate((width: number) => {
+      const d = (globalThis as PageGlobal).document;
+      const w = globalThis as PageGlobal;
+      const held = (el: any) => {
+        for (let up = el.parentElement; up && up !== d.body; up = up.parentElement) if (w.getComputedStyle(up).overflowX !== "visible") return true;
+        return false;
+      };
+      return [...d.body.querySelectorAll("*")]
+        .filter((el: any) => {
+          const r = el.getBoundingClientRect();
+          return el.checkVisibility() && r.width > 0 && r.height > 0 && (r.left < -1 || r.right > width + 1) && !held(el);
+        })
+        .map((el: any) => `${el.tagName.toLowerCase()}${el.classList.length > 0 ? `.${[...el.classList].join(".")}` : ""}`);
+    }, width);
+
+  /** The room's head: its name, its menus' buttons and the phone's links that overlap one another or stand outside it. */
+  const headProblems = (p: Page) =>
+    p.evaluate(() => {
+      const d = (globalThis as PageGlobal).document;
+      const head = d.querySelector(".chat-head");
+      const box = head.getBoundingClientRect();
+      const parts = [...head.querySelectorAll(".room-name, .room-tools > details > summary, .phone-nav a")]
+        .map((el: any) => ({ name: el.textContent.trim().slice(0, 12), r: el.getBoundingClientRect() }))
+        .filter(({ r }) => r.width > 0);
+      const problems: string[] = [];
+      if (head.scrollWidth > head.clientWidth) problems.push("the head scrolls sideways");
+      for (const [i, a] of parts.entries()) {
+        if (a.r.left < box.left - 0.5 || a.r.right > box.right + 0.5 || a.r.top < box.top - 0.5 || a.r.bottom > box.bottom + 0.5) problems.push(`${a.name} outside the head`);
+        for (const b of parts.slice(i + 1)) {
+          if (a.r.left < b.r.right - 0.5 && b.r.left < a.r.right - 0.5 && a.r.top < b.r.bottom - 0.5 && b.r.top < a.r.bottom - 0.5) problems.push(`${a.name} over ${b.name}`);
+        }
+      }
+      return { problems, menus: parts.length, height: Math.round(box.height) };
+    });
+
+  /** Posts a form from the page, as a page without its script does (a send to a room not joined here, say). */
+  async function postFrom(p: Page, action: string, fields: Record<string, string>) {
+    await Promise.all([
+      p.waitForURL((url) => url.pathname === action),
+      p.evaluate(
+        ({ action, fields }) => {
+          const d = (globalThis as PageGlobal).document;
+          const form = d.createElement("form");
+          form.method = "post";
+          form.action = action;
+          for (const [name, value] of Object.entries(fields)) form.append(Object.assign(d.createElement("input"), { type: "hidden", name, value }));
+          d.body.append(form);
+          form.submit();
+        },
+        { action, fields },
+      ),
+    ]);
+  }
+
   test(
-    "layouts from 320 px to a desktop, with a 64-character room and person name: no sideways scroll, names end in an ellipsis with the full one on hover",
+    "layouts from 320 px to a desktop, with a 64-character room and person name: no sideways scroll, names end in an ellipsis with the full one on hover; the room's head with all its menus, the Name menu, a member's node and a member who left; the question for a room not here and the page of a room left, each with a send kept",
     async () => {
-      const a = own(await startInstance({ args: ["--name", LONG_NAME, "--room", LONG_ROOM] }));
+      const a = own(await startInstance({ args: ["--name", LONG_NAME, "--room", LONG_ROOM, "--room", LEFT_ROOM] }));
       await send(a, LONG_ROOM, LONG_NAME, `a link https://example.com/${"a".repeat(300)} and a word ${"b".repeat(300)}`);
+      // A member of another instance with a name as long, who wrote and then left the room: its node's start and "left the room" beside its name.
+      const b = own(await startInstance({ args: ["--name", LONG_NAME.replace("someone", "another"), "--room", LONG_ROOM, "--peer", a.http] }));
+      await send(b, LONG_ROOM, "bob", "hello before I go");
+      await waitFor(async () => (await history(a, LONG_ROOM)).some((m) => m.text === "hello before I go"), 15_000, "bob's message at alice");
+      await leave(b, LONG_ROOM);
+      await waitFor(async () => (await (await fetch(`${a.http}/rooms/${LONG_ROOM}/members`)).text()).includes("presence-left"), 15_000, "bob shown as having left");
+      // A room the owner left, its history kept.
+      await send(a, LEFT_ROOM, LONG_NAME, "kept");
+      await leave(a, LEFT_ROOM);
       for (const [label, options] of [["320 px", NARROW], ["390 px", PHONE], ["desktop", DESKTOP]] as const) {
+        const width = options.viewport.width;
         for (const colorScheme of ["light", "dark"] as const) {
           const p = await page({ ...options, colorScheme });
           // The landing page of a guest's invite, and the room.
@@ -336,6 +414,73 @@ describe.skipIf(!hasChromium)("the page as people use it", () => {
           for (const [what, c] of [["heading", room.heading], ["room list", room.roomInList], ["member", room.member]] as const) {
             expect({ label, what, ellipsis: c?.ellipsis, title: c?.title.replace(/^#/, "") }).toEqual({ label, what, ellipsis: true, title: what === "member" ? LONG_NAME : LONG_ROOM });
           }
+          expect({ label, outside: await outside(p, width) }).toEqual({ label, outside: [] });
+          // The head holds every menu (Search, Alerts, Name, Files, Leave) and, on a phone, the panels' links: none over another.
+          const head = await headProblems(p);
+          expect({ label, problems: head.problems, menus: head.menus }).toEqual({ label, problems: [], menus: width < 760 ? 9 : 6 });
+          // The other member: its node's start whole on one line, in small muted type, and that it left, apart from those online.
+          const other = await p.locator("#members li.presence-left").evaluate((li: any) => {
+            const w = globalThis as PageGlobal;
+            const mark = li.querySelector(".node-mark");
+            const name = li.querySelector(".member-name");
+            const style = w.getComputedStyle(mark);
+            const dot = w.getComputedStyle(li.querySelector(".dot"));
+            const muted = li.appendChild(w.document.createElement("span"));
+            muted.style.color = "var(--muted)";
+            const mutedColor = w.getComputedStyle(muted).color;
+            muted.remove();
+            return {
+              markOneLine: mark.getBoundingClientRect().height < parseFloat(style.fontSize) * 2,
+              markWhole: mark.scrollWidth <= mark.clientWidth + 1 && mark.getBoundingClientRect().right <= li.getBoundingClientRect().right + 0.5,
+              markSmaller: parseFloat(style.fontSize) < parseFloat(w.getComputedStyle(name).fontSize),
+              markMuted: style.color === mutedColor,
+              nameClipped: name.scrollWidth > name.clientWidth,
+              dotHollow: dot.backgroundColor === "rgba(0, 0, 0, 0)",
+            };
+          });
+          expect({ label, ...other }).toEqual({ label, markOneLine: true, markWhole: true, markSmaller: true, markMuted: true, nameClipped: true, dotHollow: true });
+          // Each menu of the head, opened in turn, is on screen whole.
+          for (const menu of await p.locator(".room-tools > details > summary").all()) {
+            await menu.click();
+            expect({ label, menu: await menu.textContent(), outside: await outside(p, width) }).toEqual({ label, menu: await menu.textContent(), outside: [] });
+            await p.keyboard.press("Escape");
+          }
+          // The Name menu: its box and Save side by side.
+          await p.locator("details.rename summary").click();
+          const rename = await p.locator(".rename-form").evaluate((form: any) => {
+            const input = form.querySelector('input[name="name"]').getBoundingClientRect();
+            const save = form.querySelector("button").getBoundingClientRect();
+            return { sideBySide: Math.abs(input.bottom - save.bottom) < 2 && save.left >= input.right };
+          });
+          expect({ label, ...rename, outside: await outside(p, width) }).toEqual({ label, sideBySide: true, outside: [] });
+          await p.keyboard.press("Escape");
+
+          // A room not here: the question, whole (the name it asks about is read in full), and its two choices.
+          await p.goto(`${a.http}/?room=${MISSING_ROOM}`);
+          expect(await p.locator("h1").textContent()).toBe(`There is no room #${MISSING_ROOM} here`);
+          const question = () =>
+            p.evaluate(() => {
+              const d = (globalThis as PageGlobal).document;
+              const h1 = d.querySelector("h1");
+              const buttons = [...d.querySelectorAll("form.choices button")].map((b: any) => b.getBoundingClientRect());
+              return { headingWhole: h1.scrollWidth <= h1.clientWidth, choices: buttons.length, sameRow: buttons.length === 2 && Math.abs(buttons[0].top - buttons[1].top) < 1 };
+            });
+          expect({ label, ...(await question()), outside: await outside(p, width) }).toEqual({ label, headingWhole: true, choices: 2, sameRow: width > 500, outside: [] });
+          // A send from an old page of it: not sent, kept to copy above the same question.
+          await postFrom(p, `/rooms/${MISSING_ROOM}/messages`, { text: "written for a room that is not here", peer_id: "" });
+          expect(await p.locator(".unsent textarea").inputValue()).toBe("written for a room that is not here");
+          expect({ label, ...(await question()), outside: await outside(p, width) }).toEqual({ label, headingWhole: true, choices: 2, sameRow: width > 500, outside: [] });
+
+          // A room left: said so, with the way back, and a send made there kept.
+          await p.goto(`${a.http}/?room=${LEFT_ROOM}`);
+          expect(await p.locator("h1").textContent()).toBe(`You left #${LEFT_ROOM}`);
+          await postFrom(p, `/rooms/${LEFT_ROOM}/messages`, { text: "written after leaving", peer_id: "" });
+          expect(await p.locator(".unsent textarea").inputValue()).toBe("written after leaving");
+          const left = await p.evaluate(() => {
+            const h1 = (globalThis as PageGlobal).document.querySelector("h1");
+            return h1.scrollWidth <= h1.clientWidth;
+          });
+          expect({ label, headingWhole: left, outside: await outside(p, width) }).toEqual({ label, headingWhole: true, outside: [] });
           await p.context().close();
         }
       }
@@ -482,13 +627,22 @@ describe.skipIf(!hasChromium)("the page as people use it", () => {
   );
 
   test(
-    "axe-core finds no serious or critical violation on the landing page, a room (with its panels open and a refused send) and search, light and dark, desktop and phone",
+    "axe-core finds no serious or critical violation on the landing page, a room (with its panels open, a refused send, a member who left and the Name menu), search, the question for a room not here and the page of a room left (each with a send kept), light and dark, desktop and phone",
     async () => {
       const { a, b } = await linkedPair("axe");
       own(a);
       own(b);
       await send(b, "axe", "bob", "hello https://example.org from bob");
       await send(a, "axe", "alice", "hi bob");
+      // A third member that comes and leaves: shown as having left, beside bob online.
+      const c = own(await startInstance({ args: ["--name", "carol", "--room", "axe", "--peer", a.http] }));
+      const members = async () => (await fetch(`${a.http}/rooms/axe/members`)).text();
+      await waitFor(async () => (await members()).includes(`data-node="${c.nodeId}"`), 15_000, "carol among the members");
+      await leave(c, "axe");
+      await waitFor(async () => (await members()).includes("presence-left"), 15_000, "carol shown as having left");
+      // A room alice left, its history kept.
+      await send(a, "gone", "alice", "kept");
+      await leave(a, "gone");
       for (const [label, options] of [["desktop", DESKTOP], ["phone", PHONE]] as const) {
         for (const colorScheme of ["light", "dark"] as const) {
           const where = `${label}, ${colorScheme}`;
@@ -505,8 +659,16 @@ describe.skipIf(!hasChromium)("the page as people use it", () => {
           await p.locator("#send textarea").press("Enter");
           await waitFor(() => p.locator("li.failed").isVisible(), 5000, "the refused send");
           await expectAccessible(p, `room with panels open and a refused send, ${where}`);
+          await p.locator("details.rename summary").click();
+          await expectAccessible(p, `room with the Name menu open, ${where}`);
           await p.goto(`${a.http}/rooms/axe/search?q=hello&peer_id=alice`);
           await expectAccessible(p, `search, ${where}`);
+          await p.goto(`${a.http}/?room=nowhere`);
+          await expectAccessible(p, `the question for a room not here, ${where}`);
+          await postFrom(p, "/rooms/nowhere/messages", { text: "kept to copy", peer_id: "" });
+          await expectAccessible(p, `the question for a room not here, with a send kept, ${where}`);
+          await postFrom(p, "/rooms/gone/messages", { text: "kept to copy", peer_id: "" });
+          await expectAccessible(p, `a room left, with a send kept, ${where}`);
           await p.context().close();
         }
       }

@@ -144,7 +144,7 @@ function Unsent({ draft }: { draft?: string }) {
 function LeftRoom({ name, draft }: NonNullable<LandingProps["leftRoom"]>) {
   return (
     <section class="card">
-      <h1 class="truncate" title={name} safe>{`You left #${name}`}</h1>
+      <h1 class="asked" safe>{`You left #${name}`}</h1>
       <p>Its history is kept on this instance. Join it again to see it and to write there; nothing comes from it until then.</p>
       <Unsent draft={draft} />
       <form method="post" action="/join" class="join">
@@ -162,7 +162,7 @@ function NoRoom({ name, roomKey, wasPrivate, why, draft }: NonNullable<LandingPr
   const cause = why === "elsewhere" ? "A link from another site led here. " : why === "program" ? "This address was opened by a program, not in a browser. " : "";
   return (
     <section class="card">
-      <h1 class="truncate" title={name} safe>{`There is no room #${name} here`}</h1>
+      <h1 class="asked" safe>{`There is no room #${name} here`}</h1>
       {cause ? <p safe>{`${cause}Nothing was joined or created.`}</p> : ""}
       <Unsent draft={draft} />
       {roomKey ? (
@@ -203,7 +203,9 @@ function NoRoom({ name, roomKey, wasPrivate, why, draft }: NonNullable<LandingPr
           </form>
         </>
       )}
-      <a href="/">Back to your rooms</a>
+      <a class="back" href="/">
+        Back to your rooms
+      </a>
     </section>
   );
 }
@@ -238,7 +240,7 @@ function LeftRooms({ left }: LandingProps) {
             </form>
             <form method="post" action={roomPath(name, "leave")} class="inline">
               <input type="hidden" name="delete" value="1" />
-              <button type="submit" class="quiet danger" aria-label={`Delete the history of ${name}`}>
+              <button type="submit" class="quiet danger" aria-label={`Delete history of ${name}`}>
                 Delete history
               </button>
             </form>

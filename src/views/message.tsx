@@ -40,7 +40,10 @@ export function instanceMark(nodeId: string, self: string): string {
  * takes another's name, is still told apart.
  */
 export function sourceOf(message: Message, names: InstanceNames, self: string): string {
-  const instance = `${instanceLabel(names, message.origin)} · ${instanceMark(message.origin, self)}`;
+  const name = names(message.origin);
+  const mark = instanceMark(message.origin, self);
+  // An instance whose name is not known here is told by its mark alone ("instance 3f9c-0a51"), not by its id twice.
+  const instance = name === undefined ? (message.origin === self ? mark : `instance ${mark}`) : `${name} · ${mark}`;
   return message.guest ? `guest at ${instance}` : instance;
 }
 

@@ -1,0 +1,26 @@
+// A message's byline beside the name anyone may type: its instance by name and by the start of its node id, which no
+// other instance can take; an instance whose name is not known here by that start alone, not by its id twice.
+import { describe, expect, it } from "bun:test";
+import type { Message } from "../src/storage/index.ts";
+import { sourceOf } from "../src/views/message.tsx";
+
+const SELF = "0f422170f1a4a9a8beb77822fe6be19f";
+const BOB = "54f26a74a1b2c3d4e5f60718293a4b5c";
+const names = (nodeId: string) => ({ [SELF]: "alice", [BOB]: "bob" })[nodeId];
+const from = (origin: string, guest = false) => ({ origin, guest }) as Message;
+
+describe("a message's byline", () => {
+  it("names a known instance and the start of its node id", () => {
+    expect(sourceOf(from(BOB), names, SELF)).toBe("bob · 54f2-6a74");
+    expect(sourceOf(from(BOB, true), names, SELF)).toBe("guest at bob · 54f2-6a74");
+  });
+
+  it("says 'this instance' for this very one", () => {
+    expect(sourceOf(from(SELF), names, SELF)).toBe("alice · this instance");
+  });
+
+  it("tells an instance whose name is not known here by the start of its node id, once", () => {
+    expect(sourceOf(from(BOB), () => undefined, SELF)).toBe("instance 54f2-6a74");
+    expect(sourceOf(from(BOB, true), () => undefined, SELF)).toBe("guest at instance 54f2-6a74");
+  });
+});
