@@ -138,9 +138,10 @@ export class Reachability {
         const witnesses = agreed || ranked.length > 0 ? ranked : said;
         return { ...witnesses[0]!, http: witnesses.some((a) => a.http), ws: witnesses.some((a) => a.ws) };
       }
-      if (!said.some((a) => a.http || a.ws)) continue;
+      // Our own dial goes to an address a peer named: only one of rank may have us try it, once a check.
+      if (!ranked.some((a) => a.http || a.ws)) continue;
       const found = await this.init.verify?.(seen, ports).catch(() => null);
-      if (found?.http) return { ...said[0]!, ...found };
+      if (found?.http) return { ...ranked[0]!, ...found };
     }
     return null;
   }

@@ -3,8 +3,10 @@
  * named. Only an address proven ours counts: the one our STUN servers see, one two peers of rank at different source
  * addresses agree on, or one where our own dial-back finds our node id; a stranger's word counts for nothing.
  */
-import { expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import { membershipTag } from "../../src/domain/rooms.ts";
+import { Reachability } from "../../src/reachability.ts";
+import type { ReachAnswer } from "../../src/transport/links/reach.ts";
 import { decodeFrame } from "../../src/transport/links/control.ts";
 import { startInstance, waitFor } from "../helpers/instance.ts";
 import { rawRogue, type RawRogue } from "../helpers/rogue.ts";
@@ -45,3 +47,40 @@ it("one member's false reach answer is not advertised, nor two strangers' that a
   expect(JSON.stringify(info.addresses)).not.toContain(FALSE);
   expect(a.output()).not.toContain(`reachable from outside at {"http":"http://${FALSE}`);
 }, 60_000);
+
+describe("what proves an address seen from outside", () => {
+  const PORTS = { http: 8080, ws: 9000 };
+  const SEEN = "203.0.113.5";
+  const answer = (by: string, source: string, ranked = true): ReachAnswer => ({ by, seen: SEEN, http: true, ws: true, source, ranked });
+
+  /** A reachability check over peers that give `answers`, with a STUN address and our own dial-back as told. */
+  async function advertised(answers: ReachAnswer[], { stun = [] as string[], verify = false } = {}) {
+    const reach = new Reachability({
+      links: { checkReach: async () => answers, onChange: () => () => {} },
+      ports: () => PORTS,
+      stunAddresses: async () => stun,
+      verify: async () => ({ http: verify, ws: verify }),
+      onAdvertised: () => {},
+      log: () => {},
+    });
+    await reach.check();
+    return reach.advertised();
+  }
+
+  it("one peer's word, alone, is not enough", async () => {
+    expect(await advertised([answer("p", "198.51.100.1")])).toEqual({});
+  });
+
+  it("two peers of rank at two addresses that agree are", async () => {
+    expect(await advertised([answer("p", "198.51.100.1"), answer("q", "198.51.100.1")])).toEqual({});
+    expect(await advertised([answer("p", "198.51.100.1"), answer("q", "198.51.100.2", false)])).toEqual({});
+    expect(await advertised([answer("p", "198.51.100.1"), answer("q", "198.51.100.2")])).toEqual({ http: `http://${SEEN}:8080`, ws: `ws://${SEEN}:9000` });
+  });
+
+  it("so is the address the STUN servers see, or our own dial-back finding us there", async () => {
+    expect(await advertised([answer("p", "198.51.100.1")], { stun: [SEEN] })).toEqual({ http: `http://${SEEN}:8080`, ws: `ws://${SEEN}:9000` });
+    expect(await advertised([answer("p", "198.51.100.1")], { verify: true })).toEqual({ http: `http://${SEEN}:8080`, ws: `ws://${SEEN}:9000` });
+    // A stranger's word has us try nothing of it.
+    expect(await advertised([answer("p", "198.51.100.1", false)], { verify: true })).toEqual({});
+  });
+});
