@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "./helpers/instance.ts";
-import { addressToward, defaultGateway } from "../src/port-mapping/gateway.ts";
+import { addressToward, defaultGateway, routingTableGateway } from "../src/port-mapping/gateway.ts";
 import { NatPmpClient } from "../src/port-mapping/nat-pmp.ts";
 import { gatewayLocation, IGD2, parseSearchAnswer, searchGateway } from "../src/port-mapping/ssdp.ts";
 
@@ -117,7 +117,7 @@ describe("NAT-PMP client", () => {
 describe("finding the router", () => {
   const answer = (location: string, st = IGD2) => `HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=120\r\nST: ${st}\r\nLocation: ${location}\r\nEXT:\r\n\r\n`;
 
-  it("reads an SSDP answer, and takes its LOCATION only as an http URL on the address it came from", () => {
+  it("reads an SSDP answer, and takes its LOCATION only as an http URL on the address it came from", async () => {
     const headers = parseSearchAnswer(answer("http://10.9.0.1:5000/rootDesc.xml"))!;
     expect(headers.get("location")).toBe("http://10.9.0.1:5000/rootDesc.xml");
     expect(parseSearchAnswer("NOTIFY * HTTP/1.1\r\nLOCATION: http://10.9.0.1/\r\n\r\n")).toBeNull();
@@ -129,7 +129,7 @@ describe("finding the router", () => {
       expect(gatewayLocation(parseSearchAnswer(text)!, from, from)).toBeNull();
     }
     // This machine's own router, if it has one, as the sender: the one shape taken, and what else is refused.
-    const router = defaultGateway();
+    const router = await defaultGateway();
     if (!router || !addressToward(router)) return console.log("no default gateway on a network of this machine: the accepted shape is not checked");
     const from = (text: string) => gatewayLocation(parseSearchAnswer(text)!, router, router)?.href ?? null;
     expect(from(answer(`http://${router}:5000/rootDesc.xml`))).toBe(`http://${router}:5000/rootDesc.xml`);
@@ -161,10 +161,10 @@ describe("finding the router", () => {
     const routes = join(dir, "route");
     const head = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";
     writeFileSync(routes, `${head}eth0\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\neth0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n`);
-    expect(defaultGateway(routes)).toBe("192.168.1.1");
+    expect(routingTableGateway(routes)).toBe("192.168.1.1");
     writeFileSync(routes, `${head}eth0\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n`);
-    expect(defaultGateway(routes)).toBeNull();
-    expect(defaultGateway(join(dir, "missing"))).toBeNull();
+    expect(routingTableGateway(routes)).toBeNull();
+    expect(routingTableGateway(join(dir, "missing"))).toBeNull();
   });
 
   it("maps to no address toward a router off our networks, a public one, or loopback", () => {

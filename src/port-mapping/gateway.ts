@@ -1,12 +1,28 @@
 /** Where this machine's router is, and which of this machine's addresses it sees. */
+import { gateway4async } from "default-gateway";
 import { readFileSync } from "node:fs";
+import { isIPv4 } from "node:net";
 import { isPrivateIp, localAddressOn } from "../addresses.ts";
 
+/** How long the system's tools may take to tell the gateway (macOS, Windows). */
+const ASK_SYSTEM_MS = 3000;
+
 /**
- * The IPv4 default gateway, read from the kernel's routing table (Linux only: elsewhere null, and NAT-PMP is not tried;
- * UPnP finds its router by itself).
+ * The IPv4 default gateway: on Linux from the kernel's routing table; elsewhere as the system's own tools tell it
+ * (default-gateway: netstat on macOS and the BSDs, WMI on Windows). Null when none can be told: then no router is asked.
  */
-export function defaultGateway(routes = "/proc/net/route"): string | null {
+export async function defaultGateway(): Promise<string | null> {
+  if (process.platform === "linux") return routingTableGateway();
+  try {
+    const { gateway } = await Promise.race([gateway4async(), Bun.sleep(ASK_SYSTEM_MS).then(() => Promise.reject(new Error("no answer")))]);
+    return isIPv4(gateway) ? gateway : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The IPv4 default gateway as Linux's routing table names it, or null. */
+export function routingTableGateway(routes = "/proc/net/route"): string | null {
   let table: string;
   try {
     table = readFileSync(routes, "utf8");

@@ -117,7 +117,7 @@ export class PortMapper {
   async #find(): Promise<Router | null> {
     const done = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(SEARCH_MS)]);
     // Only the default gateway is asked, and only its answers count: any host on the LAN can answer a search.
-    const gateway = defaultGateway();
+    const gateway = await defaultGateway();
     const local = gateway ? addressToward(gateway) : null;
     if (!gateway || !local) return null;
     const tries = [
