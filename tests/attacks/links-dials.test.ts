@@ -6,6 +6,7 @@
  */
 import { expect, it } from "bun:test";
 import { randomBytes } from "node:crypto";
+import { AddressBook, MAX_UNLINKED_ADDRESSES } from "../../src/transport/links/addresses.ts";
 import { DIAL_BUDGET } from "../../src/transport/links/introductions.ts";
 import { startInstance, waitFor } from "../helpers/instance.ts";
 import { peersOf } from "../helpers/mesh.ts";
@@ -36,3 +37,18 @@ it("a member's peers frames of invented peers make the instance dial a third par
   // Two tiers (websocket, http) per peer dialled, within the burst of one introducer.
   expect(trap.count()).toBeLessThanOrEqual(2 * DIAL_BUDGET.burst + 4);
 }, 30_000);
+
+it("a peer never linked keeps only a few addresses, whoever names them; the user's own still count", () => {
+  const book = new AddressBook("n".repeat(32));
+  const named: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const ws = `ws://192.0.2.${i}:9000`;
+    book.learn({ ws }, "advertised");
+    named.push(ws);
+  }
+  const kept = named.filter((ws) => !book.novel({ ws }));
+  expect(kept.length).toBeLessThanOrEqual(MAX_UNLINKED_ADDRESSES);
+  // What the user gives is always taken.
+  book.learn({ http: "http://198.51.100.9:8080" }, "given");
+  expect(book.novel({ http: "http://198.51.100.9:8080" })).toBe(false);
+});
