@@ -554,7 +554,8 @@ export class Node {
 
   /** The display name of the instance with node id `nodeId`, when known here. */
   instanceName(nodeId: string): string | undefined {
-    return nodeId === this.id ? this.name : this.#replicator?.peerInfo(nodeId)?.name;
+    // A member not linked now goes by the name it had when last linked, as the members panel shows it.
+    return nodeId === this.id ? this.name : (this.#replicator?.peerInfo(nodeId)?.name ?? this.#storage.peers.name(nodeId));
   }
 
   /** Calls `listener` with every message stored from now on; returns the function that stops it. */

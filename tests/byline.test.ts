@@ -24,3 +24,22 @@ describe("a message's byline", () => {
     expect(sourceOf(from(BOB, true), () => undefined, SELF)).toBe("guest at instance 54f2-6a74");
   });
 });
+
+describe("a byline of a member no longer linked", () => {
+  it("keeps the name the member had when last linked, as the members panel does", async () => {
+    const { startInstance, waitFor } = await import("./helpers/instance.ts");
+    const { send, waitForCount, waitForLink } = await import("./helpers/mesh.ts");
+    await using a = await startInstance({ args: ["--transports", "websocket", "--room", "lobby", "--name", "alice"] });
+    await using b = await startInstance({ args: ["--transports", "websocket", "--room", "lobby", "--name", "bob", "--peer", a.http] });
+    await waitForLink(a, b);
+    await send(b, "lobby", "from bob");
+    await waitForCount(a, "lobby", 1);
+    const mark = `${b.nodeId.slice(0, 4)}-${b.nodeId.slice(4, 8)}`;
+    const page = async () => (await fetch(`${a.http}/?room=lobby`)).text();
+    expect(await page()).toContain(`bob · ${mark}`);
+    // b leaves the room: a unlinks it (they share no room), and its messages keep its name.
+    await fetch(`${b.http}/rooms/lobby/leave`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "", redirect: "manual" });
+    await waitFor(async () => !(await (await fetch(`${a.http}/peers`)).json() as { node_id: string }[]).some((p) => p.node_id === b.nodeId), 15_000, "a forgot b");
+    expect(await page()).toContain(`bob · ${mark}`);
+  }, 40_000);
+});

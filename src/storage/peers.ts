@@ -80,6 +80,11 @@ export class PeerStore {
     return true;
   }
 
+  /** The name the peer last said it has, if it is known here. */
+  name(nodeId: string): string | undefined {
+    return this.#one.get(nodeId)?.name;
+  }
+
   /** Notes that the peer was there at `at` (its last link closed then). */
   seen(nodeId: string, at: number): void {
     this.#seen.run(at, nodeId);
