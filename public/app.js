@@ -76,10 +76,30 @@
   /** The list is laid out from the bottom (column-reverse): 0 is the newest message, negative is further up. */
   const atBottom = (el) => Math.abs(el.scrollTop) < 40;
 
+  /**
+   * Of two messages of one author with one sequence number (the author signed two: members keep one everywhere and
+   * send it again under a new stamp), only the one stamped last stays in the list.
+   */
+  const dropReplaced = (list) => {
+    const kept = new Map();
+    for (const item of list.querySelectorAll(":scope > li.msg[data-origin][data-seq]")) {
+      const key = `${item.dataset.origin}/${item.dataset.seq}`;
+      const other = kept.get(key);
+      if (!other) {
+        kept.set(key, item);
+        continue;
+      }
+      const older = Number(other.dataset.stamp) < Number(item.dataset.stamp) ? other : item;
+      older.remove();
+      kept.set(key, older === other ? item : other);
+    }
+  };
+
   const tidy = () => {
     localize(document);
     const list = messages();
     if (!list) return;
+    dropReplaced(list);
     redrawDays(list);
     if (list.querySelector(":scope > li.msg")) list.querySelector(":scope > li.empty-room")?.remove();
   };

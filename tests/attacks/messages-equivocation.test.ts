@@ -4,9 +4,11 @@
  * carry a digest of each author's messages), keep the one with the lower hash everywhere, and flag the author.
  */
 import { createHash } from "node:crypto";
+import { rmSync } from "node:fs";
 import { describe, expect, it } from "bun:test";
 import { signMessage } from "../../src/sync/signatures.ts";
 import type { WireMessage } from "../../src/sync/frames.ts";
+import { hasChromium, launch, openRoom as openPage } from "../helpers/browser.ts";
 import { startInstance, waitFor, type Instance } from "../helpers/instance.ts";
 import { waitForLink } from "../helpers/mesh.ts";
 import { openRoom, rogueIdentity, startRogue } from "../helpers/rogue.ts";
@@ -87,6 +89,32 @@ describe("an author that signs two messages with one sequence number", () => {
     for (const at of [a, b]) {
       expect((await rows(at)).map((m) => m.text).sort()).toEqual([kept, "the same to both"].sort());
       expect((await rows(at)).every((m) => m.conflicting === true)).toBe(true);
+    }
+  }, 30_000);
+});
+
+describe.skipIf(!hasChromium)("an open page, when a conflicting message replaces one it shows", () => {
+  it("shows only the message kept, in place of the one replaced", async () => {
+    await using a = await startInstance({ args: lobby });
+    const { rogue, sign } = await equivocator(a);
+    await using _ = rogue;
+    const x = sign(1, "version x");
+    const y = sign(1, "version y");
+    const [loser, winner] = lower(x, y) === x ? [y, x] : [x, y];
+    const { context, dir } = await launch();
+    try {
+      const page = await context.newPage();
+      await openPage(page, a.http, "lobby", "owner");
+      rogue.send(a, { type: "messages", messages: [loser] });
+      await page.waitForSelector(`li.msg[data-origin="${rogue.id}"] >> text=${loser.text}`);
+      rogue.send(a, { type: "messages", messages: [winner] });
+      await page.waitForSelector(`li.msg[data-origin="${rogue.id}"] >> text=${winner.text}`);
+      const shown = await page.locator(`li.msg[data-origin="${rogue.id}"][data-seq="1"]`).allInnerTexts();
+      expect(shown).toHaveLength(1);
+      expect(shown[0]).toContain(winner.text);
+    } finally {
+      await context.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
 });
