@@ -47,7 +47,8 @@ function expectNoUnhandled(instance: Instance): void {
 describe("member fuzz", () => {
   it(`hostile frames from members for ${SECONDS} s (seed ${SEED}): both instances stay up and still replicate`, async () => {
     console.log(`member fuzz: seed ${SEED}, ${SECONDS} s`);
-    await using a = await startInstance({ args: [...WS, "--room", "lobby"] });
+    // The instance under fire also relays (--relay): control messages reach the rendezvous and relay code too.
+    await using a = await startInstance({ args: ["--transports", "websocket,relay", "--relay", "--room", "lobby"] });
     await using b = await startInstance({ args: [...WS, "--room", "lobby", "--peer", a.http] });
     await waitForLink(a, b);
     await send(a, "lobby", "before the fuzz");
