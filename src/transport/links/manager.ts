@@ -475,10 +475,13 @@ export class LinkManager {
   #meet(peer: Peer, entry: PeerLink, topics: string[]): void {
     if (!this.#meets.take(peer.nodeId)) return;
     // A peer back on a new link (it restarted, say) before its old one was seen to close: those waiting hear of it again.
+    const waited = this.#point.waits(peer.nodeId);
     if (peer.waitsOn !== entry.link) this.#point.leave(peer.nodeId);
     peer.waitsOn = entry.link;
     const told = this.#point.meet(peer.nodeId, peer.source ?? sourceOf(entry.link), topics);
-    if (!told || topics.length === 0) return this.#unwaited(peer.nodeId, told ? "it waits at no topic here" : "its source has no seat left here");
+    if (topics.length === 0) return this.#unwaited(peer.nodeId, "it waits at no topic here");
+    // Refused a seat: one that waited here loses it and is unlinked; a newcomer is left to replication's rule (its hello may not have come yet).
+    if (!told) return waited ? this.#unwaited(peer.nodeId, "its source has no seat left here") : undefined;
     const relays = this.#relayer !== null;
     for (const other of told.tell) {
       const via = this.#direct(other);
