@@ -5,7 +5,7 @@ import { RoomConflictError, type Node } from "../node.ts";
 import type { Message } from "../storage/index.ts";
 import type { RoomAccess } from "./access.ts";
 import { ClientBudget } from "./budgets.ts";
-import { HttpError, messageBodyParser, type GuestLimit } from "./http.ts";
+import { HttpError, jsonObject, messageBodyParser, type GuestLimit } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 import { KeyField, PeerIdField, RoomField, TextField, wholeNumber } from "./schemas.ts";
 
@@ -43,17 +43,6 @@ export function createRoom(node: Node, name: string, isPrivate: boolean) {
 /** Messages as /history shows them: each file with the bytes of it held here (`have`). */
 function withHeldFiles(node: Node, messages: Message[]) {
   return messages.map((m) => (m.files ? { ...m, files: node.files.held(m.files, m.room) } : m));
-}
-
-function jsonObject(text: string): unknown {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "body is not valid JSON");
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "body must be a JSON object");
-  return body;
 }
 
 /** The JSON API of the contract: /send, /history, /peers, /rooms, /healthz (whose `name` is the display name, never the host's). */

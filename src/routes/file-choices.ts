@@ -10,7 +10,7 @@ import { FileId, FileSettings, formatBytes } from "../domain/files.ts";
 import { isDisplayName, isRoomName } from "../domain/names.ts";
 import { roomHref } from "../views/links.ts";
 import type { RoomAccess } from "./access.ts";
-import { HttpError, readText } from "./http.ts";
+import { HttpError, jsonObject, readText } from "./http.ts";
 import type { AppOptions } from "./options.ts";
 import { PageName, PageRoom } from "./schemas.ts";
 
@@ -36,14 +36,7 @@ function megabytes(form: URLSearchParams, name: string, what: string): number | 
 function askedSettings(text: string, json: boolean, current: FileSettings): FileSettings {
   let asked: Record<string, unknown>;
   if (json) {
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new HttpError(400, "body is not valid JSON");
-    }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "body must be a JSON object");
-    asked = body as Record<string, unknown>;
+    asked = jsonObject(text) as Record<string, unknown>;
   } else {
     const form = new URLSearchParams(text);
     asked = {

@@ -74,3 +74,15 @@ export function internalError(error: unknown): Response {
 export function htmlResponse(body: string, status = 200): Response {
   return new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8" } });
 }
+
+/** A request body that must be a JSON object: the object, or 400 saying what it is instead. */
+export function jsonObject(text: string): unknown {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "body is not valid JSON");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "body must be a JSON object");
+  return body;
+}
