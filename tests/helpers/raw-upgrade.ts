@@ -14,20 +14,26 @@ export interface RawUpgrade {
   end: () => void;
 }
 
-/** Sends a WebSocket upgrade for `url` from `localAddress`; resolves with the answer's status (101 when upgraded). */
-export function rawUpgrade(url: string, { localAddress = "127.0.0.1", headers = {} }: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<RawUpgrade> {
+/** The bytes of a WebSocket upgrade request for `url`, with `headers` besides the upgrade's own. */
+export function upgradeRequest(url: string, headers: Record<string, string> = {}, key = "dGhlIHNhbXBsZSBub25jZQ=="): string {
   const { hostname, port, pathname, search } = new URL(url);
-  const request = [
+  return [
     `GET ${pathname}${search} HTTP/1.1`,
     `Host: ${hostname}:${port}`,
     "Upgrade: websocket",
     "Connection: Upgrade",
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    `Sec-WebSocket-Key: ${key}`,
     "Sec-WebSocket-Version: 13",
     ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
     "",
     "",
   ].join("\r\n");
+}
+
+/** Sends a WebSocket upgrade for `url` from `localAddress`; resolves with the answer's status (101 when upgraded). */
+export function rawUpgrade(url: string, { localAddress = "127.0.0.1", headers = {} }: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<RawUpgrade> {
+  const { hostname, port } = new URL(url);
+  const request = upgradeRequest(url, headers);
   return new Promise((resolve, reject) => {
     let text = "";
     let closed = false;

@@ -8,6 +8,7 @@ import { connect, type Socket } from "node:net";
 import { DialRefusedError } from "../../src/transport/errors.ts";
 import type { Link, PeerAddress, Transport } from "../../src/transport/link.ts";
 import { WebSocketLink } from "../../src/transport/websocket/link.ts";
+import { upgradeRequest } from "./raw-upgrade.ts";
 
 const CONTINUATION = 0x0;
 const BINARY = 0x2;
@@ -101,17 +102,8 @@ class FrameReader {
 
 /** Opens a WebSocket to `url` from `localAddress`; rejects unless the server upgrades it. */
 export function dialFrom(url: string, localAddress: string, signal?: AbortSignal): Promise<Link> {
-  const { hostname, port, pathname, search } = new URL(url);
-  const request = [
-    `GET ${pathname}${search} HTTP/1.1`,
-    `Host: ${hostname}:${port}`,
-    "Upgrade: websocket",
-    "Connection: Upgrade",
-    `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}`,
-    "Sec-WebSocket-Version: 13",
-    "",
-    "",
-  ].join("\r\n");
+  const { hostname, port } = new URL(url);
+  const request = upgradeRequest(url, {}, randomBytes(16).toString("base64"));
   return new Promise((resolve, reject) => {
     let head = Buffer.alloc(0);
     const socket = connect({ host: hostname, port: Number(port), localAddress }, () => socket.write(request));
