@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ensureBuilt } from "../helpers/build.ts";
 import { tempDir, waitFor } from "../helpers/instance.ts";
 import { createNatLab, labUnavailable, type Site } from "../helpers/nat-lab.ts";
-import { netnsUnavailable, reachPanel, startHosted, tierOf, type HostedInstance } from "../helpers/netns.ts";
+import { netnsUnavailable, reachPanel, startHosted, tierOf, type HostedInstance, type TestHost } from "../helpers/netns.ts";
 
 const unavailable = netnsUnavailable() ?? labUnavailable(true, true);
 if (unavailable) console.log(`port mapping lab tests skipped: ${unavailable}`);
@@ -24,18 +24,20 @@ async function panelSays(at: HostedInstance, text: string, what: string, site: S
 const flags = (peer: string) => ["--room", ROOM, "--transports", "websocket,http", "--lan-addr", "127.255.255.255", "--peer", peer];
 
 describe.skipIf(unavailable !== null)("port mapping, in a lab of NATs", () => {
-  it("both behind cone NATs, A's router speaks UPnP IGD, both told only of a public C: the router forwards A's ports, A advertises that address, B links to A there over websocket, and the forwards go when A stops", async () => {
-    await using lab = await createNatLab({ publics: 1, sites: [{ nat: "cone", portMapping: "upnp" }, { nat: "cone" }], coturn: true });
+  it("both behind cone NATs, A's router speaks UPnP IGD, both told only of public C and D: the router forwards A's ports, A advertises that address, B links to A there over websocket, and the forwards go when A stops", async () => {
+    await using lab = await createNatLab({ publics: 2, sites: [{ nat: "cone", portMapping: "upnp" }, { nat: "cone" }], coturn: true });
     const [siteA, siteB] = lab.sites as [Site, Site];
-    const hostC = lab.publics[0]!;
+    const [hostC, hostD] = lab.publics as [TestHost, TestHost];
     const stun = lab.coturn!.stun;
     const peerC = `http://${hostC.ip}:8080`;
     await using c = await startHosted(hostC, ["--room", ROOM, "--transports", "websocket,http", "--lan-addr", "127.255.255.255", "--name", "C"], { stun });
-    const a = await startHosted(siteA.hosts[0]!, [...flags(peerC), "--name", "A"], { stun });
+    // Two public peers at two addresses: one peer's word that A is reached there is not enough (issue 22).
+    await using _d = await startHosted(hostD, ["--room", ROOM, "--transports", "websocket,http", "--lan-addr", "127.255.255.255", "--name", "D"], { stun });
+    const a = await startHosted(siteA.hosts[0]!, [...flags(peerC), "--peer", `http://${hostD.ip}:8080`, "--name", "A"], { stun });
     try {
       await panelSays(a, `The router at ${siteA.lanGateway} (UPnP IGD) forwards ${siteA.publicIp}:8080 here (WebSocket :9000).`, "A's panel naming the mapping", siteA);
       expect(siteA.mappedPorts().sort()).toEqual([8080, 9000]);
-      // C dials A back through the forwards: the address is checked, not only the router's word.
+      // C and D dial A back through the forwards: the address is checked, not only the router's word.
       await panelSays(a, `Reachable from the internet at http://${siteA.publicIp}:8080`, "A's panel saying it is reached from outside", siteA);
       await using b = await startHosted(siteB.hosts[0]!, [...flags(peerC), "--name", "B"], { stun });
       // B hears of A from C with the address A advertises: the only one of A's that a TCP dial from B's network reaches.
@@ -50,13 +52,14 @@ describe.skipIf(unavailable !== null)("port mapping, in a lab of NATs", () => {
     expect(siteA.mapperLog()).toMatch(/removing redirect rule port 8080/);
   }, 90_000);
 
-  it("A's router speaks only NAT-PMP: the router forwards A's ports, C reaches A there, the forwards go when A stops; with --port-mapping off it is not asked", async () => {
-    await using lab = await createNatLab({ publics: 1, sites: [{ nat: "cone", portMapping: "nat-pmp" }], coturn: true });
+  it("A's router speaks only NAT-PMP: the router forwards A's ports, C and D reach A there, the forwards go when A stops; with --port-mapping off it is not asked", async () => {
+    await using lab = await createNatLab({ publics: 2, sites: [{ nat: "cone", portMapping: "nat-pmp" }], coturn: true });
     const siteA = lab.sites[0]!;
-    const hostC = lab.publics[0]!;
+    const [hostC, hostD] = lab.publics as [TestHost, TestHost];
     const stun = lab.coturn!.stun;
     const peerC = `http://${hostC.ip}:8080`;
     await using c = await startHosted(hostC, ["--room", ROOM, "--transports", "websocket,http", "--lan-addr", "127.255.255.255", "--name", "C"], { stun });
+    await using _d = await startHosted(hostD, ["--room", ROOM, "--transports", "websocket,http", "--lan-addr", "127.255.255.255", "--name", "D"], { stun });
     {
       await using off = await startHosted(siteA.hosts[0]!, [...flags(peerC), "--name", "A", "--port-mapping", "off"], { stun });
       await panelSays(off, "Port mapping is off (--port-mapping off).", "the panel saying port mapping is off", siteA);
@@ -64,7 +67,7 @@ describe.skipIf(unavailable !== null)("port mapping, in a lab of NATs", () => {
       expect(siteA.mappedPorts()).toEqual([]);
       expect(siteA.mapperLog()).not.toMatch(/NAT-PMP port mapping request/);
     }
-    const a = await startHosted(siteA.hosts[0]!, [...flags(peerC), "--name", "A"], { stun });
+    const a = await startHosted(siteA.hosts[0]!, [...flags(peerC), "--peer", `http://${hostD.ip}:8080`, "--name", "A"], { stun });
     try {
       await panelSays(a, `(NAT-PMP) forwards ${siteA.publicIp}:8080 here (WebSocket :9000).`, "A's panel naming the mapping", siteA);
       expect(siteA.mappedPorts().sort()).toEqual([8080, 9000]);
