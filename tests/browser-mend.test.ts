@@ -1,11 +1,11 @@
 // What a new user met in the page (issue 22), in Chromium against real instances: a pasted text over the limit, alerts
 // on a page that may not notify, the opened search hit and the room's menus, an invite refused, the landing page's
 // checkbox, the room in view never badged, a draft typed just before a reload, and a notification that opens its room.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { expectAccessible } from "./helpers/axe.ts";
-import { CHROMIUM_ARGS, hasChromium, launch, openRoom, type PageGlobal } from "./helpers/browser.ts";
+import { browserSuite, CHROMIUM_ARGS, hasChromium, launch, openRoom, type PageGlobal } from "./helpers/browser.ts";
 import { startInstance, waitFor, type Instance } from "./helpers/instance.ts";
 
 if (!hasChromium) console.log("page tests skipped: /usr/bin/chromium is missing (apt-get install -y chromium)");
@@ -25,17 +25,7 @@ const history = async (instance: Instance, room: string) => (await (await fetch(
 const texts = (p: Page) => p.locator("#messages li.msg .text").allTextContents();
 
 describe.skipIf(!hasChromium)("what a new user met in the page", () => {
-  let browser: Browser;
-  let profile: string;
-  const contexts: BrowserContext[] = [];
-  const instances: Instance[] = [];
-  const context = async (options: Parameters<Browser["newContext"]>[0] = DESKTOP) => {
-    const c = await browser.newContext(options);
-    contexts.push(c);
-    return c;
-  };
-  const page = async (options?: Parameters<Browser["newContext"]>[0]) => (await context(options)).newPage();
-  const own = (i: Instance) => (instances.push(i), i);
+  const { context, page, own, keep } = browserSuite(DESKTOP, TIMEOUT);
   const alice = async (...rooms: string[]) => own(await startInstance({ args: ["--name", "alice", ...rooms.flatMap((r) => ["--room", r])] }));
   /** Bob's instance in `rooms`, linked to `to` (and its page's members panel says so). */
   const bobLinkedTo = async (to: Instance, ...rooms: string[]) => {
@@ -43,19 +33,6 @@ describe.skipIf(!hasChromium)("what a new user met in the page", () => {
     await waitFor(async () => ((await (await fetch(`${to.http}/peers`)).json()) as { state: string }[]).some((p) => p.state === "connected"), 15_000, "the two to link");
     return b;
   };
-
-  beforeAll(async () => {
-    const launched = await launch(DESKTOP);
-    profile = launched.dir;
-    browser = launched.context.browser()!;
-    contexts.push(launched.context);
-  }, TIMEOUT);
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    for (const i of instances) await i[Symbol.asyncDispose]().catch(() => {});
-    rmSync(profile, { recursive: true, force: true });
-  }, TIMEOUT);
 
   test(
     "a pasted 20,000-character text is kept whole; the counter says it is 3,616 over, and 'Send the first part' sends up to a word boundary and keeps the rest",
@@ -108,7 +85,7 @@ describe.skipIf(!hasChromium)("what a new user met in the page", () => {
       const port = new URL(a.http).port;
       // The instance as a LAN name reaches it: not https, not localhost, so the browser gives no notifications.
       const lan = await launch({ ...DESKTOP, args: [...CHROMIUM_ARGS, "--host-resolver-rules=MAP lan-box.test 127.0.0.1"] });
-      contexts.push(lan.context);
+      keep(lan.context);
       try {
         const p = await lan.context.newPage();
         await openRoom(p, `http://lan-box.test:${port}`, "lan", "alice");

@@ -2,11 +2,10 @@
 // back, sends with their state (pending, sent, delivered, failed and retried once), news from rooms not in view, people,
 // layouts from 320 px with long names, input limits, the page without JavaScript, leaving and searching, and axe-core
 // on the main views in light and dark, desktop and phone.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import { describe, expect, test } from "bun:test";
+import type { Browser, Page } from "playwright-core";
 import { expectAccessible } from "./helpers/axe.ts";
-import { hasChromium, launch, openRoom, type PageGlobal } from "./helpers/browser.ts";
+import { browserSuite, hasChromium, openRoom, type PageGlobal } from "./helpers/browser.ts";
 import { startInstance, waitFor, type Instance } from "./helpers/instance.ts";
 
 if (!hasChromium) console.log("page tests skipped: /usr/bin/chromium is missing (apt-get install -y chromium)");
@@ -55,30 +54,7 @@ async function linkedPair(room: string, extra: string[] = []) {
 }
 
 describe.skipIf(!hasChromium)("the page as people use it", () => {
-  let browser: Browser;
-  let profile: string;
-  const contexts: BrowserContext[] = [];
-  const instances: Instance[] = [];
-  const context = async (options: Parameters<Browser["newContext"]>[0] = DESKTOP) => {
-    const c = await browser.newContext(options);
-    contexts.push(c);
-    return c;
-  };
-  const page = async (options?: Parameters<Browser["newContext"]>[0]) => (await context(options)).newPage();
-  const own = (i: Instance) => (instances.push(i), i);
-
-  beforeAll(async () => {
-    const launched = await launch(DESKTOP);
-    profile = launched.dir;
-    browser = launched.context.browser()!;
-    contexts.push(launched.context);
-  }, TIMEOUT);
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    for (const i of instances) await i[Symbol.asyncDispose]().catch(() => {});
-    rmSync(profile, { recursive: true, force: true });
-  }, TIMEOUT);
+  const { context, page, own } = browserSuite(DESKTOP, TIMEOUT);
 
   /** Alice's instance alone in `room` with `lines` messages ("line 0"…) in it, and her page open on it. */
   async function alone(room: string, { lines = 0, options = DESKTOP }: { lines?: number; options?: Parameters<Browser["newContext"]>[0] } = {}) {

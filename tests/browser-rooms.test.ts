@@ -1,11 +1,11 @@
 // Rooms, names, guests and presence as people meet them in the page (issue 22), in Chromium against real instances:
 // the Back button to a room left, a typo in the address, the owner's name through the landing page and "Join again",
 // members that link, stop and leave while the page is open (with a Connection opened), and two guests of one name.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { CHROMIUM, CHROMIUM_ARGS, hasChromium, launch, type PageGlobal } from "./helpers/browser.ts";
+import { chromium, type Page } from "playwright-core";
+import { browserSuite, CHROMIUM, CHROMIUM_ARGS, hasChromium, type PageGlobal } from "./helpers/browser.ts";
 import { startInstance, tempDir, waitFor, type Instance } from "./helpers/instance.ts";
 import { createTestLan, netnsUnavailable, startHosted, type TestHost } from "./helpers/netns.ts";
 
@@ -33,29 +33,7 @@ async function live(page: Page, room: string, go: () => Promise<unknown>) {
 }
 
 describe.skipIf(!hasChromium)("rooms, names and presence in the page", () => {
-  let browser: Browser;
-  let profile: string;
-  const contexts: BrowserContext[] = [];
-  const instances: Instance[] = [];
-  const own = (i: Instance) => (instances.push(i), i);
-  const page = async () => {
-    const c = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    contexts.push(c);
-    return c.newPage();
-  };
-
-  beforeAll(async () => {
-    const launched = await launch();
-    profile = launched.dir;
-    browser = launched.context.browser()!;
-    contexts.push(launched.context);
-  }, TIMEOUT);
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    for (const i of instances) await i[Symbol.asyncDispose]().catch(() => {});
-    rmSync(profile, { recursive: true, force: true });
-  }, TIMEOUT);
+  const { page, own } = browserSuite({ viewport: { width: 1280, height: 800 } }, TIMEOUT);
 
   test(
     "a private room left with its history: Back, a send from the page and an old link say so, and 'Join again' brings it back",

@@ -1,8 +1,8 @@
 /** Chromium for the page's tests: launched headless from Debian's package, and a room opened with its stream live. */
-import { expect } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
-import { chromium, type Page } from "playwright-core";
-import { tempDir } from "./instance.ts";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { tempDir, type Instance } from "./instance.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const hasChromium = existsSync(CHROMIUM);
@@ -50,4 +50,36 @@ export async function openRoom(page: Page, base: string, room: string, peerId: s
   expect(res?.status()).toBe(200);
   await page.waitForFunction(() => (globalThis as PageGlobal).htmx !== undefined);
   expect((await live).status()).toBe(200);
+}
+
+export type ContextOptions = Parameters<Browser["newContext"]>[0];
+
+/**
+ * One Chromium for a describe block: launched before its tests; every context it hands out (or is given to `keep`) and
+ * every instance given to `own` is closed after them, and the profile removed.
+ */
+export function browserSuite(defaults: ContextOptions = {}, timeoutMs = 60_000) {
+  let browser: Browser;
+  let profile: string;
+  const contexts: BrowserContext[] = [];
+  const instances: Instance[] = [];
+  beforeAll(async () => {
+    const launched = await launch(defaults);
+    profile = launched.dir;
+    browser = launched.context.browser()!;
+    contexts.push(launched.context);
+  }, timeoutMs);
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    for (const i of instances) await i[Symbol.asyncDispose]().catch(() => {});
+    rmSync(profile, { recursive: true, force: true });
+  }, timeoutMs);
+  const keep = (c: BrowserContext) => (contexts.push(c), c);
+  const context = async (options: ContextOptions = defaults) => keep(await browser.newContext(options));
+  return {
+    context,
+    keep,
+    page: async (options?: ContextOptions) => (await context(options)).newPage(),
+    own: <T extends Instance>(instance: T) => (instances.push(instance), instance),
+  };
 }
