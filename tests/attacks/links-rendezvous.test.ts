@@ -6,12 +6,12 @@
  * a client waiting at a topic holds a seat (a share per source) that fresh identities cannot take; and a wait lasts
  * only while it is renewed.
  */
-import { afterEach, describe, expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { rendezvousTopic } from "../../src/domain/rooms.ts";
-import { LinkManager, type LinkManagerInit } from "../../src/transport/links/index.ts";
-import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
+import { MemoryNetwork } from "../../src/transport/memory/index.ts";
 import { startInstance, waitFor } from "../helpers/instance.ts";
+import { memoryManagers } from "../helpers/memory-managers.ts";
 import { peersOf, waitForLink } from "../helpers/mesh.ts";
 import { rawRogue, rogueIdentity, startRogue, type Rogue } from "../helpers/rogue.ts";
 
@@ -99,19 +99,7 @@ describe("a rendezvous", () => {
 });
 
 describe("a wait at a rendezvous", () => {
-  const managers: LinkManager[] = [];
-  afterEach(async () => {
-    await Promise.all(managers.splice(0).map((m) => m.close()));
-  });
-  const FAST: Partial<LinkManagerInit> = { pingIntervalMs: 50, deadAfterMs: 1000, retryMinMs: 100, retryMaxMs: 400, dialTimeoutMs: 1000 };
-
-  async function manager(net: MemoryNetwork, name: string, init: Partial<LinkManagerInit> = {}) {
-    const identity = rogueIdentity();
-    const m = new LinkManager({ identity, transports: [memoryTransport(net, name)], ...FAST, ...init });
-    await m.start();
-    managers.push(m);
-    return { m, id: identity.nodeId, name };
-  }
+  const manager = memoryManagers();
 
   it("lasts only while it is said again: one meet does not keep a peer linked for good", async () => {
     const net = new MemoryNetwork();

@@ -4,11 +4,11 @@
  * authors of messages held here, then those waiting at a rendezvous here, then fresh ones; a newcomer takes the place of
  * an absent peer or of the oldest fresh one (from the source holding the most), never of a linked peer of rank.
  */
-import { afterEach, describe, expect, it } from "bun:test";
-import { LinkManager, type LinkManagerInit } from "../../src/transport/links/index.ts";
+import { describe, expect, it } from "bun:test";
 import type { Vouched } from "../../src/transport/links/standing.ts";
-import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
+import { MemoryNetwork } from "../../src/transport/memory/index.ts";
 import { startInstance, waitFor } from "../helpers/instance.ts";
+import { memoryManagers } from "../helpers/memory-managers.ts";
 import { peersOf, send, waitForCount, waitForLink } from "../helpers/mesh.ts";
 import { openRoom, rogueIdentity, startRogue, type Rogue } from "../helpers/rogue.ts";
 
@@ -46,20 +46,7 @@ describe("a full peer table", () => {
 });
 
 describe("the ranks of peers", () => {
-  const managers: LinkManager[] = [];
-  afterEach(async () => {
-    await Promise.all(managers.splice(0).map((m) => m.close()));
-  });
-
-  const FAST: Partial<LinkManagerInit> = { pingIntervalMs: 50, deadAfterMs: 1000, retryMinMs: 100, retryMaxMs: 400, dialTimeoutMs: 1000 };
-
-  async function manager(net: MemoryNetwork, name: string, init: Partial<LinkManagerInit> = {}) {
-    const identity = rogueIdentity();
-    const m = new LinkManager({ identity, transports: [memoryTransport(net, name)], ...FAST, ...init });
-    await m.start();
-    managers.push(m);
-    return { m, id: identity.nodeId, name };
-  }
+  const manager = memoryManagers();
 
   it("a newcomer displaces the oldest fresh peer, never a named one, a private room's member or an author", async () => {
     const net = new MemoryNetwork();
