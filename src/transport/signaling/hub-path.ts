@@ -13,10 +13,13 @@ const ENVELOPE_TYPE = "e-goat-session";
 const IDLE_CLOSE_MS = 60_000;
 const OPEN_TIMEOUT_MS = 5000;
 /**
- * Sessions others may have open with us at once, handshakes included: in all, and per source (a hub member, or the
- * linked peer that passes a session on), fairly (../fair-shares.ts). Sessions a source may open a second.
+ * Sessions others may have under way with us at once (until their handshake proves the far end): in all, and per
+ * source (a hub member, or the linked peer that passes a session on), fairly (../fair-shares.ts). Sessions a source may
+ * open a second.
  */
 const INCOMING = { total: 64, share: 8 };
+/** Proven sessions others opened with us, kept at most: past it, the one unused longest closes. */
+const MAX_PROVEN_INCOMING = 256;
 const OPENED_PER_SECOND = 5;
 
 /** One secured session with another instance: its frames travel through a hub or a common peer, sealed end to end. */
@@ -215,6 +218,14 @@ export class HubPath {
     void this.#secure(session, false).catch(() => {});
   }
 
+  /** Of the proven sessions others opened, `session`'s peer keeps only it, and all of them together a bounded number. */
+  #keepNewest(session: Session): void {
+    for (const other of this.#incoming.values()) if (other !== session && other.peer === session.peer && other.secure) other.link.close("the peer opened a newer session");
+    const proven = [...this.#incoming.values()].filter((s) => s.secure);
+    if (proven.length <= MAX_PROVEN_INCOMING) return;
+    proven.reduce((a, b) => (b.lastUsed < a.lastUsed ? b : a)).link.close("unused longest of too many sessions");
+  }
+
   /** Gives a session another instance opened a place, within its source's rate and share; else closes it. */
   #admit(source: string, session: Session): boolean {
     if (this.#opened.take(source) && this.#places.take(source, session)) return true;
@@ -265,6 +276,11 @@ export class HubPath {
       throw new DialError(`a hub member claimed to be ${session.peer} but is ${nodeId}`);
     }
     session.secure = link;
+    // A place was held while the far end proved itself: a proven session holds none (else a peer met again and again
+    // through one carrier would use up that carrier's share with sessions it finished). Of the sessions it opened, only
+    // its newest stays: the far end sends on that one.
+    this.#places.release(session);
+    if (!initiator) this.#keepNewest(session);
     // Messages go out on the newest session; an older one (both sides may open one at once) still delivers until idle.
     this.#secured.set(session.peer, session);
     link.onFrame((frame) => {
