@@ -18,7 +18,7 @@ const OPEN_TIMEOUT_MS = 5000;
  * open a second.
  */
 const INCOMING = { total: 64, share: 8 };
-/** Proven sessions others opened with us, kept at most: past it, the one unused longest closes. */
+/** Proven sessions others opened with us, kept at most (each also closes when idle): past it, the one unused longest closes. */
 const MAX_PROVEN_INCOMING = 256;
 const OPENED_PER_SECOND = 5;
 
@@ -218,9 +218,11 @@ export class HubPath {
     void this.#secure(session, false).catch(() => {});
   }
 
-  /** Of the proven sessions others opened, `session`'s peer keeps only it, and all of them together a bounded number. */
-  #keepNewest(session: Session): void {
-    for (const other of this.#incoming.values()) if (other !== session && other.peer === session.peer && other.secure) other.link.close("the peer opened a newer session");
+  /**
+   * Keeps the proven sessions others opened to a bounded number, closing the one unused longest. (Not only a peer's
+   * newest: the two sides may not agree which is newest, and the far end sends on the one it finished last.)
+   */
+  #bound(): void {
     const proven = [...this.#incoming.values()].filter((s) => s.secure);
     if (proven.length <= MAX_PROVEN_INCOMING) return;
     proven.reduce((a, b) => (b.lastUsed < a.lastUsed ? b : a)).link.close("unused longest of too many sessions");
@@ -277,10 +279,9 @@ export class HubPath {
     }
     session.secure = link;
     // A place was held while the far end proved itself: a proven session holds none (else a peer met again and again
-    // through one carrier would use up that carrier's share with sessions it finished). Of the sessions it opened, only
-    // its newest stays: the far end sends on that one.
+    // through one carrier would use up that carrier's share with sessions it finished).
     this.#places.release(session);
-    if (!initiator) this.#keepNewest(session);
+    if (!initiator) this.#bound();
     // Messages go out on the newest session; an older one (both sides may open one at once) still delivers until idle.
     this.#secured.set(session.peer, session);
     link.onFrame((frame) => {
