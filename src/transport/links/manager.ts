@@ -506,9 +506,16 @@ export class LinkManager {
     for (const nodeId of peers) {
       if (nodeId === this.#init.identity.nodeId || !this.#meetings.met(nodeId, from.nodeId, relays)) continue;
       const known = this.#peers.get(nodeId);
-      if (known?.primary) continue;
-      // A peer dialled in vain (it was away) is there now, perhaps a new process: dialled at once over a fresh session.
+      // A peer met again may be a new process (it restarted): the session with its old one is of no use, and a fresh
+      // one is opened for the next message.
       this.#hubPath?.renew(nodeId);
+      // Linked still, perhaps over the old process's link, not yet seen to be dead: wanted from now on, so it is dialled
+      // again (through here) once that link ends. Only peers waiting before a newcomer hear of it: nobody else would.
+      if (known?.primary) {
+        known.dials = true;
+        continue;
+      }
+      // A peer dialled in vain (it was away) is there now, perhaps a new process: dialled at once over a fresh session.
       if (known && this.#introductions.admit(from.nodeId, undefined, { nodeId })) this.#queue.hurry(known);
       this.connect({ nodeId }, "advertised", { by: from.nodeId }).catch(() => {});
     }
