@@ -1,7 +1,7 @@
-import { broadcastAddresses, isWildcard, localAddressOn, publicHost, urlHost } from "./addresses.ts";
+import { broadcastAddresses, isWildcard, localAddressOn, publicHost, urlHost } from "./util/ip.ts";
 import type { Config } from "./config.ts";
 import { advertisable } from "./domain/urls.ts";
-import { LanDiscovery } from "./discovery.ts";
+import { LanDiscovery } from "./reach/lan-discovery.ts";
 import type { AdvertisedAddresses } from "./sync/frames.ts";
 import { httpTransport, type HttpTransport } from "./transport/http/index.ts";
 import { lanTransport, type LanTransport } from "./transport/lan/index.ts";
@@ -14,7 +14,7 @@ import { SignalRouter } from "./transport/signaling/router.ts";
 import { WebRtcLibraryLoader, webrtcTransport } from "./transport/webrtc/index.ts";
 import { WebRtcHelper } from "./transport/webrtc/remote-library.ts";
 import { rtcConfig } from "./transport/webrtc/ice.ts";
-import { resolvePeer } from "./sync/bootstrap.ts";
+import { resolvePeer } from "./reach/peer-url.ts";
 import type { DialBack } from "./transport/links/reach.ts";
 import type { StandingOf } from "./transport/links/standing.ts";
 import { websocketTransport, type WebSocketTransport } from "./transport/websocket/index.ts";
@@ -51,7 +51,7 @@ export interface NetworkInit {
   webrtcHelper: string[];
   /** Where this instance answered from outside, which it advertises instead of its own addresses. @default none */
   outside?: () => Partial<AdvertisedAddresses>;
-  /** What storage and replication say of a peer, for its rank in a full peer table (src/standing.ts). @default nothing */
+  /** What storage and replication say of a peer, for its rank in a full peer table (src/rooms/standing.ts). @default nothing */
   standing?: StandingOf;
   log: (line: string) => void;
 }

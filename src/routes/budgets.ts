@@ -5,7 +5,7 @@
  * addresses of its prefix is still one guest.
  */
 import type { Server } from "bun";
-import { RateLimiter, type RateLimitInit } from "../rate-limit.ts";
+import { RateLimiter, type RateLimitInit } from "../util/rate-limit.ts";
 import { clientOf, type Client, type ClientAddressOf } from "./client.ts";
 import { HttpError } from "./http.ts";
 import { sourceKey } from "../util/ip.ts";

@@ -1,5 +1,5 @@
 import type { Server } from "bun";
-import { isLoopback } from "../addresses.ts";
+import { isLoopback } from "../util/ip.ts";
 
 /** Where a request came from; tests that drive the app with `app.handle` pass their own. */
 export type ClientAddressOf = (request: Request, server: Server<unknown> | null | undefined) => string | undefined;

@@ -10,8 +10,8 @@ import { Elysia, t } from "elysia";
 import { Readable } from "node:stream";
 import { isInlineImage, MAX_FILES_PER_MESSAGE, type FileRef } from "../domain/files.ts";
 import { isRoomName, MAX_TEXT_LENGTH } from "../domain/names.ts";
-import { QuotaError, type QuotaCharge } from "../guest-quota.ts";
-import { DiskFullError } from "../room-files.ts";
+import { QuotaError, type QuotaCharge } from "../rooms/guest-quota.ts";
+import { DiskFullError } from "../rooms/files.ts";
 import { FileTooLargeError } from "../storage/files.ts";
 import type { RoomAccess } from "./access.ts";
 import { ClientBudget, guestKey, type GuestLimit } from "./budgets.ts";
@@ -125,7 +125,7 @@ export class Uploads {
     if (!request.body) throw new HttpError(400, "file is required");
     const fields: UploadFields = page ? { room: page.room, peer_id: page.peerId } : {};
     const files: FileRef[] = [];
-    // A guest's bytes count against its quota and its room's as they come (src/guest-quota.ts).
+    // A guest's bytes count against its quota and its room's as they come (src/rooms/guest-quota.ts).
     const quota: { charge: QuotaCharge | null } = { charge: null };
     let parser: busboy.Busboy;
     try {

@@ -1,5 +1,5 @@
-import type { PortMappingState } from "../port-mapping/index.ts";
-import type { ReachState } from "../reachability.ts";
+import type { PortMappingState } from "../reach/port-mapping/index.ts";
+import type { ReachState } from "../reach/reachability.ts";
 import type { Server } from "bun";
 import type { Invite } from "../domain/rooms.ts";
 import type { GuestBudget, GuestRateInit } from "./budgets.ts";

@@ -1,7 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 import type { Server } from "bun";
 import { renderSVG } from "uqr";
-import { urlHost } from "../addresses.ts";
+import { urlHost } from "../util/ip.ts";
 import { isRoomName } from "../domain/names.ts";
 import { inviteUrl } from "../domain/rooms.ts";
 import type { JoinedRoom } from "../node.ts";

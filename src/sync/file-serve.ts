@@ -5,7 +5,7 @@
  * never queues behind more than that; requests wait (in a bounded queue) until the link drains.
  */
 import type { FileManifest } from "../storage/files.ts";
-import { RateLimiter } from "../rate-limit.ts";
+import { RateLimiter } from "../util/rate-limit.ts";
 import { memoryValve } from "../util/memory.ts";
 import { encodeFrame, encodeFrameParts } from "./codec.ts";
 import { LIMITS, type Frame, type WantFrame } from "./frames.ts";

@@ -1,5 +1,5 @@
 import { LIMITS } from "./frames.ts";
-import { RateLimiter } from "../rate-limit.ts";
+import { RateLimiter } from "../util/rate-limit.ts";
 
 /**
  * New authors one peer may bring into a room that holds half its places or more: a burst, then a rate. A room less

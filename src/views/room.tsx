@@ -1,9 +1,9 @@
 /** @jsxImportSource @kitajs/html */
-import { urlHost } from "../addresses.ts";
+import { urlHost } from "../util/ip.ts";
 import { MAX_TEXT_LENGTH } from "../domain/names.ts";
 import type { PeerStatus, RoomActivity } from "../node.ts";
 import type { Tier } from "../domain/tiers.ts";
-import type { PortMappingState } from "../port-mapping/index.ts";
+import type { PortMappingState } from "../reach/port-mapping/index.ts";
 import type { Message } from "../storage/index.ts";
 import type { FileSettings } from "../domain/files.ts";
 import { FileSettingsMenu } from "./file.tsx";

@@ -6,7 +6,7 @@
  */
 import { expect, it } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { AddressBook, MAX_UNLINKED_ADDRESSES } from "../../src/transport/links/addresses.ts";
+import { AddressBook, MAX_UNLINKED_ADDRESSES } from "../../src/transport/links/address-book.ts";
 import { DIAL_BUDGET } from "../../src/transport/links/introductions.ts";
 import { startInstance, waitFor } from "../helpers/instance.ts";
 import { peersOf } from "../helpers/mesh.ts";

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "bun:test";
 import { membershipTag } from "../../src/domain/rooms.ts";
-import { Reachability } from "../../src/reachability.ts";
+import { Reachability } from "../../src/reach/reachability.ts";
 import type { ReachAnswer } from "../../src/transport/links/reach.ts";
 import { decodeFrame } from "../../src/transport/links/control.ts";
 import { startInstance, waitFor } from "../helpers/instance.ts";

@@ -1,6 +1,6 @@
-// A `--peer` URL is asked again who answers there while its instance is not linked (src/sync/bootstrap.ts).
+// A `--peer` URL is asked again who answers there while its instance is not linked (src/reach/peer-url.ts).
 import { expect, it } from "bun:test";
-import { RECHECK_EVERY_MS } from "../../src/sync/bootstrap.ts";
+import { RECHECK_EVERY_MS } from "../../src/reach/peer-url.ts";
 import { startInstance } from "../helpers/instance.ts";
 import { send, waitForCount, waitForLink } from "../helpers/mesh.ts";
 import { deadTcpPort } from "../helpers/ports.ts";

@@ -3,7 +3,7 @@
 // direct, relayed-through-TURN and relayed-through-a-rendezvous paths also after an outage longer than every idle timeout.
 import { describe, expect, it } from "bun:test";
 import { waitFor } from "../helpers/instance.ts";
-import { DROP_AFTER } from "../../src/transport/links/addresses.ts";
+import { DROP_AFTER } from "../../src/transport/links/address-book.ts";
 import { createNatLab, labUnavailable, type Lab } from "../helpers/nat-lab.ts";
 import { netnsUnavailable, reachPanel, startHosted, startRestartable, tierOf, type HostedInstance, type RestartableHosted, type TestHost } from "../helpers/netns.ts";
 

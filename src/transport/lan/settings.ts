@@ -1,4 +1,4 @@
-import { isLoopback } from "../../addresses.ts";
+import { isLoopback } from "../../util/ip.ts";
 import { MAX_FRAME_BYTES, MAX_QUEUED_BYTES } from "../limits.ts";
 import type { BeaconInfo } from "./beacon.ts";
 import { isWireId, MAX_HEADER_BYTES, MAX_UDP_PAYLOAD, TAG_BYTES } from "./wire.ts";

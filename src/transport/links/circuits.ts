@@ -6,7 +6,7 @@
  * A relayed link ranks below every direct tier; the link manager closes it once a direct one carries the data.
  */
 import { randomBytes } from "node:crypto";
-import { RateLimiter } from "../../rate-limit.ts";
+import { RateLimiter } from "../../util/rate-limit.ts";
 import { BaseLink } from "../base-link.ts";
 import { DialError, DialRefusedError, LinkClosedError, TransportClosedError } from "../errors.ts";
 import type { FrameData, Link, PeerAddress, Transport } from "../link.ts";

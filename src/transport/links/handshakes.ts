@@ -6,7 +6,7 @@
  * handshake whose first message is overdue closes (`firstMessageMs`), and a first message seen before is refused
  * before any key work (the channel's FirstMessages).
  */
-import { RateLimiter } from "../../rate-limit.ts";
+import { RateLimiter } from "../../util/rate-limit.ts";
 import { FairShares } from "../fair-shares.ts";
 import type { Link } from "../link.ts";
 import { FirstMessages } from "../secure/replays.ts";

@@ -2,11 +2,11 @@
  * What one introducer can make this instance dial. Peers are introduced by others (a member's `peers` frame, a
  * rendezvous's `met`, a LAN beacon) and name their own addresses (a hello); every address so named is dialled, so
  * without a budget one member could have this instance connect to a third party's port hundreds of times a second.
- * Each introducer (a node id; a LAN beacon's sender, in src/discovery.ts) may have DIAL_BUDGET.burst peers or new
+ * Each introducer (a node id; a LAN beacon's sender, in src/reach/lan-discovery.ts) may have DIAL_BUDGET.burst peers or new
  * addresses dialled at once, then `perMinute`; what the owner gave (`--peer`, invites, known peers) is not counted.
- * A peer not yet linked has at most a few addresses dialled whoever names them (addresses.ts).
+ * A peer not yet linked has at most a few addresses dialled whoever names them (address-book.ts).
  */
-import { RateLimiter } from "../../rate-limit.ts";
+import { RateLimiter } from "../../util/rate-limit.ts";
 import type { PeerAddress } from "../link.ts";
 import type { Peer } from "./peer.ts";
 

@@ -5,7 +5,7 @@
  * then passes signaling sessions between such peers (manager.ts `#relay`), and only between peers that wait at a
  * common topic.
  */
-import { RateLimiter } from "../../rate-limit.ts";
+import { RateLimiter } from "../../util/rate-limit.ts";
 import { FairShares } from "../fair-shares.ts";
 
 /** Topics one peer may wait at on one rendezvous: one per room. */

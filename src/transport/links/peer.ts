@@ -1,6 +1,6 @@
 import { TIER_PRIORITY, type Tier } from "../../domain/tiers.ts";
 import type { Link, NodeAddress } from "../link.ts";
-import { AddressBook } from "./addresses.ts";
+import { AddressBook } from "./address-book.ts";
 import type { LinkHealth } from "./health.ts";
 
 /** A link whose far end proved its node id in the handshake, with its health. */

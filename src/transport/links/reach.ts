@@ -5,7 +5,7 @@
  * at most once a minute per asker, and checks that the asker's node id answers there. Asked again sooner from the same
  * address (an instance that restarted), it says what it found last time.
  */
-import { RateLimiter } from "../../rate-limit.ts";
+import { RateLimiter } from "../../util/rate-limit.ts";
 import type { ControlMessage } from "./control.ts";
 
 export interface ReachPorts {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { RateLimiter } from "../../rate-limit.ts";
+import { RateLimiter } from "../../util/rate-limit.ts";
 import { DialError, DialRefusedError, DialTimeoutError, messageOf } from "../errors.ts";
 import { FairShares } from "../fair-shares.ts";
 import type { Link, NodeAddress } from "../link.ts";

@@ -1,6 +1,6 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { DISPLAY_NAME_RULE, isDisplayName, isRoomName, ROOM_RULE } from "../../domain/names.ts";
-import { RateLimiter } from "../../rate-limit.ts";
+import { RateLimiter } from "../../util/rate-limit.ts";
 import { jsonError } from "../../util/http.ts";
 import type { Routed } from "../websocket/routed-server.ts";
 import { SourceSlots, type ReleaseSlot } from "../source-slots.ts";

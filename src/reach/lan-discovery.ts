@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { beaconTag, type RoomRef } from "./domain/rooms.ts";
-import { RateLimiter } from "./rate-limit.ts";
-import { sourceKey } from "./util/ip.ts";
-import type { AdvertisedAddresses } from "./sync/frames.ts";
-import type { BeaconInfo } from "./transport/lan/index.ts";
-import type { NodeAddress } from "./transport/link.ts";
+import { beaconTag, type RoomRef } from "../domain/rooms.ts";
+import { RateLimiter } from "../util/rate-limit.ts";
+import { sourceKey } from "../util/ip.ts";
+import type { AdvertisedAddresses } from "../sync/frames.ts";
+import type { BeaconInfo } from "../transport/lan/index.ts";
+import type { NodeAddress } from "../transport/link.ts";
 
 /** What discovery needs of the instance: its rooms (with their keys), and a way to link to an instance it heard of. */
 export interface DiscoveredBy {

@@ -9,7 +9,7 @@
  * and port, no redirect is followed, every answer is read within a cap and checked before it is used.
  */
 import { isIPv4 } from "node:net";
-import { fetchOutside, type BoundedAnswer } from "../util/outbound.ts";
+import { fetchOutside, type BoundedAnswer } from "../../util/outbound.ts";
 
 export const WAN_IP_CONNECTION = "urn:schemas-upnp-org:service:WANIPConnection:2";
 /** A router's description or SOAP answer is a few KiB. */

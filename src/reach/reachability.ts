@@ -6,10 +6,10 @@
  * see, or two peers of rank (links/standing.ts) at different source addresses must agree on it, or our own dial-back
  * must find our node id there.
  */
-import { isPrivateIp, urlHost } from "./addresses.ts";
-import type { AdvertisedAddresses } from "./sync/frames.ts";
-import type { Tier } from "./domain/tiers.ts";
-import type { ReachAnswer, ReachPorts } from "./transport/links/reach.ts";
+import { isPrivateIp, urlHost } from "../util/ip.ts";
+import type { AdvertisedAddresses } from "../sync/frames.ts";
+import type { Tier } from "../domain/tiers.ts";
+import type { ReachAnswer, ReachPorts } from "../transport/links/reach.ts";
 
 const FIRST_CHECK_MS = 2000;
 const CHECK_EVERY_MS = 10 * 60_000;

@@ -6,11 +6,11 @@
  * the owner gave (a flag) serves every joined room; one an invite named serves that invite's room only, and is kept
  * as that: an invite is someone else's word, and must not learn where to watch the members of every room meet.
  */
-import { rendezvousTopic, roomIdOf, type RoomRef } from "./domain/rooms.ts";
-import { watchPeerUrl } from "./sync/bootstrap.ts";
-import type { NodeAddress } from "./transport/link.ts";
-import type { AddressSource } from "./transport/links/addresses.ts";
-import { describeDialFailure } from "./transport/errors.ts";
+import { rendezvousTopic, roomIdOf, type RoomRef } from "../domain/rooms.ts";
+import { watchPeerUrl } from "./peer-url.ts";
+import type { NodeAddress } from "../transport/link.ts";
+import type { AddressSource } from "../transport/links/address-book.ts";
+import { describeDialFailure } from "../transport/errors.ts";
 
 /** Rendezvous used at most: flags and invite links together. */
 export const MAX_RENDEZVOUS = 16;

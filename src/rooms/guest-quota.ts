@@ -3,8 +3,8 @@
  * room together so many, as the owner set them (RoomFiles settings). Bytes count as they stream in, across a guest's
  * uploads at once, so two uploads together cannot pass the quota; what a refused upload sent is given back.
  */
-import { formatBytes, type FileSettings } from "./domain/files.ts";
-import type { FileSettingsStore } from "./storage/file-settings.ts";
+import { formatBytes, type FileSettings } from "../domain/files.ts";
+import type { FileSettingsStore } from "../storage/file-settings.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

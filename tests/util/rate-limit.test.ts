@@ -1,5 +1,5 @@
 import { expect, it } from "bun:test";
-import { RateLimiter } from "../src/rate-limit.ts";
+import { RateLimiter } from "../../src/util/rate-limit.ts";
 
 it("allows a burst, then the rate, per key", () => {
   let now = 0;

@@ -1,8 +1,8 @@
 /** LAN beacons: rooms as tags salted anew each beacon, recognised only by those who hold the room's key. */
 import { describe, expect, it } from "bun:test";
-import { LanDiscovery } from "../src/discovery.ts";
-import { newRoomKey, type RoomRef } from "../src/domain/rooms.ts";
-import type { NodeAddress } from "../src/transport/link.ts";
+import { LanDiscovery } from "../../src/reach/lan-discovery.ts";
+import { newRoomKey, type RoomRef } from "../../src/domain/rooms.ts";
+import type { NodeAddress } from "../../src/transport/link.ts";
 
 function discovery(rooms: RoomRef[]) {
   const introduced: NodeAddress[] = [];

@@ -1,6 +1,6 @@
-import type { Tier } from "./domain/tiers.ts";
-import type { PeerStore } from "./storage/peers.ts";
-import { Handlers } from "./util/handlers.ts";
+import type { Tier } from "../domain/tiers.ts";
+import type { PeerStore } from "../storage/peers.ts";
+import { Handlers } from "../util/handlers.ts";
 
 /**
  * Who is in the rooms and when each member was last there, as the page shows it: a member is last seen when its last

@@ -3,9 +3,9 @@
  * whichever answers first), advertises the address that gives, and removes the mappings at shutdown. Searched for once
  * the servers listen, and again every 10 minutes while no router mapped them.
  */
-import { isLoopback, isPrivateIp, isWildcard, urlHost } from "../addresses.ts";
-import { advertisable } from "../domain/urls.ts";
-import type { AdvertisedAddresses } from "../sync/frames.ts";
+import { isLoopback, isPrivateIp, isWildcard, urlHost } from "../../util/ip.ts";
+import { advertisable } from "../../domain/urls.ts";
+import type { AdvertisedAddresses } from "../../sync/frames.ts";
 import { addressToward, defaultGateway } from "./gateway.ts";
 import { findNatPmpRouter } from "./nat-pmp.ts";
 import type { Router } from "./router.ts";

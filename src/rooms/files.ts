@@ -6,16 +6,16 @@
  * FileReplica that sync/file-sync.ts pulls chunks into), rooms translated from ids.
  */
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { DEFAULT_FILE_SETTINGS, fetchesByItself, FileSettings, isImageType, type FileFetch, safeFileName, safeFileType, type FileRef, type HeldFile } from "./domain/files.ts";
+import { DEFAULT_FILE_SETTINGS, fetchesByItself, FileSettings, isImageType, type FileFetch, safeFileName, safeFileType, type FileRef, type HeldFile } from "../domain/files.ts";
 import { FileSpeeds } from "./file-speed.ts";
 import { GuestQuota } from "./guest-quota.ts";
-import { FileRooms } from "./storage/file-rooms.ts";
-import { FileSettingsStore } from "./storage/file-settings.ts";
-import { FileTooLargeError } from "./storage/files.ts";
-import type { Storage } from "./storage/index.ts";
-import type { FileReplica } from "./sync/file-sync.ts";
-import { Handlers } from "./util/handlers.ts";
-import { memoryValve } from "./util/memory.ts";
+import { FileRooms } from "../storage/file-rooms.ts";
+import { FileSettingsStore } from "../storage/file-settings.ts";
+import { FileTooLargeError } from "../storage/files.ts";
+import type { Storage } from "../storage/index.ts";
+import type { FileReplica } from "../sync/file-sync.ts";
+import { Handlers } from "../util/handlers.ts";
+import { memoryValve } from "../util/memory.ts";
 
 /** Bytes the disk keeps free: no upload or fetch takes it below this. */
 export const DISK_MARGIN_BYTES = 1024 ** 3;

@@ -2,10 +2,10 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "./helpers/instance.ts";
-import { addressToward, defaultGateway, routingTableGateway } from "../src/port-mapping/gateway.ts";
-import { NatPmpClient } from "../src/port-mapping/nat-pmp.ts";
-import { gatewayLocation, IGD2, parseSearchAnswer, searchGateway } from "../src/port-mapping/ssdp.ts";
+import { tempDir } from "../helpers/instance.ts";
+import { addressToward, defaultGateway, routingTableGateway } from "../../src/reach/port-mapping/gateway.ts";
+import { NatPmpClient } from "../../src/reach/port-mapping/nat-pmp.ts";
+import { gatewayLocation, IGD2, parseSearchAnswer, searchGateway } from "../../src/reach/port-mapping/ssdp.ts";
 
 type Reply = (request: Uint8Array, from: { port: number }) => Uint8Array[] | null;
 

@@ -1,9 +1,9 @@
-// The UPnP IGD client (src/port-mapping/igd.ts) against routers played by HTTP servers on loopback: what a router's
+// The UPnP IGD client (src/reach/port-mapping/igd.ts) against routers played by HTTP servers on loopback: what a router's
 // description and answers may make it do, and what is advertised of them (src/domain/urls.ts `advertisable`).
 import { afterEach, describe, expect, it } from "bun:test";
 import type { Server } from "bun";
-import { advertisable } from "../src/domain/urls.ts";
-import { describeGateway, elementTexts, IgdClient, servicesOf, WAN_IP_CONNECTION } from "../src/port-mapping/igd.ts";
+import { advertisable } from "../../src/domain/urls.ts";
+import { describeGateway, elementTexts, IgdClient, servicesOf, WAN_IP_CONNECTION } from "../../src/reach/port-mapping/igd.ts";
 
 const servers: Server<unknown>[] = [];
 afterEach(() => {

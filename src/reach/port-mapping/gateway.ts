@@ -2,7 +2,7 @@
 import { gateway4async } from "default-gateway";
 import { readFileSync } from "node:fs";
 import { isIPv4 } from "node:net";
-import { isPrivateIp, localAddressOn } from "../addresses.ts";
+import { isPrivateIp, localAddressOn } from "../../util/ip.ts";
 
 /** How long the system's tools may take to tell the gateway (macOS, Windows). */
 const ASK_SYSTEM_MS = 3000;
