@@ -6,12 +6,13 @@ import { loadIdentity, type Identity } from "./identity.ts";
 import { MessageStore } from "./messages.ts";
 import { GuestStore } from "./guests.ts";
 import { PeerStore } from "./peers.ts";
-import { RendezvousStore, RoomStore } from "./rooms.ts";
+import { RendezvousStore } from "./rendezvous.ts";
+import { RoomStore } from "./rooms.ts";
 import { SettingsStore } from "./settings.ts";
 
 export { StorageError } from "./db.ts";
 export type { Identity } from "./identity.ts";
-export type { Message, NewMessage, Received } from "./messages.ts";
+export type { Message, NewMessage, Received } from "./message-rows.ts";
 export type { KnownPeer } from "./peers.ts";
 export type { FileManifest } from "./files.ts";
 

@@ -1,5 +1,5 @@
 /** @jsxImportSource @kitajs/html */
-import type { SearchHit } from "../storage/messages.ts";
+import type { SearchHit } from "../storage/message-rows.ts";
 import { Layout, type InstanceInfo } from "./layout.tsx";
 import { roomHref, roomPath } from "./links.ts";
 import { Byline, type InstanceNames } from "./message.tsx";

@@ -4,7 +4,7 @@
  * which tiers, with how many instances; and that nothing was checked from the internet.
  */
 import { describe, expect, it } from "bun:test";
-import { Reach } from "../../src/views/room.tsx";
+import { Reach } from "../../src/views/reach.tsx";
 import { startInstance, waitFor } from "../helpers/instance.ts";
 import { openRoom, startRogue } from "../helpers/rogue.ts";
 
