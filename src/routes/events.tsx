@@ -132,7 +132,7 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
           let roomsTimer: ReturnType<typeof setTimeout> | undefined;
           const sendRooms = () => {
             roomsTimer = undefined;
-            write(sseEvent(null, String(<RoomList rooms={node.activity()} current={room} peerId={view.reader.peerId} />), "rooms"));
+            write(sseEvent(null, String(<RoomList rooms={node.activity()} current={room} writeAs={view.reader.writeAs} />), "rooms"));
           };
           const unwatchRooms = client.owner
             ? node.onActivity(() => {

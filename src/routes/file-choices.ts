@@ -94,8 +94,8 @@ export function fileChoiceRoutes(opts: AppOptions, access: RoomAccess) {
         // The page's form names the room it was sent from, to go back to.
         const form = new URLSearchParams(text);
         const room = form.get("room") ?? "";
-        const peerId = form.get("peer_id") ?? "";
-        return seeOther(isRoomName(room) ? roomHref(room, isDisplayName(peerId) ? peerId : "") : "/");
+        const writeAs = form.get("peer_id") ?? "";
+        return seeOther(isRoomName(room) ? roomHref(room, isDisplayName(writeAs) ? writeAs : "") : "/");
       },
       { parse: "none" },
     );

@@ -74,7 +74,7 @@ export class Uploads {
    * Stores a multipart upload's files and posts their message: to the body's room, or for the page's form to the room
    * of its path, as the name of its query.
    */
-  async post(request: Request, server: Server<unknown> | null, page?: { room: string; peerId?: string }): Promise<Message> {
+  async post(request: Request, server: Server<unknown> | null, page?: { room: string; writeAs?: string }): Promise<Message> {
     const { node } = this;
     this.guests.check(request, server);
     const client = this.access.client(request, server);
@@ -116,14 +116,14 @@ export class Uploads {
   async #receive(
     request: Request,
     server: Server<unknown> | null,
-    page: { room: string; peerId?: string } | undefined,
+    page: { room: string; writeAs?: string } | undefined,
     client: Client,
   ): Promise<{ fields: UploadFields; files: FileRef[]; charge: QuotaCharge | null }> {
     const { node, access } = this;
     const contentType = request.headers.get("content-type") ?? "";
     if (!/^multipart\/form-data\s*;/i.test(contentType)) throw new HttpError(415, "Content-Type must be multipart/form-data");
     if (!request.body) throw new HttpError(400, "file is required");
-    const fields: UploadFields = page ? { room: page.room, peer_id: page.peerId } : {};
+    const fields: UploadFields = page ? { room: page.room, peer_id: page.writeAs } : {};
     const files: FileRef[] = [];
     // A guest's bytes count against its quota and its room's as they come (src/rooms/guest-quota.ts).
     const quota: { charge: QuotaCharge | null } = { charge: null };

@@ -24,21 +24,21 @@ export function messagePage(node: Node, room: string, before: number): { message
 
 /**
  * How `node`'s messages of `room` are shown to a reader (the owner, or the guest browser `guestId`) whose page's links
- * carry `peerId`: their own set apart, with how far they got; the owner also sees how far each file got at the room's
+ * carry `writeAs`: their own set apart, with how far they got; the owner also sees how far each file got at the room's
  * other instances.
  */
-export function messageView(node: Node, room: string, owner: boolean, peerId: string, guestId?: string): MessageView {
+export function messageView(node: Node, room: string, owner: boolean, writeAs: string, guestId?: string): MessageView {
   const names = (nodeId: string) => node.instanceName(nodeId);
   const wrote = guestId === undefined ? undefined : (stamp: number) => node.isGuestAuthor(stamp, guestId);
   return {
     names,
-    reader: { nodeId: node.id, peerId, owner, wrote },
+    reader: { nodeId: node.id, writeAs, owner, wrote },
     delivered: () => node.delivered(room).seq,
     files: (ref) => ({
       have: node.files.have(ref.id, room),
       size: node.files.sizeOf(ref),
       fetch: node.files.fetchState(ref, room),
-      ...(owner ? { owner: { peerId } } : {}),
+      ...(owner ? { owner: { writeAs } } : {}),
       delivery: owner ? [...node.files.atPeers(ref.id)].map(([nodeId, bytes]) => ({ name: instanceLabel(names, nodeId), bytes })) : [],
     }),
   };
@@ -52,13 +52,13 @@ export function fragmentRoutes(opts: AppOptions, access: RoomAccess) {
       "/rooms/:room/older",
       ({ params: { room }, query, request, server }) => {
         if (!access.room(request, server, room)) return htmlResponse("");
-        const peerId = query.peer_id ?? "";
-        const view = messageView(node, room, access.client(request, server).owner, peerId, access.guestId(request));
+        const writeAs = query.peer_id ?? "";
+        const view = messageView(node, room, access.client(request, server).owner, writeAs, access.guestId(request));
         const { messages, hasOlder } = messagePage(node, room, query.before);
         return htmlResponse(
           String(
             <>
-              {hasOlder && messages[0] ? <OlderItem room={room} peerId={peerId} before={messages[0].timestamp} /> : ""}
+              {hasOlder && messages[0] ? <OlderItem room={room} writeAs={writeAs} before={messages[0].timestamp} /> : ""}
               <MessageList messages={messages} view={view} />
             </>,
           ),

@@ -22,7 +22,7 @@ import type { AppOptions } from "./options.ts";
 export interface PageReader {
   owner: boolean;
   name: string;
-  peerId: string;
+  writeAs: string;
   guestId?: string;
 }
 
@@ -74,11 +74,11 @@ export function pageViews(opts: AppOptions, access: RoomAccess) {
       <Room
         instance={instance()}
         room={room.name}
-        peerId={reader.peerId}
+        writeAs={reader.writeAs}
         writer={reader.name}
         owner={owner}
         rooms={owner ? node.activity() : []}
-        view={messageView(node, room.name, owner, reader.peerId, reader.guestId)}
+        view={messageView(node, room.name, owner, reader.writeAs, reader.guestId)}
         messages={messages}
         hasOlder={hasOlder}
         live={before === undefined}

@@ -40,9 +40,9 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
   const { isOwner, landing, roomPage, refusedPage } = pages;
 
   /** The owner reading a room: under the name set in the page, or a `?peer_id=` override of it for this page. */
-  const ownerReader = (peerId: string | undefined): PageReader => ({ owner: true, name: peerId || node.name, peerId: peerId ?? "" });
+  const ownerReader = (writeAs: string | undefined): PageReader => ({ owner: true, name: writeAs || node.name, writeAs: writeAs ?? "" });
   /** Where a send of the owner's leads back: the room's page, with the override it was written under, if any. */
-  const backTo = (room: string, peerId: string, owner: boolean) => roomHref(room, owner && peerId === node.name ? "" : peerId);
+  const backTo = (room: string, writeAs: string, owner: boolean) => roomHref(room, owner && writeAs === node.name ? "" : writeAs);
 
   /** Why the owner cannot write in a room not joined here, or undefined when it is joined. */
   const notJoined = (name: string): HttpError | undefined => {
@@ -60,7 +60,7 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
   };
 
   /** A refused post to a room, as the room's page with the error (and the draft), or a page that says why it cannot be. */
-  const refusedInRoom = (request: Request, server: Server<unknown> | null, name: string, peerId: string, status: number, message: string, draft = "") => {
+  const refusedInRoom = (request: Request, server: Server<unknown> | null, name: string, writeAs: string, status: number, message: string, draft = "") => {
     const owner = isOwner(request, server);
     let room: JoinedRoom | undefined;
     try {
@@ -69,15 +69,15 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
       room = undefined;
     }
     if (owner && !room && isRoomName(name)) return notHere(request, name, { draft, error: message }, status);
-    const reader: PageReader = owner ? ownerReader(peerId === node.name ? "" : peerId) : { owner, name: peerId, peerId, guestId: access.guestId(request) };
-    if (room && isDisplayName(peerId)) return roomPage(room, reader, undefined, { error: message, draft }, status);
+    const reader: PageReader = owner ? ownerReader(writeAs === node.name ? "" : writeAs) : { owner, name: writeAs, writeAs, guestId: access.guestId(request) };
+    if (room && isDisplayName(writeAs)) return roomPage(room, reader, undefined, { error: message, draft }, status);
     return landing(status, { owner, error: message });
   };
 
   return new Elysia({ name: "pages" })
     .get(
       "/",
-      ({ query: { room: name, key, peer_id: peerId, before }, request, server }) => {
+      ({ query: { room: name, key, peer_id: writeAs, before }, request, server }) => {
         const owner = isOwner(request, server);
         const guestName = owner ? undefined : access.guestName(request);
         if (name === undefined) return landing(200, { owner, guestName });
@@ -85,17 +85,17 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
           // What was typed is kept, made into a room name, for the reader to confirm.
           const suggestion = roomNameFrom(name);
           const error = suggestion ? madeValid(name, suggestion) : "A room name needs at least one letter or digit.";
-          return landing(400, { owner, guestName: peerId || guestName, room: suggestion || undefined, error });
+          return landing(400, { owner, guestName: writeAs || guestName, room: suggestion || undefined, error });
         }
         if (owner) {
           const room = node.room(name);
-          return room ? roomPage(room, ownerReader(peerId), before) : notHere(request, name, { key });
+          return room ? roomPage(room, ownerReader(writeAs), before) : notHere(request, name, { key });
         }
         const room = access.room(request, server, name, key)!;
         // A guest who brings a private room's key keeps a token of it in this browser, so the page's requests need no key.
         const cookies = oldCookiesGone(request);
         if (key && room.key) cookies.push(access.keyCookie({ ...room, key: room.key }));
-        if (!peerId) return withCookies(landing(200, { owner, guestName, room: name }), cookies);
+        if (!writeAs) return withCookies(landing(200, { owner, guestName, room: name }), cookies);
         // A guest is a browser: its own messages are told by the id its cookie holds, never by the name typed.
         let guestId = access.guestId(request);
         if (guestId === undefined) {
@@ -104,8 +104,8 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
           cookies.push(fresh.cookie);
         }
         // A guest's name is remembered in this browser for the next visit.
-        if (peerId !== guestName) cookies.push(access.guestNameCookie(peerId));
-        return withCookies(roomPage(room, { owner, name: peerId, peerId, guestId }, before), cookies);
+        if (writeAs !== guestName) cookies.push(access.guestNameCookie(writeAs));
+        return withCookies(roomPage(room, { owner, name: writeAs, writeAs, guestId }, before), cookies);
       },
       {
         query: t.Object({ room: t.Optional(TypedRoom), key: PageKey, peer_id: PageName, before: t.Optional(wholeNumber("before")) }),
@@ -141,9 +141,9 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
           const { status, message } = refusal;
           if (wantsJson(request)) return jsonError(status, message);
           const fields = (body ?? {}) as { peer_id?: unknown; text?: unknown };
-          const peerId = typeof fields.peer_id === "string" && fields.peer_id !== "" ? fields.peer_id : node.name;
+          const writeAs = typeof fields.peer_id === "string" && fields.peer_id !== "" ? fields.peer_id : node.name;
           const draft = typeof fields.text === "string" ? fields.text : "";
-          return refusedInRoom(request, server, name, peerId, status, message, draft);
+          return refusedInRoom(request, server, name, writeAs, status, message, draft);
         },
       },
     )
@@ -153,7 +153,7 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
         const owner = isOwner(request, server);
         const refusal = owner ? notJoined(room) : undefined;
         if (refusal) throw refusal;
-        const message = await uploads.post(request, server, { room, peerId: query.peer_id || undefined });
+        const message = await uploads.post(request, server, { room, writeAs: query.peer_id || undefined });
         // The page's script sends the file itself, for its progress bar, and wants the message; a bare form goes back.
         if (wantsJson(request)) return Response.json(uploadAnswer(message));
         return seeOther(backTo(room, message.peer_id, owner));
@@ -166,8 +166,8 @@ export function pageRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcc
           const refusal = refusalOf(error);
           if (!refusal) return internalError(error);
           if (wantsJson(request)) return jsonError(refusal.status, refusal.message);
-          const peerId = new URL(request.url).searchParams.get("peer_id") || node.name;
-          return refusedInRoom(request, server, name, peerId, refusal.status, refusal.message);
+          const writeAs = new URL(request.url).searchParams.get("peer_id") || node.name;
+          return refusedInRoom(request, server, name, writeAs, refusal.status, refusal.message);
         },
       },
     );

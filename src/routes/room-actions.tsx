@@ -81,7 +81,7 @@ export function roomActionRoutes(opts: AppOptions, guests: GuestLimit, access: R
         const names = (nodeId: string) => node.instanceName(nodeId);
         const instance = { name: node.name, nodeId: node.id, version: opts.version };
         return htmlResponse(
-          String(<SearchPage instance={instance} room={room} peerId={query.peer_id ?? ""} query={query.q ?? ""} hits={hits} limit={SEARCH_LIMIT} names={names} />),
+          String(<SearchPage instance={instance} room={room} writeAs={query.peer_id ?? ""} query={query.q ?? ""} hits={hits} limit={SEARCH_LIMIT} names={names} />),
         );
       },
       {

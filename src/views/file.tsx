@@ -13,7 +13,7 @@ export interface FileState {
   /** Its size as its manifest gives it, when known here (a message may say another). */
   size?: number;
   /** For the owner: fetch and cancel forms, which lead back to the room under this `peer_id` ("" for none). */
-  owner?: { peerId: string };
+  owner?: { writeAs: string };
 }
 
 /** The state of each file a message carries, as the reader may see it. */
@@ -38,8 +38,8 @@ export function comingWords(have: number, size: number, rate: number | null): st
 }
 
 /** A button that posts to the file's action in its room (a plain form: it works without the page's script too). */
-function FileAction({ room, id, action, peerId, label, title }: { room: string; id: string; action: "fetch" | "cancel"; peerId: string; label: string; title: string }) {
-  const query = peerId === "" ? "" : `?${new URLSearchParams({ peer_id: peerId })}`;
+function FileAction({ room, id, action, writeAs, label, title }: { room: string; id: string; action: "fetch" | "cancel"; writeAs: string; label: string; title: string }) {
+  const query = writeAs === "" ? "" : `?${new URLSearchParams({ peer_id: writeAs })}`;
   return (
     <form class="file-act" method="post" action={roomPath(room, `files/${id}/${action}${query}`)}>
       <button type="submit" class={action === "cancel" ? "cancel quiet" : action} title={title} safe>
@@ -105,9 +105,9 @@ export function FileItem({ file, room, state }: { file: FileRef; room: string; s
           ""
         )}
         {owner && fetch.kind === "offered" ? (
-          <FileAction room={room} id={file.id} action="fetch" peerId={owner.peerId} label={`Fetch (${formatBytes(size)})`} title="Fetch this file to this instance" />
+          <FileAction room={room} id={file.id} action="fetch" writeAs={owner.writeAs} label={`Fetch (${formatBytes(size)})`} title="Fetch this file to this instance" />
         ) : owner && (fetch.kind === "coming" || fetch.kind === "waiting") ? (
-          <FileAction room={room} id={file.id} action="cancel" peerId={owner.peerId} label="Cancel" title="Stop fetching this file (it can be fetched again later)" />
+          <FileAction room={room} id={file.id} action="cancel" writeAs={owner.writeAs} label="Cancel" title="Stop fetching this file (it can be fetched again later)" />
         ) : (
           ""
         )}
@@ -145,7 +145,7 @@ const megabytes = (bytes: number) => String(Math.round(bytes / 1000) / 1000);
  * The owner's file settings, as a menu at the room's head: what this instance fetches by itself (larger files, or other
  * kinds, wait for a click), and what guests may upload a day. A plain form: it works without the page's script.
  */
-export function FileSettingsMenu({ settings, room, peerId }: { settings: FileSettings; room: string; peerId: string }) {
+export function FileSettingsMenu({ settings, room, writeAs }: { settings: FileSettings; room: string; writeAs: string }) {
   const kinds: [FileSettings["auto_fetch"], string][] = [
     ["all", "Images and other files"],
     ["images", "Images only"],
@@ -156,7 +156,7 @@ export function FileSettingsMenu({ settings, room, peerId }: { settings: FileSet
       <summary>Files</summary>
       <form method="post" action="/files/settings" class="file-settings-form">
         <input type="hidden" name="room" value={room} />
-        {peerId === "" ? "" : <input type="hidden" name="peer_id" value={peerId} />}
+        {writeAs === "" ? "" : <input type="hidden" name="peer_id" value={writeAs} />}
         <fieldset>
           <legend>Fetched by this instance by itself</legend>
           <label>

@@ -214,7 +214,7 @@ function Rooms({ rooms }: LandingProps) {
   return (
     <section id="rooms-card" class="card">
       <h2>Your rooms</h2>
-      {rooms.length === 0 ? <p class="empty">No rooms yet.</p> : <RoomList rooms={rooms} peerId="" />}
+      {rooms.length === 0 ? <p class="empty">No rooms yet.</p> : <RoomList rooms={rooms} writeAs="" />}
     </section>
   );
 }

@@ -1,18 +1,18 @@
 /**
- * URLs of the page, built in one place so views and routes agree. `peerId` is the name a guest writes under, or the
+ * URLs of the page, built in one place so views and routes agree. `writeAs` is the name a guest writes under, or the
  * owner's override of the name set in the page (`/?room=R&peer_id=P`); empty for the owner writing under that name,
  * which lives in chat.db, never in an address.
  */
-export function roomHref(room: string, peerId = "", before?: number): string {
+export function roomHref(room: string, writeAs = "", before?: number): string {
   const params = new URLSearchParams({ room });
-  if (peerId !== "") params.set("peer_id", peerId);
+  if (writeAs !== "") params.set("peer_id", writeAs);
   if (before !== undefined) params.set("before", String(before));
   return `/?${params}`;
 }
 
 /** The `peer_id` query a page's own requests carry (nothing for the owner under the name set in the page). */
-export function peerQuery(peerId: string): Record<string, string> {
-  return peerId === "" ? {} : { peer_id: peerId };
+export function nameQuery(writeAs: string): Record<string, string> {
+  return writeAs === "" ? {} : { peer_id: writeAs };
 }
 
 export function roomPath(room: string, rest: string): string {

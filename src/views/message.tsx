@@ -67,7 +67,7 @@ export function Byline({ message, names, self }: { message: Message; names: Inst
  */
 export interface Reader {
   nodeId: string;
-  peerId: string;
+  writeAs: string;
   owner: boolean;
   /** For a guest: whether this browser wrote the message stamped so (by the id its cookie holds, never by a name). */
   wrote?: (stamp: number) => boolean;

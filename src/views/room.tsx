@@ -5,7 +5,7 @@ import type { Message } from "../storage/index.ts";
 import type { FileSettings } from "../domain/files.ts";
 import { FileSettingsMenu } from "./file.tsx";
 import { Layout, type InstanceInfo } from "./layout.tsx";
-import { peerQuery, roomHref, roomPath } from "./links.ts";
+import { nameQuery, roomHref, roomPath } from "./links.ts";
 import { MembersPanel, type MemberView } from "./members.tsx";
 import { MessageList, type MessageView } from "./message.tsx";
 import { PeersPanel } from "./peers.tsx";
@@ -16,7 +16,7 @@ export interface RoomProps {
   instance: InstanceInfo;
   room: string;
   /** What the page's links carry as `peer_id`: a guest's name; for the owner only an override ("" for none). */
-  peerId: string;
+  writeAs: string;
   /** The name the reader writes under. */
   writer: string;
   /** The owner sees every room, the invite and the peers; a guest only this room. */
@@ -39,11 +39,11 @@ export interface RoomProps {
 }
 
 /** The link that loads the page of messages before `before`; replaces itself with them when htmx is there. */
-export function OlderItem({ room, peerId, before }: { room: string; peerId: string; before: number }) {
-  const query = new URLSearchParams({ before: String(before), ...peerQuery(peerId) });
+export function OlderItem({ room, writeAs, before }: { room: string; writeAs: string; before: number }) {
+  const query = new URLSearchParams({ before: String(before), ...nameQuery(writeAs) });
   return (
     <li class="older">
-      <a href={roomHref(room, peerId, before)} hx-get={roomPath(room, `older?${query}`)} hx-target="closest li" hx-swap="outerHTML">
+      <a href={roomHref(room, writeAs, before)} hx-get={roomPath(room, `older?${query}`)} hx-target="closest li" hx-swap="outerHTML">
         Load older messages
       </a>
     </li>
@@ -95,9 +95,9 @@ export function SendForm({ room, writer, error, draft }: { room: string; writer:
  * Files for the room: a real multipart form, so a browser without JavaScript uploads with it too. The page's script
  * instead sends each file chosen, dropped or pasted on its own, with a progress bar in the list above.
  */
-export function AttachForm({ room, peerId }: { room: string; peerId: string }) {
+export function AttachForm({ room, writeAs }: { room: string; writeAs: string }) {
   return (
-    <form id="attach" class="attach" method="post" action={roomPath(room, peerId === "" ? "files" : `files?${new URLSearchParams(peerQuery(peerId))}`)} enctype="multipart/form-data">
+    <form id="attach" class="attach" method="post" action={roomPath(room, writeAs === "" ? "files" : `files?${new URLSearchParams(nameQuery(writeAs))}`)} enctype="multipart/form-data">
       <input id="attach-file" type="file" name="file" multiple required />
       <label class="attach-button" for="attach-file" title="Attach files (or drop them on the room, or paste them)">
         Attach
@@ -113,13 +113,13 @@ export function AttachForm({ room, peerId }: { room: string; peerId: string }) {
  * The owner's name, kept by this instance (chat.db) for every room and every page: changed here, it is what the owner
  * writes under from then on, and what linked members see.
  */
-function NameMenu({ room, peerId, writer }: { room: string; peerId: string; writer: string }) {
+function NameMenu({ room, writeAs, writer }: { room: string; writeAs: string; writer: string }) {
   return (
     <details class="rename" name="room-tools">
       <summary>Name</summary>
       <form method="post" action="/name" class="rename-form">
         <input type="hidden" name="room" value={room} />
-        {peerId === "" ? "" : <input type="hidden" name="peer_id" value={peerId} />}
+        {writeAs === "" ? "" : <input type="hidden" name="peer_id" value={writeAs} />}
         <label>
           Your name (up to 64 characters)
           <input name="name" required maxlength="64" value={writer} autocomplete="nickname" />
@@ -131,13 +131,13 @@ function NameMenu({ room, peerId, writer }: { room: string; peerId: string; writ
 }
 
 /** What the owner may do to the room itself: search is for everyone, the name and leaving are the owner's. */
-function RoomTools({ room, peerId, writer, owner, fileSettings }: { room: string; peerId: string; writer: string; owner: boolean; fileSettings?: FileSettings }) {
+function RoomTools({ room, writeAs, writer, owner, fileSettings }: { room: string; writeAs: string; writer: string; owner: boolean; fileSettings?: FileSettings }) {
   return (
     <div class="room-tools">
       <details class="find" name="room-tools">
         <summary>Search</summary>
         <form class="search" method="get" action={roomPath(room, "search")} role="search">
-          {peerId === "" ? "" : <input type="hidden" name="peer_id" value={peerId} />}
+          {writeAs === "" ? "" : <input type="hidden" name="peer_id" value={writeAs} />}
           <input type="search" name="q" required maxlength="200" placeholder="Words to find" aria-label={`Search #${room}`} />
           <button type="submit">Search</button>
         </form>
@@ -153,8 +153,8 @@ function RoomTools({ room, peerId, writer, owner, fileSettings }: { room: string
           </label>
         </div>
       </details>
-      {owner ? <NameMenu room={room} peerId={peerId} writer={writer} /> : ""}
-      {owner && fileSettings ? <FileSettingsMenu settings={fileSettings} room={room} peerId={peerId} /> : ""}
+      {owner ? <NameMenu room={room} writeAs={writeAs} writer={writer} /> : ""}
+      {owner && fileSettings ? <FileSettingsMenu settings={fileSettings} room={room} writeAs={writeAs} /> : ""}
       {owner ? (
         <details class="leave" name="room-tools">
           <summary>Leave</summary>
@@ -187,10 +187,10 @@ function PhoneNav({ owner, unread }: { owner: boolean; unread: number }) {
 }
 
 export function Room(props: RoomProps) {
-  const { room, peerId, messages } = props;
+  const { room, writeAs, messages } = props;
   const last = messages.at(-1)?.timestamp ?? 0;
   const live = props.live
-    ? { "hx-sse:connect": roomPath(room, `events?${new URLSearchParams({ since: String(last), ...peerQuery(peerId) })}`), "hx-swap": "beforeend" }
+    ? { "hx-sse:connect": roomPath(room, `events?${new URLSearchParams({ since: String(last), ...nameQuery(writeAs) })}`), "hx-swap": "beforeend" }
     : {};
   const unreadElsewhere = props.rooms.filter((r) => r.name !== room).reduce((sum, r) => sum + r.unread, 0);
   return (
@@ -202,7 +202,7 @@ export function Room(props: RoomProps) {
               {`#${room}`}
             </h1>
             <PhoneNav owner={props.owner} unread={unreadElsewhere} />
-            <RoomTools room={room} peerId={peerId} writer={props.writer} owner={props.owner} fileSettings={props.fileSettings} />
+            <RoomTools room={room} writeAs={writeAs} writer={props.writer} owner={props.owner} fileSettings={props.fileSettings} />
           </header>
           {/* Laid out from the bottom up, so the newest messages are in view on load, with or without the script. */}
           <div class="scroller" tabindex="0" aria-label="Messages">
@@ -212,11 +212,11 @@ export function Room(props: RoomProps) {
               aria-live="polite"
               data-self={props.instance.nodeId}
               data-room={room}
-              data-peer={peerId}
+              data-peer={writeAs}
               data-owner={props.owner ? "1" : "0"}
               {...live}
             >
-              {props.hasOlder && messages[0] ? <OlderItem room={room} peerId={peerId} before={messages[0].timestamp} /> : ""}
+              {props.hasOlder && messages[0] ? <OlderItem room={room} writeAs={writeAs} before={messages[0].timestamp} /> : ""}
               {messages.length === 0 ? <li class="empty-room">No messages yet. Say hello.</li> : ""}
               <MessageList messages={messages} view={props.view} />
             </ol>
@@ -224,13 +224,13 @@ export function Room(props: RoomProps) {
           {props.live ? (
             ""
           ) : (
-            <a class="latest" href={roomHref(room, peerId)}>
+            <a class="latest" href={roomHref(room, writeAs)}>
               Jump to the latest messages
             </a>
           )}
           <div class="composer">
             <ul id="uploads" class="uploads" aria-live="polite"></ul>
-            <AttachForm room={room} peerId={peerId} />
+            <AttachForm room={room} writeAs={writeAs} />
             <SendForm room={room} writer={props.writer} error={props.error} draft={props.draft} />
           </div>
         </section>
@@ -250,7 +250,7 @@ function OwnerRooms(props: RoomProps) {
   return (
     <section id="rooms-card" class="card">
       <h2>Rooms</h2>
-      <RoomList rooms={props.rooms} current={props.room} peerId={props.peerId} />
+      <RoomList rooms={props.rooms} current={props.room} writeAs={props.writeAs} />
       <a class="new-room" href="/">
         + New room
       </a>

@@ -19,14 +19,14 @@ function start(latest: NonNullable<RoomActivity["latest"]>): string {
  * The owner's rooms, the most recently active first, each with its unread count and the start of its newest message.
  * The total unread outside `current` rides on the list (`data-unread`) for the tab's title; the stream sends it anew.
  */
-export function RoomList({ rooms, current, peerId }: { rooms: RoomActivity[]; current?: string; peerId: string }) {
+export function RoomList({ rooms, current, writeAs }: { rooms: RoomActivity[]; current?: string; writeAs: string }) {
   const total = rooms.reduce((sum, r) => sum + r.unread, 0);
   return (
     <ul id="room-list" class="rooms" data-unread={String(total)}>
       {rooms.map((r) => {
         return (
           <li class={r.name === current ? "current" : ""} data-room={r.name} data-latest={String(r.latest?.timestamp ?? 0)} data-unread={String(r.unread)}>
-            <a href={roomHref(r.name, peerId)} aria-current={r.name === current ? "page" : undefined}>
+            <a href={roomHref(r.name, writeAs)} aria-current={r.name === current ? "page" : undefined}>
               <span class="room-line">
                 <span class="room-title" title={r.name} safe>
                   {r.name}

@@ -8,7 +8,7 @@ import { isoTime, shownTime } from "./time.ts";
 export interface SearchProps {
   instance: InstanceInfo;
   room: string;
-  peerId: string;
+  writeAs: string;
   query: string;
   hits: FoundHit[];
   /** The most hits shown: more may exist when `hits` is this long. */
@@ -34,14 +34,14 @@ function Marked({ marked }: { marked: string }) {
 }
 
 /** Search in one room's history: the form, and each hit with a link to it among the messages around it. */
-export function SearchPage({ instance, room, peerId, query, hits, limit, names }: SearchProps) {
+export function SearchPage({ instance, room, writeAs, query, hits, limit, names }: SearchProps) {
   return (
     <Layout title={`Search #${room} · E-Goat`} instance={instance}>
       <main class="landing search-page">
         <section class="card">
           <h1 class="truncate" title={room} safe>{`Search #${room}`}</h1>
           <form class="search" method="get" action={roomPath(room, "search")} role="search">
-            <input type="hidden" name="peer_id" value={peerId} />
+            <input type="hidden" name="peer_id" value={writeAs} />
             <input type="search" name="q" required maxlength="200" value={query} aria-label={`Search #${room}`} />
             <button type="submit">Search</button>
           </form>
@@ -55,7 +55,7 @@ export function SearchPage({ instance, room, peerId, query, hits, limit, names }
               <li class="msg">
                 <div class="meta">
                   <Byline message={message} names={names} self={instance.nodeId} />
-                  <a href={`${roomHref(room, peerId, before)}#m-${message.timestamp}`}>
+                  <a href={`${roomHref(room, writeAs, before)}#m-${message.timestamp}`}>
                     <time datetime={isoTime(shownTime(message).ms) ?? ""} data-format="datetime" safe>
                       {`${isoTime(shownTime(message).ms)?.slice(0, 16).replace("T", " ") ?? "an unknown time"} UTC`}
                     </time>
@@ -65,7 +65,7 @@ export function SearchPage({ instance, room, peerId, query, hits, limit, names }
               </li>
             ))}
           </ol>
-          <a href={roomHref(room, peerId)}>Back to the room</a>
+          <a href={roomHref(room, writeAs)}>Back to the room</a>
         </section>
       </main>
     </Layout>
