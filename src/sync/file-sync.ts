@@ -3,7 +3,7 @@
  * choice) say to fetch, through the room that carries them: first the manifest (the chunk hashes, checked against
  * the file's id) from a member of that room, then the chunks that have not come through that room, from its linked
  * members, with a window of requests per peer (as Syncthing pulls blocks from several devices), as large as the
- * peer's link carries without chunks queueing in it for more than a few ms (chunk-window.ts); a chunk holds its place
+ * peer's link carries without chunks queueing in it for more than a few ms (files/chunk-window.ts); a chunk holds its place
  * in the window until it is stored. Each chunk is checked against the manifest as it arrives and stored at once
  * (beside the main thread: storage/chunk-writer.ts), with the rooms it came through, so a transfer cut by failover, a
  * restart or a dead peer goes on from what is stored. The last chunk comes first: it proves the manifest's size. A peer
@@ -11,16 +11,16 @@
  * and counted against.
  *
  * A file nobody serves yields its place: a manifest asked of every source in vain, or chunks that stop coming, send
- * the file to wait (file-waits.ts) and the next one takes its turn. Manifests are looked up beside the transfers, so
- * references to files nobody has cannot hold up one that is on its way. Serving is file-serve.ts.
+ * the file to wait (files/waits.ts) and the next one takes its turn. Manifests are looked up beside the transfers, so
+ * references to files nobody has cannot hold up one that is on its way. Serving is files/serve.ts.
  */
 import type { RoomHold } from "../storage/file-rooms.ts";
 import { CHUNK_BYTES, chunkCount, fileIdOf, type FileManifest } from "../storage/files.ts";
 import { memoryValve } from "../util/memory.ts";
-import { ChunkWindow } from "./chunk-window.ts";
+import { ChunkWindow } from "./files/chunk-window.ts";
 import { encodeFrame } from "./codec.ts";
-import { FileServer } from "./file-serve.ts";
-import { FileWaits } from "./file-waits.ts";
+import { FileServer } from "./files/serve.ts";
+import { FileWaits } from "./files/waits.ts";
 import type { ChunkFrame, Frame, HaveFrame, LackFrame, ManifestFrame } from "./frames.ts";
 
 /** A file to fetch, with the rooms (ids) whose messages carry it and that it has not come whole through yet. */
