@@ -9,7 +9,7 @@ import { RateLimiter } from "../../util/rate-limit.ts";
 import { memoryValve } from "../../util/memory.ts";
 import { encodeFrame, encodeFrameParts } from "../codec.ts";
 import { LIMITS, type Frame, type WantFrame } from "../frames.ts";
-import type { FileLinks, FileReplica } from "../file-sync.ts";
+import type { FileLinks, FileReplica } from "./ports.ts";
 
 /** Chunk frames go out only while the link holds fewer bytes than this: chat never waits behind more. */
 const LOW_WATER = 512 * 1024;
