@@ -1,5 +1,5 @@
 // Files between real instances: each tier, several sources at once, a restart halfway, a peer serving bad chunks.
-import { MAX_WINDOW } from "../../src/sync/chunk-window.ts";
+import { MAX_WINDOW } from "../../src/sync/files/chunk-window.ts";
 import { afterAll, describe, expect, it } from "bun:test";
 import { rmSync } from "node:fs";
 import { roomIdOf } from "../../src/domain/rooms.ts";

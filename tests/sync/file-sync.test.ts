@@ -1,7 +1,7 @@
 /** FileSync on its own: what it asks for when a link will not take a request. */
 import { afterEach, expect, it } from "bun:test";
 import { createHash } from "node:crypto";
-import { ChunkWindow } from "../../src/sync/chunk-window.ts";
+import { ChunkWindow } from "../../src/sync/files/chunk-window.ts";
 import { decodeFrame } from "../../src/sync/codec.ts";
 import { FileSync, type FileReplica } from "../../src/sync/file-sync.ts";
 import { fileIdOf, type FileManifest } from "../../src/storage/files.ts";

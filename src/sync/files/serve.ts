@@ -4,12 +4,12 @@
  * yields to chat: a chunk goes out only while the peer's link has less than LOW_WATER bytes waiting, so a chat frame
  * never queues behind more than that; requests wait (in a bounded queue) until the link drains.
  */
-import type { FileManifest } from "../storage/files.ts";
-import { RateLimiter } from "../util/rate-limit.ts";
-import { memoryValve } from "../util/memory.ts";
-import { encodeFrame, encodeFrameParts } from "./codec.ts";
-import { LIMITS, type Frame, type WantFrame } from "./frames.ts";
-import type { FileLinks, FileReplica } from "./file-sync.ts";
+import type { FileManifest } from "../../storage/files.ts";
+import { RateLimiter } from "../../util/rate-limit.ts";
+import { memoryValve } from "../../util/memory.ts";
+import { encodeFrame, encodeFrameParts } from "../codec.ts";
+import { LIMITS, type Frame, type WantFrame } from "../frames.ts";
+import type { FileLinks, FileReplica } from "./ports.ts";
 
 /** Chunk frames go out only while the link holds fewer bytes than this: chat never waits behind more. */
 const LOW_WATER = 512 * 1024;

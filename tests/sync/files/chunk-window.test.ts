@@ -1,6 +1,6 @@
 /** The window of chunk requests per member: as large as the link carries without chunks queueing in it. */
 import { expect, it } from "bun:test";
-import { ChunkWindow, MAX_WINDOW, MIN_WINDOW, QUEUE_TARGET_MS } from "../../src/sync/chunk-window.ts";
+import { ChunkWindow, MAX_WINDOW, MIN_WINDOW, QUEUE_TARGET_MS } from "../../../src/sync/files/chunk-window.ts";
 
 it("grows while chunks come in their path's own time, up to the most", () => {
   const w = new ChunkWindow(0);
