@@ -1,7 +1,8 @@
 /** @jsxImportSource @kitajs/html */
 import { urlHost } from "../util/ip.ts";
 import { MAX_TEXT_LENGTH } from "../domain/names.ts";
-import type { PeerStatus, RoomActivity } from "../node.ts";
+import type { RoomActivity } from "../rooms/news.ts";
+import type { PeerStatus } from "../rooms/peers.ts";
 import type { Tier } from "../domain/tiers.ts";
 import type { PortMappingState } from "../reach/port-mapping/index.ts";
 import type { Message } from "../storage/index.ts";

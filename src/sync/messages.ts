@@ -1,0 +1,307 @@
+import { memoryValve } from "../util/memory.ts";
+import { Batch, inFrames } from "./batch.ts";
+import { Handlers } from "../util/handlers.ts";
+import type { SyncChannel, SyncHandler } from "./channel.ts";
+import type { MessagesFrame, VectorDigests, VectorFrame, VersionVector, WireMessage } from "./frames.ts";
+import type { Membership } from "./membership.ts";
+import { NewAuthors } from "./new-authors.ts";
+import { diverging, Reconciliations } from "./reconcile.ts";
+import { SendGate } from "./send-gate.ts";
+import { SentMarks } from "./sent-marks.ts";
+import { signatureProblem } from "./signatures.ts";
+
+/** What replication of messages needs of this instance: its rooms' messages. */
+export interface MessageReplica {
+  vector(room: string): Record<string, number>;
+  /** Per origin held from its first message, the digest of what is held of it up to its sequence in `vector`. */
+  digests(room: string): Record<string, string>;
+  after(origin: string, room: string, seq: number, limit: number): WireMessage[];
+  /**
+   * Stores a message `from` (a linked peer) sent: `new` (or `won`: its author signed another with the same sequence,
+   * and this one stays everywhere) when stored; `lost` when the other one stays; `held`, `passed` or `ignored` (a room
+   * not joined here) when nothing changed.
+   */
+  ingest(message: WireMessage, from: string): Ingested;
+}
+
+export type Ingested = "new" | "won" | "lost" | "held" | "passed" | "ignored";
+
+/** Messages read from storage at a time for a catch-up. */
+const PAGE = 64;
+/** How far past the highest gapless sequence of an origin a message may be: one message cannot poison a sequence. */
+const MAX_SEQ_STEP = 10_000;
+/** A peer that sent messages hears the vector they made here this soon after (one frame for a burst): its delivery marks. */
+const ACK_MS = 50;
+
+/**
+ * Keeps the messages of shared rooms the same everywhere: pushes new messages at once, forwards messages new to it to
+ * the room's other peers, and on every link change and periodically exchanges version vectors so whatever was lost in
+ * flight is sent again.
+ */
+export class Messages implements SyncHandler<"vector" | "messages"> {
+  readonly types = ["vector", "messages"] as const;
+  readonly #channel: SyncChannel;
+  readonly #members: Membership;
+  readonly #replica: MessageReplica;
+  readonly #log: (line: string) => void;
+  readonly #antiEntropyMs: number;
+  /** What went over each peer's current primary link: a catch-up does not send it twice. */
+  readonly #sent = new SentMarks();
+  /** Catch-ups under way, and the vector that came meanwhile (only the latest is kept): one at a time per peer. */
+  readonly #catchingUp = new Map<string, VectorFrame | null>();
+  /** Each linked peer's last vector: what it holds, for delivery marks. */
+  readonly #theirs = new Map<string, VersionVector>();
+  /** Peers that sent messages and are owed our vector, each with its timer. */
+  readonly #acks = new Map<string, ReturnType<typeof setTimeout>>();
+  /** What may be queued toward each peer, and all of them. */
+  readonly #gate: SendGate;
+  /** Authors whose messages were sent again in full to a peer, because their digests differed. */
+  readonly #reconciled = new Reconciliations();
+  /** New authors each peer brought into crowded rooms. */
+  readonly #newAuthors: NewAuthors;
+  readonly #held = new Handlers<[room: string]>();
+  readonly #newFiles = new Handlers<[ids: string[]]>();
+  #timers: ReturnType<typeof setInterval>[] = [];
+
+  constructor(init: { channel: SyncChannel; members: Membership; replica: MessageReplica; antiEntropyMs?: number; log?: (line: string) => void }) {
+    this.#channel = init.channel;
+    this.#members = init.members;
+    this.#replica = init.replica;
+    this.#log = init.log ?? (() => {});
+    this.#antiEntropyMs = init.antiEntropyMs ?? 10_000;
+    this.#gate = new SendGate(init.channel, () => init.channel.peers());
+    this.#newAuthors = new NewAuthors(this.#log);
+    // A peer that proved rooms, or rooms of ours that changed: compare vectors for the rooms now shared.
+    init.members.onSharedChange((nodeId) => {
+      if (nodeId !== null) return this.#sendVector(nodeId);
+      for (const id of this.#channel.peers()) this.#sendVector(id);
+    });
+  }
+
+  /** Calls `handler` with a room's id whenever what its linked members hold may have changed (see `delivery`). */
+  onHeld(handler: (room: string) => void): () => void {
+    return this.#held.add(handler);
+  }
+
+  /** Calls `handler` with the ids of the files that messages new here carry. */
+  onNewFiles(handler: (ids: string[]) => void): () => void {
+    return this.#newFiles.add(handler);
+  }
+
+  start(): void {
+    const antiEntropy = setInterval(() => {
+      for (const nodeId of this.#channel.peers()) this.#sendVector(nodeId);
+    }, this.#antiEntropyMs);
+    // A reader that stopped: its link holds what was sent to it and drains none of it. It is closed, and lets go of that.
+    const watch = setInterval(() => {
+      for (const nodeId of this.#gate.stuck()) {
+        this.#log(`${nodeId} reads nothing of what waits for it (${this.#channel.buffered(nodeId) ?? 0} bytes): its link is closed`);
+        this.#channel.closePrimary(nodeId, "not reading what is sent");
+      }
+    }, 1000);
+    this.#timers = [antiEntropy, watch];
+  }
+
+  stop(): void {
+    this.#timers.splice(0).forEach(clearInterval);
+    this.#acks.forEach(clearTimeout);
+  }
+
+  receive(from: string, frame: VectorFrame | MessagesFrame): void {
+    if (frame.type === "vector") return void this.#onVector(from, frame);
+    this.#onMessages(from, frame.messages);
+  }
+
+  primaryChanged(nodeId: string): void {
+    this.#sent.forget(nodeId);
+    this.#reconciled.forget(nodeId);
+  }
+
+  peerUp(nodeId: string): void {
+    // Compare vectors on every new primary, so nothing lost in flight stays lost.
+    this.#sendVector(nodeId);
+  }
+
+  peerDown(nodeId: string): void {
+    this.#theirs.delete(nodeId);
+    this.#heldChanged(nodeId);
+  }
+
+  /**
+   * How far `origin`'s messages in `room` reached: every linked member holds them up to `seq`, as their last vectors
+   * say (0 when no member is linked: nothing is delivered to no one), and how many members are linked.
+   */
+  delivery(room: string, origin: string): { seq: number; members: number } {
+    const members = this.#members.sharing(room);
+    const seq = members.length === 0 ? 0 : Math.min(...members.map((nodeId) => this.#theirs.get(nodeId)?.[room]?.[origin] ?? 0));
+    return { seq, members: members.length };
+  }
+
+  /** Pushes a message authored here to every linked peer that has joined its room. */
+  publish(message: WireMessage): void {
+    for (const nodeId of this.#members.sharing(message.room)) this.#push(nodeId, [message]);
+  }
+
+  /** Sends what the peer's vector shows it lacks, past what was sent already; one catch-up per peer at a time. */
+  async #onVector(from: string, frame: VectorFrame): Promise<void> {
+    this.#theirs.set(from, frame.rooms);
+    this.#heldChanged(from);
+    if (this.#catchingUp.has(from)) return void this.#catchingUp.set(from, frame);
+    this.#catchingUp.set(from, null);
+    try {
+      for (let next: VectorFrame | null = frame; next; next = this.#catchingUp.get(from) ?? null) {
+        this.#catchingUp.set(from, null);
+        if (!(await this.#catchUp(from, next.rooms, next.digests))) return;
+      }
+    } finally {
+      this.#catchingUp.delete(from);
+    }
+  }
+
+  /**
+   * Sends, a frame at a time while the peer's link has room, what `theirs` lacks past what was sent already, and an
+   * author's messages in full where our digests of them differ; false once the peer has no live link.
+   */
+  async #catchUp(from: string, theirs: VersionVector, digests: VectorDigests | undefined): Promise<boolean> {
+    const shared = this.#members.shared(from);
+    if (!shared) return true;
+    const batch = new Batch();
+    const flush = async () => {
+      const out = batch.messages;
+      if (out.length === 0) return true;
+      // Only while the peer's link holds little: a peer that does not read gets no more than that.
+      if (!(await this.#gate.room(from)) || !this.#channel.send(from, { type: "messages", messages: out })) return false;
+      memoryValve.moved(batch.bytes); // a long history leaves copies of itself behind (read, encoded, sealed), as a file does
+      for (const m of out) this.#sent.sent(from, m.room, m.origin, m.seq); // in sequence order per origin: the last stays
+      batch.clear();
+      // Long catch-ups yield between frames, so live traffic and other peers are not starved.
+      await Bun.sleep(0);
+      return true;
+    };
+    for (const room of shared) {
+      const seen = theirs[room];
+      if (!seen) continue;
+      const mine = this.#replica.vector(room);
+      const again = new Set(diverging(mine, this.#replica.digests(room), seen, digests?.[room]).filter((o) => this.#reconciled.due(from, room, o)));
+      for (const origin of Object.keys(mine)) {
+        let after = again.has(origin) ? 0 : Math.max(seen[origin] ?? 0, this.#sentUpTo(from, room, origin));
+        for (;;) {
+          // A page at a time, so a catch-up waiting for the peer's link holds little (500 long texts are 24 MB).
+          const page = this.#replica.after(origin, room, after, PAGE);
+          for (const m of page) {
+            if (batch.full(m) && !(await flush())) return false;
+            batch.add(m);
+          }
+          if (page.length < PAGE) break;
+          after = page.at(-1)!.seq;
+        }
+      }
+    }
+    return flush();
+  }
+
+  /**
+   * Sends messages as they come (published or forwarded). Where one follows on what the peer holds or was sent, the mark
+   * moves past it, so the peer's acknowledging vector, sent while more are in flight, does not call them up again.
+   */
+  #push(nodeId: string, messages: WireMessage[]): void {
+    // A peer whose link holds much gets these with the next catch-up, once it has read what waits.
+    if (!this.#sendMessages(nodeId, messages)) return;
+    for (const m of messages) {
+      const held = Math.max(this.#sentUpTo(nodeId, m.room, m.origin), this.#theirs.get(nodeId)?.[m.room]?.[m.origin] ?? 0);
+      if (m.seq === held + 1) this.#sent.sent(nodeId, m.room, m.origin, m.seq);
+    }
+  }
+
+  #sentUpTo(peer: string, room: string, origin: string): number {
+    return this.#sent.upTo(peer, room, origin, this.#theirs.get(peer)?.[room]?.[origin] ?? 0);
+  }
+
+  /** Tells the rooms `nodeId` shares with us that what their linked members hold may have changed. */
+  #heldChanged(nodeId: string): void {
+    for (const room of this.#members.shared(nodeId) ?? []) this.#held.emit(room);
+  }
+
+  /** Owes the peer our vector: what it sent is then marked delivered there, without waiting for the periodic one. */
+  #ack(nodeId: string): void {
+    if (this.#acks.has(nodeId)) return;
+    this.#acks.set(
+      nodeId,
+      setTimeout(() => {
+        this.#acks.delete(nodeId);
+        if (this.#channel.isUp(nodeId)) this.#sendVector(nodeId);
+      }, ACK_MS),
+    );
+  }
+
+  #onMessages(from: string, messages: WireMessage[]): void {
+    // Only rooms both sides joined: a peer cannot push into a room it never proved it holds.
+    const senderRooms = this.#members.peerInfo(from)?.rooms;
+    // Held already or new, the sender learns we have them (a duplicate means it does not know yet).
+    if (messages.some((m) => senderRooms?.has(m.room))) this.#ack(from);
+    // Each room's vector as this frame found it, with the origins the frame adds.
+    const held = new Map<string, Map<string, number>>();
+    const heldIn = (room: string) => held.get(room) ?? held.set(room, new Map(Object.entries(this.#replica.vector(room)))).get(room)!;
+    const fresh: WireMessage[] = [];
+    const kept: WireMessage[] = [];
+    for (const m of messages) {
+      if (!senderRooms?.has(m.room) || !this.#acceptable(from, m, heldIn(m.room))) continue;
+      const ingested = this.#replica.ingest(m, from);
+      if (ingested === "new" || ingested === "won") fresh.push(m);
+      // The sender holds a message its author signed with the same sequence as ours, and ours stays: it gets ours.
+      if (ingested === "lost") kept.push(...this.#replica.after(m.origin, m.room, m.seq - 1, 1).filter((ours) => ours.seq === m.seq));
+    }
+    if (kept.length > 0 && this.#gate.mayPush(from)) this.#sendMessages(from, kept);
+    if (fresh.length === 0) return;
+    if (fresh.some((m) => m.files)) this.#newFiles.emit(fresh.flatMap((m) => m.files ?? []).map((f) => f.id));
+    // Forward what was new here to the room's other peers, which may not be linked to the sender.
+    for (const nodeId of this.#channel.peers()) {
+      if (nodeId === from) continue;
+      const info = this.#members.peerInfo(nodeId);
+      const forward = fresh.filter((m) => m.origin !== nodeId && info?.rooms.has(m.room));
+      if (forward.length > 0) this.#push(nodeId, forward);
+    }
+  }
+
+  /**
+   * A message is stored only if its author signed it and its sequence is within reach of what is held of it; an
+   * author new to a crowded room, only within its sender's rate of new authors (`held`: the room as this frame found it).
+   */
+  #acceptable(from: string, m: WireMessage, held: Map<string, number>): boolean {
+    const top = held.get(m.origin);
+    const refusal =
+      signatureProblem(m) ?? (m.seq > (top ?? 0) + MAX_SEQ_STEP ? `its sequence ${m.seq} is over ${MAX_SEQ_STEP} past the ${top ?? 0} held` : undefined);
+    if (refusal) {
+      this.#channel.refuse(from, `a message: ${refusal}`);
+      return false;
+    }
+    if (top !== undefined) return true;
+    if (!this.#newAuthors.allows(from, m.origin, held.size)) return false;
+    held.set(m.origin, 0); // an origin new to the room counts from its first message
+    return true;
+  }
+
+  #sendVector(nodeId: string): void {
+    const shared = this.#members.shared(nodeId);
+    // A peer whose link holds much hears our vector once it has read what waits.
+    if (!shared || !this.#gate.mayPush(nodeId)) return;
+    const rooms: VersionVector = {};
+    const digests: VectorDigests = {};
+    for (const room of shared) {
+      rooms[room] = this.#replica.vector(room);
+      digests[room] = this.#replica.digests(room);
+    }
+    this.#channel.send(nodeId, { type: "vector", rooms, digests });
+  }
+
+  /**
+   * Pushes messages in as many frames as their count and size need, each only while the peer's link has room; false
+   * once it has not (or no live link), and what was left goes with a later catch-up.
+   */
+  #sendMessages(nodeId: string, messages: WireMessage[]): boolean {
+    for (const frame of inFrames(messages)) {
+      if (!this.#gate.mayPush(nodeId) || !this.#channel.send(nodeId, { type: "messages", messages: frame })) return false;
+    }
+    return true;
+  }
+}
