@@ -1,14 +1,13 @@
-import { memoryValve } from "../util/memory.ts";
-import { Batch, inFrames } from "./batch.ts";
 import { Handlers } from "../util/handlers.ts";
+import { memoryValve } from "../util/memory.ts";
+import { Acceptance } from "./acceptance.ts";
+import { Batch, inFrames } from "./batch.ts";
 import type { SyncChannel, SyncHandler } from "./channel.ts";
 import type { MessagesFrame, VectorDigests, VectorFrame, VersionVector, WireMessage } from "./frames.ts";
 import type { Membership } from "./membership.ts";
-import { NewAuthors } from "./new-authors.ts";
 import { diverging, Reconciliations } from "./reconcile.ts";
 import { SendGate } from "./send-gate.ts";
 import { SentMarks } from "./sent-marks.ts";
-import { signatureProblem } from "./signatures.ts";
 
 /** What replication of messages needs of this instance: its rooms' messages. */
 export interface MessageReplica {
@@ -28,8 +27,6 @@ export type Ingested = "new" | "won" | "lost" | "held" | "passed" | "ignored";
 
 /** Messages read from storage at a time for a catch-up. */
 const PAGE = 64;
-/** How far past the highest gapless sequence of an origin a message may be: one message cannot poison a sequence. */
-const MAX_SEQ_STEP = 10_000;
 /** A peer that sent messages hears the vector they made here this soon after (one frame for a burst): its delivery marks. */
 const ACK_MS = 50;
 
@@ -57,8 +54,8 @@ export class Messages implements SyncHandler<"vector" | "messages"> {
   readonly #gate: SendGate;
   /** Authors whose messages were sent again in full to a peer, because their digests differed. */
   readonly #reconciled = new Reconciliations();
-  /** New authors each peer brought into crowded rooms. */
-  readonly #newAuthors: NewAuthors;
+  /** Which of the messages a peer sent are stored. */
+  readonly #acceptance: Acceptance;
   readonly #held = new Handlers<[room: string]>();
   readonly #newFiles = new Handlers<[ids: string[]]>();
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -70,7 +67,7 @@ export class Messages implements SyncHandler<"vector" | "messages"> {
     this.#log = init.log ?? (() => {});
     this.#antiEntropyMs = init.antiEntropyMs ?? 10_000;
     this.#gate = new SendGate(init.channel, () => init.channel.peers());
-    this.#newAuthors = new NewAuthors(this.#log);
+    this.#acceptance = new Acceptance((from, what) => init.channel.refuse(from, what), this.#log);
     // A peer that proved rooms, or rooms of ours that changed: compare vectors for the rooms now shared.
     init.members.onSharedChange((nodeId) => {
       if (nodeId !== null) return this.#sendVector(nodeId);
@@ -245,7 +242,7 @@ export class Messages implements SyncHandler<"vector" | "messages"> {
     const fresh: WireMessage[] = [];
     const kept: WireMessage[] = [];
     for (const m of messages) {
-      if (!senderRooms?.has(m.room) || !this.#acceptable(from, m, heldIn(m.room))) continue;
+      if (!senderRooms?.has(m.room) || !this.#acceptance.acceptable(from, m, heldIn(m.room))) continue;
       const ingested = this.#replica.ingest(m, from);
       if (ingested === "new" || ingested === "won") fresh.push(m);
       // The sender holds a message its author signed with the same sequence as ours, and ours stays: it gets ours.
@@ -261,24 +258,6 @@ export class Messages implements SyncHandler<"vector" | "messages"> {
       const forward = fresh.filter((m) => m.origin !== nodeId && info?.rooms.has(m.room));
       if (forward.length > 0) this.#push(nodeId, forward);
     }
-  }
-
-  /**
-   * A message is stored only if its author signed it and its sequence is within reach of what is held of it; an
-   * author new to a crowded room, only within its sender's rate of new authors (`held`: the room as this frame found it).
-   */
-  #acceptable(from: string, m: WireMessage, held: Map<string, number>): boolean {
-    const top = held.get(m.origin);
-    const refusal =
-      signatureProblem(m) ?? (m.seq > (top ?? 0) + MAX_SEQ_STEP ? `its sequence ${m.seq} is over ${MAX_SEQ_STEP} past the ${top ?? 0} held` : undefined);
-    if (refusal) {
-      this.#channel.refuse(from, `a message: ${refusal}`);
-      return false;
-    }
-    if (top !== undefined) return true;
-    if (!this.#newAuthors.allows(from, m.origin, held.size)) return false;
-    held.set(m.origin, 0); // an origin new to the room counts from its first message
-    return true;
   }
 
   #sendVector(nodeId: string): void {
