@@ -1,20 +1,15 @@
 import { Handlers } from "../util/handlers.ts";
-import { memoryValve } from "../util/memory.ts";
 import { Acceptance } from "./acceptance.ts";
-import { Batch, inFrames } from "./batch.ts";
+import { inFrames } from "./batch.ts";
+import { CatchUps, type HistoryReplica } from "./catch-up.ts";
 import type { SyncChannel, SyncHandler } from "./channel.ts";
 import type { MessagesFrame, VectorDigests, VectorFrame, VersionVector, WireMessage } from "./frames.ts";
 import type { Membership } from "./membership.ts";
-import { diverging, Reconciliations } from "./reconcile.ts";
 import { SendGate } from "./send-gate.ts";
 import { SentMarks } from "./sent-marks.ts";
 
 /** What replication of messages needs of this instance: its rooms' messages. */
-export interface MessageReplica {
-  vector(room: string): Record<string, number>;
-  /** Per origin held from its first message, the digest of what is held of it up to its sequence in `vector`. */
-  digests(room: string): Record<string, string>;
-  after(origin: string, room: string, seq: number, limit: number): WireMessage[];
+export interface MessageReplica extends HistoryReplica {
   /**
    * Stores a message `from` (a linked peer) sent: `new` (or `won`: its author signed another with the same sequence,
    * and this one stays everywhere) when stored; `lost` when the other one stays; `held`, `passed` or `ignored` (a room
@@ -25,8 +20,6 @@ export interface MessageReplica {
 
 export type Ingested = "new" | "won" | "lost" | "held" | "passed" | "ignored";
 
-/** Messages read from storage at a time for a catch-up. */
-const PAGE = 64;
 /** A peer that sent messages hears the vector they made here this soon after (one frame for a burst): its delivery marks. */
 const ACK_MS = 50;
 
@@ -44,16 +37,14 @@ export class Messages implements SyncHandler<"vector" | "messages"> {
   readonly #antiEntropyMs: number;
   /** What went over each peer's current primary link: a catch-up does not send it twice. */
   readonly #sent = new SentMarks();
-  /** Catch-ups under way, and the vector that came meanwhile (only the latest is kept): one at a time per peer. */
-  readonly #catchingUp = new Map<string, VectorFrame | null>();
   /** Each linked peer's last vector: what it holds, for delivery marks. */
   readonly #theirs = new Map<string, VersionVector>();
   /** Peers that sent messages and are owed our vector, each with its timer. */
   readonly #acks = new Map<string, ReturnType<typeof setTimeout>>();
   /** What may be queued toward each peer, and all of them. */
   readonly #gate: SendGate;
-  /** Authors whose messages were sent again in full to a peer, because their digests differed. */
-  readonly #reconciled = new Reconciliations();
+  /** What each peer's vector shows it lacks, being sent. */
+  readonly #catchUps: CatchUps;
   /** Which of the messages a peer sent are stored. */
   readonly #acceptance: Acceptance;
   readonly #held = new Handlers<[room: string]>();
@@ -67,6 +58,13 @@ export class Messages implements SyncHandler<"vector" | "messages"> {
     this.#log = init.log ?? (() => {});
     this.#antiEntropyMs = init.antiEntropyMs ?? 10_000;
     this.#gate = new SendGate(init.channel, () => init.channel.peers());
+    this.#catchUps = new CatchUps({
+      channel: init.channel,
+      gate: this.#gate,
+      replica: init.replica,
+      shared: (nodeId) => init.members.shared(nodeId),
+      marks: { upTo: (peer, room, origin) => this.#sentUpTo(peer, room, origin), sent: (peer, room, origin, seq) => this.#sent.sent(peer, room, origin, seq) },
+    });
     this.#acceptance = new Acceptance((from, what) => init.channel.refuse(from, what), this.#log);
     // A peer that proved rooms, or rooms of ours that changed: compare vectors for the rooms now shared.
     init.members.onSharedChange((nodeId) => {
@@ -111,7 +109,7 @@ export class Messages implements SyncHandler<"vector" | "messages"> {
 
   primaryChanged(nodeId: string): void {
     this.#sent.forget(nodeId);
-    this.#reconciled.forget(nodeId);
+    this.#catchUps.forget(nodeId);
   }
 
   peerUp(nodeId: string): void {
@@ -139,62 +137,11 @@ export class Messages implements SyncHandler<"vector" | "messages"> {
     for (const nodeId of this.#members.sharing(message.room)) this.#push(nodeId, [message]);
   }
 
-  /** Sends what the peer's vector shows it lacks, past what was sent already; one catch-up per peer at a time. */
-  async #onVector(from: string, frame: VectorFrame): Promise<void> {
+  /** A peer's vector: what it holds, for delivery marks, and what it lacks, sent by a catch-up. */
+  #onVector(from: string, frame: VectorFrame): Promise<void> {
     this.#theirs.set(from, frame.rooms);
     this.#heldChanged(from);
-    if (this.#catchingUp.has(from)) return void this.#catchingUp.set(from, frame);
-    this.#catchingUp.set(from, null);
-    try {
-      for (let next: VectorFrame | null = frame; next; next = this.#catchingUp.get(from) ?? null) {
-        this.#catchingUp.set(from, null);
-        if (!(await this.#catchUp(from, next.rooms, next.digests))) return;
-      }
-    } finally {
-      this.#catchingUp.delete(from);
-    }
-  }
-
-  /**
-   * Sends, a frame at a time while the peer's link has room, what `theirs` lacks past what was sent already, and an
-   * author's messages in full where our digests of them differ; false once the peer has no live link.
-   */
-  async #catchUp(from: string, theirs: VersionVector, digests: VectorDigests | undefined): Promise<boolean> {
-    const shared = this.#members.shared(from);
-    if (!shared) return true;
-    const batch = new Batch();
-    const flush = async () => {
-      const out = batch.messages;
-      if (out.length === 0) return true;
-      // Only while the peer's link holds little: a peer that does not read gets no more than that.
-      if (!(await this.#gate.room(from)) || !this.#channel.send(from, { type: "messages", messages: out })) return false;
-      memoryValve.moved(batch.bytes); // a long history leaves copies of itself behind (read, encoded, sealed), as a file does
-      for (const m of out) this.#sent.sent(from, m.room, m.origin, m.seq); // in sequence order per origin: the last stays
-      batch.clear();
-      // Long catch-ups yield between frames, so live traffic and other peers are not starved.
-      await Bun.sleep(0);
-      return true;
-    };
-    for (const room of shared) {
-      const seen = theirs[room];
-      if (!seen) continue;
-      const mine = this.#replica.vector(room);
-      const again = new Set(diverging(mine, this.#replica.digests(room), seen, digests?.[room]).filter((o) => this.#reconciled.due(from, room, o)));
-      for (const origin of Object.keys(mine)) {
-        let after = again.has(origin) ? 0 : Math.max(seen[origin] ?? 0, this.#sentUpTo(from, room, origin));
-        for (;;) {
-          // A page at a time, so a catch-up waiting for the peer's link holds little (500 long texts are 24 MB).
-          const page = this.#replica.after(origin, room, after, PAGE);
-          for (const m of page) {
-            if (batch.full(m) && !(await flush())) return false;
-            batch.add(m);
-          }
-          if (page.length < PAGE) break;
-          after = page.at(-1)!.seq;
-        }
-      }
-    }
-    return flush();
+    return this.#catchUps.vector(from, frame);
   }
 
   /**
