@@ -4,7 +4,8 @@ import { dirname, resolve } from "node:path";
 import { localHost, publicHost } from "./util/ip.ts";
 import { ConfigError, parseArgs, usage, type Config } from "./config.ts";
 import { buildNetwork } from "./network.ts";
-import { Node } from "./node.ts";
+import type { Node } from "./node.ts";
+import { openNode } from "./open-node.ts";
 import { createApp } from "./routes/index.ts";
 import { openStorage, StorageError, type Storage } from "./storage/index.ts";
 import { PortMapper } from "./reach/port-mapping/index.ts";
@@ -98,7 +99,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
     log,
   });
   stack.defer(() => network.webrtcHelper.close());
-  node = new Node({
+  node = openNode({
     storage,
     name: config.name,
     network: { links: network.links, addresses: network.addresses, log },

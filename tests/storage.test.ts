@@ -23,7 +23,7 @@ function dbPath() {
   return join(dir, "chat.db");
 }
 
-// Storage keeps signatures as given; the replicator checks them (tests/sync).
+// Storage keeps signatures as given; sync checks them (tests/sync).
 const msg = (seq: number, text = `m${seq}`, origin = "origin-a", room = "r") => ({ origin, room, seq, peer_id: "p", text, sent_at: 1, sig: "s", key: "k" });
 
 describe("database file", () => {

@@ -2,7 +2,7 @@
  * What storage and replication say of a peer, for its rank among the links (transport/links/standing.ts): a member
  * of a private room joined here (as its last hello proved), or an author of messages held here.
  */
-import type { JoinedRoom } from "../node.ts";
+import type { JoinedRoom } from "./rooms.ts";
 import type { Vouched } from "../transport/links/standing.ts";
 
 export function standingOf(

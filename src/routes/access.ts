@@ -10,7 +10,8 @@
 import type { Server } from "bun";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { isDisplayName } from "../domain/names.ts";
-import type { JoinedRoom, Node } from "../node.ts";
+import type { Node } from "../node.ts";
+import type { JoinedRoom } from "../rooms/rooms.ts";
 import { clientOf, type Client, type ClientAddressOf } from "./client.ts";
 import { HttpError } from "./http.ts";
 

@@ -1,7 +1,8 @@
 import { Elysia, t, type Static } from "elysia";
 import { MAX_TEXT_LENGTH } from "../domain/names.ts";
 import { inviteUrl, newRoomKey } from "../domain/rooms.ts";
-import { RoomConflictError, type Node } from "../node.ts";
+import type { Node } from "../node.ts";
+import { RoomConflictError } from "../rooms/rooms.ts";
 import type { Message } from "../storage/index.ts";
 import type { RoomAccess } from "./access.ts";
 import { ClientBudget } from "./budgets.ts";

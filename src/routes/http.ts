@@ -1,6 +1,8 @@
 import type { Server } from "bun";
 import { ParseError, ValidationError } from "elysia";
-import { DisplayNameError, NonceTakenError, RoomConflictError, RoomLimitError } from "../node.ts";
+import { NonceTakenError } from "../rooms/chat.ts";
+import { DisplayNameError } from "../rooms/people.ts";
+import { RoomConflictError, RoomLimitError } from "../rooms/rooms.ts";
 import { jsonError, readBody } from "../util/http.ts";
 import type { GuestLimit } from "./budgets.ts";
 

@@ -2,7 +2,8 @@
 import { Elysia, t } from "elysia";
 import { roomNameFrom } from "../domain/names.ts";
 import { InviteError, parseInvite } from "../domain/rooms.ts";
-import { RoomConflictError, RoomLeftError, type Node } from "../node.ts";
+import type { Node } from "../node.ts";
+import { RoomConflictError, RoomLeftError } from "../rooms/rooms.ts";
 import { roomHref } from "../views/links.ts";
 import type { RoomAccess } from "./access.ts";
 import { createRoom, MessageFields } from "./api.ts";

@@ -4,7 +4,7 @@ import { renderSVG } from "uqr";
 import { urlHost } from "../util/ip.ts";
 import { isRoomName } from "../domain/names.ts";
 import { inviteUrl } from "../domain/rooms.ts";
-import type { JoinedRoom } from "../node.ts";
+import type { JoinedRoom } from "../rooms/rooms.ts";
 import { Landing, type LandingProps } from "../views/landing.tsx";
 import type { InstanceInfo } from "../views/layout.tsx";
 import { Room } from "../views/room.tsx";

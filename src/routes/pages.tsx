@@ -2,7 +2,7 @@
 import type { Server } from "bun";
 import { Elysia, t, ValidationError } from "elysia";
 import { isDisplayName, isRoomName, roomNameFrom } from "../domain/names.ts";
-import type { JoinedRoom } from "../node.ts";
+import type { JoinedRoom } from "../rooms/rooms.ts";
 import { roomHref } from "../views/links.ts";
 import { oldCookiesGone, type RoomAccess } from "./access.ts";
 import { MessageFields, sendInput } from "./api.ts";

@@ -26,7 +26,7 @@ function xorInto(digest: Buffer, hash: Uint8Array | null): void {
 /**
  * Version vectors with their digests, per room and origin, loaded from the messages on first use and kept up to date
  * as messages are stored, replaced or dropped. Members compare digests where their sequences agree: different
- * digests mean an author told them different things (src/sync/replicator.ts sends its messages again).
+ * digests mean an author told them different things (src/sync/messages.ts sends its messages again).
  */
 export class Vectors {
   readonly #rooms = new Map<string, Map<string, Run>>();

@@ -1,5 +1,5 @@
 /** @jsxImportSource @kitajs/html */
-import type { RoomActivity } from "../node.ts";
+import type { RoomActivity } from "../rooms/news.ts";
 import { Layout, type InstanceInfo } from "./layout.tsx";
 import { roomPath } from "./links.ts";
 import { RoomList } from "./rooms.tsx";

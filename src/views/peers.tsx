@@ -1,5 +1,5 @@
 /** @jsxImportSource @kitajs/html */
-import type { PeerStatus } from "../node.ts";
+import type { PeerStatus } from "../rooms/peers.ts";
 import { clock } from "./message.tsx";
 
 /** How long an instance may be dialled without a link before the page calls it offline rather than connecting. */

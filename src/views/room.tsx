@@ -1,6 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 import { MAX_TEXT_LENGTH } from "../domain/names.ts";
-import type { PeerStatus, RoomActivity } from "../node.ts";
+import type { RoomActivity } from "../rooms/news.ts";
+import type { PeerStatus } from "../rooms/peers.ts";
 import type { Message } from "../storage/index.ts";
 import type { FileSettings } from "../domain/files.ts";
 import { FileSettingsMenu } from "./file.tsx";

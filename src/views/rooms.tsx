@@ -1,5 +1,5 @@
 /** @jsxImportSource @kitajs/html */
-import type { RoomActivity } from "../node.ts";
+import type { RoomActivity } from "../rooms/news.ts";
 import { roomHref } from "./links.ts";
 
 /** Characters of a room's newest message shown in the list. */

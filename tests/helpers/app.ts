@@ -1,11 +1,11 @@
-import { Node } from "../../src/node.ts";
+import { openNode } from "../../src/open-node.ts";
 import { createApp, type AppOptions } from "../../src/routes/index.ts";
 import { openStorage } from "../../src/storage/index.ts";
 
 /** An app over an in-memory database, driven with `app.handle(new Request(...))`. */
 export function makeApp(opts: Partial<Omit<AppOptions, "node">> & { maxRooms?: number; maxFileBytes?: number; freeDiskBytes?: () => number } = {}) {
   const storage = openStorage(":memory:");
-  const node = new Node({ storage, name: "tester", maxRooms: opts.maxRooms, maxFileBytes: opts.maxFileBytes, freeDiskBytes: opts.freeDiskBytes });
+  const node = openNode({ storage, name: "tester", maxRooms: opts.maxRooms, maxFileBytes: opts.maxFileBytes, freeDiskBytes: opts.freeDiskBytes });
   // Requests made with app.handle have no socket: they come from the owner's machine unless a test names another
   // address in the test-only x-test-client header (read by this helper alone, never by the app).
   const clientAddress = (request: Request) => request.headers.get("x-test-client") ?? "127.0.0.1";

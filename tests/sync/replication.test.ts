@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { membershipTag, newRoomKey, openRoomKey, roomIdOf } from "../../src/domain/rooms.ts";
 import { generateKeyPairSync } from "node:crypto";
 import { nodeIdOf } from "../../src/storage/identity.ts";
-import { Node, RoomConflictError } from "../../src/node.ts";
+import type { Node } from "../../src/node.ts";
+import { openNode } from "../../src/open-node.ts";
+import { RoomConflictError } from "../../src/rooms/rooms.ts";
 import { openStorage, type Storage } from "../../src/storage/index.ts";
 import { signMessage, type SignedFields } from "../../src/sync/signatures.ts";
 import { decodeFrame, encodeFrame } from "../../src/sync/codec.ts";
@@ -39,7 +41,7 @@ async function start(
   const storage = openStorage(":memory:");
   // Listening under the node id lets peers learnt from gossip be dialled.
   const links = new LinkManager({ identity: storage.identity, transports: tiers.map((t) => memoryTransport(net, storage.identity.nodeId, t)), ...FAST });
-  const node = new Node({ storage, name, network: { links, addresses, antiEntropyMs, unsharedGraceMs: 500 } });
+  const node = openNode({ storage, name, network: { links, addresses, antiEntropyMs, unsharedGraceMs: 500 } });
   for (const room of rooms) node.join(room);
   await links.start();
   node.startReplication();
@@ -231,7 +233,7 @@ describe("private rooms between instances", () => {
   });
 
   it("one name stands for one room on an instance", () => {
-    const node = new Node({ storage: openStorage(":memory:"), name: "n" });
+    const node = openNode({ storage: openStorage(":memory:"), name: "n" });
     const key = newRoomKey();
     node.join("family", key);
     expect(node.join("family", key).key).toBe(key);
