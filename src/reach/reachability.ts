@@ -9,7 +9,7 @@
 import { isPrivateIp, urlHost } from "../util/ip.ts";
 import type { AdvertisedAddresses } from "../sync/frames.ts";
 import type { Tier } from "../domain/tiers.ts";
-import type { ReachAnswer, ReachPorts } from "../transport/links/reach.ts";
+import type { ReachAnswer, ReachPorts } from "../transport/protocols/reach.ts";
 
 const FIRST_CHECK_MS = 2000;
 const CHECK_EVERY_MS = 10 * 60_000;

@@ -4,7 +4,7 @@
  * ports); answers no one asked for count for nothing.
  */
 import { expect, it } from "bun:test";
-import { Reach, type ReachPorts } from "../../src/transport/links/reach.ts";
+import { Reach, type ReachPorts } from "../../src/transport/protocols/reach.ts";
 import { MemoryNetwork } from "../../src/transport/memory/index.ts";
 import { waitFor } from "../helpers/instance.ts";
 import { signalingNode } from "../helpers/signaling-nodes.ts";

@@ -9,7 +9,6 @@ import type { FrameData } from "../link.ts";
 import { NodeId } from "../../domain/names.ts";
 import { MAX_REASON_CHARS } from "../limits.ts";
 import { RendezvousTopic } from "../../domain/rooms.ts";
-import { MAX_MET, MAX_TOPICS } from "./meeting.ts";
 import { SessionEnvelope } from "../signaling/hub-link.ts";
 import { SignalMessage } from "../signaling/signal.ts";
 
@@ -20,6 +19,11 @@ const CIRCUIT = 2;
 const CIRCUIT_ID_BYTES = 16;
 /** Largest control frame: a signal message with a 32 KiB SDP fits with room to spare. */
 const MAX_CONTROL_BYTES = 64 * 1024;
+
+/** Topics one peer may wait at on one rendezvous: one per room. */
+export const MAX_TOPICS = 64;
+/** Peers one `met` names at most. */
+export const MAX_MET = 64;
 
 const Nonce = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 /** A relayed link's id between one end and the relay, chosen by whoever opened that side: 16 bytes in base64url. */

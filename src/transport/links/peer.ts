@@ -33,6 +33,24 @@ export interface PeerEvent {
   event: string;
 }
 
+/** How one peer's links stand, for `/peers` and the page. */
+export interface LinkStatus {
+  nodeId: string;
+  /** The primary link's tier, null when no link has carried a ping yet. */
+  tier: Tier | null;
+  /** The primary link's smoothed round trip. */
+  rttMs: number | null;
+  /** Share of the primary link's recent pings left unanswered, 0 to 1. */
+  loss: number;
+  state: PeerState["kind"];
+  /** When `state` last changed (ms), or when the peer was filed. */
+  since: number;
+  /** Every live tier, the primary and those standing by. */
+  tiers: Tier[];
+  /** The peer's last state changes, oldest first. */
+  log: readonly PeerEvent[];
+}
+
 const LOG_LENGTH = 32;
 
 /** One other instance: its address, each tier's state, the election of its primary link, and a short history. */
@@ -135,5 +153,19 @@ export class Peer {
   /** The last state changes, oldest first. */
   log(): readonly PeerEvent[] {
     return this.#log;
+  }
+
+  status(): LinkStatus {
+    const primary = this.primary;
+    return {
+      nodeId: this.nodeId,
+      tier: primary?.tier ?? null,
+      rttMs: primary?.health.rttMs ?? null,
+      loss: primary?.health.loss ?? 0,
+      state: this.state.kind,
+      since: this.stateSince,
+      tiers: this.links().map((e) => e.tier),
+      log: this.log(),
+    };
   }
 }
