@@ -1,5 +1,5 @@
 /**
- * How this instance is reached, as its peers see it (transport/links/reach.ts): checked a few seconds after a first
+ * How this instance is reached, as its peers see it (transport/protocols/reach.ts): checked a few seconds after a first
  * link comes up and every 10 minutes. The invite panel shows it; an address outside any private network whose HTTP
  * port answered from there is what this instance advertises to its peers from then on. One peer's word is never
  * enough for that (a liar would have our peers dial its own address): the address must be the one our `--stun` servers

@@ -1,5 +1,5 @@
 /**
- * Dial-backs (links/reach.ts): a peer asked to say how it reaches us dials only the address our link comes from, as
+ * Dial-backs (protocols/reach.ts): a peer asked to say how it reaches us dials only the address our link comes from, as
  * our node id, at most once a minute per asker (asked again sooner, it tells its last finding for the same address and
  * ports); answers no one asked for count for nothing.
  */

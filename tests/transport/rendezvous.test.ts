@@ -1,5 +1,5 @@
 /**
- * Meeting at a rendezvous (links/meeting.ts, links/manager.ts `#meet`/`#met`/`#relay`): peers that share no room with
+ * Meeting at a rendezvous (protocols/meet.ts, signaling/carrier.ts): peers that share no room with
  * the rendezvous, and cannot reach each other, wait there at a topic, hear of each other, and negotiate through it;
  * the rendezvous passes sessions on only between peers of a common topic.
  */

@@ -5,7 +5,7 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import type { FrameData } from "../link.ts";
+import type { FrameData, Link } from "../link.ts";
 import { NodeId } from "../../domain/names.ts";
 import { MAX_REASON_CHARS } from "../limits.ts";
 import { RendezvousTopic } from "../../domain/rooms.ts";
@@ -75,6 +75,16 @@ export function encodeControl(message: ControlMessage): Uint8Array {
   out[0] = CONTROL;
   out.set(json, 1);
   return out;
+}
+
+/** Sends a control message on a link; false when it closed under us (its close handler cleans up). */
+export function sendControl(via: { link: Link }, message: ControlMessage): boolean {
+  try {
+    via.link.send(encodeControl(message));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const DATA_PREFIX = new Uint8Array([DATA]);

@@ -4,15 +4,16 @@ import { RateLimiter } from "../../util/rate-limit.ts";
 import { DialError, messageOf } from "../errors.ts";
 import type { FrameData, Link, NodeAddress } from "../link.ts";
 import { SignalRouter } from "../signaling/router.ts";
-import type { SignalMessage } from "../signaling/signal.ts";
 import type { AddressSource } from "./address-book.ts";
-import { decodeFrame, encodeControl, encodeData, type ControlMessage } from "./control.ts";
+import { decodeFrame, encodeData, sendControl } from "./control.ts";
 import { DialQueue, handledRejection } from "./dial-queue.ts";
 import { HandshakeGate } from "./handshakes.ts";
 import { LinkHealth } from "./health.ts";
 import { Introductions } from "./introductions.ts";
-import { Peer, type LinkStatus, type PeerLink } from "./peer.ts";
-import type { ControlKind, LinkContext, LinkProtocol } from "./protocol.ts";
+import type { LinkStatus, Peer, PeerLink } from "./peer.ts";
+import { PeerTable } from "./peer-table.ts";
+import type { LinkContext, LinkProtocol } from "./protocol.ts";
+import { ProtocolRegistry } from "./registry.ts";
 import { LINK_MANAGER_DEFAULTS, type LinkManagerInit, type LinkManagerSettings } from "./settings.ts";
 import { sourceOf } from "./sources.ts";
 import { Ranks } from "./standing.ts";
@@ -28,7 +29,7 @@ export class LinkManager {
   readonly signaling: SignalRouter;
   readonly #init: LinkManagerSettings;
   readonly #log: (line: string) => void;
-  readonly #peers = new Map<string, Peer>();
+  readonly #peers: PeerTable;
   /** The secure handshakes, and what accepted links may cost in them per source. */
   readonly #gate: HandshakeGate;
   readonly #closing = new AbortController();
@@ -37,15 +38,11 @@ export class LinkManager {
   readonly #queue: DialQueue;
   /** Frames per peer, over all its links. */
   readonly #frames: RateLimiter;
-  /** Who keeps a place in a full table (links/standing.ts). */
+  /** Who keeps a place in a full table (standing.ts). */
   readonly #ranks: Ranks;
   /** What each introducer may have this instance dial. */
   readonly #introductions = new Introductions();
-  /** The protocols registered, in order, and the one for each control kind. */
-  readonly #protocols: LinkProtocol[] = [];
-  readonly #byKind = new Map<ControlKind, LinkProtocol>();
-  /** The protocol that takes relayed links' frames. */
-  #circuitFrames: LinkProtocol | null = null;
+  readonly #protocols = new ProtocolRegistry();
   readonly #context: LinkContext;
   #timers: ReturnType<typeof setInterval>[] = [];
   #nonce = 0;
@@ -54,10 +51,15 @@ export class LinkManager {
     this.#init = { ...LINK_MANAGER_DEFAULTS, ...init, transports: [...init.transports].sort((a, b) => byPriority(a.tier, b.tier)) };
     this.#log = init.log ?? (() => {});
     this.#gate = new HandshakeGate({ identity: init.identity, timeoutMs: this.#init.handshakeTimeoutMs, closing: this.#closing.signal });
-    const standing = (nodeId: string) => this.#protocols.map((p) => p.standing?.(nodeId));
-    this.#ranks = new Ranks({ standing: init.standing, ours: (id) => standing(id).includes("named"), waiting: (id) => standing(id).includes("waiting") });
+    const protocols = this.#protocols;
+    this.#ranks = new Ranks({ standing: init.standing, ours: (id) => protocols.standing(id, "named"), waiting: (id) => protocols.standing(id, "waiting") });
+    this.#peers = new PeerTable({ maxPeers: this.#init.maxPeers, ranks: this.#ranks, displace: (id, why) => this.forget(id, why), log: this.#log });
     this.signaling = init.signaling ?? new SignalRouter();
-    this.signaling.useLinks((nodeId, message) => this.#signalOverLink(nodeId, message));
+    this.signaling.useLinks((nodeId, message) => {
+      const peer = this.#peers.get(nodeId);
+      const via = peer?.primary ?? peer?.links()[0];
+      return !!via && sendControl(via, { t: "signal", m: message });
+    });
     this.#frames = new RateLimiter({ perSecond: this.#init.framesPerSecond, burst: 2 * this.#init.framesPerSecond });
     this.#queue = new DialQueue({
       ...this.#init,
@@ -78,8 +80,8 @@ export class LinkManager {
       ranks: this.#ranks,
       peer: (nodeId) => this.#peers.get(nodeId),
       peers: () => this.#peers.values(),
-      direct: (nodeId) => this.#direct(nodeId),
-      control: (via, message) => this.#sendControl(via, message),
+      direct: (nodeId) => this.#peers.direct(nodeId),
+      control: sendControl,
       connect: (address, source, options) => this.connect(address, source, options),
       forget: (nodeId, reason) => this.forget(nodeId, reason),
       hurry: (peer, by) => {
@@ -95,13 +97,9 @@ export class LinkManager {
    */
   register<P extends LinkProtocol>(build: (context: LinkContext) => P): P {
     const protocol = build(this.#context);
-    for (const kind of protocol.kinds) this.#byKind.set(kind, protocol);
-    this.#protocols.push(protocol);
-    if (protocol.circuitFrame) this.#circuitFrames = protocol;
-    if (protocol.transport) {
-      this.#init.transports.push(protocol.transport);
-      this.#init.transports.sort((a, b) => byPriority(a.tier, b.tier));
-    }
+    this.#protocols.add(protocol);
+    if (protocol.transport) this.#init.transports.push(protocol.transport);
+    this.#init.transports.sort((a, b) => byPriority(a.tier, b.tier));
     return protocol;
   }
 
@@ -110,7 +108,7 @@ export class LinkManager {
     for (const transport of this.#init.transports) {
       await transport.listen((link) => this.#accept(link, transport.tier).catch((error: unknown) => link.close(`could not be filed: ${messageOf(error)}`)));
     }
-    for (const protocol of this.#protocols) protocol.start?.();
+    this.#protocols.start();
     this.#timers.push(setInterval(() => this.#pingAll(), this.#init.pingIntervalMs));
     this.#timers.push(setInterval(() => this.#pumpAll(), Math.min(500, this.#init.retryMinMs)));
   }
@@ -129,7 +127,7 @@ export class LinkManager {
     const introducer = by ?? (known && known.links().length > 0 ? address.nodeId : undefined);
     const admitted = this.#introductions.admit(introducer, known, address);
     if (!admitted && !known) return refused(`${introducer} introduced more than this instance dials for it now`);
-    const peer = known ?? this.#addPeer(address.nodeId);
+    const peer = known ?? this.#peers.add(address.nodeId);
     if (!peer) return refused(`already linked to the most peers allowed (${this.#init.maxPeers}), each of rank`);
     // A peer known already keeps being dialled where it was; what is new of it waits for the introducer's budget.
     if (admitted && peer.addresses.learn(address, source)) this.#queue.addressChanged(peer);
@@ -194,7 +192,7 @@ export class LinkManager {
     if (!peer) return;
     this.#peers.delete(nodeId);
     this.#frames.forget(nodeId);
-    this.#departed(nodeId);
+    this.#protocols.peerGone(nodeId);
     peer.dials = false;
     this.#queue.forget(peer, reason);
     this.#log(`forgot ${nodeId}: ${reason}`);
@@ -203,38 +201,23 @@ export class LinkManager {
   }
 
   status(): LinkStatus[] {
-    return [...this.#peers.values()].map((peer) => peer.status());
+    return this.#peers.status();
   }
 
   /** Closes every link and transport; nothing is dialled afterwards. */
   async close(): Promise<void> {
     this.#closing.abort(new DialError("shutting down"));
     for (const timer of this.#timers) clearInterval(timer);
-    for (const protocol of this.#protocols) protocol.close?.();
+    this.#protocols.close();
     this.#gate.close();
     for (const peer of this.#peers.values()) for (const entry of peer.links()) entry.link.close("shutting down");
     await Promise.all(this.#init.transports.map((t) => t.close()));
   }
 
-  #addPeer(nodeId: string): Peer | null {
-    if (this.#peers.size >= this.#init.maxPeers) {
-      // The Map keeps insertion order: oldest first, as `displaced` takes them.
-      const victim = this.#ranks.displaced(this.#peers.values());
-      if (!victim) {
-        this.#log(`not linking to ${nodeId}: already linked to the most peers allowed (${this.#init.maxPeers}), each of rank`);
-        return null;
-      }
-      this.forget(victim.peer.nodeId, `making room for ${nodeId} (${victim.linked ? "the oldest fresh peer" : `${victim.rank}, absent longest`})`);
-    }
-    const peer = new Peer(nodeId);
-    this.#peers.set(nodeId, peer);
-    return peer;
-  }
-
   async #accept(link: Link, tier: Tier): Promise<void> {
     const secured = await this.#gate.accept(link);
     if (!secured) return;
-    const peer = this.#peers.get(secured.nodeId) ?? this.#addPeer(secured.nodeId);
+    const peer = this.#peers.get(secured.nodeId) ?? this.#peers.add(secured.nodeId);
     if (!peer) return secured.link.close("mesh is full");
     this.#attach(peer, secured.link, tier, false);
   }
@@ -263,12 +246,12 @@ export class LinkManager {
     if (decoded.kind === "data") return this.#onData.emit(peer.nodeId, decoded.data, entry.tier);
     if (decoded.kind === "invalid") return entry.link.close(decoded.reason);
     // A frame of a relayed link: ours, from its relay, or one this instance relays.
-    if (decoded.kind === "circuit") return this.#circuitFrames?.circuitFrame?.(peer.nodeId, decoded.circuit, decoded.data);
+    if (decoded.kind === "circuit") return this.#protocols.circuitFrame(peer.nodeId, decoded.circuit, decoded.data);
     const message = decoded.message;
-    if (message.t === "ping") return void this.#sendControl(entry, { t: "pong", n: message.n });
+    if (message.t === "ping") return void sendControl(entry, { t: "pong", n: message.n });
     if (message.t === "pong") return entry.health.ponged(message.n) ? this.#settle(peer) : undefined;
     if (message.t === "signal") return this.signaling.receive(peer.nodeId, message.m);
-    this.#byKind.get(message.t)?.receive(message, { peer, via: entry });
+    this.#protocols.receive(message, { peer, via: entry });
   }
 
   /** A link closed or failed: its peer's next best link takes over at once, and the tier is redialled soon. */
@@ -285,46 +268,17 @@ export class LinkManager {
     const tier = peer.primary?.tier ?? null;
     this.#log(`${peer.nodeId} primary: ${change.previous ?? "none"} -> ${tier ?? "none"}`);
     // A peer with no link is gone for every protocol (it waits nowhere, no relayed link runs through it); a first link is news.
-    if (!tier) this.#departed(peer.nodeId);
-    if (tier && !change.previous) for (const protocol of this.#protocols) protocol.peerUp?.(peer.nodeId);
+    if (!tier) this.#protocols.peerGone(peer.nodeId);
+    if (tier && !change.previous) this.#protocols.peerUp(peer.nodeId);
     // A relayed link is left as soon as a direct one carries the data.
     if (tier && tier !== "relay") peer.linkOn("relay")?.link.close("a direct link carries the data now");
     this.#onChange.emit(peer.nodeId, tier, change.previous);
   }
 
-  /** A peer has no link left (or is forgotten): every protocol lets it go. */
-  #departed(nodeId: string): void {
-    for (const protocol of this.#protocols) protocol.peerGone?.(nodeId);
-  }
-
-  /** The peer's best link that is no relayed one: what relayed links and rendezvous messages travel over. */
-  #direct(nodeId: string): PeerLink | undefined {
-    const peer = this.#peers.get(nodeId);
-    const primary = peer?.primary;
-    if (primary && primary.tier !== "relay") return primary;
-    return peer?.links().find((e) => e.tier !== "relay");
-  }
-
-  #signalOverLink(nodeId: string, message: SignalMessage): boolean {
-    const peer = this.#peers.get(nodeId);
-    const via = peer?.primary ?? peer?.links()[0];
-    if (!via) return false;
-    return this.#sendControl(via, { t: "signal", m: message });
-  }
-
-  #sendControl(entry: PeerLink, message: ControlMessage): boolean {
-    try {
-      entry.link.send(encodeControl(message));
-      return true;
-    } catch {
-      return false; // the link closed under us; its close handler cleans up
-    }
-  }
-
   #ping(entry: PeerLink): void {
     const n = ++this.#nonce;
     entry.health.pinged(n);
-    if (!this.#sendControl(entry, { t: "ping", n })) entry.link.close("ping failed");
+    if (!sendControl(entry, { t: "ping", n })) entry.link.close("ping failed");
   }
 
   #pingAll(): void {
@@ -338,7 +292,7 @@ export class LinkManager {
 
   #pumpAll(): void {
     for (const peer of this.#peers.values()) this.#pump(peer);
-    for (const protocol of this.#protocols) protocol.tick?.();
+    this.#protocols.tick();
   }
 
   #pump(peer: Peer): void {

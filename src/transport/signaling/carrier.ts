@@ -3,7 +3,7 @@
  * frame for `to` (the wire's `relay`) is passed on to it (as `relayed`) only between members of a room (each proved one
  * to us) or peers that wait here at a common topic, one hop (a carried frame is never passed on), within
  * CARRIED_PER_SECOND per sender. The frames are a handshake and sealed ones: nothing to read here. The other way, the
- * sessions this instance runs (hub-path.ts) ask carriers of their own where no hub reaches the peer.
+ * sessions this instance runs (sessions.ts) ask carriers of their own where no hub reaches the peer.
  */
 import { RateLimiter } from "../../util/rate-limit.ts";
 import type { ControlMessage } from "../links/control.ts";
@@ -11,7 +11,7 @@ import type { Peer } from "../links/peer.ts";
 import type { Inbound, LinkContext, LinkProtocol } from "../links/protocol.ts";
 import type { LocalHub } from "./envelope.ts";
 import type { SessionEnvelope } from "./hub-link.ts";
-import { HubPath } from "./hub-path.ts";
+import { SignalSessions } from "./sessions.ts";
 
 /** Session frames a peer may have carried per second: a WebRTC negotiation takes a dozen or two. */
 const CARRIED_PER_SECOND = 20;
@@ -28,7 +28,7 @@ export interface CarrierInit {
 export class Carrier implements LinkProtocol<"relay" | "relayed"> {
   readonly kinds = ["relay", "relayed"] as const;
   /** The signaling sessions of this instance, through hubs and carriers; null without a hub. */
-  readonly sessions: HubPath | null;
+  readonly sessions: SignalSessions | null;
   readonly #carried = new RateLimiter({ perSecond: CARRIED_PER_SECOND, burst: 2 * CARRIED_PER_SECOND });
 
   constructor(
@@ -36,25 +36,25 @@ export class Carrier implements LinkProtocol<"relay" | "relayed"> {
     private readonly init: CarrierInit,
   ) {
     this.sessions = init.hub
-      ? new HubPath({
+      ? new SignalSessions({
           identity: ctx.identity,
           hub: init.hub,
           handshakeTimeoutMs: ctx.settings.handshakeTimeoutMs,
           replays: ctx.replays,
           onMessage: (from, m) => ctx.signaling.receive(from, m),
           carriers: (to) => this.#carriers(to),
-          relay: (carrier, to, p) => {
+          carry: (carrier, to, p) => {
             const via = ctx.peer(carrier)?.primary;
             return !!via && ctx.control(via, { t: "relay", to, p });
           },
         })
       : null;
-    if (this.sessions) ctx.signaling.useHub(this.sessions);
+    if (this.sessions) ctx.signaling.useSessions(this.sessions);
   }
 
   receive(message: Extract<ControlMessage, { t: "relay" | "relayed" }>, { peer }: Inbound): void {
     if (message.t === "relay") return this.#carry(peer, message.to, message.p);
-    this.sessions?.relayed(peer.nodeId, message.from, message.p);
+    this.sessions?.carried(peer.nodeId, message.from, message.p);
   }
 
   start(): void {

@@ -1,5 +1,5 @@
 /**
- * Signaling through a common peer (links/manager.ts `#relay`, signaling/hub-path.ts `relayed`): two members of a room
+ * Signaling through a common peer (signaling/carrier.ts, signaling/sessions.ts `carried`): two members of a room
  * behind NATs, each linked only to a third, negotiate through it. It passes frames on only between members, one hop.
  */
 import { expect, it } from "bun:test";
