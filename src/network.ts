@@ -18,7 +18,7 @@ import type { ChannelIdentity } from "./transport/secure/channel.ts";
 import type { SignalHub } from "./transport/signaling/hub.ts";
 import { SignalRouter } from "./transport/signaling/router.ts";
 import { WebRtcLibraryLoader, webrtcTransport } from "./transport/webrtc/index.ts";
-import { WebRtcHelper } from "./transport/webrtc/remote-library.ts";
+import { WebRtcHelper } from "./transport/webrtc/helper-client.ts";
 import { rtcConfig } from "./transport/webrtc/ice.ts";
 import { resolvePeer } from "./reach/peer-url.ts";
 import type { StandingOf } from "./transport/links/standing.ts";
