@@ -1,4 +1,4 @@
-import { byPriority, TIERS, type Tier } from "../../domain/tiers.ts";
+import { byPriority, type Tier } from "../../domain/tiers.ts";
 import { Handlers } from "../../util/handlers.ts";
 import { RateLimiter } from "../../util/rate-limit.ts";
 import { DialError, messageOf } from "../errors.ts";
@@ -9,9 +9,9 @@ import { decodeFrame, encodeData, sendControl } from "./control.ts";
 import { DialQueue, handledRejection } from "./dial-queue.ts";
 import { HandshakeGate } from "./handshakes.ts";
 import { LinkHealth } from "./health.ts";
-import { Introductions } from "./introductions.ts";
 import type { LinkStatus, Peer, PeerLink } from "./peer.ts";
 import { PeerTable } from "./peer-table.ts";
+import { Pings } from "./pings.ts";
 import type { LinkContext, LinkProtocol } from "./protocol.ts";
 import { ProtocolRegistry } from "./registry.ts";
 import { LINK_MANAGER_DEFAULTS, type LinkManagerInit, type LinkManagerSettings } from "./settings.ts";
@@ -21,9 +21,9 @@ import { Ranks } from "./standing.ts";
 /**
  * Keeps, per peer, one link on every tier that works: the best one that has carried a ping is the primary and carries
  * the data; the others stand by, pinged, ready to take over the moment the primary goes silent. The jobs are apart:
- * the secure handshake (../secure/channel.ts), dial scheduling (dial-queue.ts), link health (health.ts), each peer's state and
- * election (peer.ts), the wire (control.ts); this class holds the peers and wires the jobs together. Every control
- * message but pings and signaling goes to the protocol registered for its kind (protocol.ts).
+ * handshakes (handshakes.ts), the table (peer-table.ts), dialling (dial-queue.ts), pings (pings.ts, health.ts), each
+ * peer's election (peer.ts), the wire (control.ts); this class wires them together. Every control message but pings
+ * and signaling goes to the protocol registered for its kind (protocol.ts, registry.ts).
  */
 export class LinkManager {
   readonly signaling: SignalRouter;
@@ -38,28 +38,25 @@ export class LinkManager {
   readonly #queue: DialQueue;
   /** Frames per peer, over all its links. */
   readonly #frames: RateLimiter;
-  /** Who keeps a place in a full table (standing.ts). */
-  readonly #ranks: Ranks;
-  /** What each introducer may have this instance dial. */
-  readonly #introductions = new Introductions();
   readonly #protocols = new ProtocolRegistry();
   readonly #context: LinkContext;
+  readonly #pings: Pings;
   #timers: ReturnType<typeof setInterval>[] = [];
-  #nonce = 0;
 
   constructor(init: LinkManagerInit) {
     this.#init = { ...LINK_MANAGER_DEFAULTS, ...init, transports: [...init.transports].sort((a, b) => byPriority(a.tier, b.tier)) };
     this.#log = init.log ?? (() => {});
     this.#gate = new HandshakeGate({ identity: init.identity, timeoutMs: this.#init.handshakeTimeoutMs, closing: this.#closing.signal });
     const protocols = this.#protocols;
-    this.#ranks = new Ranks({ standing: init.standing, ours: (id) => protocols.standing(id, "named"), waiting: (id) => protocols.standing(id, "waiting") });
-    this.#peers = new PeerTable({ maxPeers: this.#init.maxPeers, ranks: this.#ranks, displace: (id, why) => this.forget(id, why), log: this.#log });
+    const ranks = new Ranks({ standing: init.standing, ours: (id) => protocols.standing(id, "named"), waiting: (id) => protocols.standing(id, "waiting") });
+    this.#peers = new PeerTable({ maxPeers: this.#init.maxPeers, ranks, displace: (id, why) => this.forget(id, why), log: this.#log });
     this.signaling = init.signaling ?? new SignalRouter();
     this.signaling.useLinks((nodeId, message) => {
       const peer = this.#peers.get(nodeId);
       const via = peer?.primary ?? peer?.links()[0];
       return !!via && sendControl(via, { t: "signal", m: message });
     });
+    this.#pings = new Pings({ deadAfterMs: this.#init.deadAfterMs, lost: (peer, entry, reason) => this.#lost(peer, entry, reason) });
     this.#frames = new RateLimiter({ perSecond: this.#init.framesPerSecond, burst: 2 * this.#init.framesPerSecond });
     this.#queue = new DialQueue({
       ...this.#init,
@@ -67,27 +64,18 @@ export class LinkManager {
       identify: (link, expected) => this.#gate.identify(link, expected),
       onLinked: (peer, link, tier) => this.#attach(peer, link, tier, true),
       onDue: (peer) => this.#pump(peer),
-      onFailed: (peer, tier, error, failures) => {
-        if (failures === 1 || failures % 10 === 0) this.#log(`${tier} dial to ${peer.nodeId} failed (${failures}x): ${messageOf(error)}`);
-      },
+      log: this.#log,
     });
     this.#context = {
-      identity: this.#init.identity,
       settings: this.#init,
       signaling: this.signaling,
       replays: this.#gate.replays,
       closing: this.#closing.signal,
-      ranks: this.#ranks,
-      peer: (nodeId) => this.#peers.get(nodeId),
-      peers: () => this.#peers.values(),
-      direct: (nodeId) => this.#peers.direct(nodeId),
+      peers: this.#peers,
       control: sendControl,
       connect: (address, source, options) => this.connect(address, source, options),
       forget: (nodeId, reason) => this.forget(nodeId, reason),
-      hurry: (peer, by) => {
-        if (this.#introductions.admit(by, undefined, { nodeId: peer.nodeId })) this.#queue.hurry(peer);
-      },
-      log: this.#log,
+      hurry: (peer, by) => this.#peers.hurries(by, peer) && this.#queue.hurry(peer),
     };
   }
 
@@ -109,7 +97,7 @@ export class LinkManager {
       await transport.listen((link) => this.#accept(link, transport.tier).catch((error: unknown) => link.close(`could not be filed: ${messageOf(error)}`)));
     }
     this.#protocols.start();
-    this.#timers.push(setInterval(() => this.#pingAll(), this.#init.pingIntervalMs));
+    this.#timers.push(setInterval(() => this.#pings.round(this.#peers.values()), this.#init.pingIntervalMs));
     this.#timers.push(setInterval(() => this.#pumpAll(), Math.min(500, this.#init.retryMinMs)));
   }
 
@@ -122,42 +110,23 @@ export class LinkManager {
   connect(address: NodeAddress, source: AddressSource = "advertised", { allAtOnce = false, by }: { allAtOnce?: boolean; by?: string } = {}): Promise<Tier> {
     if (this.#closing.signal.aborted) return refused("shutting down");
     if (address.nodeId === this.#init.identity.nodeId) return refused("will not link to itself");
-    // Who introduced it (a linked peer naming its own addresses, in its hello, unless told): within its budget.
-    const known = this.#peers.get(address.nodeId);
-    const introducer = by ?? (known && known.links().length > 0 ? address.nodeId : undefined);
-    const admitted = this.#introductions.admit(introducer, known, address);
-    if (!admitted && !known) return refused(`${introducer} introduced more than this instance dials for it now`);
-    const peer = known ?? this.#peers.add(address.nodeId);
-    if (!peer) return refused(`already linked to the most peers allowed (${this.#init.maxPeers}), each of rank`);
-    // A peer known already keeps being dialled where it was; what is new of it waits for the introducer's budget.
-    if (admitted && peer.addresses.learn(address, source)) this.#queue.addressChanged(peer);
-    const outcome = this.#queue.connect(peer, allAtOnce);
-    this.#pump(peer);
+    const admitted = this.#peers.admit(address, source, by);
+    if (typeof admitted === "string") return refused(admitted);
+    if (admitted.moved) this.#queue.addressChanged(admitted.peer);
+    const outcome = this.#queue.connect(admitted.peer, allAtOnce);
+    this.#pump(admitted.peer);
     return outcome;
   }
 
   /** Sends data (whole, or in parts the link seals in turn, never joined) on the peer's primary link; false when it has none. */
   send(nodeId: string, data: FrameData): boolean {
     const peer = this.#peers.get(nodeId);
-    if (!peer) return false;
-    const frame = encodeData(data);
-    // Each failed try removes that link, so this ends after at most one try per tier.
-    for (let tries = 0; peer.primary && tries <= TIERS.length; tries++) {
-      const primary = peer.primary;
-      try {
-        primary.link.send(frame);
-        return true;
-      } catch (error) {
-        this.#lost(peer, primary, `send failed: ${messageOf(error)}`);
-      }
-    }
-    return false;
+    return !!peer && peer.send(encodeData(data), (entry, reason) => this.#lost(peer, entry, reason));
   }
 
   /** Bytes waiting to leave on a peer's primary link; null when it has none. */
   buffered(nodeId: string): number | null {
-    const primary = this.#peers.get(nodeId)?.primary;
-    return primary ? primary.link.bufferedBytes : null;
+    return this.#peers.get(nodeId)?.primary?.link.bufferedBytes ?? null;
   }
 
   /** Adds a handler for every data frame from any peer, with the tier it came over; returns its removal. */
@@ -183,7 +152,7 @@ export class LinkManager {
 
   /** The owner named this peer (`--peer`, an invite): it keeps its place in a full table before any other. */
   named(nodeId: string): void {
-    this.#ranks.name(nodeId);
+    this.#peers.ranks.name(nodeId);
   }
 
   /** Drops a peer: closes its links, stops dialling it, and frees its place. It may link again later as a newcomer. */
@@ -236,7 +205,7 @@ export class LinkManager {
     this.#queue.linked(peer, tier);
     // The link replaced may have been the primary: settle again, so the primary is always one of the peer's links.
     this.#settle(peer);
-    this.#ping(entry);
+    this.#pings.ping(entry);
   }
 
   #receive(peer: Peer, entry: PeerLink, frame: Uint8Array): void {
@@ -273,21 +242,6 @@ export class LinkManager {
     // A relayed link is left as soon as a direct one carries the data.
     if (tier && tier !== "relay") peer.linkOn("relay")?.link.close("a direct link carries the data now");
     this.#onChange.emit(peer.nodeId, tier, change.previous);
-  }
-
-  #ping(entry: PeerLink): void {
-    const n = ++this.#nonce;
-    entry.health.pinged(n);
-    if (!sendControl(entry, { t: "ping", n })) entry.link.close("ping failed");
-  }
-
-  #pingAll(): void {
-    for (const peer of this.#peers.values()) {
-      for (const entry of peer.links()) {
-        if (entry.health.expire(this.#init.deadAfterMs)) this.#lost(peer, entry, `silent for ${entry.health.silentMs()} ms`);
-        else this.#ping(entry);
-      }
-    }
   }
 
   #pumpAll(): void {

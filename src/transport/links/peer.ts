@@ -1,4 +1,5 @@
-import { TIER_PRIORITY, type Tier } from "../../domain/tiers.ts";
+import { TIER_PRIORITY, TIERS, type Tier } from "../../domain/tiers.ts";
+import { messageOf } from "../errors.ts";
 import type { Link, NodeAddress } from "../link.ts";
 import { AddressBook } from "./address-book.ts";
 import type { LinkHealth } from "./health.ts";
@@ -100,6 +101,24 @@ export class Peer {
   linkOn(tier: Tier): PeerLink | undefined {
     const state = this.tiers.get(tier);
     return state?.kind === "linked" ? state.entry : undefined;
+  }
+
+  /**
+   * Sends a frame (in parts) on the primary link; one that fails is handed to `lost`, which files the next primary, and
+   * that one is tried. False when no link took it.
+   */
+  send(frame: Uint8Array[], lost: (entry: PeerLink, reason: string) => void): boolean {
+    // Each failed try removes that link, so this ends after at most one try per tier.
+    for (let tries = 0; this.primary && tries <= TIERS.length; tries++) {
+      const primary = this.primary;
+      try {
+        primary.link.send(frame);
+        return true;
+      } catch (error) {
+        lost(primary, `send failed: ${messageOf(error)}`);
+      }
+    }
+    return false;
   }
 
   /**

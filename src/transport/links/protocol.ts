@@ -5,39 +5,33 @@
  */
 import type { Tier } from "../../domain/tiers.ts";
 import type { NodeAddress, Transport } from "../link.ts";
-import type { ChannelIdentity } from "../secure/channel.ts";
 import type { FirstMessages } from "../secure/replays.ts";
 import type { SignalRouter } from "../signaling/router.ts";
 import type { AddressSource } from "./address-book.ts";
 import type { ControlMessage } from "./control.ts";
 import type { Peer, PeerLink } from "./peer.ts";
+import type { PeerTable } from "./peer-table.ts";
 import type { LinkManagerSettings } from "./settings.ts";
-import type { Ranks } from "./standing.ts";
 
 export type ControlKind = ControlMessage["t"];
 
 /** What a protocol may use of the link manager. */
 export interface LinkContext {
-  readonly identity: ChannelIdentity;
+  /** The manager's settings, this instance's identity among them. */
   readonly settings: LinkManagerSettings;
   readonly signaling: SignalRouter;
   /** First handshake messages seen lately: a replayed one opens nothing. */
   readonly replays: FirstMessages;
   /** Aborted once the manager closes. */
   readonly closing: AbortSignal;
-  /** Who keeps a place in a full table (standing.ts). */
-  readonly ranks: Ranks;
-  peer(nodeId: string): Peer | undefined;
-  peers(): Iterable<Peer>;
-  /** The peer's best link that is no relayed one: what relayed links and rendezvous messages travel over. */
-  direct(nodeId: string): PeerLink | undefined;
+  /** The peers, each one's best link that is no relayed one (`direct`), and who ranks how in a full table. */
+  readonly peers: Pick<PeerTable, "get" | "values" | "direct" | "ranks">;
   /** Sends a control message on a link; false when it closed under us (its close handler cleans up). */
   control(via: PeerLink, message: ControlMessage): boolean;
   connect(address: NodeAddress, source?: AddressSource, options?: { allAtOnce?: boolean; by?: string }): Promise<Tier>;
   forget(nodeId: string, reason: string): void;
   /** Fresh news from `by` that a known peer is there: its tiers waiting out a backoff are dialled now, within `by`'s budget. */
   hurry(peer: Peer, by: string): void;
-  log(line: string): void;
 }
 
 /** The peer a control message came from, and the link it came by. */

@@ -173,11 +173,11 @@ export class Circuits implements LinkProtocol<"open" | "opened" | "shut"> {
     // Relays and ends reach a linked peer over its best link that is no relayed one.
     const wire: CircuitWire = {
       control: (nodeId, message) => {
-        const via = ctx.direct(nodeId);
+        const via = ctx.peers.direct(nodeId);
         return !!via && ctx.control(via, message);
       },
       frame: (nodeId, parts) => {
-        const via = ctx.direct(nodeId);
+        const via = ctx.peers.direct(nodeId);
         if (!via) return false;
         try {
           via.link.send(parts);
@@ -186,20 +186,20 @@ export class Circuits implements LinkProtocol<"open" | "opened" | "shut"> {
           return false; // the link closed under us; its close handler cleans up
         }
       },
-      buffered: (nodeId) => ctx.direct(nodeId)?.link.bufferedBytes ?? null,
+      buffered: (nodeId) => ctx.peers.direct(nodeId)?.link.bufferedBytes ?? null,
     };
     const { meetings, point } = meet;
     this.transport = ends
       ? new CircuitTransport({
           wire,
           ways: (to) => {
-            if (ctx.peer(to)?.links().some((e) => e.tier !== "relay")) return [];
-            return meetings.metAt(to).filter((r) => meetings.relays(r) && ctx.direct(r));
+            if (ctx.peers.get(to)?.links().some((e) => e.tier !== "relay")) return [];
+            return meetings.metAt(to).filter((r) => meetings.relays(r) && ctx.peers.direct(r));
           },
           accepts: (relay) => meetings.topics(relay) !== undefined,
         })
       : undefined;
-    this.#relay = relay ? new CircuitRelay({ wire, allowed: (from, to) => point.together(from, to), sourceOf: (nodeId) => ctx.peer(nodeId)?.source, limits: relayLimits }) : null;
+    this.#relay = relay ? new CircuitRelay({ wire, allowed: (from, to) => point.together(from, to), sourceOf: (nodeId) => ctx.peers.get(nodeId)?.source, limits: relayLimits }) : null;
   }
 
   receive(message: Extract<ControlMessage, { t: "open" | "opened" | "shut" }>, { peer, via }: Inbound): void {

@@ -155,7 +155,7 @@ export class Meet implements LinkProtocol<"meet" | "met"> {
     const say = () => {
       said.timer = undefined;
       const topics = this.meetings.topics(nodeId);
-      const primary = this.ctx.peer(nodeId)?.primary;
+      const primary = this.ctx.peers.get(nodeId)?.primary;
       if (!topics || !primary || this.ctx.closing.aborted) return;
       said.at = Date.now();
       this.ctx.control(primary, { t: "meet", topics });
@@ -177,22 +177,22 @@ export class Meet implements LinkProtocol<"meet" | "met"> {
     // Refused a seat: one that waited here loses it and is unlinked; a newcomer is left to replication's rule (its hello may not have come yet).
     if (!told) return waited ? this.#unwaited(peer.nodeId, "its source has no seat left here") : undefined;
     for (const other of told.tell) {
-      const direct = this.ctx.direct(other);
+      const direct = this.ctx.peers.direct(other);
       if (direct) this.ctx.control(direct, { t: "met", peers: [peer.nodeId], relays: this.init.relays });
     }
   }
 
   /** A peer no longer waits here: unless it is kept for more than waiting (a member, ours, named), it is unlinked. */
   #unwaited(nodeId: string, why: string): void {
-    const peer = this.ctx.peer(nodeId);
-    if (peer && !peer.member && !this.keeps(nodeId) && !this.ctx.ranks.named(nodeId)) this.ctx.forget(nodeId, `shares no room and waits here no more: ${why}`);
+    const peer = this.ctx.peers.get(nodeId);
+    if (peer && !peer.member && !this.keeps(nodeId) && !this.ctx.peers.ranks.named(nodeId)) this.ctx.forget(nodeId, `shares no room and waits here no more: ${why}`);
   }
 
   /** A rendezvous of ours met peers at our topics: link to them (signaling goes through it; their handshakes prove them). */
   #met(from: Peer, peers: string[], relays: boolean): void {
     for (const nodeId of peers) {
-      if (nodeId === this.ctx.identity.nodeId || !this.meetings.met(nodeId, from.nodeId, relays)) continue;
-      const known = this.ctx.peer(nodeId);
+      if (nodeId === this.ctx.settings.identity.nodeId || !this.meetings.met(nodeId, from.nodeId, relays)) continue;
+      const known = this.ctx.peers.get(nodeId);
       // A peer met again may be a new process (it restarted): the session with its old one is of no use, and a fresh
       // one is opened for the next message (signaling/sessions.ts).
       this.#onMet.emit(nodeId);

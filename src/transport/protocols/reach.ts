@@ -119,18 +119,18 @@ export class ReachProtocol implements LinkProtocol<"reach?" | "reach"> {
     this.#reach = new Reach({
       dialBack,
       send: (nodeId, message) => {
-        const direct = ctx.direct(nodeId);
+        const direct = ctx.peers.direct(nodeId);
         return !!direct && ctx.control(direct, message);
       },
-      about: (nodeId) => ({ source: ctx.peer(nodeId)?.source, ranked: ctx.ranks.ranked(nodeId) }),
+      about: (nodeId) => ({ source: ctx.peers.get(nodeId)?.source, ranked: ctx.peers.ranks.ranked(nodeId) }),
     });
   }
 
   /** Asks linked peers (our rendezvous first) to dial this instance back at `ports`; resolves with their answers. */
   checkReach(ports: ReachPorts): Promise<ReachAnswer[]> {
     // Those of the highest rank first (ours and the named, then members, authors): a stranger's word counts for nothing.
-    const direct = [...this.ctx.peers()].filter((p) => this.ctx.direct(p.nodeId));
-    const order = (nodeId: string) => -RANKS.indexOf(this.ctx.ranks.of(nodeId));
+    const direct = [...this.ctx.peers.values()].filter((p) => this.ctx.peers.direct(p.nodeId));
+    const order = (nodeId: string) => -RANKS.indexOf(this.ctx.peers.ranks.of(nodeId));
     return this.#reach.ask(direct.map((p) => p.nodeId).sort((x, y) => order(x) - order(y)), ports);
   }
 

@@ -37,14 +37,14 @@ export class Carrier implements LinkProtocol<"relay" | "relayed"> {
   ) {
     this.sessions = init.hub
       ? new SignalSessions({
-          identity: ctx.identity,
+          identity: ctx.settings.identity,
           hub: init.hub,
           handshakeTimeoutMs: ctx.settings.handshakeTimeoutMs,
           replays: ctx.replays,
           onMessage: (from, m) => ctx.signaling.receive(from, m),
           carriers: (to) => this.#carriers(to),
           carry: (carrier, to, p) => {
-            const via = ctx.peer(carrier)?.primary;
+            const via = ctx.peers.get(carrier)?.primary;
             return !!via && ctx.control(via, { t: "relay", to, p });
           },
         })
@@ -67,13 +67,13 @@ export class Carrier implements LinkProtocol<"relay" | "relayed"> {
 
   /** Who may carry a session to `to`: the rendezvous where it was met first, then members we share with it, perhaps. */
   #carriers(to: string): string[] {
-    const members = [...this.ctx.peers()].filter((p) => p.member && p.primary && p.nodeId !== to).map((p) => p.nodeId);
-    return [...this.init.metAt(to).filter((id) => this.ctx.peer(id)?.primary), ...members];
+    const members = [...this.ctx.peers.values()].filter((p) => p.member && p.primary && p.nodeId !== to).map((p) => p.nodeId);
+    return [...this.init.metAt(to).filter((id) => this.ctx.peers.get(id)?.primary), ...members];
   }
 
   /** Passes a session frame from a linked peer on to another. */
   #carry(from: Peer, to: string, payload: SessionEnvelope): void {
-    const target = this.ctx.peer(to);
+    const target = this.ctx.peers.get(to);
     if (!target || target === from || !target.primary) return;
     if (!(from.member && target.member) && !this.init.together(from.nodeId, to)) return;
     if (!this.#carried.take(from.nodeId)) return;
