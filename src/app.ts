@@ -270,7 +270,7 @@ function keepServing(): void {
 
 function main(argv: string[]) {
   if (argv[0] === WEBRTC_HELPER_FLAG) {
-    import("./transport/webrtc/helper.ts")
+    import("./transport/webrtc/helper-process.ts")
       .then((helper) => helper.runWebRtcHelper())
       .catch((error: unknown) => fail(`the WebRTC helper failed: ${messageOf(error)}`, 1));
     return;

@@ -7,21 +7,26 @@ import { httpTransport, type HttpTransport } from "./transport/http/index.ts";
 import { lanTransport, type LanTransport } from "./transport/lan/index.ts";
 import type { PeerAddress, Transport } from "./transport/link.ts";
 import type { Tier } from "./domain/tiers.ts";
-import { LinkManager } from "./transport/links/index.ts";
+import { LinkManager, type LinkManagerInit } from "./transport/links/index.ts";
+import type { RELAY_LIMITS } from "./transport/protocols/circuit-relay.ts";
+import { Circuits } from "./transport/protocols/circuits.ts";
+import { Meet } from "./transport/protocols/meet.ts";
+import { ReachProtocol, type DialBack } from "./transport/protocols/reach.ts";
+import { Carrier } from "./transport/signaling/carrier.ts";
+import type { LocalHub } from "./transport/signaling/envelope.ts";
 import type { ChannelIdentity } from "./transport/secure/channel.ts";
 import type { SignalHub } from "./transport/signaling/hub.ts";
 import { SignalRouter } from "./transport/signaling/router.ts";
 import { WebRtcLibraryLoader, webrtcTransport } from "./transport/webrtc/index.ts";
-import { WebRtcHelper } from "./transport/webrtc/remote-library.ts";
+import { WebRtcHelper } from "./transport/webrtc/helper-client.ts";
 import { rtcConfig } from "./transport/webrtc/ice.ts";
 import { resolvePeer } from "./reach/peer-url.ts";
-import type { DialBack } from "./transport/links/reach.ts";
 import type { StandingOf } from "./transport/links/standing.ts";
 import { websocketTransport, type WebSocketTransport } from "./transport/websocket/index.ts";
 
 /** The instance's side of the mesh: every tier `--transports` allows, and the link manager over them. */
 export interface Network {
-  links: LinkManager;
+  links: Links;
   /** The tiers the servers route requests to (null when not allowed). */
   websocket: WebSocketTransport | null;
   http: HttpTransport | null;
@@ -64,6 +69,41 @@ const dialAtOnce = (address: PeerAddress): Tier[] => {
   const host = address.ws && URL.canParse(address.ws) ? new URL(address.ws).hostname : null;
   return host && localAddressOn(host) ? ["websocket"] : [];
 };
+
+/** The link manager's settings and its protocols'. */
+export interface LinksInit extends LinkManagerInit {
+  /** Where WebRTC offers for this instance arrive when no link exists yet (its own `/signal` hub). */
+  hub?: LocalHub;
+  /** The `relay` tier: links through a rendezvous of ours that relays, where no direct tier reaches. @default false */
+  circuits?: boolean;
+  /** Relays the links of peers that met here (`--relay`). @default false */
+  relay?: boolean;
+  /** The relay's limits per relayed link, for tests. @default RELAY_LIMITS */
+  relayLimits?: Partial<typeof RELAY_LIMITS>;
+  /** Dials a peer back where it asks to know whether it is reachable; none: such asks go unanswered. */
+  dialBack?: DialBack;
+  /** How long a wait at a rendezvous lasts unless renewed; ours are renewed at a third of it. @default 600000 */
+  waitMs?: number;
+}
+
+/** The link manager with its protocols registered, and the calls other layers make of them. */
+export type Links = LinkManager & Pick<Meet, "useRendezvous" | "keeps"> & Pick<ReachProtocol, "checkReach">;
+
+/** A link manager with the link protocols registered: meeting at rendezvous, relayed links, dial-backs, carried signaling. */
+export function linkManager({ hub, circuits = false, relay = false, relayLimits, dialBack, waitMs, ...init }: LinksInit): Links {
+  const links = new LinkManager(init);
+  const meet = links.register((ctx) => new Meet(ctx, { relays: relay, waitMs }));
+  links.register((ctx) => new Circuits(ctx, { ends: circuits, relay, relayLimits, meet }));
+  const reach = links.register((ctx) => new ReachProtocol(ctx, dialBack));
+  const carrier = links.register((ctx) => new Carrier(ctx, { hub, metAt: (id) => meet.meetings.metAt(id), together: (a, b) => meet.point.together(a, b) }));
+  // A peer met again may be a new process: the session with its old one is of no use.
+  meet.onMet((nodeId) => carrier.sessions?.renew(nodeId));
+  return Object.assign(links, {
+    useRendezvous: (nodeId: string, topics: readonly string[] | null) => meet.useRendezvous(nodeId, topics),
+    keeps: (nodeId: string) => meet.keeps(nodeId),
+    checkReach: (ports: { http: number; ws: number }) => reach.checkReach(ports),
+  });
+}
 
 /** How long a dial-back may take per port. */
 const DIAL_BACK_MS = 4000;
@@ -132,7 +172,7 @@ export function buildNetwork({ config, identity, hub, ports, webrtcHelper: comma
   if (lan) transports.push(lan);
   // Started now, not at the first dial, which would wait for it (50-100 ms, more on a busy machine).
   const webrtcReady = transports.some((t) => t.tier === "webrtc" || t.tier === "turn") ? library.load().then(() => {}, () => {}) : Promise.resolve();
-  const links = new LinkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay, dialBack, dialAtOnce, standing });
+  const links = linkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay, dialBack, dialAtOnce, standing });
   const stunAddresses = () =>
     allowed.has("webrtc") && config.stun.length > 0
       ? webrtcHelper.publicAddresses(rtcConfig({ tier: "webrtc", iceServers: config.stun, bindAddress })).catch(() => [])

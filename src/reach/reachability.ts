@@ -1,5 +1,5 @@
 /**
- * How this instance is reached, as its peers see it (transport/links/reach.ts): checked a few seconds after a first
+ * How this instance is reached, as its peers see it (transport/protocols/reach.ts): checked a few seconds after a first
  * link comes up and every 10 minutes. The invite panel shows it; an address outside any private network whose HTTP
  * port answered from there is what this instance advertises to its peers from then on. One peer's word is never
  * enough for that (a liar would have our peers dial its own address): the address must be the one our `--stun` servers
@@ -9,7 +9,7 @@
 import { isPrivateIp, urlHost } from "../util/ip.ts";
 import type { AdvertisedAddresses } from "../sync/frames.ts";
 import type { Tier } from "../domain/tiers.ts";
-import type { ReachAnswer, ReachPorts } from "../transport/links/reach.ts";
+import type { ReachAnswer, ReachPorts } from "../transport/protocols/reach.ts";
 
 const FIRST_CHECK_MS = 2000;
 const CHECK_EVERY_MS = 10 * 60_000;

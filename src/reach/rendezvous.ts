@@ -2,7 +2,7 @@
  * The rendezvous this instance uses (`--rendezvous`, and those an invite link names): it links to each like to a
  * `--peer`, and waits there at one topic per room, derived for that rendezvous (domain/rooms.ts `rendezvousTopic`), so
  * members of its rooms that use the same rendezvous are met even when neither can reach the other
- * (transport/links/meeting.ts). The rendezvous then passes their sealed signaling on, and learns no room. A rendezvous
+ * (transport/protocols/meet.ts). The rendezvous then passes their sealed signaling on, and learns no room. A rendezvous
  * the owner gave (a flag) serves every joined room; one an invite named serves that invite's room only, and is kept
  * as that: an invite is someone else's word, and must not learn where to watch the members of every room meet.
  */

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "bun:test";
 import { membershipTag } from "../../src/domain/rooms.ts";
 import { Reachability } from "../../src/reach/reachability.ts";
-import type { ReachAnswer } from "../../src/transport/links/reach.ts";
+import type { ReachAnswer } from "../../src/transport/protocols/reach.ts";
 import { decodeFrame } from "../../src/transport/links/control.ts";
 import { startInstance, waitFor } from "../helpers/instance.ts";
 import { rawRogue, type RawRogue } from "../helpers/rogue.ts";

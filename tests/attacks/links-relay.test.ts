@@ -6,8 +6,8 @@
  */
 import { afterEach, describe, expect, it } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { CircuitRelay, RELAY_LIMITS } from "../../src/transport/links/circuits.ts";
-import { LinkManager } from "../../src/transport/links/index.ts";
+import { linkManager, type Links } from "../../src/network.ts";
+import { CircuitRelay, RELAY_LIMITS } from "../../src/transport/protocols/circuit-relay.ts";
 import { startInstance, waitFor } from "../helpers/instance.ts";
 import { rogueIdentity } from "../helpers/rogue.ts";
 import { websocketFrom } from "../helpers/ws-from.ts";
@@ -55,7 +55,7 @@ describe("a relay", () => {
 });
 
 describe("two strangers at a real relay", () => {
-  const managers: LinkManager[] = [];
+  const managers: Links[] = [];
   afterEach(async () => {
     await Promise.all(managers.splice(0).map((m) => m.close()));
   });
@@ -66,7 +66,7 @@ describe("two strangers at a real relay", () => {
     const ends = await Promise.all(
       ["127.0.0.2", "127.0.0.3"].map(async (from) => {
         const identity = rogueIdentity();
-        const m = new LinkManager({ identity, transports: [websocketFrom(from)], circuits: true, retryMinMs: 200, retryMaxMs: 1000 });
+        const m = linkManager({ identity, transports: [websocketFrom(from)], circuits: true, retryMinMs: 200, retryMaxMs: 1000 });
         await m.start();
         managers.push(m);
         m.useRendezvous(r.nodeId, [topic]);

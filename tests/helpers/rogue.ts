@@ -8,7 +8,7 @@ import { nodeIdOf } from "../../src/storage/identity.ts";
 import { decodeFrame, encodeFrame } from "../../src/sync/codec.ts";
 import type { Frame } from "../../src/sync/frames.ts";
 import { decodeFrame as decodeControl, encodeControl, encodeData } from "../../src/transport/links/control.ts";
-import { LinkManager } from "../../src/transport/links/index.ts";
+import { linkManager, type Links } from "../../src/network.ts";
 import { secureChannel, type ChannelIdentity } from "../../src/transport/secure/channel.ts";
 import { websocketTransport } from "../../src/transport/websocket/index.ts";
 import { waitFor, type Instance } from "./instance.ts";
@@ -23,7 +23,7 @@ export function rogueIdentity(claim?: string): ChannelIdentity {
 export interface Rogue extends AsyncDisposable {
   /** The node id its key proves (what the instance sees, whatever it claims). */
   readonly id: string;
-  readonly links: LinkManager;
+  readonly links: Links;
   /** Every frame the instance sent it, in order, with its size in bytes. */
   readonly received: { frame: Frame; bytes: number }[];
   /** Links to the instance over its websocket tier; resolves once the link carries data. */
@@ -33,7 +33,7 @@ export interface Rogue extends AsyncDisposable {
 
 /** `from`: the loopback address it dials from (127.0.0.2, ...), to be a source of its own. @default the system's choice */
 export async function startRogue(identity = rogueIdentity(), { from }: { from?: string } = {}): Promise<Rogue> {
-  const links = new LinkManager({ identity, transports: [from ? websocketFrom(from) : websocketTransport()], retryMinMs: 200, retryMaxMs: 1000 });
+  const links = linkManager({ identity, transports: [from ? websocketFrom(from) : websocketTransport()], retryMinMs: 200, retryMaxMs: 1000 });
   await links.start();
   const received: Rogue["received"] = [];
   links.onData((_from, data) => received.push({ frame: decodeFrame(data).frame, bytes: data.byteLength }));

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "bun:test";
 import nodeDataChannel from "node-datachannel";
 import { SignalHub } from "../../src/transport/signaling/hub.ts";
-import { HubPath } from "../../src/transport/signaling/hub-path.ts";
+import { SignalSessions } from "../../src/transport/signaling/sessions.ts";
 import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
 import { startInstance, waitFor, type Instance } from "../helpers/instance.ts";
 import { peersOf, waitForLink } from "../helpers/mesh.ts";
@@ -90,7 +90,7 @@ describe("signaling through hubs", () => {
     clear.send({ type: "webrtc", payload: { session: "webrtc:webrtc-s1", kind: "offer", sdp: await realOffer() }, target_peer_id: b.nodeId });
     // Through a secure session run with its own key while claiming A's id.
     const heard: SignalMessage[] = [];
-    const sealed = new HubPath({ identity: rogueIdentity(a.nodeId), hub: new SignalHub(), onMessage: (_from, m) => heard.push(m) });
+    const sealed = new SignalSessions({ identity: rogueIdentity(a.nodeId), hub: new SignalHub(), onMessage: (_from, m) => heard.push(m) });
     sealed.start();
     try {
       await sealed.send({ nodeId: b.nodeId, ws: b.ws }, { session: "webrtc:webrtc-s2", kind: "offer", sdp: await realOffer() }).catch(() => {});
@@ -107,7 +107,7 @@ describe("signaling through hubs", () => {
     await using b = await startInstance({ args: WEBRTC });
     using relay = recordingRelay(b);
     const heard: SignalMessage[] = [];
-    const a = new HubPath({ identity: rogueIdentity(), hub: new SignalHub(), onMessage: (_from, m) => heard.push(m) });
+    const a = new SignalSessions({ identity: rogueIdentity(), hub: new SignalHub(), onMessage: (_from, m) => heard.push(m) });
     a.start();
     try {
       await a.send({ nodeId: b.nodeId, ws: relay.url }, { session: "webrtc:webrtc-s1", kind: "offer", sdp: await realOffer() });

@@ -1,4 +1,4 @@
-// Meeting at a rendezvous between real instances (src/reach/rendezvous.ts, transport/links/meeting.ts): two members of a
+// Meeting at a rendezvous between real instances (src/reach/rendezvous.ts, transport/protocols/meet.ts): two members of a
 // private room that know no address of each other, only a third instance's, link directly; the third holds no room.
 import { expect, it } from "bun:test";
 import { rmSync } from "node:fs";

@@ -1,4 +1,4 @@
-// The WebRTC helper process (src/transport/webrtc/remote-library.ts, helper.ts): an instance whose helper stops
+// The WebRTC helper process (src/transport/webrtc/helper-client.ts, helper-process.ts): an instance whose helper stops
 // answering, as it does when the bundled libdatachannel deadlocks, keeps serving, fails over, and replaces the helper.
 import { expect, it } from "bun:test";
 import { readFileSync } from "node:fs";

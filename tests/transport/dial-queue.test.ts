@@ -36,7 +36,6 @@ it("ends its first round only once no retry is under way: a peer is not given up
     closing: closing.signal,
     identify: async (link) => ({ nodeId: "b", link }),
     onLinked: (peer, _link, tier) => (linked.push(tier), queue.linked(peer, tier)),
-    onFailed: () => {},
     onDue: (peer) => queue.pump(peer),
   });
   const peer = new Peer("b");

@@ -1,10 +1,10 @@
 /**
- * Dial-backs (links/reach.ts): a peer asked to say how it reaches us dials only the address our link comes from, as
+ * Dial-backs (protocols/reach.ts): a peer asked to say how it reaches us dials only the address our link comes from, as
  * our node id, at most once a minute per asker (asked again sooner, it tells its last finding for the same address and
  * ports); answers no one asked for count for nothing.
  */
 import { expect, it } from "bun:test";
-import { Reach, type ReachPorts } from "../../src/transport/links/reach.ts";
+import { Reach, type ReachPorts } from "../../src/transport/protocols/reach.ts";
 import { MemoryNetwork } from "../../src/transport/memory/index.ts";
 import { waitFor } from "../helpers/instance.ts";
 import { signalingNode } from "../helpers/signaling-nodes.ts";

@@ -1,12 +1,12 @@
 /**
- * Meeting at a rendezvous (links/meeting.ts, links/manager.ts `#meet`/`#met`/`#relay`): peers that share no room with
+ * Meeting at a rendezvous (protocols/meet.ts, signaling/carrier.ts): peers that share no room with
  * the rendezvous, and cannot reach each other, wait there at a topic, hear of each other, and negotiate through it;
  * the rendezvous passes sessions on only between peers of a common topic.
  */
 import { describe, expect, it } from "bun:test";
 import { rendezvousTopic } from "../../src/domain/rooms.ts";
-import { CircuitRelay } from "../../src/transport/links/circuits.ts";
-import type { LinkManagerInit } from "../../src/transport/links/settings.ts";
+import type { LinksInit } from "../../src/network.ts";
+import { CircuitRelay } from "../../src/transport/protocols/circuit-relay.ts";
 import { MemoryNetwork } from "../../src/transport/memory/index.ts";
 import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
 import { waitFor } from "../helpers/instance.ts";
@@ -114,7 +114,7 @@ describe("relayed links (--relay)", () => {
   const tierAt = (x: Node, y: Node) => x.m.status().find((s) => s.nodeId === y.id)?.tier ?? null;
 
   /** R relays (or not); A and B wait at TRIP there, and reach each other no other way. */
-  async function trio(relay: Partial<LinkManagerInit>) {
+  async function trio(relay: Partial<LinksInit>) {
     const net = new MemoryNetwork();
     const r = await node(net, "r", relay);
     const a = await node(net, "a", ENDS);

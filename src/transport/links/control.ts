@@ -5,11 +5,10 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import type { FrameData } from "../link.ts";
+import type { FrameData, Link } from "../link.ts";
 import { NodeId } from "../../domain/names.ts";
 import { MAX_REASON_CHARS } from "../limits.ts";
 import { RendezvousTopic } from "../../domain/rooms.ts";
-import { MAX_MET, MAX_TOPICS } from "./meeting.ts";
 import { SessionEnvelope } from "../signaling/hub-link.ts";
 import { SignalMessage } from "../signaling/signal.ts";
 
@@ -20,6 +19,11 @@ const CIRCUIT = 2;
 const CIRCUIT_ID_BYTES = 16;
 /** Largest control frame: a signal message with a 32 KiB SDP fits with room to spare. */
 const MAX_CONTROL_BYTES = 64 * 1024;
+
+/** Topics one peer may wait at on one rendezvous: one per room. */
+export const MAX_TOPICS = 64;
+/** Peers one `met` names at most. */
+export const MAX_MET = 64;
 
 const Nonce = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 /** A relayed link's id between one end and the relay, chosen by whoever opened that side: 16 bytes in base64url. */
@@ -71,6 +75,16 @@ export function encodeControl(message: ControlMessage): Uint8Array {
   out[0] = CONTROL;
   out.set(json, 1);
   return out;
+}
+
+/** Sends a control message on a link; false when it closed under us (its close handler cleans up). */
+export function sendControl(via: { link: Link }, message: ControlMessage): boolean {
+  try {
+    via.link.send(encodeControl(message));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const DATA_PREFIX = new Uint8Array([DATA]);

@@ -22,8 +22,8 @@ export interface DialQueueInit {
   identify(link: Link, expected: string): Promise<{ nodeId: string; link: Link }>;
   /** A dial and its handshake succeeded (the link manager then files it and calls `linked`). */
   onLinked(peer: Peer, link: Link, tier: Tier): void;
-  /** A dial failed; `failures` counts this tier's failures in a row. */
-  onFailed(peer: Peer, tier: Tier, error: unknown, failures: number): void;
+  /** Where a tier's first failure in a row, and every tenth, is said. @default nowhere */
+  log?: (line: string) => void;
   /** A tier's wait (stagger or backoff) is over: pump the peer now. */
   onDue(peer: Peer): void;
 }
@@ -191,7 +191,7 @@ export class DialQueue {
       peer.tiers.set(tier, { kind: "waiting", until, failures });
       if (peer.dials && !this.#init.closing.aborted) this.#wakeAt(peer, until);
       peer.record(`${tier} dial failed (${failures}x): ${error.message}${wrongPeer ? "; not tried again at this address" : ""}`);
-      this.#init.onFailed(peer, tier, error, failures);
+      if (failures === 1 || failures % 10 === 0) this.#init.log?.(`${tier} dial to ${peer.nodeId} failed (${failures}x): ${error.message}`);
     }
     const round = this.#rounds.get(peer);
     if (!round) return;

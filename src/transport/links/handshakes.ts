@@ -9,6 +9,8 @@
 import { RateLimiter } from "../../util/rate-limit.ts";
 import { FairShares } from "../fair-shares.ts";
 import type { Link } from "../link.ts";
+import { DialError } from "../errors.ts";
+import { secureChannel, type ChannelIdentity } from "../secure/channel.ts";
 import { FirstMessages } from "../secure/replays.ts";
 import { sourceOf } from "./sources.ts";
 
@@ -26,11 +28,50 @@ export const HANDSHAKE_LIMITS = {
 /** A handshake's place, given back once it ends (either way); calling it again does nothing. */
 export type HandshakePlace = () => void;
 
+/** The link manager's secure handshakes, on links dialled and accepted, and what accepted ones may cost. */
 export class HandshakeGate {
   /** First messages seen lately: the accepting side of every handshake checks them. */
   readonly replays = new FirstMessages();
   readonly #rate = new RateLimiter({ perSecond: HANDSHAKE_LIMITS.perSecond, burst: HANDSHAKE_LIMITS.burst });
   readonly #pending = new FairShares<Link>(HANDSHAKE_LIMITS, (link) => link.close("making room for another source's handshake"));
+  /** Links whose handshake is under way. */
+  readonly #underWay = new Set<Link>();
+
+  constructor(private readonly init: { identity: ChannelIdentity; timeoutMs: number; closing: AbortSignal }) {}
+
+  /** Runs the secure handshake on a fresh link, dialled (`expected` set) or accepted: the far end's proven id and the sealed link. */
+  async identify(link: Link, expected?: string): Promise<{ nodeId: string; link: Link }> {
+    if (this.init.closing.aborted) {
+      link.close("shutting down");
+      throw new DialError("shutting down");
+    }
+    this.#underWay.add(link);
+    try {
+      const { identity, timeoutMs } = this.init;
+      const accepting = { replays: this.replays, firstMessageMs: HANDSHAKE_LIMITS.firstMessageMs };
+      return await secureChannel(link, { identity, initiator: expected !== undefined, expected, timeoutMs, ...(expected === undefined ? accepting : {}) });
+    } finally {
+      this.#underWay.delete(link);
+    }
+  }
+
+  /** An accepted link's handshake, within its source's place: null when refused or failed (the link closed with its reason). */
+  async accept(link: Link): Promise<{ nodeId: string; link: Link } | null> {
+    const place = this.admit(link);
+    if (typeof place === "string") return (link.close(place), null);
+    try {
+      return await this.identify(link);
+    } catch {
+      return null;
+    } finally {
+      place();
+    }
+  }
+
+  /** Closes the links whose handshake is under way. */
+  close(): void {
+    for (const link of this.#underWay) link.close("shutting down");
+  }
 
   /** Admits the handshake of an accepted link, or says why not (the link is the caller's to close). */
   admit(link: Link): HandshakePlace | string {

@@ -1,3 +1,3 @@
 export { LinkManager } from "./manager.ts";
-export type { LinkManagerInit, LinkStatus } from "./settings.ts";
-export type { PeerEvent } from "./peer.ts";
+export type { LinkManagerInit } from "./settings.ts";
+export type { LinkStatus, PeerEvent } from "./peer.ts";

@@ -1,4 +1,5 @@
-import { TIER_PRIORITY, type Tier } from "../../domain/tiers.ts";
+import { TIER_PRIORITY, TIERS, type Tier } from "../../domain/tiers.ts";
+import { messageOf } from "../errors.ts";
 import type { Link, NodeAddress } from "../link.ts";
 import { AddressBook } from "./address-book.ts";
 import type { LinkHealth } from "./health.ts";
@@ -31,6 +32,24 @@ export type PeerState =
 export interface PeerEvent {
   at: number;
   event: string;
+}
+
+/** How one peer's links stand, for `/peers` and the page. */
+export interface LinkStatus {
+  nodeId: string;
+  /** The primary link's tier, null when no link has carried a ping yet. */
+  tier: Tier | null;
+  /** The primary link's smoothed round trip. */
+  rttMs: number | null;
+  /** Share of the primary link's recent pings left unanswered, 0 to 1. */
+  loss: number;
+  state: PeerState["kind"];
+  /** When `state` last changed (ms), or when the peer was filed. */
+  since: number;
+  /** Every live tier, the primary and those standing by. */
+  tiers: Tier[];
+  /** The peer's last state changes, oldest first. */
+  log: readonly PeerEvent[];
 }
 
 const LOG_LENGTH = 32;
@@ -85,6 +104,24 @@ export class Peer {
   }
 
   /**
+   * Sends a frame (in parts) on the primary link; one that fails is handed to `lost`, which files the next primary, and
+   * that one is tried. False when no link took it.
+   */
+  send(frame: Uint8Array[], lost: (entry: PeerLink, reason: string) => void): boolean {
+    // Each failed try removes that link, so this ends after at most one try per tier.
+    for (let tries = 0; this.primary && tries <= TIERS.length; tries++) {
+      const primary = this.primary;
+      try {
+        primary.link.send(frame);
+        return true;
+      } catch (error) {
+        lost(primary, `send failed: ${messageOf(error)}`);
+      }
+    }
+    return false;
+  }
+
+  /**
    * Files an identified link under its tier. Of two links on one tier both ends keep the one the lower node id
    * dialled, so the two sides agree without talking; returns the one that lost (to be closed), if any.
    */
@@ -135,5 +172,19 @@ export class Peer {
   /** The last state changes, oldest first. */
   log(): readonly PeerEvent[] {
     return this.#log;
+  }
+
+  status(): LinkStatus {
+    const primary = this.primary;
+    return {
+      nodeId: this.nodeId,
+      tier: primary?.tier ?? null,
+      rttMs: primary?.health.rttMs ?? null,
+      loss: primary?.health.loss ?? 0,
+      state: this.state.kind,
+      since: this.stateSince,
+      tiers: this.links().map((e) => e.tier),
+      log: this.log(),
+    };
   }
 }

@@ -1,12 +1,7 @@
 import type { Tier } from "../../domain/tiers.ts";
 import type { PeerAddress, Transport } from "../link.ts";
 import type { ChannelIdentity } from "../secure/channel.ts";
-import type { LocalHub } from "../signaling/envelope.ts";
-import type { RELAY_LIMITS } from "./circuits.ts";
-import { MEETING_LIMITS } from "./meeting.ts";
-import type { DialBack } from "./reach.ts";
 import type { SignalRouter } from "../signaling/router.ts";
-import type { PeerEvent, PeerState } from "./peer.ts";
 import type { StandingOf } from "./standing.ts";
 
 export interface LinkManagerInit {
@@ -16,16 +11,6 @@ export interface LinkManagerInit {
   transports: Transport[];
   /** The signaling paths the WebRTC tiers were given; links to peers become their first path. @default a new router */
   signaling?: SignalRouter;
-  /** Where WebRTC offers for this instance arrive when no link exists yet (its own `/signal` hub). */
-  hub?: LocalHub;
-  /** The `relay` tier: links through a rendezvous of ours that relays, where no direct tier reaches. @default false */
-  circuits?: boolean;
-  /** Relays the links of peers that met here (`--relay`). @default false */
-  relay?: boolean;
-  /** The relay's limits per relayed link, for tests. @default RELAY_LIMITS */
-  relayLimits?: Partial<typeof RELAY_LIMITS>;
-  /** Dials a peer back where it asks to know whether it is reachable (reach.ts); none: such asks go unanswered. */
-  dialBack?: DialBack;
   /** How often every link is pinged. @default 500 */
   pingIntervalMs?: number;
   /** A link that has carried nothing for this long is dead: four pings in a row unanswered. @default 2000 */
@@ -51,31 +36,11 @@ export interface LinkManagerInit {
   framesPerSecond?: number;
   /** A link must complete the handshake within this. @default 5000 */
   handshakeTimeoutMs?: number;
-  /** How long a wait at a rendezvous lasts unless renewed; ours are renewed at a third of it (meeting.ts). @default 600000 */
-  waitMs?: number;
   log?: (line: string) => void;
 }
 
-/** How one peer's links stand, for `/peers` and the page. */
-export interface LinkStatus {
-  nodeId: string;
-  /** The primary link's tier, null when no link has carried a ping yet. */
-  tier: Tier | null;
-  /** The primary link's smoothed round trip. */
-  rttMs: number | null;
-  /** Share of the primary link's recent pings left unanswered, 0 to 1. */
-  loss: number;
-  state: PeerState["kind"];
-  /** When `state` last changed (ms), or when the peer was filed. */
-  since: number;
-  /** Every live tier, the primary and those standing by. */
-  tiers: Tier[];
-  /** The peer's last state changes, oldest first. */
-  log: readonly PeerEvent[];
-}
-
 /** The link manager's settings with every default filled in. */
-export type LinkManagerSettings = Required<Omit<LinkManagerInit, "hub" | "log" | "signaling" | "circuits" | "relay" | "relayLimits" | "dialBack" | "dialAtOnce" | "standing">> &
+export type LinkManagerSettings = Required<Omit<LinkManagerInit, "log" | "signaling" | "dialAtOnce" | "standing">> &
   Pick<LinkManagerInit, "dialAtOnce" | "standing">;
 
 export const LINK_MANAGER_DEFAULTS = {
@@ -88,5 +53,4 @@ export const LINK_MANAGER_DEFAULTS = {
   maxPeers: 64,
   framesPerSecond: 2000,
   handshakeTimeoutMs: 5000,
-  waitMs: MEETING_LIMITS.waitMs,
 } satisfies Partial<LinkManagerInit>;

@@ -3,6 +3,9 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { BaseLink } from "../base-link.ts";
 import { wholeFrame, type FrameData } from "../link.ts";
 
+/** The hub envelope type of session frames. */
+export const SESSION_ENVELOPE = "e-goat-session";
+
 /** What one hub envelope of a session carries: the session (chosen by the side that opened it) and one frame. */
 export const SessionEnvelope = Type.Object(
   {

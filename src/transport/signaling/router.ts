@@ -2,35 +2,35 @@ import type { Tier } from "../../domain/tiers.ts";
 import { Handlers } from "../../util/handlers.ts";
 import { DialError } from "../errors.ts";
 import type { NodeAddress } from "../link.ts";
-import type { HubPath } from "./hub-path.ts";
+import type { SignalSessions } from "./sessions.ts";
 import type { Signaling, SignalMessage } from "./signal.ts";
 
 /** Sends a signal message over a link to the peer; false when there is none. */
 export type LinkPath = (nodeId: string, message: SignalMessage) => boolean;
 
 /**
- * Where WebRTC negotiation travels: over a link the two instances already have (the link manager's), else through
- * a `/signal` hub. The webrtc and turn tiers share these paths; `forTier` tags each tier's sessions, so each gets back
+ * Where WebRTC negotiation travels: over a link the two instances already have (the link manager's), else in a
+ * signaling session through a `/signal` hub or a carrier (sessions.ts). The webrtc and turn tiers share these paths; `forTier` tags each tier's sessions, so each gets back
  * only its own messages.
  */
 export class SignalRouter implements Signaling {
   readonly #onMessage = new Handlers<[string, SignalMessage]>();
   #viaLink: LinkPath = () => false;
-  #hub: HubPath | null = null;
+  #sessions: SignalSessions | null = null;
 
   /** The link manager registers itself as the first path. */
   useLinks(path: LinkPath): void {
     this.#viaLink = path;
   }
 
-  /** The hub path, for peers with no link yet. */
-  useHub(hub: HubPath): void {
-    this.#hub = hub;
+  /** The signaling sessions, through hubs and carriers, for peers with no link yet. */
+  useSessions(sessions: SignalSessions): void {
+    this.#sessions = sessions;
   }
 
   async send(to: NodeAddress, message: SignalMessage): Promise<void> {
     if (this.#viaLink(to.nodeId, message)) return;
-    if (this.#hub) return this.#hub.send(to, message);
+    if (this.#sessions) return this.#sessions.send(to, message);
     throw new DialError(`no signaling path to ${to.nodeId}`);
   }
 

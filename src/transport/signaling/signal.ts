@@ -16,6 +16,17 @@ const check = TypeCompiler.Compile(SignalMessage);
 /** True for a signaling message with the fields its kind needs, within size caps; anything else from the wire is dropped. */
 export const isSignalMessage = (value: unknown): value is SignalMessage => check.Check(value);
 
+/** A signal message sent as JSON in one frame, or what it is instead ("not JSON", "not a signal message"). */
+export function decodeSignal(frame: Uint8Array): SignalMessage | string {
+  let message: unknown;
+  try {
+    message = JSON.parse(new TextDecoder().decode(frame));
+  } catch {
+    return "not JSON";
+  }
+  return isSignalMessage(message) ? message : "not a signal message";
+}
+
 /** The path WebRTC negotiation travels: an existing link to the peer, or a signaling hub both can reach. */
 export interface Signaling {
   /** Sends to the instance `to`; rejects with a DialError when no path to it exists. */

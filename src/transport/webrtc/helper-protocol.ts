@@ -1,6 +1,7 @@
 /**
- * What the instance and its WebRTC helper process say to each other (remote-library.ts, helper.ts): the instance asks
- * for PeerConnections and DataChannels by number and drives them (`Op`); the helper reports what they do (`Report`).
+ * What the instance and its WebRTC helper process say to each other (helper-client.ts, helper-process.ts): the
+ * instance asks for PeerConnections and DataChannels by number and drives them (`Op`); the helper reports what they do
+ * (`Report`).
  * Both travel over Bun's IPC channel with structured cloning, so bytes stay bytes.
  */
 import { Type, type Static } from "@sinclair/typebox";

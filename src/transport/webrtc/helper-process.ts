@@ -2,7 +2,7 @@
  * The WebRTC helper process: it holds the instance's PeerConnections and DataChannels (node-datachannel) and does
  * what the instance asks over IPC (helper-protocol.ts). The bundled libdatachannel can deadlock inside a DTLS
  * handshake over TURN (README, "Known problem"); in here that stops only this process, which the instance replaces
- * (remote-library.ts), instead of the whole instance.
+ * (helper-client.ts), instead of the whole instance.
  */
 import type { DataChannel, PeerConnection, RtcConfig } from "node-datachannel";
 import { messageOf } from "../errors.ts";

@@ -1,41 +1,29 @@
 import { randomBytes } from "node:crypto";
-import { RateLimiter } from "../../util/rate-limit.ts";
-import { DialError, DialRefusedError, DialTimeoutError, messageOf } from "../errors.ts";
-import { FairShares } from "../fair-shares.ts";
+import { DialError, messageOf } from "../errors.ts";
 import type { Link, NodeAddress } from "../link.ts";
 import { secureChannel, type ChannelIdentity } from "../secure/channel.ts";
 import type { FirstMessages } from "../secure/replays.ts";
-import { hubRoomOf, parseEnvelope, type HubEnvelope, type LocalHub } from "./envelope.ts";
-import { HubLink, isSessionEnvelope, type SessionEnvelope } from "./hub-link.ts";
-import { isSignalMessage, type SignalMessage } from "./signal.ts";
+import { hubRoomOf, type HubEnvelope, type LocalHub } from "./envelope.ts";
+import { HubLink, isSessionEnvelope, SESSION_ENVELOPE, type SessionEnvelope } from "./hub-link.ts";
+import { HubSockets } from "./hub-sockets.ts";
+import { SessionGate } from "./session-gate.ts";
+import { decodeSignal, type SignalMessage } from "./signal.ts";
 
-const ENVELOPE_TYPE = "e-goat-session";
 const IDLE_CLOSE_MS = 60_000;
-const OPEN_TIMEOUT_MS = 5000;
-/**
- * Sessions others may have under way with us at once (until their handshake proves the far end): in all, and per
- * source (a hub member, or the linked peer that passes a session on), fairly (../fair-shares.ts). Sessions a source may
- * open a second.
- */
-const INCOMING = { total: 64, share: 8 };
-/** Proven sessions others opened with us, kept at most (each also closes when idle): past it, the one unused longest closes. */
-const MAX_PROVEN_INCOMING = 256;
-const OPENED_PER_SECOND = 5;
-
 /** One secured session with another instance: its frames travel through a hub or a common peer, sealed end to end. */
 interface Session {
   peer: string;
   link: HubLink;
   /** The socket to the peer's hub, for a session this side opened there. */
   socket: WebSocket | null;
-  /** The linked peer that passes the session's frames on, for a session relayed by one. */
+  /** The linked peer that passes the session's frames on, for a session carried by one. */
   carrier: string | null;
   /** Set once the handshake proved the far end is `peer`. */
   secure: Link | null;
   lastUsed: number;
 }
 
-export interface HubPathInit {
+export interface SignalSessionsInit {
   /** This instance's identity: each session's handshake proves it, and proves the far end's. */
   identity: ChannelIdentity;
   hub: LocalHub;
@@ -45,7 +33,7 @@ export interface HubPathInit {
   /** Linked peers that may pass frames on to `to` (members of a room, linked to us; none when unknown). */
   carriers?: (to: string) => string[];
   /** Asks `carrier` to pass a session frame on to `to`; false when there is no link to it. */
-  relay?: (carrier: string, to: string, payload: SessionEnvelope) => boolean;
+  carry?: (carrier: string, to: string, payload: SessionEnvelope) => boolean;
   /** First handshake messages seen lately (the link manager's): a replayed one opens no session. */
   replays?: FirstMessages;
 }
@@ -54,15 +42,15 @@ export interface HubPathInit {
 const MAX_CARRIERS = 3;
 
 /**
- * The signaling path through `/signal` hubs, for peers with no link yet: this instance waits in its own hub's room
- * `mesh.<id>`, and reaches another instance by joining that instance's room on its hub. Through the hub, the two run
+ * Signaling sessions, for peers with no link yet, through `/signal` hubs or carriers: this instance waits in its own
+ * hub's room `mesh.<id>`, and reaches another instance by joining that instance's room on its hub. Through the hub, the two run
  * the links' own secure handshake (secure/channel.ts) and then exchange only sealed frames: a hub member, whatever
  * peer_id it claims, can neither read the offers meant for another node nor inject one in another node's name.
  * Where no hub reaches the peer (both behind NATs), a session goes through a linked peer linked to it too: that peer
- * passes the frames on (`relay`, `relayed` control messages, one hop at most) and sees only the same handshake and
- * sealed frames.
+ * passes the frames on (carrier.ts: the `relay` and `relayed` control messages, one hop at most) and sees only the same
+ * handshake and sealed frames.
  */
-export class HubPath {
+export class SignalSessions {
   /** Sessions opened through our hub, by peer and session id, and those this side opened, by session id: a frame feeds only a session of its way in. */
   readonly #incoming = new Map<string, Session>();
   readonly #outgoing = new Map<string, Session>();
@@ -70,16 +58,25 @@ export class HubPath {
   readonly #secured = new Map<string, Session>();
   /** Sessions this instance is opening, so concurrent sends to one peer share one. */
   readonly #opening = new Map<string, Promise<Session>>();
-  readonly #sockets = new Map<string, WebSocket>();
+  readonly #sockets: HubSockets;
   readonly #timeoutMs: number;
-  /** Places of the sessions others opened, per source; and how fast each source opens them. */
-  readonly #places = new FairShares<Session>(INCOMING, (session) => session.link.close("making room for another source's session"));
-  readonly #opened = new RateLimiter({ perSecond: OPENED_PER_SECOND, burst: 4 * OPENED_PER_SECOND });
+  /** What the sessions others open may cost. */
+  readonly #gate = new SessionGate<Session>();
   #local: ReturnType<LocalHub["joinLocal"]> | null = null;
   #sweep: ReturnType<typeof setInterval> | null = null;
 
-  constructor(private readonly init: HubPathInit) {
+  constructor(private readonly init: SignalSessionsInit) {
     this.#timeoutMs = init.handshakeTimeoutMs ?? 5000;
+    this.#sockets = new HubSockets({
+      nodeId: init.identity.nodeId,
+      onFrame: (socket, payload) => {
+        const session = this.#outgoing.get(payload.session);
+        if (session?.socket === socket) session.link.receive(payload);
+      },
+      onClose: (socket) => {
+        for (const session of [...this.#outgoing.values()]) if (session.socket === socket) session.link.close("hub connection closed");
+      },
+    });
   }
 
   start(): void {
@@ -87,7 +84,7 @@ export class HubPath {
     this.#local = this.init.hub.joinLocal(hubRoomOf(nodeId), nodeId, (envelope) => this.#arrived(envelope));
     this.#sweep = setInterval(() => {
       for (const session of this.#all()) if (Date.now() - session.lastUsed > IDLE_CLOSE_MS) session.link.close("idle");
-      for (const [peer, socket] of this.#sockets) if (![...this.#outgoing.values()].some((s) => s.socket === socket)) this.#dropSocket(peer);
+      this.#sockets.sweep((socket) => [...this.#outgoing.values()].some((s) => s.socket === socket));
     }, IDLE_CLOSE_MS / 2);
   }
 
@@ -109,7 +106,7 @@ export class HubPath {
   close(): void {
     if (this.#sweep) clearInterval(this.#sweep);
     for (const session of this.#all()) session.link.close("shutting down");
-    for (const peer of [...this.#sockets.keys()]) this.#dropSocket(peer);
+    this.#sockets.close();
     this.#local?.leave();
   }
 
@@ -117,24 +114,16 @@ export class HubPath {
     return [...this.#incoming.values(), ...this.#outgoing.values()];
   }
 
-  #dropSocket(peer: string): void {
-    this.#sockets.get(peer)?.close();
-    this.#sockets.delete(peer);
-  }
-
   /** An envelope to us through our own hub: a frame of a session another instance opened, or the start of one. */
   #arrived(envelope: HubEnvelope): void {
     const from = envelope.peer_id;
-    if (!from || envelope.type !== ENVELOPE_TYPE || !isSessionEnvelope(envelope.payload)) return;
+    if (!from || envelope.type !== SESSION_ENVELOPE || !isSessionEnvelope(envelope.payload)) return;
     const key = `${from} ${envelope.payload.session}`;
     const known = this.#incoming.get(key);
     if (known) return known.link.receive(envelope.payload);
     if (!this.#local) return;
-    const local = this.#local;
-    const session = this.#session(this.#incoming, key, from, envelope.payload.session, null, null, (payload) =>
-      local.send({ type: ENVELOPE_TYPE, payload, target_peer_id: from }),
-    );
-    if (!this.#admit(`hub member ${from}`, session)) return;
+    const session = this.#session(this.#incoming, key, { peer: from, id: envelope.payload.session, socket: null, carrier: null });
+    if (!this.#gate.admit(`hub member ${from}`, session)) return;
     session.link.receive(envelope.payload);
     // The claimed peer_id counts for nothing: the handshake must prove it.
     void this.#secure(session, false).catch(() => {});
@@ -177,18 +166,16 @@ export class HubPath {
   }
 
   async #connectHub(nodeId: string, ws: string): Promise<Session> {
-    const socket = await this.#socket(nodeId, ws);
+    const socket = await this.#sockets.open(nodeId, ws);
     const id = randomBytes(16).toString("base64url");
-    const session = this.#session(this.#outgoing, id, nodeId, id, socket, null, (payload) =>
-      socket.send(JSON.stringify({ type: ENVELOPE_TYPE, payload, target_peer_id: nodeId })),
-    );
+    const session = this.#session(this.#outgoing, id, { peer: nodeId, id, socket, carrier: null });
     await this.#secure(session, true);
     return session;
   }
 
   async #connectVia(carrier: string, nodeId: string): Promise<Session> {
     const id = randomBytes(16).toString("base64url");
-    const session = this.#relayedSession(this.#outgoing, id, nodeId, id, carrier);
+    const session = this.#session(this.#outgoing, id, { peer: nodeId, id, socket: null, carrier });
     try {
       await this.#secure(session, true);
     } catch (error) {
@@ -199,7 +186,7 @@ export class HubPath {
   }
 
   /** A session frame from `from`, passed on by the linked peer `carrier`: for a session either side opened that way. */
-  relayed(carrier: string, from: string, payload: SessionEnvelope): void {
+  carried(carrier: string, from: string, payload: SessionEnvelope): void {
     const mine = this.#outgoing.get(payload.session);
     if (mine) {
       if (mine.carrier === carrier && mine.peer === from) mine.link.receive(payload);
@@ -211,51 +198,27 @@ export class HubPath {
       if (known.carrier === carrier) known.link.receive(payload);
       return;
     }
-    const session = this.#relayedSession(this.#incoming, key, from, payload.session, carrier);
-    if (!this.#admit(`carrier ${carrier}`, session)) return;
+    const session = this.#session(this.#incoming, key, { peer: from, id: payload.session, socket: null, carrier });
+    if (!this.#gate.admit(`carrier ${carrier}`, session)) return;
     session.link.receive(payload);
     // The carrier's word for who sent it counts for nothing: the handshake must prove it.
     void this.#secure(session, false).catch(() => {});
   }
 
-  /**
-   * Keeps the proven sessions others opened to a bounded number, closing the one unused longest. (Not only a peer's
-   * newest: the two sides may not agree which is newest, and the far end sends on the one it finished last.)
-   */
-  #bound(): void {
-    const proven = [...this.#incoming.values()].filter((s) => s.secure);
-    if (proven.length <= MAX_PROVEN_INCOMING) return;
-    proven.reduce((a, b) => (b.lastUsed < a.lastUsed ? b : a)).link.close("unused longest of too many sessions");
-  }
-
-  /** Gives a session another instance opened a place, within its source's rate and share; else closes it. */
-  #admit(source: string, session: Session): boolean {
-    if (this.#opened.take(source) && this.#places.take(source, session)) return true;
-    session.link.close(`${source} opens too many sessions`);
-    return false;
-  }
-
-  /** A session whose frames the linked peer `carrier` passes on, either way. */
-  #relayedSession(map: Map<string, Session>, key: string, peer: string, id: string, carrier: string): Session {
-    const session = this.#session(map, key, peer, id, null, carrier, (payload) => {
-      if (!this.init.relay?.(carrier, peer, payload)) session.link.close(`no link to ${carrier} any more`);
-    });
-    return session;
-  }
-
-  #session(
-    map: Map<string, Session>,
-    key: string,
-    peer: string,
-    id: string,
-    socket: WebSocket | null,
-    carrier: string | null,
-    transmit: (payload: SessionEnvelope) => void,
-  ): Session {
-    const way = carrier ? `through ${carrier}` : socket ? "via its hub" : "via our hub";
-    const link = new HubLink(`${peer} ${way}`, id, transmit, () => {
+  /** Files a new session under `key` in `map`; its frames go out the way it came (the peer's hub, ours, or a carrier). */
+  #session(map: Map<string, Session>, key: string, way: Pick<Session, "peer" | "socket" | "carrier"> & { id: string }): Session {
+    const { peer, id, socket, carrier } = way;
+    const transmit = (payload: SessionEnvelope) => {
+      const envelope = { type: SESSION_ENVELOPE, payload, target_peer_id: peer };
+      if (carrier) {
+        if (!this.init.carry?.(carrier, peer, payload)) session.link.close(`no link to ${carrier} any more`);
+      } else if (socket) socket.send(JSON.stringify(envelope));
+      else this.#local?.send(envelope);
+    };
+    const how = carrier ? `through ${carrier}` : socket ? "via its hub" : "via our hub";
+    const link = new HubLink(`${peer} ${how}`, id, transmit, () => {
       map.delete(key);
-      this.#places.release(session);
+      this.#gate.release(session);
       if (this.#secured.get(peer) === session) this.#secured.delete(peer);
     });
     const session: Session = { peer, link, socket, carrier, secure: null, lastUsed: Date.now() };
@@ -280,56 +243,16 @@ export class HubPath {
     session.secure = link;
     // A place was held while the far end proved itself: a proven session holds none (else a peer met again and again
     // through one carrier would use up that carrier's share with sessions it finished).
-    this.#places.release(session);
-    if (!initiator) this.#bound();
+    this.#gate.release(session);
+    if (!initiator) this.#gate.bound(this.#incoming.values());
     // Messages go out on the newest session; an older one (both sides may open one at once) still delivers until idle.
     this.#secured.set(session.peer, session);
     link.onFrame((frame) => {
-      let message: unknown;
-      try {
-        message = JSON.parse(new TextDecoder().decode(frame));
-      } catch {
-        return link.close("a session frame is not JSON");
-      }
-      if (!isSignalMessage(message)) return link.close("a session frame is not a signal message");
+      const message = decodeSignal(frame);
+      if (typeof message === "string") return link.close(`a session frame is ${message}`);
       session.lastUsed = Date.now();
       this.init.onMessage(session.peer, message);
     });
     link.onClose(() => session.link.close());
-  }
-
-  /** A WebSocket to `ws`'s hub, in `nodeId`'s room as this instance; its envelopes from `nodeId` feed our sessions. */
-  async #socket(nodeId: string, ws: string): Promise<WebSocket> {
-    const open = this.#sockets.get(nodeId);
-    if (open && open.readyState === WebSocket.OPEN) return open;
-    const query = new URLSearchParams({ room: hubRoomOf(nodeId), peer_id: this.init.identity.nodeId });
-    const socket = new WebSocket(`${ws}/signal?${query}`);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new DialTimeoutError(`hub at ${ws} did not answer`)), OPEN_TIMEOUT_MS);
-      socket.onopen = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      socket.onerror = () => {
-        clearTimeout(timer);
-        reject(new DialRefusedError(`cannot reach the hub at ${ws}`));
-      };
-    }).catch((error: unknown) => {
-      socket.close();
-      throw error instanceof DialError ? error : new DialError(messageOf(error));
-    });
-    socket.onmessage = (event) => {
-      const envelope = parseEnvelope(String(event.data));
-      if (typeof envelope === "string" || envelope.peer_id !== nodeId || envelope.type !== ENVELOPE_TYPE) return;
-      if (!isSessionEnvelope(envelope.payload)) return;
-      const session = this.#outgoing.get(envelope.payload.session);
-      if (session?.socket === socket) session.link.receive(envelope.payload);
-    };
-    socket.onclose = () => {
-      if (this.#sockets.get(nodeId) === socket) this.#sockets.delete(nodeId);
-      for (const session of [...this.#outgoing.values()]) if (session.socket === socket) session.link.close("hub connection closed");
-    };
-    this.#sockets.set(nodeId, socket);
-    return socket;
   }
 }

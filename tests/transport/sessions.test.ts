@@ -4,7 +4,7 @@
  * finished before. The carrier's share bounds handshakes under way, not proven sessions.
  */
 import { afterEach, describe, expect, it } from "bun:test";
-import { HubPath } from "../../src/transport/signaling/hub-path.ts";
+import { SignalSessions } from "../../src/transport/signaling/sessions.ts";
 import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
 import { rogueIdentity } from "../helpers/rogue.ts";
 import { waitFor } from "../helpers/instance.ts";
@@ -17,15 +17,15 @@ function pair() {
   const a = rogueIdentity();
   const b = rogueIdentity();
   const heard: { from: string; message: SignalMessage }[] = [];
-  const paths: Record<string, HubPath> = {};
+  const paths: Record<string, SignalSessions> = {};
   const make = (identity: typeof a, other: () => string) =>
-    new HubPath({
+    new SignalSessions({
       identity,
       hub: noHub,
       onMessage: (from, message) => heard.push({ from, message }),
       carriers: () => [CARRIER],
-      relay: (_carrier, to, payload) => {
-        queueMicrotask(() => paths[to]?.relayed(CARRIER, identity.nodeId, payload));
+      carry: (_carrier, to, payload) => {
+        queueMicrotask(() => paths[to]?.carried(CARRIER, identity.nodeId, payload));
         return to === other();
       },
     });

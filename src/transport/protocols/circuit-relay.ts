@@ -1,17 +1,11 @@
 /**
- * Relayed links, the `relay` tier. Two instances that no direct tier and no TURN server joins (both behind NATs, with
- * no UDP out) can still link through a rendezvous that relays (`--relay`): it passes the frames of their link on
- * between its own links to each, as libp2p's circuit relay v2 does, each relayed link within RELAY_LIMITS of bytes
- * and time. The two ends run the same secure handshake over it as over any tier, so the relay carries ciphertext only.
- * A relayed link ranks below every direct tier; the link manager closes it once a direct one carries the data.
+ * This instance as a relay (`--relay`): it passes the frames of relayed links (circuits.ts) on between its own links
+ * to their two ends, each relayed link within RELAY_LIMITS, and only between peers that met here at a common topic.
  */
 import { randomBytes } from "node:crypto";
 import { RateLimiter } from "../../util/rate-limit.ts";
-import { BaseLink } from "../base-link.ts";
-import { DialError, DialRefusedError, LinkClosedError, TransportClosedError } from "../errors.ts";
-import type { FrameData, Link, PeerAddress, Transport } from "../link.ts";
-import { MAX_FRAME_BYTES, MAX_REASON_CHARS } from "../limits.ts";
-import { encodeCircuit, type ControlMessage } from "./control.ts";
+import { MAX_REASON_CHARS } from "../limits.ts";
+import { encodeCircuit, type ControlMessage } from "../links/control.ts";
 
 /**
  * A relay cannot tell a real room's topic from one two strangers made up (it must learn nothing of rooms), so what
@@ -36,11 +30,6 @@ export const RELAY_LIMITS = {
   opensPerSecond: 1,
 };
 
-/** Relayed links one end holds at once, over all its relays. */
-const MAX_ENDS = 32;
-/** Room for the circuit header and the outer link's sealing inside a frame of MAX_FRAME_BYTES. */
-const MAX_CIRCUIT_FRAME = MAX_FRAME_BYTES - 1024;
-
 /** How relays and ends reach a linked peer: over its primary link, never over a relayed one. */
 export interface CircuitWire {
   control(nodeId: string, message: ControlMessage): boolean;
@@ -48,136 +37,8 @@ export interface CircuitWire {
   buffered(nodeId: string): number | null;
 }
 
-const newId = () => randomBytes(16).toString("base64url");
-const reason = (why: string) => why.slice(0, MAX_REASON_CHARS);
-
-/** One end of a relayed link: its frames go to the relay under the circuit's id on this side. */
-class CircuitLink extends BaseLink {
-  readonly tier = "relay" as const;
-
-  constructor(
-    readonly remote: string,
-    readonly relay: string,
-    readonly id: string,
-    private readonly wire: CircuitWire,
-    private readonly onRelease: () => void,
-  ) {
-    super();
-  }
-
-  /** What waits on the link to the relay. */
-  get bufferedBytes(): number {
-    return this.wire.buffered(this.relay) ?? 0;
-  }
-
-  send(frame: FrameData): void {
-    this.checkSend(frame, MAX_CIRCUIT_FRAME, " of a relayed link");
-    if (this.wire.frame(this.relay, encodeCircuit(this.id, frame))) return;
-    this.ended(`no link to the relay ${this.relay} any more`);
-    throw new LinkClosedError(`link to ${this.remote} is closed: no link to the relay any more`);
-  }
-
-  receive(data: Uint8Array): void {
-    this.deliver(data);
-  }
-
-  close(why = "closed"): void {
-    if (this.closed) return;
-    this.wire.control(this.relay, { t: "shut", c: this.id, why: reason(why) });
-    this.ended(why);
-  }
-
-  /** The relay or the far end closed it. */
-  shut(why: string): void {
-    this.ended(why);
-  }
-
-  protected override release(): void {
-    this.onRelease();
-  }
-}
-
-export interface CircuitTransportInit {
-  wire: CircuitWire;
-  /** The relays to `nodeId` to try, best first: none while the peer has a direct link. */
-  ways: (nodeId: string) => string[];
-  /** Whether relayed links that `relay` opens to us are taken: it must be a rendezvous of ours. */
-  accepts: (relay: string) => boolean;
-}
-
-/** The `relay` tier at the ends: dials through a relay where the peer was met; accepts what our rendezvous open. */
-export class CircuitTransport implements Transport {
-  readonly tier = "relay" as const;
-  /** Our ends, by relay and id. */
-  readonly #links = new Map<string, CircuitLink>();
-  #onLink: ((link: Link) => void) | null = null;
-  #closed = false;
-
-  constructor(private readonly init: CircuitTransportInit) {}
-
-  canDial(address: PeerAddress): boolean {
-    return !this.#closed && address.nodeId !== undefined && this.init.ways(address.nodeId).length > 0;
-  }
-
-  async dial(address: PeerAddress, signal?: AbortSignal): Promise<Link> {
-    signal?.throwIfAborted();
-    if (this.#closed) throw new TransportClosedError("the relay transport is closed");
-    const to = address.nodeId;
-    const relay = to === undefined ? undefined : this.init.ways(to)[0];
-    if (!to || !relay) throw new DialError(`no relay reaches ${to ?? "a peer with no node id"}`);
-    if (this.#links.size >= MAX_ENDS) throw new DialRefusedError(`already ${MAX_ENDS} relayed links open`);
-    const link = this.#add(relay, newId(), to);
-    // The far end and the relay answer by what they do: a refusal is a `shut`, which closes the link and the handshake.
-    if (!this.init.wire.control(relay, { t: "open", c: link.id, to })) {
-      link.shut("no link to the relay");
-      throw new DialRefusedError(`no link to the relay ${relay}`);
-    }
-    return link;
-  }
-
-  /** `relay` opened relayed link `id` from `from` to us. */
-  opened(relay: string, id: string, from: string): void {
-    if (this.#closed || !this.#onLink || !this.init.accepts(relay) || this.#links.size >= MAX_ENDS || this.#links.has(`${relay} ${id}`)) {
-      return void this.init.wire.control(relay, { t: "shut", c: id, why: "not taken here" });
-    }
-    this.#onLink(this.#add(relay, id, from));
-  }
-
-  /** A frame of one of our relayed links, from its relay; false when no such link is ours. */
-  frame(relay: string, id: string, data: Uint8Array): boolean {
-    const link = this.#links.get(`${relay} ${id}`);
-    link?.receive(data);
-    return link !== undefined;
-  }
-
-  /** The relay closed one of our relayed links; false when no such link is ours. */
-  shut(relay: string, id: string, why: string): boolean {
-    const link = this.#links.get(`${relay} ${id}`);
-    link?.shut(why);
-    return link !== undefined;
-  }
-
-  /** Our link to `relay` is gone: so is every relayed link through it. */
-  relayGone(relay: string): void {
-    for (const link of [...this.#links.values()]) if (link.relay === relay) link.shut(`the link to the relay ${relay} closed`);
-  }
-
-  async listen(onLink: (link: Link) => void): Promise<void> {
-    this.#onLink = onLink;
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    for (const link of [...this.#links.values()]) link.close("shutting down");
-  }
-
-  #add(relay: string, id: string, peer: string): CircuitLink {
-    const key = `${relay} ${id}`;
-    const link = new CircuitLink(`${peer} through ${relay}`, relay, id, this.init.wire, () => this.#links.delete(key));
-    this.#links.set(key, link);
-    return link;
-  }
-}
+export const newId = () => randomBytes(16).toString("base64url");
+export const reason = (why: string) => why.slice(0, MAX_REASON_CHARS);
 
 /** One relayed link through this instance: an id with each end. */
 interface Circuit {

@@ -6,7 +6,9 @@
  * address (an instance that restarted), it says what it found last time.
  */
 import { RateLimiter } from "../../util/rate-limit.ts";
-import type { ControlMessage } from "./control.ts";
+import type { ControlMessage } from "../links/control.ts";
+import type { Inbound, LinkContext, LinkProtocol } from "../links/protocol.ts";
+import { RANKS } from "../links/standing.ts";
 
 export interface ReachPorts {
   http: number;
@@ -36,6 +38,7 @@ const REMEMBER_AT_MOST = 256;
 export const REACH_WAIT_MS = 8000;
 export const REACH_ASK_AT_MOST = 3;
 
+/** Dial-backs asked of peers, and done for them; the wire is the caller's. */
 export class Reach {
   /** Peers asked and not answered yet, with where their answer goes. */
   readonly #asked = new Map<string, (answer: ReachAnswer) => void>();
@@ -101,5 +104,38 @@ export class Reach {
   /** `from` answered; only an answer we asked for counts. */
   answered(from: string, message: { seen: string; http: boolean; ws: boolean }): void {
     this.#asked.get(from)?.({ by: from, seen: message.seen, http: message.http, ws: message.ws, ...this.init.about?.(from) });
+  }
+}
+
+/** The protocol: `reach?` and `reach` over the links, asked of the peers of highest rank first. */
+export class ReachProtocol implements LinkProtocol<"reach?" | "reach"> {
+  readonly kinds = ["reach?", "reach"] as const;
+  readonly #reach: Reach;
+
+  constructor(
+    private readonly ctx: LinkContext,
+    dialBack?: DialBack,
+  ) {
+    this.#reach = new Reach({
+      dialBack,
+      send: (nodeId, message) => {
+        const direct = ctx.peers.direct(nodeId);
+        return !!direct && ctx.control(direct, message);
+      },
+      about: (nodeId) => ({ source: ctx.peers.get(nodeId)?.source, ranked: ctx.peers.ranks.ranked(nodeId) }),
+    });
+  }
+
+  /** Asks linked peers (our rendezvous first) to dial this instance back at `ports`; resolves with their answers. */
+  checkReach(ports: ReachPorts): Promise<ReachAnswer[]> {
+    // Those of the highest rank first (ours and the named, then members, authors): a stranger's word counts for nothing.
+    const direct = [...this.ctx.peers.values()].filter((p) => this.ctx.peers.direct(p.nodeId));
+    const order = (nodeId: string) => -RANKS.indexOf(this.ctx.peers.ranks.of(nodeId));
+    return this.#reach.ask(direct.map((p) => p.nodeId).sort((x, y) => order(x) - order(y)), ports);
+  }
+
+  receive(message: Extract<ControlMessage, { t: "reach?" | "reach" }>, { peer, via }: Inbound): void {
+    if (message.t === "reach") return this.#reach.answered(peer.nodeId, message);
+    this.#reach.asked(peer.nodeId, via.link.remoteIp, { http: message.http, ws: message.ws }, (answer) => void this.ctx.control(via, answer));
   }
 }
