@@ -85,7 +85,7 @@ async function post(url: string, room: string, text: string) {
 /** Measures one tier between two instances of the code in `root` (this repository, or a baseline's worktree). */
 async function measureTier(tier: string, extra: string[] = [], root = ROOT) {
   const lan = tier === "lan" ? ["--lan-port", String(await freeUdpPort())] : [];
-  const base = [process.execPath, "run", "src/app.ts", ...LOOPBACK, "--transports", tier, "--room", "bench", ...lan, ...extra];
+  const base = [process.execPath, "run", "src/main.ts", ...LOOPBACK, "--transports", tier, "--room", "bench", ...lan, ...extra];
   const tag = root === ROOT ? "now" : "base";
   const a = await spawnServer([...base, "--db", join(dir, `${tier}-${tag}-a.db`)], root);
   const b = await spawnServer([...base, "--db", join(dir, `${tier}-${tag}-b.db`), ...(tier === "lan" ? [] : ["--peer", a.url])], root);

@@ -23,7 +23,7 @@ try {
   const base = await loadPost(`${baseline.url}/`, body, concurrency, seconds);
   await baseline.stop();
 
-  const egoat = await spawnServer([process.execPath, "run", "src/app.ts", ...LOOPBACK, "--transports", "websocket", "--db", join(dir, "chat.db")]);
+  const egoat = await spawnServer([process.execPath, "run", "src/main.ts", ...LOOPBACK, "--transports", "websocket", "--db", join(dir, "chat.db")]);
   await loadPost(`${egoat.url}/send`, body, concurrency, 1);
   const ours = await loadPost(`${egoat.url}/send`, body, concurrency, seconds);
   await egoat.stop();

@@ -1,4 +1,4 @@
-// Time from spawn to the `e-goat ready` line, for `bun run src/app.ts` and (when built) dist/e-goat.
+// Time from spawn to the `e-goat ready` line, for `bun run src/main.ts` and (when built) dist/e-goat.
 // Usage: bun run bench/startup.ts [runs=7]
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,7 +34,7 @@ async function measure(name: string, cmd: string[]) {
 }
 
 console.log("time from spawn to the ready line\n");
-await measure("bun run src/app.ts", [process.execPath, "run", join(root, "src/app.ts")]);
+await measure("bun run src/main.ts", [process.execPath, "run", join(root, "src/main.ts")]);
 const binary = join(root, "dist/e-goat");
 if (existsSync(binary)) await measure("dist/e-goat", [binary]);
 else console.log("dist/e-goat            not built (bun run build)");

@@ -1,5 +1,5 @@
 /**
- * `bun run build`: compiles src/app.ts into the single binary dist/e-goat for this machine.
+ * `bun run build`: compiles src/main.ts into the single binary dist/e-goat for this machine.
  * `bun run build --target all` (or `--target linux-arm64,windows-x64`): one binary per release target, named for
  * its platform (dist/e-goat-linux-x64, dist/e-goat-windows-x64.exe, ...), and dist/SHA256SUMS of those in dist/.
  *
@@ -18,7 +18,7 @@ import { adhocSign } from "./release/codesign.ts";
 import { hostTarget, isTargetId, TARGETS, type Target } from "./release/targets.ts";
 
 const ROOT = join(import.meta.dir, "..");
-const ENTRY = join(ROOT, "src/app.ts");
+const ENTRY = join(ROOT, "src/main.ts");
 /** Started as a worker thread (new Worker), so the bundler needs it as an entrypoint of its own. */
 const WORKERS = [join(ROOT, "src/storage/chunk-worker.ts")];
 const DIST = join(ROOT, "dist");

@@ -1,6 +1,5 @@
-import { broadcastAddresses, isWildcard, localAddressOn, publicHost, urlHost } from "./util/ip.ts";
+import { broadcastAddresses, isWildcard, localAddressOn } from "./util/ip.ts";
 import type { Config } from "./config.ts";
-import { advertisable } from "./domain/urls.ts";
 import { LanDiscovery } from "./reach/lan-discovery.ts";
 import type { AdvertisedAddresses } from "./sync/frames.ts";
 import { httpTransport, type HttpTransport } from "./transport/http/index.ts";
@@ -20,7 +19,7 @@ import { SignalRouter } from "./transport/signaling/router.ts";
 import { WebRtcLibraryLoader, webrtcTransport } from "./transport/webrtc/index.ts";
 import { WebRtcHelper } from "./transport/webrtc/helper-client.ts";
 import { rtcConfig } from "./transport/webrtc/ice.ts";
-import { resolvePeer } from "./reach/peer-url.ts";
+import { dialBack } from "./reach/dial-back.ts";
 import type { StandingOf } from "./transport/links/standing.ts";
 import { websocketTransport, type WebSocketTransport } from "./transport/websocket/index.ts";
 
@@ -34,6 +33,8 @@ export interface Network {
   discovery: LanDiscovery;
   /** Where other instances reach this one (known once the servers listen). */
   addresses: () => AdvertisedAddresses;
+  /** Ranks peers in a full peer table by what storage and replication say of them (src/rooms/standing.ts). */
+  rankBy: (standing: StandingOf) => void;
   /** The process that holds the WebRTC connections, stopped at shutdown. */
   webrtcHelper: WebRtcHelper;
   /** Settles once the WebRTC helper is up, or could not start (the tiers then say why and stay off). */
@@ -50,14 +51,10 @@ export interface NetworkInit {
   identity: ChannelIdentity;
   /** This instance's `/signal` hub, where WebRTC offers arrive from instances with no link yet. */
   hub: SignalHub;
-  /** The ports the servers listen on, once they do. */
-  ports: () => { http: number; ws: number };
+  /** Where other instances reach this one (src/reach/advertised.ts): hellos, LAN beacons and `/mesh/info` say it. */
+  addresses: () => AdvertisedAddresses;
   /** The command that starts the WebRTC helper (this program with `--webrtc-helper`). */
   webrtcHelper: string[];
-  /** Where this instance answered from outside, which it advertises instead of its own addresses. @default none */
-  outside?: () => Partial<AdvertisedAddresses>;
-  /** What storage and replication say of a peer, for its rank in a full peer table (src/rooms/standing.ts). @default nothing */
-  standing?: StandingOf;
   log: (line: string) => void;
 }
 
@@ -105,35 +102,13 @@ export function linkManager({ hub, circuits = false, relay = false, relayLimits,
   });
 }
 
-/** How long a dial-back may take per port. */
-const DIAL_BACK_MS = 4000;
-
-/** Dials a peer back at the address its link comes from: its HTTP port must answer as its node id, its WebSocket port at all. */
-const dialBack: DialBack = async (ip, ports, nodeId) => {
-  const http = resolvePeer(`http://${urlHost(ip)}:${ports.http}`, AbortSignal.timeout(DIAL_BACK_MS)).then(
-    (found) => found.nodeId === nodeId,
-    () => false,
-  );
-  const ws = new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), DIAL_BACK_MS);
-    const done = (open: boolean) => {
-      clearTimeout(timer);
-      resolve(open);
-    };
-    Bun.connect({ hostname: ip, port: ports.ws, socket: { open: (socket) => (socket.end(), done(true)), connectError: () => done(false), data: () => {} } }).catch(() => done(false));
-  });
-  return { http: await http, ws: await ws };
-};
-
 /** Builds the tiers `--transports` allows, the signaling they share, and the link manager over them. */
-export function buildNetwork({ config, identity, hub, ports, webrtcHelper: command, outside = () => ({}), standing, log }: NetworkInit): Network {
+export function buildNetwork({ config, identity, hub, addresses, webrtcHelper: command, log }: NetworkInit): Network {
   const { nodeId } = identity;
   const allowed = new Set(config.transports);
   // Every address advertised (hellos, LAN beacons, /mesh/info) passes the one check peers apply, whoever built it.
-  const addresses = (): AdvertisedAddresses => {
-    const host = publicHost(config.host);
-    return advertisable({ http: `http://${host}:${ports().http}`, ws: `ws://${host}:${ports().ws}`, ...outside() });
-  };
+  // Nothing ranks a peer until the rooms, built over these links, say how it stands.
+  let standing: StandingOf | null = null;
   const signaling = new SignalRouter();
   const bindAddress = isWildcard(config.host) ? undefined : config.host;
   const transports: Transport[] = [];
@@ -172,11 +147,12 @@ export function buildNetwork({ config, identity, hub, ports, webrtcHelper: comma
   if (lan) transports.push(lan);
   // Started now, not at the first dial, which would wait for it (50-100 ms, more on a busy machine).
   const webrtcReady = transports.some((t) => t.tier === "webrtc" || t.tier === "turn") ? library.load().then(() => {}, () => {}) : Promise.resolve();
-  const links = linkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay, dialBack, dialAtOnce, standing });
+  const links = linkManager({ identity, transports, signaling, hub, log, circuits: allowed.has("relay"), relay: config.relay, dialBack, dialAtOnce, standing: (id) => standing?.(id) ?? null });
   const stunAddresses = () =>
     allowed.has("webrtc") && config.stun.length > 0
       ? webrtcHelper.publicAddresses(rtcConfig({ tier: "webrtc", iceServers: config.stun, bindAddress })).catch(() => [])
       : Promise.resolve([]);
   const reachesUs = (ip: string, ports: { http: number; ws: number }) => dialBack(ip, ports, nodeId);
-  return { links, websocket, http, lan, discovery, addresses, webrtcHelper, webrtcReady, stunAddresses, reachesUs };
+  const rankBy = (of: StandingOf) => void (standing = of);
+  return { links, websocket, http, lan, discovery, addresses, rankBy, webrtcHelper, webrtcReady, stunAddresses, reachesUs };
 }

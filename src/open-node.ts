@@ -1,6 +1,6 @@
 /**
  * Builds one instance's room model and, given the links to other instances, its replication: the sync channel with
- * its handlers registered in order (membership, messages, files). Part of the composition root (app.ts), kept apart so
+ * its handlers registered in order (membership, messages, files). Part of the composition root (instance.ts), kept apart so
  * tests build a node the same way; the only place besides it that knows the concrete sync handlers.
  */
 import { Node, type NodeParts, type NodeSync } from "./node.ts";

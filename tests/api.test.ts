@@ -227,7 +227,7 @@ describe("guest rate", () => {
 
 describe("GET /mesh/info", () => {
   it("names the instance and its protocol for other instances", async () => {
-    const { request, node } = makeApp({ meshAddresses: () => ({ http: "http://192.0.2.1:8080", ws: "ws://192.0.2.1:9000" }) });
+    const { request, node } = makeApp({ reach: { addresses: () => ({ http: "http://192.0.2.1:8080", ws: "ws://192.0.2.1:9000" }) } });
     expect(await (await request("/mesh/info")).json()).toEqual({
       node_id: node.id,
       name: "tester",

@@ -2,7 +2,7 @@ import { describe, expect, it } from "bun:test";
 import { join } from "node:path";
 import { SAFE_FLAGS, startInstance, tempDir } from "./helpers/instance.ts";
 
-const APP = join(import.meta.dir, "..", "src", "app.ts");
+const APP = join(import.meta.dir, "..", "src", "main.ts");
 
 async function run(args: string[]) {
   const proc = Bun.spawn([process.execPath, "run", APP, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });

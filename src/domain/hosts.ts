@@ -1,6 +1,6 @@
 /**
  * Which `Host` this instance answers (DNS rebinding): an IP literal, or a name that means this machine. The HTTP
- * guard (src/routes/guard.ts) and the `--ws-port` server (src/app.ts) apply the same check.
+ * guard (src/routes/guard.ts) and the `--ws-port` server (src/ws-port.ts) apply the same check.
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { hostname } from "node:os";

@@ -10,6 +10,7 @@ import { isPrivateIp, urlHost } from "../util/ip.ts";
 import type { AdvertisedAddresses } from "../sync/frames.ts";
 import type { Tier } from "../domain/tiers.ts";
 import type { ReachAnswer, ReachPorts } from "../transport/protocols/reach.ts";
+import { Handlers } from "../util/handlers.ts";
 
 const FIRST_CHECK_MS = 2000;
 const CHECK_EVERY_MS = 10 * 60_000;
@@ -31,13 +32,14 @@ export interface ReachabilityInit {
     checkReach(ports: ReachPorts): Promise<ReachAnswer[]>;
     onChange(handler: (nodeId: string, tier: Tier | null, previous: Tier | null) => void): () => void;
   };
+  /** The ports the servers listen on. */
   ports: () => ReachPorts;
+  /** The router's mapping, when asked for one: peers dial back the ports it forwards, checked again when they change. */
+  mapping?: { externalPorts(): ReachPorts | null; onMapped(handler: () => void): () => void };
   /** This machine's public addresses as STUN servers see it. @default none */
   stunAddresses?: () => Promise<string[]>;
   /** Dials this instance at `ip` and `ports` as a peer would: whether our node id answers there. @default never */
   verify?: (ip: string, ports: ReachPorts) => Promise<{ http: boolean; ws: boolean }>;
-  /** The address this instance advertised changed. */
-  onAdvertised: () => void;
   log: (line: string) => void;
 }
 
@@ -49,14 +51,28 @@ export class Reachability {
   #unconfirmed = false;
   #every: ReturnType<typeof setInterval> | null = null;
   #stop: (() => void) | null = null;
+  #stopMapped: (() => void) | null = null;
+  readonly #advertised = new Handlers<[]>();
 
   constructor(private readonly init: ReachabilityInit) {}
+
+  /** What this instance advertises from a check's finding changed. */
+  onAdvertised(handler: () => void): () => void {
+    return this.#advertised.add(handler);
+  }
+
+  /** Peers dial back the ports outside: the router's, where it maps them. */
+  #ports(): ReachPorts {
+    return this.init.mapping?.externalPorts() ?? this.init.ports();
+  }
 
   start(): void {
     this.#stop = this.init.links.onChange((_, tier, previous) => {
       // The first link; or, while a peer said we are seen from outside and no other confirmed it, each new one.
       if (tier && !previous && (!this.#state || this.#unconfirmed) && !this.#timer) this.#timer = setTimeout(() => this.#checkNow(), FIRST_CHECK_MS);
     });
+    // Whether the mapped ports answer from outside is asked again (once a first check has run).
+    this.#stopMapped = this.init.mapping?.onMapped(() => this.#state && this.#checkNow()) ?? null;
     this.#every = setInterval(() => this.#checkNow(), CHECK_EVERY_MS);
     this.#probeNow();
   }
@@ -75,6 +91,7 @@ export class Reachability {
 
   stop(): void {
     this.#stop?.();
+    this.#stopMapped?.();
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#every) clearInterval(this.#every);
   }
@@ -89,7 +106,7 @@ export class Reachability {
     const answer = this.#state?.outside ? this.#state.answer : null;
     if (!answer) return {};
     const host = urlHost(answer.seen);
-    const { http, ws } = this.init.ports();
+    const { http, ws } = this.#ports();
     return { ...(answer.http ? { http: `http://${host}:${http}` } : {}), ...(answer.ws ? { ws: `ws://${host}:${ws}` } : {}) };
   }
 
@@ -103,7 +120,7 @@ export class Reachability {
 
   async check(): Promise<void> {
     this.#timer = null;
-    const ports = this.init.ports();
+    const ports = this.#ports();
     const [answers] = await Promise.all([this.init.links.checkReach(ports), this.#probe().catch(() => {})]);
     if (answers.length === 0) {
       // No peer could tell (none sees our address: their links are WebRTC or relayed); what was known stays.
@@ -121,7 +138,7 @@ export class Reachability {
     const now = JSON.stringify(this.advertised());
     if (now !== before) {
       this.init.log(`reachable from outside at ${now === "{}" ? "no address" : now}${proven ? ` (as ${proven.by} sees it)` : ""}`);
-      this.init.onAdvertised();
+      this.#advertised.emit();
     }
   }
 

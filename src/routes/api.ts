@@ -113,7 +113,7 @@ export function apiRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcce
         access.ownerOnly(request, server, "creating rooms");
         if (node.room(body.name)) throw new HttpError(409, `a room named '${body.name}' is already joined here`);
         const room = createRoom(node, body.name, body.private ?? true);
-        return { room: room.name, ...(room.key ? { key: room.key } : {}), invite: inviteUrl(opts.publicUrl(), room, node.id, opts.rendezvous?.()) };
+        return { room: room.name, ...(room.key ? { key: room.key } : {}), invite: inviteUrl(opts.reach.publicUrl(), room, node.id, opts.reach.rendezvous()) };
       },
       {
         parse: messageBodyParser({ type: "application/json", wrongType: "Content-Type must be application/json", maxBytes: 4096, guests, decode: jsonObject }),

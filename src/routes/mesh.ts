@@ -11,7 +11,7 @@ export function meshRoutes(opts: AppOptions) {
     node_id: node.id,
     name: node.name,
     protocol: PROTOCOL_VERSION,
-    addresses: opts.meshAddresses?.() ?? {},
+    addresses: opts.reach.addresses(),
   }));
   const handle = opts.meshHttp;
   if (!handle) return app;

@@ -7,11 +7,27 @@ import type { ClientAddressOf } from "./client.ts";
 import type { Node } from "../node.ts";
 import type { AdvertisedAddresses } from "../sync/frames.ts";
 
+/** How this instance is reached, as src/reach/ knows it. */
+export interface ReachInfo {
+  /** The base URL other machines reach this instance at, for invite links (e.g. http://192.168.1.5:8080). */
+  publicUrl(): string;
+  /** Where other instances reach this one, for `/mesh/info`. */
+  addresses(): AdvertisedAddresses;
+  /** The rendezvous this instance uses, named in its invite links. */
+  rendezvous(): string[];
+  /** How this instance is reached, as its peers last saw it; null before a check. */
+  reachability(): ReachState | null;
+  /** This machine's public address as the STUN servers see it, if known. */
+  stunAddress(): string | null;
+  /** Whether the router forwards this instance's ports; null when not asked. */
+  portMapping(): PortMappingState | null;
+}
+
 export interface AppOptions {
   node: Node;
   version: string;
-  /** The base URL other machines reach this instance at, for invite links (e.g. http://192.168.1.5:8080). */
-  publicUrl: () => string;
+  /** How this instance is reached, for invite links, the invite panel and `/mesh/info`. */
+  reach: ReachInfo;
   /** The client address of a request. @default the socket's peer address; tests pass their own */
   clientAddress?: ClientAddressOf;
   /** DNS names accepted in `Host` besides IP literals, localhost and this machine's host name (`--public-host`). */
@@ -31,16 +47,6 @@ export interface AppOptions {
   guestStreams?: Partial<GuestBudget>;
   /** Links to the instance that issued an invite whose room was just joined here (the page's "join by invite link"). */
   linkInvite?: (invite: Invite) => void;
-  /** The rendezvous this instance uses, named in its invite links. @default none */
-  rendezvous?: () => string[];
-  /** How this instance is reached, as its peers last saw it; for the invite panel. @default unknown */
-  reachability?: () => ReachState | null;
-  /** This machine's public address as the STUN servers see it, if known. @default unknown */
-  stunAddress?: () => string | null;
-  /** Whether the router forwards this instance's ports, for the invite panel. @default not shown */
-  portMapping?: () => PortMappingState;
-  /** Where other instances reach this one, for `/mesh/info`. */
-  meshAddresses?: () => AdvertisedAddresses;
   /** The HTTP link tier's handler for `/mesh/http/*`, when that tier is on. */
   meshHttp?: (request: Request, server: Server<unknown> | null) => Promise<Response>;
 }

@@ -45,14 +45,14 @@ export function pageViews(opts: AppOptions, access: RoomAccess) {
     fresh(htmlResponse(String(<Landing instance={instance()} rooms={props.owner ? node.activity() : []} left={props.owner ? node.leftRooms() : []} {...props} />), status));
 
   const reachView = (): ReachView => {
-    const state = opts.reachability?.();
+    const state = opts.reach.reachability();
     if (!state) return null;
     const answer = state.answer;
     if (!answer) return { checkedAt: state.checkedAt, seen: null };
     const host = urlHost(answer.seen);
     // The port peers dialled back: the router's, where it maps ours.
-    const mapping = opts.portMapping?.();
-    const port = mapping?.kind === "mapped" ? String(mapping.ports.http) : new URL(opts.publicUrl()).port;
+    const mapping = opts.reach.portMapping();
+    const port = mapping?.kind === "mapped" ? String(mapping.ports.http) : new URL(opts.reach.publicUrl()).port;
     const url = `http://${host}${port ? `:${port}` : ""}`;
     return { checkedAt: state.checkedAt, seen: answer.seen, by: node.instanceName(answer.by) ?? answer.by, outside: state.outside, url: answer.http ? url : null };
   };
@@ -69,7 +69,7 @@ export function pageViews(opts: AppOptions, access: RoomAccess) {
     // The owner sees the newest messages: the room is read up to them.
     const newest = messages.at(-1);
     if (owner && before === undefined && newest) node.markRead(room.name, newest.timestamp);
-    const invite = owner ? inviteUrl(opts.publicUrl(), room, node.id, opts.rendezvous?.()) : undefined;
+    const invite = owner ? inviteUrl(opts.reach.publicUrl(), room, node.id, opts.reach.rendezvous()) : undefined;
     const page = (
       <Room
         instance={instance()}
@@ -90,9 +90,9 @@ export function pageViews(opts: AppOptions, access: RoomAccess) {
                 private: room.key !== null,
                 reach: reachView(),
                 linked: linkedView(),
-                stun: opts.stunAddress?.() ?? null,
-                rendezvous: opts.rendezvous?.() ?? [],
-                mapping: opts.portMapping?.() ?? null,
+                stun: opts.reach.stunAddress(),
+                rendezvous: opts.reach.rendezvous(),
+                mapping: opts.reach.portMapping(),
               }
             : undefined
         }

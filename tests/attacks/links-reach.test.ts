@@ -60,7 +60,6 @@ describe("what proves an address seen from outside", () => {
       ports: () => PORTS,
       stunAddresses: async () => stun,
       verify: async () => ({ http: verify, ws: verify }),
-      onAdvertised: () => {},
       log: () => {},
     });
     await reach.check();

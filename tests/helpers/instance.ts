@@ -30,13 +30,13 @@ export function tempDir(prefix = "e-goat-test-"): string {
 
 const READY = /^e-goat ready http=(\S+) ws=(\S+) node=(\S+)$/m;
 
-/** Starts a real instance (`bun run src/app.ts`, or `cmd` such as the compiled binary) and waits for its ready line. */
+/** Starts a real instance (`bun run src/main.ts`, or `cmd` such as the compiled binary) and waits for its ready line. */
 export async function startInstance(
   opts: { args?: string[]; db?: string; cmd?: string[]; cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<Instance> {
   const dir = opts.db ? null : tempDir();
   const db = opts.db ?? join(dir!, "chat.db");
-  const cmd = opts.cmd ?? [process.execPath, "run", join(ROOT, "src/app.ts")];
+  const cmd = opts.cmd ?? [process.execPath, "run", join(ROOT, "src/main.ts")];
   // A LAN port of its own, so instances of unrelated tests never discover each other; mesh tests pass one to share.
   const lan = opts.args?.includes("--lan-port") ? [] : ["--lan-port", String(await freeUdpPort())];
   const proc = Bun.spawn([...cmd, ...SAFE_FLAGS, ...lan, "--db", db, ...(opts.args ?? [])], {

@@ -100,7 +100,7 @@ export async function startHosted(host: TestHost, args: string[], opts: HostedOp
   const db = opts.db ?? join(dir, "chat.db");
   const socket = join(dir, "http.sock");
   const proc = Bun.spawn(
-    ["ip", "netns", "exec", host.ns, process.execPath, "run", join(ROOT, "src/app.ts"), "--host", "0.0.0.0", "--stun", stun, "--http-port", String(httpPort), "--db", db, ...args],
+    ["ip", "netns", "exec", host.ns, process.execPath, "run", join(ROOT, "src/main.ts"), "--host", "0.0.0.0", "--stun", stun, "--http-port", String(httpPort), "--db", db, ...args],
     { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
   );
   let out = "";

@@ -52,7 +52,7 @@ describe("invites between instances", () => {
   }, 30_000);
 
   it("a bad --invite is one clear line and exit 2", async () => {
-    const proc = Bun.spawn([process.execPath, "run", "src/app.ts", "--invite", "http://127.0.0.1:1/?room=x&key=short"], { stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([process.execPath, "run", "src/main.ts", "--invite", "http://127.0.0.1:1/?room=x&key=short"], { stdout: "pipe", stderr: "pipe" });
     const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
     expect(code).toBe(2);
     expect(stderr.trim()).toBe("e-goat: --invite: 'http://127.0.0.1:1/?room=x&key=short': the invite link's key is not 43 characters of base64url (32 bytes)");

@@ -10,6 +10,7 @@ import { addressToward, defaultGateway } from "./gateway.ts";
 import { findNatPmpRouter } from "./nat-pmp.ts";
 import type { Router } from "./router.ts";
 import { findUpnpRouter } from "./upnp.ts";
+import { Handlers } from "../../util/handlers.ts";
 
 export type { Router } from "./router.ts";
 
@@ -39,8 +40,6 @@ export interface PortMapperInit {
   /** `--host`: a loopback bind is never mapped, a specific address only by a router on its network. */
   bind: string;
   ports: () => Ports;
-  /** What is advertised changed. */
-  onMapped: () => void;
   log: (line: string) => void;
 }
 
@@ -49,6 +48,7 @@ export class PortMapper {
   #router: Router | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   readonly #stopping = new AbortController();
+  readonly #mapped = new Handlers<[]>();
 
   constructor(private readonly init: PortMapperInit) {
     this.#state = !init.enabled
@@ -60,6 +60,11 @@ export class PortMapper {
 
   start(): void {
     if (this.#state.kind === "searching") this.#searchNow();
+  }
+
+  /** What the router forwards changed: what is advertised, and whether the ports answer there. */
+  onMapped(handler: () => void): () => void {
+    return this.#mapped.add(handler);
   }
 
   state(): PortMappingState {
@@ -151,7 +156,7 @@ export class PortMapper {
     const changed = (which: keyof Ports) => (port: number) => {
       if (this.#state.kind !== "mapped") return;
       this.#state.ports[which] = port;
-      this.init.onMapped();
+      this.#mapped.emit();
     };
     ports.http = await router.mapTcp(ours.http, changed("http"));
     ports.ws = await router.mapTcp(ours.ws, changed("ws"));
@@ -163,7 +168,7 @@ export class PortMapper {
       `port mapping: the router at ${router.gateway} (${router.protocol}) forwards ${urlHost(externalIp)}:${ports.http} (http) and :${ports.ws} (ws) to ${router.localAddress}` +
         (isPublic ? "" : `; ${externalIp} is itself private (another NAT is in front of that router), so it is not advertised`),
     );
-    if (isPublic) this.init.onMapped();
+    if (isPublic) this.#mapped.emit();
   }
 
   #later(): void {

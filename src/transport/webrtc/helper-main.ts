@@ -1,5 +1,5 @@
 // The WebRTC helper's own entry when run by bun from source: it loads only what the helper needs (some 50 ms to its
-// ready report, where src/app.ts with the whole server takes twice that). The compiled binary runs app.ts's instead.
+// ready report, where src/main.ts with the whole server takes twice that). The compiled binary runs main.ts's instead.
 import { runWebRtcHelper } from "./helper-process.ts";
 
 runWebRtcHelper().catch((error: unknown) => {
