@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { IceServer, RtcConfig } from "node-datachannel";
 import type { TurnServer } from "../../config.ts";
 
@@ -31,4 +32,10 @@ export function rtcConfig(settings: IceSettings): RtcConfig {
     ...(settings.bindAddress !== undefined && { bindAddress: settings.bindAddress }),
     ...(settings.portRange && { portRangeBegin: settings.portRange.begin, portRangeEnd: settings.portRange.end }),
   };
+}
+
+/** The address of a server-reflexive ICE candidate (`candidate:… UDP … 203.0.113.7 40123 typ srflx …`), else null. */
+export function reflexiveAddress(candidate: string): string | null {
+  const m = /\s(\S+)\s+\d+\s+typ\s+srflx\b/.exec(candidate);
+  return m && isIP(m[1]!) ? m[1]! : null;
 }
