@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, setDefaultTimeout } from "bun:test";
-import { reflexiveAddress } from "../../src/transport/webrtc/helper-client.ts";
+import { reflexiveAddress } from "../../src/transport/webrtc/ice.ts";
 
 // A WebRTC dial is a handshake of ICE and DTLS (a lost DTLS flight is resent after 1 s); a test that makes two or three
 // on a busy machine can pass bun's 5 s default without anything being wrong.

@@ -14,7 +14,7 @@ import { SignalMessage } from "../signaling/signal.ts";
 
 const CONTROL = 0;
 const DATA = 1;
-/** A frame of a relayed link (circuits.ts): the circuit's id in 16 bytes, then the frame, sealed end to end. */
+/** A frame of a relayed link (../protocols/circuits.ts): the circuit's id in 16 bytes, then the frame, sealed end to end. */
 const CIRCUIT = 2;
 const CIRCUIT_ID_BYTES = 16;
 /** Largest control frame: a signal message with a 32 KiB SDP fits with room to spare. */
@@ -51,7 +51,7 @@ export const ControlMessage = Type.Union([
   Type.Object({ t: Type.Literal("opened"), c: CircuitId, from: NodeId }, { additionalProperties: false }),
   /** Either way: relayed link `c` is closed (refused, used up, or closed by an end), and why. */
   Type.Object({ t: Type.Literal("shut"), c: CircuitId, why: Reason }, { additionalProperties: false }),
-  /** Asks the receiver to dial the sender back at these ports of the address the receiver sees it at (reach.ts). */
+  /** Asks the receiver to dial the sender back at these ports of the address the receiver sees it at (../protocols/reach.ts). */
   Type.Object({ t: Type.Literal("reach?"), http: Port, ws: Port }, { additionalProperties: false }),
   /** The answer: the sender's address as seen here, and which of its ports answered from here. */
   Type.Object({ t: Type.Literal("reach"), seen: Ip, http: Type.Boolean(), ws: Type.Boolean() }, { additionalProperties: false }),

@@ -40,6 +40,7 @@ export interface Inbound {
   via: PeerLink;
 }
 
+/** A service the manager routes the control messages of `kinds` to, and tells of peers coming and going. */
 export interface LinkProtocol<K extends ControlKind = ControlKind> {
   readonly kinds: readonly K[];
   /** A tier this protocol brings (the `relay` tier), listened on and dialled like the others. */
@@ -47,7 +48,7 @@ export interface LinkProtocol<K extends ControlKind = ControlKind> {
   receive(message: Extract<ControlMessage, { t: K }>, from: Inbound): void;
   /** A frame of a relayed link (control.ts CIRCUIT); one protocol takes them. */
   circuitFrame?(from: string, circuit: string, data: Uint8Array): void;
-  /** What this protocol makes of a peer's rank in a full table: our rendezvous ranks as named, its clients as waiting. */
+  /** A peer's rank in a full table, as this protocol sees it: a rendezvous of ours is named, one waiting here waiting. */
   standing?(nodeId: string): "named" | "waiting" | null;
   /** The manager listens: start what runs beside the links. */
   start?(): void;

@@ -2,8 +2,8 @@
  * Who keeps a place in a full peer table. Identities cost nothing and an open room's name is all it takes to prove
  * it, so proving a room counts for little; what an attacker cannot make up counts for more. From the highest rank:
  * peers the owner named (`--peer`, an invite, a rendezvous of ours), members of a private room, authors of messages
- * held here, peers that wait at a topic here (a rendezvous's clients, within their seats: meeting.ts), and the fresh
- * rest: members of open rooms only, and peers that have proved nothing yet.
+ * held here, peers that wait at a topic here (a rendezvous's clients, within their seats: ../protocols/meetings.ts),
+ * and the fresh rest: members of open rooms only, and peers that have proved nothing yet.
  *
  * A newcomer to a full table takes the place of a peer with no link (the lowest rank, absent longest first), else of
  * the oldest fresh one of the source holding the most fresh ones; a linked peer above fresh is never displaced, so a
@@ -61,7 +61,7 @@ export interface RanksInit {
   standing?: StandingOf;
   /** Whether the peer is a rendezvous of ours (which the owner gave, or an invite named). */
   ours: (nodeId: string) => boolean;
-  /** Whether the peer waits at a topic here, in a seat (meeting.ts). */
+  /** Whether the peer waits at a topic here, in a seat (../protocols/meetings.ts). */
   waiting: (nodeId: string) => boolean;
 }
 

@@ -7,59 +7,11 @@
  */
 import { Handlers } from "../../util/handlers.ts";
 import { RateLimiter } from "../../util/rate-limit.ts";
-import { MAX_TOPICS, type ControlMessage } from "../links/control.ts";
+import type { ControlMessage } from "../links/control.ts";
 import type { Peer, PeerLink } from "../links/peer.ts";
 import type { Inbound, LinkContext, LinkProtocol } from "../links/protocol.ts";
 import { sourceOf } from "../links/sources.ts";
-import { MEETING_LIMITS, MeetingPoint } from "./meeting-point.ts";
-
-/** Peers met at rendezvous remembered, for the way to them; the oldest go first. */
-const MAX_REMEMBERED = 1024;
-
-/** The side that uses rendezvous: which linked peers are ones, the topics to wait at on each, and who was met where. */
-export class Meetings {
-  /** Rendezvous node id → the topics to wait at there. */
-  readonly #rendezvous = new Map<string, string[]>();
-  /** Rendezvous that said they relay links. */
-  readonly #relays = new Set<string>();
-  /** Peer → the rendezvous it was met at, newest last. */
-  readonly #metAt = new Map<string, Set<string>>();
-
-  /** Uses the instance `nodeId` as a rendezvous, waiting at `topics` there; null stops using it. */
-  use(nodeId: string, topics: readonly string[] | null): void {
-    if (topics) return void this.#rendezvous.set(nodeId, topics.slice(0, MAX_TOPICS));
-    this.#rendezvous.delete(nodeId);
-    this.#relays.delete(nodeId);
-    for (const [peer, at] of this.#metAt) if (at.delete(nodeId) && at.size === 0) this.#metAt.delete(peer);
-  }
-
-  /** The topics to wait at on the rendezvous `nodeId`; undefined when it is not one of ours. */
-  topics(nodeId: string): string[] | undefined {
-    return this.#rendezvous.get(nodeId);
-  }
-
-  /** The rendezvous `at` (relaying links or not) says `peer` waits at a topic of ours; false when `at` is no rendezvous of ours. */
-  met(peer: string, at: string, relays: boolean): boolean {
-    if (!this.#rendezvous.has(at)) return false;
-    if (relays) this.#relays.add(at);
-    else this.#relays.delete(at);
-    const known = this.#metAt.get(peer) ?? new Set<string>();
-    this.#metAt.delete(peer); // re-inserted: the Map's order is the order of meeting
-    this.#metAt.set(peer, known.add(at));
-    if (this.#metAt.size > MAX_REMEMBERED) this.#metAt.delete(this.#metAt.keys().next().value!);
-    return true;
-  }
-
-  /** The rendezvous where `peer` was met: those that may pass a signaling session on to it. */
-  metAt(peer: string): string[] {
-    return [...(this.#metAt.get(peer) ?? [])];
-  }
-
-  /** Whether the rendezvous `nodeId` said it relays links. */
-  relays(nodeId: string): boolean {
-    return this.#relays.has(nodeId);
-  }
-}
+import { MEETING_LIMITS, MeetingPoint, Meetings } from "./meetings.ts";
 
 /** `meet`s a peer may send a second: each may tell every peer at its topics of it. */
 const MEETS_PER_SECOND = 1;

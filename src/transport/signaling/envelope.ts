@@ -1,7 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 
-/** An envelope as a member sends it to the `/signal` hub, and as the hub relays it (then with the sender's `peer_id`). */
+/** An envelope as a member sends it to the `/signal` hub, and as the hub passes it on (then with the sender's `peer_id`). */
 export const HubEnvelope = Type.Object({
   peer_id: Type.Optional(Type.String()),
   type: Type.String({ minLength: 1, maxLength: 64 }),
@@ -31,6 +31,6 @@ export const hubRoomOf = (nodeId: string) => `mesh.${nodeId}`;
 
 /** A signaling hub this process runs, joined from inside the process rather than over a WebSocket. */
 export interface LocalHub {
-  /** Joins `room` as `peerId`; envelopes relayed to this member go to `onEnvelope`. */
+  /** Joins `room` as `peerId`; envelopes passed on to this member go to `onEnvelope`. */
   joinLocal(room: string, peerId: string, onEnvelope: (envelope: HubEnvelope) => void): { send(envelope: HubEnvelope): void; leave(): void };
 }

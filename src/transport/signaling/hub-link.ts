@@ -24,7 +24,7 @@ const MAX_SESSION_BYTES = 1024 * 1024;
 
 /**
  * The frames of one session between two instances through a `/signal` hub, as a Link: the secure channel runs over
- * it as over any tier's link, so the hub relays only a Noise handshake and sealed frames.
+ * it as over any tier's link, so the hub passes on only a Noise handshake and sealed frames.
  */
 export class HubLink extends BaseLink {
   readonly tier = "webrtc" as const;

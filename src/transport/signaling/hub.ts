@@ -7,7 +7,7 @@ import { SourceSlots, type ReleaseSlot } from "../source-slots.ts";
 import { parseEnvelope, type HubEnvelope, type LocalHub } from "./envelope.ts";
 
 export interface SignalHubInit {
-  /** Largest envelope relayed, in bytes. @default 65536 */
+  /** Largest envelope passed on, in bytes. @default 65536 */
   maxEnvelopeBytes?: number;
   /** Members one room may hold. @default 256 */
   maxMembersPerRoom?: number;
@@ -37,7 +37,7 @@ export interface HubMember extends Routed {
 
 type MemberSocket = ServerWebSocket<HubMember>;
 
-/** The `/signal` relay: WebRTC offers, answers and candidates pass between members of a room. */
+/** The `/signal` hub: WebRTC offers, answers and candidates pass between members of a room. */
 export class SignalHub implements LocalHub {
   readonly #rooms = new Map<string, Map<string, Member>>();
   readonly #maxEnvelopeBytes: number;
@@ -90,7 +90,7 @@ export class SignalHub implements LocalHub {
       const member = socketMember(ws);
       if (size > this.#maxEnvelopeBytes) return this.#reject(member, `envelope of ${size} bytes is over the ${this.#maxEnvelopeBytes}-byte limit`);
       if (!this.#rate.take(String(serial))) return this.#reject(member, "too many envelopes; slow down");
-      this.#relay(room, peerId, member, typeof data === "string" ? data : data.toString("utf8"));
+      this.#forward(room, peerId, member, typeof data === "string" ? data : data.toString("utf8"));
     },
     drain: (ws) => void this.#refresh(socketMember(ws)),
     close: (ws) => {
@@ -107,14 +107,14 @@ export class SignalHub implements LocalHub {
     const member: Member = {
       local: true,
       serial: ++this.#serial,
-      // Delivered on a later turn, as a socket would, so a reply never re-enters the relay that caused it.
+      // Delivered on a later turn, as a socket would, so a reply never re-enters the hub call that caused it.
       send: (text) => queueMicrotask(() => onEnvelope(JSON.parse(text))),
       close: () => {},
       buffered: () => 0,
     };
     this.#join(room, peerId, member);
     return {
-      send: (envelope) => this.#relay(room, peerId, member, JSON.stringify(envelope)),
+      send: (envelope) => this.#forward(room, peerId, member, JSON.stringify(envelope)),
       leave: () => this.#leave(room, peerId, member.serial),
     };
   }
@@ -145,7 +145,7 @@ export class SignalHub implements LocalHub {
     else this.#broadcast(room, peerId, JSON.stringify({ type: "peer_left", peer_id: peerId }));
   }
 
-  #relay(room: string, peerId: string, from: Member, text: string): void {
+  #forward(room: string, peerId: string, from: Member, text: string): void {
     const envelope = parseEnvelope(text);
     if (typeof envelope === "string") return this.#reject(from, envelope);
     const { type, payload, target_peer_id: target } = envelope;

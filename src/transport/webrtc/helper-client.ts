@@ -1,15 +1,15 @@
 /**
- * node-datachannel in a helper process (helper-process.ts), behind the same PeerConnection and DataChannel calls the WebRTC
- * tiers make of it (library.ts `RtcPeer`, `RtcChannel`). The bundled libdatachannel can deadlock in a DTLS handshake
- * over TURN, and a thread that calls into it then never returns (README, "Known problem"): with the library in a
- * process of its own, that thread is the helper's. The instance pings the helper; one silent for HELPER_DEAD_MS is
- * killed, every connection it held closes (their links fail over, as for any lost link), and the next connection
- * starts a new helper.
+ * node-datachannel in a helper process (helper-process.ts), behind the same PeerConnection and DataChannel calls the
+ * WebRTC tiers make of it (library.ts `RtcPeer`, `RtcChannel`; proxies.ts). The bundled libdatachannel can deadlock in
+ * a DTLS handshake over TURN, and a thread that calls into it then never returns (README, "Known problem"): with the
+ * library in a process of its own, that thread is the helper's. The instance pings the helper; one silent for
+ * HELPER_DEAD_MS is killed, every connection it held closes (their links fail over, as for any lost link), and the next
+ * connection starts a new helper.
  */
 import type { Subprocess } from "bun";
-import { isIP } from "node:net";
 import type { RtcConfig } from "node-datachannel";
 import { isReport, type Op, type Report } from "./helper-protocol.ts";
+import { reflexiveAddress } from "./ice.ts";
 import type { WebRtcLibrary } from "./library.ts";
 import { ChannelProxy, PeerProxy, type ProxyHost } from "./proxies.ts";
 
@@ -20,12 +20,6 @@ export const HELPER_DEAD_MS = 5000;
 const RESTART_AFTER_MS = 1000;
 /** How long a probe of the STUN servers is waited for (the helper gathers for at most 5 s). */
 const PROBE_WAIT_MS = 7000;
-
-/** The address of a server-reflexive ICE candidate (`candidate:… UDP … 203.0.113.7 40123 typ srflx …`), else null. */
-export function reflexiveAddress(candidate: string): string | null {
-  const m = /\s(\S+)\s+\d+\s+typ\s+srflx\b/.exec(candidate);
-  return m && isIP(m[1]!) ? m[1]! : null;
-}
 
 export interface WebRtcHelperInit {
   /** The command that starts a helper (helper-process.ts `runWebRtcHelper`). */

@@ -1,6 +1,6 @@
 /**
- * The rendezvous side of meeting (meet.ts): who waits at which topic here, in seats shared fairly between sources,
- * and whom to tell of a newcomer.
+ * What meeting at a rendezvous (meet.ts) keeps, on both sides: as a rendezvous, who waits at which topic here, in seats
+ * shared fairly between sources, and whom to tell of a newcomer; as a client, our rendezvous and whom we met there.
  */
 import { RateLimiter } from "../../util/rate-limit.ts";
 import { FairShares } from "../fair-shares.ts";
@@ -9,7 +9,7 @@ import { MAX_TOPICS } from "../links/control.ts";
 export const MEETING_LIMITS = {
   /** How long a wait lasts unless its peer says `meet` again (clients say it again well before). */
   waitMs: 10 * 60_000,
-  /** Seats of waiting peers one source may hold, of the seats the link manager gives the meeting point. */
+  /** Seats of waiting peers one source may hold, of the meeting point's seats (meet.ts). */
   seatsPerSource: 8,
   /** Peers already waiting that hear of a newcomer, per `meet`; the rest hear of it at its next `meet`. */
   tellsPerMeet: 8,
@@ -136,5 +136,53 @@ export class MeetingPoint {
     const peers = this.#topics.get(topic);
     peers?.delete(nodeId);
     if (peers?.size === 0) this.#topics.delete(topic);
+  }
+}
+
+/** Peers met at rendezvous remembered, for the way to them; the oldest go first. */
+const MAX_REMEMBERED = 1024;
+
+/** The side that uses rendezvous: which linked peers are ones, the topics to wait at on each, and who was met where. */
+export class Meetings {
+  /** Rendezvous node id → the topics to wait at there. */
+  readonly #rendezvous = new Map<string, string[]>();
+  /** Rendezvous that said they relay links. */
+  readonly #relays = new Set<string>();
+  /** Peer → the rendezvous it was met at, newest last. */
+  readonly #metAt = new Map<string, Set<string>>();
+
+  /** Uses the instance `nodeId` as a rendezvous, waiting at `topics` there; null stops using it. */
+  use(nodeId: string, topics: readonly string[] | null): void {
+    if (topics) return void this.#rendezvous.set(nodeId, topics.slice(0, MAX_TOPICS));
+    this.#rendezvous.delete(nodeId);
+    this.#relays.delete(nodeId);
+    for (const [peer, at] of this.#metAt) if (at.delete(nodeId) && at.size === 0) this.#metAt.delete(peer);
+  }
+
+  /** The topics to wait at on the rendezvous `nodeId`; undefined when it is not one of ours. */
+  topics(nodeId: string): string[] | undefined {
+    return this.#rendezvous.get(nodeId);
+  }
+
+  /** The rendezvous `at` (relaying links or not) says `peer` waits at a topic of ours; false when `at` is no rendezvous of ours. */
+  met(peer: string, at: string, relays: boolean): boolean {
+    if (!this.#rendezvous.has(at)) return false;
+    if (relays) this.#relays.add(at);
+    else this.#relays.delete(at);
+    const known = this.#metAt.get(peer) ?? new Set<string>();
+    this.#metAt.delete(peer); // re-inserted: the Map's order is the order of meeting
+    this.#metAt.set(peer, known.add(at));
+    if (this.#metAt.size > MAX_REMEMBERED) this.#metAt.delete(this.#metAt.keys().next().value!);
+    return true;
+  }
+
+  /** The rendezvous where `peer` was met: those that may pass a signaling session on to it. */
+  metAt(peer: string): string[] {
+    return [...(this.#metAt.get(peer) ?? [])];
+  }
+
+  /** Whether the rendezvous `nodeId` said it relays links. */
+  relays(nodeId: string): boolean {
+    return this.#relays.has(nodeId);
   }
 }
