@@ -2,15 +2,8 @@ import { MAX_FILE_BYTES } from "./domain/files.ts";
 import { parseArgs as parseFlags, type ParseArgsOptionDescriptor } from "node:util";
 import { DISPLAY_NAME_RULE, isDisplayName, isRoomName, ROOM_RULE } from "./domain/names.ts";
 import { instanceOrigin, InviteError, parseInvite, type Invite } from "./domain/rooms.ts";
-import { isTier, TIERS, type Tier } from "./domain/tiers.ts";
+import { isTier, TIERS, type Tier, type TurnServer } from "./domain/tiers.ts";
 
-export interface TurnServer {
-  secure: boolean;
-  username: string;
-  password: string;
-  host: string;
-  port: number;
-}
 
 export interface Config {
   httpPort: number;

@@ -1,7 +1,7 @@
 import { broadcastAddresses, isWildcard, localAddressOn } from "./util/ip.ts";
 import type { Config } from "./config.ts";
 import { LanDiscovery } from "./reach/lan-discovery.ts";
-import type { AdvertisedAddresses } from "./sync/frames.ts";
+import type { AdvertisedAddresses } from "./domain/urls.ts";
 import { httpTransport, type HttpTransport } from "./transport/http/index.ts";
 import { lanTransport, type LanTransport } from "./transport/lan/index.ts";
 import type { PeerAddress, Transport } from "./transport/link.ts";
@@ -11,7 +11,7 @@ import type { RELAY_LIMITS } from "./transport/protocols/circuit-relay.ts";
 import { Circuits } from "./transport/protocols/circuits.ts";
 import { Meet } from "./transport/protocols/meet.ts";
 import { ReachProtocol, type DialBack } from "./transport/protocols/reach.ts";
-import { Carrier } from "./transport/signaling/carrier.ts";
+import { Carrier } from "./transport/protocols/carrier.ts";
 import type { LocalHub } from "./transport/signaling/envelope.ts";
 import type { ChannelIdentity } from "./transport/secure/channel.ts";
 import type { SignalHub } from "./transport/signaling/hub.ts";

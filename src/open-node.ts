@@ -15,7 +15,7 @@ import type { Storage } from "./storage/index.ts";
 import { SyncChannel, type SyncLinks } from "./sync/channel.ts";
 import { fileHandler } from "./sync/file-handler.ts";
 import { FileSync, type FileLinks } from "./sync/file-sync.ts";
-import type { AdvertisedAddresses } from "./sync/frames.ts";
+import type { AdvertisedAddresses } from "./domain/urls.ts";
 import { Membership, type MemberLinks } from "./sync/membership.ts";
 import { Messages } from "./sync/messages.ts";
 import type { LinkStatus } from "./transport/links/index.ts";

@@ -19,3 +19,12 @@ export const isTier = (value: unknown): value is Tier => typeof value === "strin
 
 /** Orders tiers (or things with a tier) best first. */
 export const byPriority = (a: Tier, b: Tier) => TIER_PRIORITY[b] - TIER_PRIORITY[a];
+
+/** A `--turn` server, as the turn tier dials it (`turns:` when `secure`). */
+export interface TurnServer {
+  secure: boolean;
+  username: string;
+  password: string;
+  host: string;
+  port: number;
+}

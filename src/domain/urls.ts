@@ -2,7 +2,7 @@
  * Where another instance says it can be reached: an origin only (scheme, host, port). Never a path, query or user:
  * the paths we request there are ours, so an address from outside cannot make this instance call a URL it chose.
  */
-import { Type } from "@sinclair/typebox";
+import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 
 const HOST = "(\\[[0-9A-Fa-f:.]{2,45}\\]|[A-Za-z0-9.-]{1,253})(:[0-9]{1,5})?";
@@ -12,6 +12,14 @@ export const HttpOrigin = Type.String({ maxLength: 300, pattern: `^https?://${HO
 /** An instance's WebSocket origin, e.g. `ws://192.168.1.5:9000`. */
 export const WsOrigin = Type.String({ maxLength: 300, pattern: `^wss?://${HOST}$` });
 
+/** Where an instance can be reached, as it advertises itself to others (a dialable PeerAddress is made from it). */
+export const AdvertisedAddresses = Type.Object(
+  { http: Type.Optional(HttpOrigin), ws: Type.Optional(WsOrigin) },
+  { additionalProperties: false },
+);
+
+export type AdvertisedAddresses = Static<typeof AdvertisedAddresses>;
+
 const checkHttp = TypeCompiler.Compile(HttpOrigin);
 const checkWs = TypeCompiler.Compile(WsOrigin);
 
@@ -20,7 +28,7 @@ const checkWs = TypeCompiler.Compile(WsOrigin);
  * that is an origin as peers check it, with a port from 1 to 65535; one that is not is left out, never sent, since a
  * peer refuses a hello that carries it (a router's port "abc" made `:NaN`, and every hello after was refused).
  */
-export function advertisable(addresses: { http?: string; ws?: string }): { http?: string; ws?: string } {
+export function advertisable(addresses: { http?: string; ws?: string }): AdvertisedAddresses {
   const ok = (value: string | undefined, check: (v: string) => boolean) => value !== undefined && check(value) && URL.canParse(value) && portOf(value) !== undefined;
   const out = { ...addresses };
   if (!ok(out.http, (v) => checkHttp.Check(v))) delete out.http;

@@ -5,8 +5,7 @@
  */
 import { publicHost } from "../util/ip.ts";
 import { Handlers } from "../util/handlers.ts";
-import { advertisable } from "../domain/urls.ts";
-import type { AdvertisedAddresses } from "../sync/frames.ts";
+import { advertisable, type AdvertisedAddresses } from "../domain/urls.ts";
 
 export interface Ports {
   http: number;

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { beaconTag, type RoomRef } from "../domain/rooms.ts";
 import { RateLimiter } from "../util/rate-limit.ts";
 import { sourceKey } from "../util/ip.ts";
-import type { AdvertisedAddresses } from "../sync/frames.ts";
+import type { AdvertisedAddresses } from "../domain/urls.ts";
 import type { BeaconInfo } from "../transport/lan/index.ts";
 import type { NodeAddress } from "../transport/link.ts";
 

@@ -4,7 +4,7 @@ import type { NodeAddress } from "../transport/link.ts";
 import { backoffDelay } from "../util/backoff.ts";
 import { NodeId } from "../domain/names.ts";
 import { PROTOCOL_VERSION } from "../domain/protocol.ts";
-import { AdvertisedAddresses } from "../sync/frames.ts";
+import { AdvertisedAddresses } from "../domain/urls.ts";
 import { fetchOutside, jsonOf } from "../util/outbound.ts";
 
 /** What `GET /mesh/info` answers: enough for another instance to dial this one on every tier. */

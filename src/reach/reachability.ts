@@ -7,7 +7,7 @@
  * must find our node id there.
  */
 import { isPrivateIp, urlHost } from "../util/ip.ts";
-import type { AdvertisedAddresses } from "../sync/frames.ts";
+import type { AdvertisedAddresses } from "../domain/urls.ts";
 import type { Tier } from "../domain/tiers.ts";
 import type { ReachAnswer, ReachPorts } from "../transport/protocols/reach.ts";
 import { Handlers } from "../util/handlers.ts";

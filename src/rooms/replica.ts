@@ -1,5 +1,5 @@
 import type { Storage } from "../storage/index.ts";
-import type { AdvertisedAddresses } from "../sync/frames.ts";
+import type { AdvertisedAddresses } from "../domain/urls.ts";
 import type { MemberReplica } from "../sync/membership.ts";
 import type { MessageReplica } from "../sync/messages.ts";
 import type { PeerAddress } from "../transport/link.ts";

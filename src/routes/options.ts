@@ -5,7 +5,7 @@ import type { Invite } from "../domain/rooms.ts";
 import type { GuestBudget, GuestRateInit } from "./budgets.ts";
 import type { ClientAddressOf } from "./client.ts";
 import type { Node } from "../node.ts";
-import type { AdvertisedAddresses } from "../sync/frames.ts";
+import type { AdvertisedAddresses } from "../domain/urls.ts";
 
 /** How this instance is reached, as src/reach/ knows it. */
 export interface ReachInfo {

@@ -4,7 +4,7 @@ import { MAX_SENT_AT, MIN_SENT_AT } from "../domain/dates.ts";
 import { FileId, FileRefs } from "../domain/files.ts";
 import { DisplayName, MAX_TEXT_LENGTH, NodeId } from "../domain/names.ts";
 import { MembershipTag, RoomId } from "../domain/rooms.ts";
-import { HttpOrigin, WsOrigin } from "../domain/urls.ts";
+import { AdvertisedAddresses } from "../domain/urls.ts";
 
 /** Limits on what one frame may carry; a frame past them is invalid and closes its link. */
 export const LIMITS = {
@@ -17,12 +17,6 @@ export const LIMITS = {
 } as const;
 
 const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
-
-/** Where an instance can be reached, as it advertises itself to others (a dialable PeerAddress is made from it). */
-export const AdvertisedAddresses = Type.Object(
-  { http: Type.Optional(HttpOrigin), ws: Type.Optional(WsOrigin) },
-  { additionalProperties: false },
-);
 
 /** A message as it travels between instances: the author's fields, without this instance's stamp. */
 export const WireMessage = Type.Object(
@@ -139,7 +133,6 @@ export const HaveFrame = Type.Object(
 
 export const Frame = Type.Union([HelloFrame, VectorFrame, MessagesFrame, PeersFrame, WantFrame, ManifestFrame, ChunkFrame, LackFrame, HaveFrame]);
 
-export type AdvertisedAddresses = Static<typeof AdvertisedAddresses>;
 export type WireMessage = Static<typeof WireMessage>;
 export type HelloFrame = Static<typeof HelloFrame>;
 export type VectorFrame = Static<typeof VectorFrame>;

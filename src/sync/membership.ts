@@ -1,7 +1,8 @@
 import type { NodeAddress, PeerAddress } from "../transport/link.ts";
 import { Handlers } from "../util/handlers.ts";
 import type { SyncChannel, SyncHandler } from "./channel.ts";
-import { LIMITS, type AdvertisedAddresses, type Frame, type HelloFrame, type PeersFrame } from "./frames.ts";
+import type { AdvertisedAddresses } from "../domain/urls.ts";
+import { LIMITS, type Frame, type HelloFrame, type PeersFrame } from "./frames.ts";
 
 /** Where an address came from: the user or what was seen (`--peer`, an invite, a LAN beacon), or the peer itself. */
 export type AddressOrigin = "given" | "advertised";

@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import type { TurnServer } from "../../src/config.ts";
+import type { TurnServer } from "../../src/domain/tiers.ts";
 
 /** The coturn binary, from PATH or /usr/bin; null when coturn is not installed. */
 export const TURNSERVER: string | null = Bun.which("turnserver") ?? (existsSync("/usr/bin/turnserver") ? "/usr/bin/turnserver" : null);

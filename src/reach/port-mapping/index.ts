@@ -4,8 +4,7 @@
  * the servers listen, and again every 10 minutes while no router mapped them.
  */
 import { isLoopback, isPrivateIp, isWildcard, urlHost } from "../../util/ip.ts";
-import { advertisable } from "../../domain/urls.ts";
-import type { AdvertisedAddresses } from "../../sync/frames.ts";
+import { advertisable, type AdvertisedAddresses } from "../../domain/urls.ts";
 import { addressToward, defaultGateway } from "./gateway.ts";
 import { findNatPmpRouter } from "./nat-pmp.ts";
 import type { Router } from "./router.ts";

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import type { IceServer, RtcConfig } from "node-datachannel";
-import type { TurnServer } from "../../config.ts";
+import type { TurnServer } from "../../domain/tiers.ts";
 
 /** Where ICE may look for a path to the far end. */
 export interface IceSettings {

@@ -1,19 +1,19 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { resolve } from "node:path";
-import { DialRefusedError, FrameTooLargeError } from "../../src/transport/errors.ts";
-import type { Link } from "../../src/transport/link.ts";
-import { MAX_FRAME_BYTES, PRE_HANDSHAKE_FRAME_BYTES } from "../../src/transport/limits.ts";
-import { PIECE_BYTES } from "../../src/transport/websocket/link.ts";
+import { DialRefusedError, FrameTooLargeError } from "../../../src/transport/errors.ts";
+import type { Link } from "../../../src/transport/link.ts";
+import { MAX_FRAME_BYTES, PRE_HANDSHAKE_FRAME_BYTES } from "../../../src/transport/limits.ts";
+import { PIECE_BYTES } from "../../../src/transport/websocket/link.ts";
 import {
   routedWebSocket,
   websocketTransport,
   type Routed,
   type WebSocketTransport,
   type WebSocketTransportInit,
-} from "../../src/transport/websocket/index.ts";
-import { waitFor } from "../helpers/instance.ts";
-import { deadTcpPort } from "../helpers/ports.ts";
-import { closeReason, transportCompliance } from "./compliance.ts";
+} from "../../../src/transport/websocket/index.ts";
+import { waitFor } from "../../helpers/instance.ts";
+import { deadTcpPort } from "../../helpers/ports.ts";
+import { closeReason, transportCompliance } from "../../helpers/compliance.ts";
 
 /** The app's `--ws-port` server in miniature: `/link` goes to the transport, through the routed handler. */
 function serve(transport: WebSocketTransport) {
@@ -205,7 +205,7 @@ describe("websocket tier", () => {
   });
 
   it("a killed listener process closes the dialer's link", async () => {
-    const module = resolve(import.meta.dir, "../../src/transport/websocket/index.ts");
+    const module = resolve(import.meta.dir, "../../../src/transport/websocket/index.ts");
     const child = Bun.spawn(
       [
         process.execPath,

@@ -3,14 +3,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, setDefaultTimeout
 // A WebRTC dial is a handshake of ICE and DTLS (a lost DTLS flight is resent after 1 s); a test that makes two or three
 // on a busy machine can pass bun's 5 s default without anything being wrong.
 setDefaultTimeout(20_000);
-import type { TurnServer } from "../../src/config.ts";
-import { DialRefusedError } from "../../src/transport/errors.ts";
-import type { Link, Transport } from "../../src/transport/link.ts";
-import type { Signaling, SignalMessage } from "../../src/transport/signaling/signal.ts";
-import { WebRtcLink, webrtcTransport, type WebRtcTransportInit } from "../../src/transport/webrtc/index.ts";
-import { Handlers } from "../../src/util/handlers.ts";
-import { startCoturn, TURNSERVER, type Coturn } from "../helpers/coturn.ts";
-import { transportCompliance } from "./compliance.ts";
+import type { TurnServer } from "../../../src/domain/tiers.ts";
+import { DialRefusedError } from "../../../src/transport/errors.ts";
+import type { Link, Transport } from "../../../src/transport/link.ts";
+import type { Signaling, SignalMessage } from "../../../src/transport/signaling/signal.ts";
+import { WebRtcLink, webrtcTransport, type WebRtcTransportInit } from "../../../src/transport/webrtc/index.ts";
+import { Handlers } from "../../../src/util/handlers.ts";
+import { startCoturn, TURNSERVER, type Coturn } from "../../helpers/coturn.ts";
+import { transportCompliance } from "../../helpers/compliance.ts";
 
 if (!TURNSERVER) console.warn("skipping the TURN tier tests: coturn missing: apt-get install coturn");
 

@@ -5,14 +5,14 @@
  * tier between link managers): what is tested is the tier's transport, as every tier's is.
  */
 import { describe, expect, it } from "bun:test";
-import { LinkClosedError } from "../../src/transport/errors.ts";
-import { decodeFrame, sendControl, type ControlMessage } from "../../src/transport/links/control.ts";
-import type { Link } from "../../src/transport/link.ts";
-import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
-import { CircuitRelay, type CircuitWire } from "../../src/transport/protocols/circuit-relay.ts";
-import { CircuitTransport } from "../../src/transport/protocols/circuits.ts";
-import { waitFor } from "../helpers/instance.ts";
-import { closeReason, transportCompliance, type ComplianceOptions } from "./compliance.ts";
+import { LinkClosedError } from "../../../src/transport/errors.ts";
+import { decodeFrame, sendControl, type ControlMessage } from "../../../src/transport/links/control.ts";
+import type { Link } from "../../../src/transport/link.ts";
+import { MemoryNetwork, memoryTransport } from "../../../src/transport/memory/index.ts";
+import { CircuitRelay, type CircuitWire } from "../../../src/transport/protocols/circuit-relay.ts";
+import { CircuitTransport } from "../../../src/transport/protocols/circuits.ts";
+import { waitFor } from "../../helpers/instance.ts";
+import { closeReason, transportCompliance, type ComplianceOptions } from "../../helpers/compliance.ts";
 
 /** Node ids (the wire takes no other), each also the instance's memory address: ends, relay, and two out of reach. */
 const [A, B, R, GHOST, GONE] = ["a", "b", "c", "d", "e"].map((digit) => digit.repeat(32)) as [string, string, string, string, string];

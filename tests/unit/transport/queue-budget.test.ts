@@ -1,12 +1,12 @@
 // What all links together hold for far ends that do not read (src/transport/queue-budget.ts): each link's queue has
 // its cap (32 MiB), and their sum one too (256 MiB), past which the link holding the most is closed, never the process.
 import { afterEach, describe, expect, it } from "bun:test";
-import type { Link } from "../../src/transport/link.ts";
-import { MAX_QUEUED_TOTAL_BYTES } from "../../src/transport/limits.ts";
-import { QUEUED, QueueBudget, type QueueHolder } from "../../src/transport/queue-budget.ts";
-import { routedWebSocket, websocketTransport, type Routed } from "../../src/transport/websocket/index.ts";
-import { waitFor } from "../helpers/instance.ts";
-import { pausedMember, type RawUpgrade } from "../helpers/raw-upgrade.ts";
+import type { Link } from "../../../src/transport/link.ts";
+import { MAX_QUEUED_TOTAL_BYTES } from "../../../src/transport/limits.ts";
+import { QUEUED, QueueBudget, type QueueHolder } from "../../../src/transport/queue-budget.ts";
+import { routedWebSocket, websocketTransport, type Routed } from "../../../src/transport/websocket/index.ts";
+import { waitFor } from "../../helpers/instance.ts";
+import { pausedMember, type RawUpgrade } from "../../helpers/raw-upgrade.ts";
 
 const MiB = 1024 * 1024;
 

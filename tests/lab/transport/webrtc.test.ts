@@ -1,17 +1,17 @@
 import { afterEach, describe, expect, it, setDefaultTimeout } from "bun:test";
-import { reflexiveAddress } from "../../src/transport/webrtc/ice.ts";
+import { reflexiveAddress } from "../../../src/transport/webrtc/ice.ts";
 
 // A WebRTC dial is a handshake of ICE and DTLS (a lost DTLS flight is resent after 1 s); a test that makes two or three
 // on a busy machine can pass bun's 5 s default without anything being wrong.
 setDefaultTimeout(20_000);
 import nodeDataChannel, { type PeerConnection, type RtcConfig } from "node-datachannel";
-import { DialTimeoutError, FrameTooLargeError, LinkClosedError } from "../../src/transport/errors.ts";
-import type { Link, Transport } from "../../src/transport/link.ts";
-import { MAX_FRAME_BYTES } from "../../src/transport/limits.ts";
-import type { Signaling, SignalMessage } from "../../src/transport/signaling/signal.ts";
-import { webrtcTransport, type WebRtcTransportInit } from "../../src/transport/webrtc/index.ts";
-import { Handlers } from "../../src/util/handlers.ts";
-import { transportCompliance } from "./compliance.ts";
+import { DialTimeoutError, FrameTooLargeError, LinkClosedError } from "../../../src/transport/errors.ts";
+import type { Link, Transport } from "../../../src/transport/link.ts";
+import { MAX_FRAME_BYTES } from "../../../src/transport/limits.ts";
+import type { Signaling, SignalMessage } from "../../../src/transport/signaling/signal.ts";
+import { webrtcTransport, type WebRtcTransportInit } from "../../../src/transport/webrtc/index.ts";
+import { Handlers } from "../../../src/util/handlers.ts";
+import { transportCompliance } from "../../helpers/compliance.ts";
 
 type Route = { from: string; to: string; message: SignalMessage };
 

@@ -1,6 +1,6 @@
 import { expect, it } from "bun:test";
-import { TIER_PRIORITY, TIERS } from "../../src/domain/tiers.ts";
-import { parseArgs } from "../../src/config.ts";
+import { TIER_PRIORITY, TIERS } from "../../../src/domain/tiers.ts";
+import { parseArgs } from "../../../src/config.ts";
 
 it("orders the five direct tiers by priority, best first, and the relayed one last", () => {
   expect(TIERS).toEqual(["webrtc", "turn", "websocket", "http", "lan", "relay"]);

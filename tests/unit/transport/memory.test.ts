@@ -1,5 +1,5 @@
-import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
-import { transportCompliance } from "./compliance.ts";
+import { MemoryNetwork, memoryTransport } from "../../../src/transport/memory/index.ts";
+import { transportCompliance } from "../../helpers/compliance.ts";
 
 transportCompliance("memory", async (options) => {
   const network = new MemoryNetwork();

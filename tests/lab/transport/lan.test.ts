@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import dgram from "node:dgram";
-import { DialError, DialRefusedError, DialTimeoutError, TransportClosedError } from "../../src/transport/errors.ts";
-import { decodeBeacon, encodeBeacon } from "../../src/transport/lan/beacon.ts";
-import { lanTransport, type BeaconInfo, type LanTransport, type LanTransportInit } from "../../src/transport/lan/index.ts";
-import { decodeDatagram, encodeDatagram, MAX_BEACON_BYTES, type Datagram } from "../../src/transport/lan/wire.ts";
-import type { Link } from "../../src/transport/link.ts";
-import { waitFor } from "../helpers/instance.ts";
-import { freeUdpPort } from "../helpers/ports.ts";
-import { transportCompliance } from "./compliance.ts";
+import { DialError, DialRefusedError, DialTimeoutError, TransportClosedError } from "../../../src/transport/errors.ts";
+import { decodeBeacon, encodeBeacon } from "../../../src/transport/lan/beacon.ts";
+import { lanTransport, type BeaconInfo, type LanTransport, type LanTransportInit } from "../../../src/transport/lan/index.ts";
+import { decodeDatagram, encodeDatagram, MAX_BEACON_BYTES, type Datagram } from "../../../src/transport/lan/wire.ts";
+import type { Link } from "../../../src/transport/link.ts";
+import { waitFor } from "../../helpers/instance.ts";
+import { freeUdpPort } from "../../helpers/ports.ts";
+import { transportCompliance } from "../../helpers/compliance.ts";
 
 const BROADCAST = "127.255.255.255";
 const randomId = () => Buffer.from(crypto.getRandomValues(new Uint8Array(10))).toString("hex");
@@ -390,7 +390,7 @@ describe("LAN transport", () => {
   it("nothing keeps the process alive after close", async () => {
     const port = await freeUdpPort();
     const script = `
-      import { lanTransport } from "${import.meta.dir}/../../src/transport/lan/index.ts";
+      import { lanTransport } from "${import.meta.dir}/../../../src/transport/lan/index.ts";
       const common = { port: ${port}, address: "${BROADCAST}", beaconIntervalMs: 20, beacon: () => ({ nodeId: "x" }) };
       const a = lanTransport({ ...common, localNodeId: "a" });
       const b = lanTransport({ ...common, localNodeId: "b" });

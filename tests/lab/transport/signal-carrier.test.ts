@@ -3,10 +3,10 @@
  * behind NATs, each linked only to a third, negotiate through it. It passes frames on only between members, one hop.
  */
 import { expect, it } from "bun:test";
-import { MemoryNetwork } from "../../src/transport/memory/index.ts";
-import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
-import { waitFor } from "../helpers/instance.ts";
-import { signalingNode, type SignalingNode } from "../helpers/signaling-nodes.ts";
+import { MemoryNetwork } from "../../../src/transport/memory/index.ts";
+import type { SignalMessage } from "../../../src/transport/signaling/signal.ts";
+import { waitFor } from "../../helpers/instance.ts";
+import { signalingNode, type SignalingNode } from "../../helpers/signaling-nodes.ts";
 
 const node = signalingNode;
 type Node = SignalingNode;

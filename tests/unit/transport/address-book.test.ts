@@ -1,6 +1,6 @@
 /** Every address known for a peer, best first (src/transport/links/address-book.ts). */
 import { expect, it } from "bun:test";
-import { AddressBook, DROP_AFTER } from "../../src/transport/links/address-book.ts";
+import { AddressBook, DROP_AFTER } from "../../../src/transport/links/address-book.ts";
 
 const GIVEN = { http: "http://203.0.113.100:8080", ws: "ws://203.0.113.100:9000" };
 const PRIVATE = { http: "http://10.1.0.2:8080", ws: "ws://10.1.0.2:9000" };

@@ -1,11 +1,11 @@
 // The dial queue's first round against transports whose dials the test settles by hand.
 import { expect, it } from "bun:test";
-import type { Tier } from "../../src/domain/tiers.ts";
-import { DialError } from "../../src/transport/errors.ts";
-import type { Link, Transport } from "../../src/transport/link.ts";
-import { DialQueue } from "../../src/transport/links/dial-queue.ts";
-import { Peer } from "../../src/transport/links/peer.ts";
-import { waitFor } from "../helpers/instance.ts";
+import type { Tier } from "../../../src/domain/tiers.ts";
+import { DialError } from "../../../src/transport/errors.ts";
+import type { Link, Transport } from "../../../src/transport/link.ts";
+import { DialQueue } from "../../../src/transport/links/dial-queue.ts";
+import { Peer } from "../../../src/transport/links/peer.ts";
+import { waitFor } from "../../helpers/instance.ts";
 
 /** A tier whose every dial waits for the test to settle it. */
 function handTier(tier: Tier) {

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
-import { nodeIdOf } from "../../src/storage/identity.ts";
-import { LinkManager, type LinkManagerInit } from "../../src/transport/links/index.ts";
-import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
-import type { Tier } from "../../src/domain/tiers.ts";
-import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
-import { DialRefusedError, WrongPeerError } from "../../src/transport/errors.ts";
-import { waitFor } from "../helpers/instance.ts";
+import { nodeIdOf } from "../../../src/storage/identity.ts";
+import { LinkManager, type LinkManagerInit } from "../../../src/transport/links/index.ts";
+import { MemoryNetwork, memoryTransport } from "../../../src/transport/memory/index.ts";
+import type { Tier } from "../../../src/domain/tiers.ts";
+import type { SignalMessage } from "../../../src/transport/signaling/signal.ts";
+import { DialRefusedError, WrongPeerError } from "../../../src/transport/errors.ts";
+import { waitFor } from "../../helpers/instance.ts";
 
 /** Each manager's identity: the node id its links' handshakes prove. */
 function identity() {

@@ -4,13 +4,13 @@
  */
 import { describe, expect, it } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
-import { DialError, WrongPeerError } from "../../src/transport/errors.ts";
-import { wholeFrame, type Link } from "../../src/transport/link.ts";
-import { MemoryNetwork, memoryTransport } from "../../src/transport/memory/index.ts";
-import { secureChannel, type ChannelIdentity } from "../../src/transport/secure/channel.ts";
-import { MAX_SECURE_FRAME_BYTES } from "../../src/transport/secure/secure-link.ts";
-import { nodeIdOf } from "../../src/storage/identity.ts";
-import { waitFor } from "../helpers/instance.ts";
+import { DialError, WrongPeerError } from "../../../src/transport/errors.ts";
+import { wholeFrame, type Link } from "../../../src/transport/link.ts";
+import { MemoryNetwork, memoryTransport } from "../../../src/transport/memory/index.ts";
+import { secureChannel, type ChannelIdentity } from "../../../src/transport/secure/channel.ts";
+import { MAX_SECURE_FRAME_BYTES } from "../../../src/transport/secure/secure-link.ts";
+import { nodeIdOf } from "../../../src/storage/identity.ts";
+import { waitFor } from "../../helpers/instance.ts";
 
 function identity(): ChannelIdentity {
   const { publicKey, privateKey } = generateKeyPairSync("ed25519");

@@ -5,13 +5,13 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
 import dgram from "node:dgram";
-import { nodeIdOf } from "../../src/storage/identity.ts";
-import { lanTransport, type LanTransport, type LanTransportInit } from "../../src/transport/lan/index.ts";
-import { decodeDatagram, encodeDatagram, TAG_BYTES, type Datagram } from "../../src/transport/lan/wire.ts";
-import type { Link } from "../../src/transport/link.ts";
-import { secureChannel, type ChannelIdentity } from "../../src/transport/secure/channel.ts";
-import { waitFor } from "../helpers/instance.ts";
-import { freeUdpPort } from "../helpers/ports.ts";
+import { nodeIdOf } from "../../../src/storage/identity.ts";
+import { lanTransport, type LanTransport, type LanTransportInit } from "../../../src/transport/lan/index.ts";
+import { decodeDatagram, encodeDatagram, TAG_BYTES, type Datagram } from "../../../src/transport/lan/wire.ts";
+import type { Link } from "../../../src/transport/link.ts";
+import { secureChannel, type ChannelIdentity } from "../../../src/transport/secure/channel.ts";
+import { waitFor } from "../../helpers/instance.ts";
+import { freeUdpPort } from "../../helpers/ports.ts";
 
 const BROADCAST = "127.255.255.255";
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);

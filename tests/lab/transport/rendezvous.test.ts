@@ -4,13 +4,13 @@
  * the rendezvous passes sessions on only between peers of a common topic.
  */
 import { describe, expect, it } from "bun:test";
-import { rendezvousTopic } from "../../src/domain/rooms.ts";
-import type { LinksInit } from "../../src/network.ts";
-import { CircuitRelay } from "../../src/transport/protocols/circuit-relay.ts";
-import { MemoryNetwork } from "../../src/transport/memory/index.ts";
-import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
-import { waitFor } from "../helpers/instance.ts";
-import { signalingNode, type SignalingNode } from "../helpers/signaling-nodes.ts";
+import { rendezvousTopic } from "../../../src/domain/rooms.ts";
+import type { LinksInit } from "../../../src/network.ts";
+import { CircuitRelay } from "../../../src/transport/protocols/circuit-relay.ts";
+import { MemoryNetwork } from "../../../src/transport/memory/index.ts";
+import type { SignalMessage } from "../../../src/transport/signaling/signal.ts";
+import { waitFor } from "../../helpers/instance.ts";
+import { signalingNode, type SignalingNode } from "../../helpers/signaling-nodes.ts";
 
 const node = signalingNode;
 type Node = SignalingNode;

@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from "bun:test";
 import { createHash } from "node:crypto";
 import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { addonCacheDir, cachedAddonPath } from "../../src/transport/webrtc/addon-cache.ts";
-import { tempDir } from "../helpers/instance.ts";
+import { addonCacheDir, cachedAddonPath } from "../../../src/transport/webrtc/addon-cache.ts";
+import { tempDir } from "../../helpers/instance.ts";
 
 let dir = "";
 let embedded = "";

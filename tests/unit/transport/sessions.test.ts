@@ -4,10 +4,10 @@
  * finished before. The carrier's share bounds handshakes under way, not proven sessions.
  */
 import { afterEach, describe, expect, it } from "bun:test";
-import { SignalSessions } from "../../src/transport/signaling/sessions.ts";
-import type { SignalMessage } from "../../src/transport/signaling/signal.ts";
-import { rogueIdentity } from "../helpers/rogue.ts";
-import { waitFor } from "../helpers/instance.ts";
+import { SignalSessions } from "../../../src/transport/signaling/sessions.ts";
+import type { SignalMessage } from "../../../src/transport/signaling/signal.ts";
+import { rogueIdentity } from "../../helpers/rogue.ts";
+import { waitFor } from "../../helpers/instance.ts";
 
 const CARRIER = "c".repeat(32);
 const noHub = { joinLocal: () => ({ send: () => {}, leave: () => {} }) };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { SourceSlots } from "../../src/transport/source-slots.ts";
+import { SourceSlots } from "../../../src/transport/source-slots.ts";
 
 describe("connection slots per source", () => {
   it("a source takes its share, then borrows only while under half are taken; another source always finds its share", () => {

@@ -4,10 +4,10 @@
  * ports); answers no one asked for count for nothing.
  */
 import { expect, it } from "bun:test";
-import { Reach, type ReachPorts } from "../../src/transport/protocols/reach.ts";
-import { MemoryNetwork } from "../../src/transport/memory/index.ts";
-import { waitFor } from "../helpers/instance.ts";
-import { signalingNode } from "../helpers/signaling-nodes.ts";
+import { Reach, type ReachPorts } from "../../../src/transport/protocols/reach.ts";
+import { MemoryNetwork } from "../../../src/transport/memory/index.ts";
+import { waitFor } from "../../helpers/instance.ts";
+import { signalingNode } from "../../helpers/signaling-nodes.ts";
 
 it("dials the asker back at the address its link comes from, as its node id, once a minute; asked again sooner, tells the same finding", async () => {
   const net = new MemoryNetwork();

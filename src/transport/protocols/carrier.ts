@@ -9,9 +9,9 @@ import { RateLimiter } from "../../util/rate-limit.ts";
 import type { ControlMessage } from "../links/control.ts";
 import type { Peer } from "../links/peer.ts";
 import type { Inbound, LinkContext, LinkProtocol } from "../links/protocol.ts";
-import type { LocalHub } from "./envelope.ts";
-import type { SessionEnvelope } from "./hub-link.ts";
-import { SignalSessions } from "./sessions.ts";
+import type { LocalHub } from "../signaling/envelope.ts";
+import type { SessionEnvelope } from "../signaling/hub-link.ts";
+import { SignalSessions } from "../signaling/sessions.ts";
 
 /** Session frames a peer may have carried per second: a WebRTC negotiation takes a dozen or two. */
 const CARRIED_PER_SECOND = 20;

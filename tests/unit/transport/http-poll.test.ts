@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from "bun:test";
-import { DialError, DialRefusedError, FrameTooLargeError, LinkClosedError, TransportClosedError } from "../../src/transport/errors.ts";
-import { MAX_FRAME_BYTES } from "../../src/transport/limits.ts";
-import { decodeFrames, encodeFrames, httpTransport, type HttpTransport, type HttpTransportInit } from "../../src/transport/http/index.ts";
-import type { Link } from "../../src/transport/link.ts";
-import { waitFor } from "../helpers/instance.ts";
-import { deadTcpPort } from "../helpers/ports.ts";
-import { closeReason, transportCompliance } from "./compliance.ts";
+import { DialError, DialRefusedError, FrameTooLargeError, LinkClosedError, TransportClosedError } from "../../../src/transport/errors.ts";
+import { MAX_FRAME_BYTES } from "../../../src/transport/limits.ts";
+import { decodeFrames, encodeFrames, httpTransport, type HttpTransport, type HttpTransportInit } from "../../../src/transport/http/index.ts";
+import type { Link } from "../../../src/transport/link.ts";
+import { waitFor } from "../../helpers/instance.ts";
+import { deadTcpPort } from "../../helpers/ports.ts";
+import { closeReason, transportCompliance } from "../../helpers/compliance.ts";
 
 /** A bare HTTP server on loopback that hands every request to the transport, as the app's `--http-port` would. */
 function serve(transport: HttpTransport) {
