@@ -13,7 +13,7 @@ import { isDisplayName } from "../domain/names.ts";
 import type { Node } from "../node.ts";
 import type { JoinedRoom } from "../rooms/rooms.ts";
 import { clientOf, type Client, type ClientAddressOf } from "./client.ts";
-import { HttpError } from "./http.ts";
+import { HttpError } from "../util/http.ts";
 
 /** The refusal for a room a guest may not use, the same whether it exists or not. */
 export const NO_ROOM_FOR_GUEST = "this room is open only to those with its invite link";

@@ -6,7 +6,8 @@ import { RoomConflictError } from "../rooms/rooms.ts";
 import type { Message } from "../storage/index.ts";
 import type { RoomAccess } from "./access.ts";
 import { ClientBudget } from "./budgets.ts";
-import { HttpError, jsonObject, messageBodyParser, type GuestLimit } from "./http.ts";
+import { messageBodyParser, type GuestLimit } from "./refusals.ts";
+import { HttpError, jsonObject } from "../util/http.ts";
 import type { AppOptions } from "./options.ts";
 import { KeyField, PeerIdField, RoomField, TextField, wholeNumber } from "./schemas.ts";
 

@@ -7,7 +7,7 @@
 import type { Server } from "bun";
 import { RateLimiter, type RateLimitInit } from "../util/rate-limit.ts";
 import { clientOf, type Client, type ClientAddressOf } from "./client.ts";
-import { HttpError } from "./http.ts";
+import { HttpError } from "../util/http.ts";
 import { sourceKey } from "../util/ip.ts";
 
 /** The guest an address counts as: an IPv4 address itself (also when IPv4-mapped), the /64 of an IPv6 address. */

@@ -10,7 +10,7 @@ import { FileId, FileSettings, formatBytes } from "../domain/files.ts";
 import { isDisplayName, isRoomName } from "../domain/names.ts";
 import { roomHref } from "../views/links.ts";
 import type { RoomAccess } from "./access.ts";
-import { HttpError, jsonObject, readText } from "./http.ts";
+import { HttpError, jsonObject, readText } from "../util/http.ts";
 import type { AppOptions } from "./options.ts";
 import { PageName, PageRoom } from "./schemas.ts";
 

@@ -19,13 +19,12 @@ import type { Client } from "./client.ts";
 import type { Node } from "../node.ts";
 import type { Message } from "../storage/index.ts";
 import type { Server } from "bun";
-import { HttpError } from "./http.ts";
 import { fileChoiceRoutes } from "./file-choices.ts";
 import type { AppOptions } from "./options.ts";
 import { KeyField, RoomField } from "./schemas.ts";
 import { sendInput } from "./api.ts";
 import { DISPLAY_NAME_RULE, isDisplayName } from "../domain/names.ts";
-import { jsonError } from "../util/http.ts";
+import { HttpError, jsonError } from "../util/http.ts";
 
 /** What a downloaded file may do in a browser: nothing (no script, no plugin, no form, no requests). */
 export const FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox";

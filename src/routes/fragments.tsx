@@ -7,7 +7,7 @@ import { MembersPanel } from "../views/members.tsx";
 import { PeersPanel } from "../views/peers.tsx";
 import { OlderItem } from "../views/room.tsx";
 import type { RoomAccess } from "./access.ts";
-import { htmlResponse } from "./http.ts";
+import { htmlResponse } from "../util/http.ts";
 import { membersOf } from "./members.ts";
 import type { AppOptions } from "./options.ts";
 import { PageName, PageRoom, wholeNumber } from "./schemas.ts";

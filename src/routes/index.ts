@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import { jsonError } from "../util/http.ts";
+import { internalError, jsonError } from "../util/http.ts";
 import { RoomAccess } from "./access.ts";
 import { apiRoutes } from "./api.ts";
 import { assetRoutes } from "./assets.ts";
@@ -8,7 +8,7 @@ import { eventRoutes } from "./events.tsx";
 import { fileRoutes, Uploads } from "./files.ts";
 import { fragmentRoutes } from "./fragments.tsx";
 import { guard } from "./guard.ts";
-import { internalError, refusalOf } from "./http.ts";
+import { refusalOf } from "./refusals.ts";
 import type { AppOptions } from "./options.ts";
 import { meshRoutes } from "./mesh.ts";
 import { ownerFormRoutes } from "./owner-forms.tsx";

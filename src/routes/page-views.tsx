@@ -11,7 +11,8 @@ import { Room } from "../views/room.tsx";
 import type { LinkedView, ReachView } from "../views/reach.tsx";
 import type { RoomAccess } from "./access.ts";
 import { messagePage, messageView } from "./fragments.tsx";
-import { htmlResponse, internalError, refusalOf } from "./http.ts";
+import { refusalOf } from "./refusals.ts";
+import { htmlResponse, internalError } from "../util/http.ts";
 import { membersOf } from "./members.ts";
 import type { AppOptions } from "./options.ts";
 

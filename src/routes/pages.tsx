@@ -8,10 +8,10 @@ import { oldCookiesGone, type RoomAccess } from "./access.ts";
 import { MessageFields, sendInput } from "./api.ts";
 import { uploadAnswer, type Uploads } from "./files.ts";
 import { isOwnersNavigation, crossSiteRefusal } from "./guard.ts";
-import { HttpError, internalError, messageBodyParser, refusalOf, type GuestLimit } from "./http.ts";
+import { messageBodyParser, refusalOf, type GuestLimit } from "./refusals.ts";
 import type { AppOptions } from "./options.ts";
 import { FORM, formFields, madeValid, seeOther, WRONG_FORM, type PageReader, type PageViews } from "./page-views.tsx";
-import { jsonError } from "../util/http.ts";
+import { HttpError, internalError, jsonError } from "../util/http.ts";
 import { PageKey, PageMessageFields, PageName, RoomField, TypedRoom, wholeNumber } from "./schemas.ts";
 
 /**

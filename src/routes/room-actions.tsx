@@ -3,7 +3,8 @@ import type { Server } from "bun";
 import { Elysia, t } from "elysia";
 import { SearchPage } from "../views/search.tsx";
 import type { RoomAccess } from "./access.ts";
-import { HttpError, htmlResponse, messageBodyParser, type GuestLimit } from "./http.ts";
+import { messageBodyParser, type GuestLimit } from "./refusals.ts";
+import { HttpError, htmlResponse } from "../util/http.ts";
 import type { AppOptions } from "./options.ts";
 import { PageName, PageRoom, wholeNumber } from "./schemas.ts";
 

@@ -1,4 +1,4 @@
-/** Small pieces every HTTP endpoint of an instance shares (routes, the HTTP tier, the WebSocket server). */
+/** Small pieces every HTTP endpoint of an instance shares (routes, the HTTP tier, the WebSocket server): one HTTP helper module. */
 
 /** The contract's refusal: a status and `{"error": "<one human sentence>"}`. */
 export function jsonError(status: number, error: string, headers?: Record<string, string>): Response {
@@ -54,4 +54,45 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
     logBrokenBody(request, error);
     throw new BodyReadError(error);
   }
+}
+
+/** A refusal with a status and one human sentence; `onError` turns it into `{"error": …}`. */
+export class HttpError extends Error {
+  override name = "HttpError";
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Reads a request body as text, refusing (413) once it passes `maxBytes`, whatever Content-Length claims. */
+export async function readText(request: Request, maxBytes: number): Promise<string> {
+  const body = await readBody(request, maxBytes);
+  if (!body) throw new HttpError(413, `request body is over ${maxBytes / 1024} KiB`);
+  return new TextDecoder().decode(body);
+}
+
+/** A request body that must be a JSON object: the object, or 400 saying what it is instead. */
+export function jsonObject(text: string): unknown {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "body is not valid JSON");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "body must be a JSON object");
+  return body;
+}
+
+/** An HTML page or fragment. */
+export function htmlResponse(body: string, status = 200): Response {
+  return new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8" } });
+}
+
+/** A fault of this instance: logged, and answered 500 without its details. */
+export function internalError(error: unknown): Response {
+  console.error("request failed:", error);
+  return jsonError(500, "internal error; see the instance's log");
 }

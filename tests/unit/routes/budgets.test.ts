@@ -5,7 +5,7 @@
 import { describe, expect, it } from "bun:test";
 import { ClientBudget, GuestLimit, guestKey } from "../../../src/routes/budgets.ts";
 import type { Client } from "../../../src/routes/client.ts";
-import { HttpError } from "../../../src/routes/http.ts";
+import { HttpError } from "../../../src/util/http.ts";
 import { makeApp } from "../../helpers/app.ts";
 
 const owner: Client = { address: "127.0.0.1", owner: true };

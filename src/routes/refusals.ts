@@ -1,28 +1,11 @@
+/** What a request to a route is refused with: the app's own errors as HTTP refusals, and a posted message's checks before its body is parsed. */
 import type { Server } from "bun";
 import { ParseError, ValidationError } from "elysia";
 import { NonceTakenError } from "../rooms/chat.ts";
 import { DisplayNameError } from "../rooms/people.ts";
 import { RoomConflictError, RoomLimitError } from "../rooms/rooms.ts";
-import { jsonError, readBody } from "../util/http.ts";
+import { HttpError, readText } from "../util/http.ts";
 import type { GuestLimit } from "./budgets.ts";
-
-/** A refusal with a status and one human sentence; `onError` turns it into `{"error": …}`. */
-export class HttpError extends Error {
-  override name = "HttpError";
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Reads a request body as text, refusing (413) once it passes `maxBytes`, whatever Content-Length claims. */
-export async function readText(request: Request, maxBytes: number): Promise<string> {
-  const body = await readBody(request, maxBytes);
-  if (!body) throw new HttpError(413, `request body is over ${maxBytes / 1024} KiB`);
-  return new TextDecoder().decode(body);
-}
 
 /** The guests' message rate, which `messageBodyParser` checks (it lives with the other budgets in budgets.ts). */
 export type { GuestLimit };
@@ -67,24 +50,3 @@ export function refusalOf(error: unknown): HttpError | undefined {
   return undefined;
 }
 
-/** A fault of this instance: logged, and answered 500 without its details. */
-export function internalError(error: unknown): Response {
-  console.error("request failed:", error);
-  return jsonError(500, "internal error; see the instance's log");
-}
-
-export function htmlResponse(body: string, status = 200): Response {
-  return new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8" } });
-}
-
-/** A request body that must be a JSON object: the object, or 400 saying what it is instead. */
-export function jsonObject(text: string): unknown {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "body is not valid JSON");
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "body must be a JSON object");
-  return body;
-}
