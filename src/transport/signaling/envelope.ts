@@ -31,6 +31,6 @@ export const hubRoomOf = (nodeId: string) => `mesh.${nodeId}`;
 
 /** A signaling hub this process runs, joined from inside the process rather than over a WebSocket. */
 export interface LocalHub {
-  /** Joins `room` as `peerId`; envelopes passed on to this member go to `onEnvelope`. */
-  joinLocal(room: string, peerId: string, onEnvelope: (envelope: HubEnvelope) => void): { send(envelope: HubEnvelope): void; leave(): void };
+  /** Joins `room` as `memberId` (its `peer_id` there: an instance's node id); envelopes passed on to this member go to `onEnvelope`. */
+  joinLocal(room: string, memberId: string, onEnvelope: (envelope: HubEnvelope) => void): { send(envelope: HubEnvelope): void; leave(): void };
 }

@@ -28,7 +28,7 @@ export const DEFAULT_MAX_ENVELOPE_BYTES = 64 * 1024;
 
 export interface HubMember extends Routed {
   room: string;
-  peerId: string;
+  memberId: string;
   /** Unique per connection, so a replaced member's late close does not remove its successor. */
   serial: number;
   /** Gives the connection's slot back. */
@@ -63,19 +63,19 @@ export class SignalHub implements LocalHub {
   upgrade(req: Request, server: Server<Routed>): Response | undefined {
     const url = new URL(req.url);
     const room = url.searchParams.get("room");
-    const peerId = url.searchParams.get("peer_id");
-    if (!room || !peerId) return jsonError(400, "room and peer_id query parameters are required");
+    const memberId = url.searchParams.get("peer_id");
+    if (!room || !memberId) return jsonError(400, "room and peer_id query parameters are required");
     if (!isRoomName(room)) return jsonError(400, `room must be ${ROOM_RULE}`);
-    if (!isDisplayName(peerId)) return jsonError(400, `peer_id must be ${DISPLAY_NAME_RULE}`);
+    if (!isDisplayName(memberId)) return jsonError(400, `peer_id must be ${DISPLAY_NAME_RULE}`);
     const members = this.#rooms.get(room);
-    if (members?.get(peerId)?.local) return jsonError(409, `peer_id '${peerId}' is this instance's own in room '${room}'`);
-    if (members && members.size >= this.#maxMembersPerRoom && !members.has(peerId)) {
+    if (members?.get(memberId)?.local) return jsonError(409, `peer_id '${memberId}' is this instance's own in room '${room}'`);
+    if (members && members.size >= this.#maxMembersPerRoom && !members.has(memberId)) {
       return jsonError(429, `room '${room}' has the most members the hub allows (${this.#maxMembersPerRoom})`);
     }
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return jsonError(426, "this endpoint speaks WebSocket only");
     const release = this.#slots.take(server.requestIP(req)?.address);
     if (typeof release === "string") return jsonError(429, `the signaling hub is full for now (${release}); try again later`);
-    const data: HubMember = { handler: this.websocket, room, peerId, serial: ++this.#serial, release };
+    const data: HubMember = { handler: this.websocket, room, memberId, serial: ++this.#serial, release };
     if (server.upgrade(req, { data })) return undefined;
     release();
     return jsonError(400, "WebSocket upgrade failed");
@@ -83,14 +83,14 @@ export class SignalHub implements LocalHub {
 
   /** The hub's WebSocket events; the `--ws-port` server passes them on (see websocket/routed-server.ts). */
   readonly websocket: WebSocketHandler<HubMember> = {
-    open: (ws) => this.#join(ws.data.room, ws.data.peerId, socketMember(ws)),
+    open: (ws) => this.#join(ws.data.room, ws.data.memberId, socketMember(ws)),
     message: (ws, data) => {
-      const { room, peerId, serial } = ws.data;
+      const { room, memberId, serial } = ws.data;
       const size = typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
       const member = socketMember(ws);
       if (size > this.#maxEnvelopeBytes) return this.#reject(member, `envelope of ${size} bytes is over the ${this.#maxEnvelopeBytes}-byte limit`);
       if (!this.#rate.take(String(serial))) return this.#reject(member, "too many envelopes; slow down");
-      this.#forward(room, peerId, member, typeof data === "string" ? data : data.toString("utf8"));
+      this.#forward(room, memberId, member, typeof data === "string" ? data : data.toString("utf8"));
     },
     drain: (ws) => void this.#refresh(socketMember(ws)),
     close: (ws) => {
@@ -98,12 +98,12 @@ export class SignalHub implements LocalHub {
       this.#rate.forget(String(ws.data.serial));
       this.#heldTotal -= this.#held.get(ws.data.serial) ?? 0;
       this.#held.delete(ws.data.serial);
-      this.#leave(ws.data.room, ws.data.peerId, ws.data.serial);
+      this.#leave(ws.data.room, ws.data.memberId, ws.data.serial);
     },
   };
 
   /** Joins a room from inside this process (the instance itself waiting for WebRTC offers); not rate limited. */
-  joinLocal(room: string, peerId: string, onEnvelope: (envelope: HubEnvelope) => void): { send(envelope: HubEnvelope): void; leave(): void } {
+  joinLocal(room: string, memberId: string, onEnvelope: (envelope: HubEnvelope) => void): { send(envelope: HubEnvelope): void; leave(): void } {
     const member: Member = {
       local: true,
       serial: ++this.#serial,
@@ -112,10 +112,10 @@ export class SignalHub implements LocalHub {
       close: () => {},
       buffered: () => 0,
     };
-    this.#join(room, peerId, member);
+    this.#join(room, memberId, member);
     return {
-      send: (envelope) => this.#forward(room, peerId, member, JSON.stringify(envelope)),
-      leave: () => this.#leave(room, peerId, member.serial),
+      send: (envelope) => this.#forward(room, memberId, member, JSON.stringify(envelope)),
+      leave: () => this.#leave(room, memberId, member.serial),
     };
   }
 
@@ -124,39 +124,39 @@ export class SignalHub implements LocalHub {
     return [...(this.#rooms.get(room)?.keys() ?? [])];
   }
 
-  #join(room: string, peerId: string, member: Member): void {
+  #join(room: string, memberId: string, member: Member): void {
     let members = this.#rooms.get(room);
     if (!members) this.#rooms.set(room, (members = new Map()));
-    const previous = members.get(peerId);
+    const previous = members.get(memberId);
     // The instance's own membership (its room for WebRTC offers) is never taken over from outside.
-    if (previous?.local && !member.local) return member.close(4009, `peer_id '${peerId}' is this instance's own`);
-    members.set(peerId, member);
+    if (previous?.local && !member.local) return member.close(4009, `peer_id '${memberId}' is this instance's own`);
+    members.set(memberId, member);
     // A reconnect under the same id replaces the old connection; the others hear of it as a fresh join.
     previous?.close(4001, "replaced by a newer connection with the same peer_id");
-    this.#deliver(member, JSON.stringify({ type: "peers", payload: [...members.keys()].filter((id) => id !== peerId) }));
-    this.#broadcast(room, peerId, JSON.stringify({ type: "peer_joined", peer_id: peerId }));
+    this.#deliver(member, JSON.stringify({ type: "peers", payload: [...members.keys()].filter((id) => id !== memberId) }));
+    this.#broadcast(room, memberId, JSON.stringify({ type: "peer_joined", peer_id: memberId }));
   }
 
-  #leave(room: string, peerId: string, serial: number): void {
+  #leave(room: string, memberId: string, serial: number): void {
     const members = this.#rooms.get(room);
-    if (!members || members.get(peerId)?.serial !== serial) return;
-    members.delete(peerId);
+    if (!members || members.get(memberId)?.serial !== serial) return;
+    members.delete(memberId);
     if (members.size === 0) this.#rooms.delete(room);
-    else this.#broadcast(room, peerId, JSON.stringify({ type: "peer_left", peer_id: peerId }));
+    else this.#broadcast(room, memberId, JSON.stringify({ type: "peer_left", peer_id: memberId }));
   }
 
-  #forward(room: string, peerId: string, from: Member, text: string): void {
+  #forward(room: string, memberId: string, from: Member, text: string): void {
     const envelope = parseEnvelope(text);
     if (typeof envelope === "string") return this.#reject(from, envelope);
     const { type, payload, target_peer_id: target } = envelope;
     // The sender is who the connection joined as, whatever the body claims.
-    const out = JSON.stringify({ peer_id: peerId, type, payload, ...(target === undefined ? {} : { target_peer_id: target }) });
+    const out = JSON.stringify({ peer_id: memberId, type, payload, ...(target === undefined ? {} : { target_peer_id: target }) });
     const to = target === undefined ? undefined : this.#rooms.get(room)?.get(target);
     if (target !== undefined && !to) return this.#reject(from, `no member '${target}' in room '${room}'`);
-    const busy = this.#busy(room, peerId, to, Buffer.byteLength(out));
+    const busy = this.#busy(room, memberId, to, Buffer.byteLength(out));
     if (busy) return this.#reject(from, busy);
     if (to) this.#deliver(to, out);
-    else this.#broadcast(room, peerId, out);
+    else this.#broadcast(room, memberId, out);
   }
 
   #broadcast(room: string, except: string, text: string): void {
