@@ -1,6 +1,6 @@
 /**
  * The two seams of the transport layer: a Transport is one tier, a Link one open path to one other instance.
- * Every tier keeps the same rules, written here once and held by the compliance suite (tests/transport/compliance.ts):
+ * Every tier keeps the same rules, written here once and held by the compliance suite (tests/helpers/compliance.ts):
  *
  * - **Frames** arrive whole, in order, once. A frame is at most MAX_FRAME_BYTES (limits.ts): `send` of a bigger one
  *   throws FrameTooLargeError, sends nothing and leaves the link open; a far end that sends a bigger one loses the link.
