@@ -155,7 +155,7 @@ describe("a LAN bystander", () => {
     const port = await freeUdpPort();
     const eve = await bystander(port);
     // B in a process of its own, so that it can be frozen without a word to A: it echoes what it gets.
-    const root = new URL("../..", import.meta.url).pathname;
+    const root = new URL("../../../", import.meta.url).pathname;
     const peer = Bun.spawn([process.execPath, "-e", `
       import { generateKeyPairSync } from "node:crypto";
       import { nodeIdOf } from "${root}src/storage/identity.ts";
