@@ -247,4 +247,20 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE room_authors RENAME COLUMN last TO since;
   CREATE INDEX room_authors_introducer ON room_authors (room, introducer, since);
   `,
+  `
+  -- what a mailbox (--mailbox) keeps for the rooms that use it: sealed items it cannot read, filed by topic; stamp is
+  -- the order they came in here (AUTOINCREMENT: never reused, so a reader's cursor never skips one)
+  CREATE TABLE mailbox_items (
+    stamp INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    id TEXT NOT NULL,
+    pusher TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    sealed BLOB NOT NULL,
+    UNIQUE (topic, id)
+  );
+  CREATE INDEX mailbox_items_topic ON mailbox_items (topic, stamp);
+  CREATE INDEX mailbox_items_at ON mailbox_items (at);
+  `,
 ];
