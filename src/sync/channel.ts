@@ -106,8 +106,9 @@ export class SyncChannel {
     return this.#primary.has(nodeId);
   }
 
-  send(nodeId: string, frame: Frame): boolean {
-    return this.#links.send(nodeId, encodeFrame(frame));
+  /** Sends `frame` to the peer, with `binary` as its tail (chunks, sealed items); false when it has no link. */
+  send(nodeId: string, frame: Frame, binary?: Uint8Array): boolean {
+    return this.#links.send(nodeId, encodeFrame(frame, binary));
   }
 
   /** Bytes waiting to leave on the peer's primary link; null when it has none. */

@@ -14,6 +14,7 @@ export const LIMITS = {
   originsPerRoom: MAX_ROOM_AUTHORS,
   textLength: MAX_TEXT_LENGTH,
   chunksPerRequest: 64,
+  boxItemsPerFrame: 256,
 } as const;
 
 const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
@@ -131,7 +132,61 @@ export const HaveFrame = Type.Object(
   { additionalProperties: false },
 );
 
-export const Frame = Type.Union([HelloFrame, VectorFrame, MessagesFrame, PeersFrame, WantFrame, ManifestFrame, ChunkFrame, LackFrame, HaveFrame]);
+/** A room's topic at a mailbox, and an item's id there: 128 bits in base64url (src/mailbox/seal.ts). */
+const BoxTag = Type.String({ pattern: "^[A-Za-z0-9_-]{22}$" });
+/** The largest sealed item a mailbox frame carries: a file's chunk, sealed and padded. */
+export const MAX_BOX_ITEM_BYTES = 320 * 1024;
+/** An item in a mailbox frame's header; its sealed bytes follow the header's in the binary tail, in the same order. */
+const BoxItemRef = Type.Object({ id: BoxTag, bytes: Type.Integer({ minimum: 1, maximum: MAX_BOX_ITEM_BYTES }) }, { additionalProperties: false });
+
+/** A member to a mailbox: keep these items of the room whose topic this is. */
+export const BoxPushFrame = Type.Object(
+  { type: Type.Literal("box-push"), topic: BoxTag, items: Type.Array(BoxItemRef, { minItems: 1, maxItems: LIMITS.boxItemsPerFrame }) },
+  { additionalProperties: false },
+);
+
+/** A mailbox to a member: what became of each item pushed; a refusal says why. */
+export const BoxPushedFrame = Type.Object(
+  {
+    type: Type.Literal("box-pushed"),
+    topic: BoxTag,
+    results: Type.Array(
+      Type.Object(
+        { id: BoxTag, kind: Type.Union([Type.Literal("stored"), Type.Literal("held"), Type.Literal("refused")]), reason: Type.Optional(Type.String({ maxLength: 200 })) },
+        { additionalProperties: false },
+      ),
+      { maxItems: LIMITS.boxItemsPerFrame },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** A member to a mailbox: the topic's items that came after `after` (its cursor there), at most `limit`. */
+export const BoxGetFrame = Type.Object(
+  {
+    type: Type.Literal("box-get"),
+    topic: BoxTag,
+    after: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    limit: Type.Integer({ minimum: 1, maximum: LIMITS.boxItemsPerFrame }),
+  },
+  { additionalProperties: false },
+);
+
+/** A mailbox to a member: items in the order they came there, each with its stamp (the next cursor); `more` when more wait; a refusal says why. */
+export const BoxItemsFrame = Type.Object(
+  {
+    type: Type.Literal("box-items"),
+    topic: BoxTag,
+    items: Type.Array(Type.Composite([BoxItemRef, Type.Object({ stamp: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) })], { additionalProperties: false }), {
+      maxItems: LIMITS.boxItemsPerFrame,
+    }),
+    more: Type.Boolean(),
+    refused: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+export const Frame = Type.Union([HelloFrame, VectorFrame, MessagesFrame, PeersFrame, WantFrame, ManifestFrame, ChunkFrame, LackFrame, HaveFrame, BoxPushFrame, BoxPushedFrame, BoxGetFrame, BoxItemsFrame]);
 
 export type WireMessage = Static<typeof WireMessage>;
 export type HelloFrame = Static<typeof HelloFrame>;
@@ -143,6 +198,10 @@ export type ManifestFrame = Static<typeof ManifestFrame>;
 export type ChunkFrame = Static<typeof ChunkFrame>;
 export type LackFrame = Static<typeof LackFrame>;
 export type HaveFrame = Static<typeof HaveFrame>;
+export type BoxPushFrame = Static<typeof BoxPushFrame>;
+export type BoxPushedFrame = Static<typeof BoxPushedFrame>;
+export type BoxGetFrame = Static<typeof BoxGetFrame>;
+export type BoxItemsFrame = Static<typeof BoxItemsFrame>;
 export type Frame = Static<typeof Frame>;
 
 /** Per room, per origin: the highest sequence held with no gap before it. */
