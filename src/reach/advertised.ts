@@ -5,12 +5,8 @@
  */
 import { publicHost } from "../util/ip.ts";
 import { Handlers } from "../util/handlers.ts";
+import type { Ports } from "./port-mapping/index.ts";
 import { advertisable, type AdvertisedAddresses } from "../domain/urls.ts";
-
-export interface Ports {
-  http: number;
-  ws: number;
-}
 
 /** Something that finds where peers reach this instance from outside (the router's mapping, a dial-back). */
 export interface OutsideFinding {

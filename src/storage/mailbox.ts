@@ -95,8 +95,9 @@ export class MailboxStore {
 
   /** Drops what was kept longer than `days`; answers how many items went. */
   expire(now = Date.now()): number {
+    const cutoff = now - this.#limits.days * DAY_MS;
     let gone = 0;
-    for (let rows = this.#expired.all(now - this.#limits.days * DAY_MS); rows.length > 0; rows = this.#expired.all(now - this.#limits.days * DAY_MS)) {
+    for (let rows = this.#expired.all(cutoff); rows.length > 0; rows = this.#expired.all(cutoff)) {
       for (const row of rows) this.#dropRow(row);
       gone += rows.length;
     }
