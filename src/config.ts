@@ -31,6 +31,8 @@ export interface Config {
   maxFileBytes: number;
   /** Asks the router (UPnP IGD or NAT-PMP) to forward the servers' ports. */
   portMapping: boolean;
+  /** Keeps the sealed items of the rooms whose members use this instance as a rendezvous (`--mailbox`); null: off. */
+  mailbox: { maxBytes: number; days: number } | null;
 }
 
 /** A bad flag or value; the message names the flag and is printed as is. */
@@ -68,6 +70,9 @@ const FLAGS = {
   "port-mapping": { type: "string", placeholder: "on|off", default: "on", help: "ask the router (UPnP IGD or NAT-PMP) to forward the HTTP and WebSocket ports, and advertise that address" },
   "lan-addr": { type: "string", placeholder: "ADDR", help: "where LAN beacons and frames go [each interface's broadcast address]" },
   "max-file-size": { type: "string", placeholder: "SIZE", default: "1GiB", help: "largest file this instance stores or fetches (bytes, or with KB, MB, GB, KiB, MiB, GiB)" },
+  mailbox: { type: "boolean", help: "keep, sealed and unreadable here, the messages and files of the rooms whose members use this instance as a rendezvous" },
+  "mailbox-size": { type: "string", placeholder: "SIZE", default: "1GiB", help: "what a mailbox keeps in all; the oldest items go first" },
+  "mailbox-days": { type: "string", placeholder: "N", default: "30", help: "how long a mailbox keeps an item, in days" },
   "self-test": { type: "boolean", help: "open a WebRTC DataChannel to this process over loopback, print the result and exit" },
   help: { type: "boolean", help: "print this help and exit" },
   version: { type: "boolean", help: "print the version and exit" },
@@ -168,14 +173,24 @@ function parseAddr(flag: string, raw: string): string {
 
 const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
 
-/** A size such as `1GiB`, `500MB` or `1048576`: a whole number of bytes from 1 to MAX_FILE_BYTES. */
-export function parseSize(flag: string, raw: string): number {
+/** A size such as `1GiB`, `500MB` or `1048576`: a whole number of bytes from 1 to `max` (MAX_FILE_BYTES). */
+export function parseSize(flag: string, raw: string, max = MAX_FILE_BYTES): number {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw.trim());
   const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined) throw new ConfigError(`--${flag}: '${raw}' is not a size (such as 1GiB, 500MB or 1048576)`);
   const bytes = Math.floor(Number(m[1]) * unit);
-  if (bytes < 1 || bytes > MAX_FILE_BYTES) throw new ConfigError(`--${flag}: ${raw} is out of range (1 byte to ${MAX_FILE_BYTES / 1024 ** 3} GiB)`);
+  if (bytes < 1 || bytes > max) throw new ConfigError(`--${flag}: ${raw} is out of range (1 byte to ${max / 1024 ** 3} GiB)`);
   return bytes;
+}
+
+/** The most a mailbox may be given to keep: 1 TiB. */
+const MAX_MAILBOX_BYTES = 1024 ** 4;
+
+/** A whole number of days from 1 to 3650. */
+function parseDays(flag: string, raw: string): number {
+  const days = /^\d{1,4}$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!(days >= 1 && days <= 3650)) throw new ConfigError(`--${flag}: '${raw}' is not a number of days from 1 to 3650`);
+  return days;
 }
 
 /** Every flag is long, so `-flag` and `-flag=value` are only a shorter spelling of `--flag`. */
@@ -238,6 +253,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
     publicHosts: [...new Set((flags["public-host"] ?? []).map(parsePublicHost))],
     maxFileBytes: parseSize("max-file-size", flags["max-file-size"]),
     portMapping: parseSwitch("port-mapping", flags["port-mapping"]),
+    mailbox: flags.mailbox
+      ? { maxBytes: parseSize("mailbox-size", flags["mailbox-size"], MAX_MAILBOX_BYTES), days: parseDays("mailbox-days", flags["mailbox-days"]) }
+      : null,
   };
   return { kind: "run", config };
 }

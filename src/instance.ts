@@ -17,6 +17,7 @@ import { NamedPeers } from "./reach/named-peers.ts";
 import { PortMapper } from "./reach/port-mapping/index.ts";
 import { Reachability } from "./reach/reachability.ts";
 import { Rendezvous } from "./reach/rendezvous.ts";
+import { MailboxStore } from "./storage/mailbox.ts";
 import { standingOf } from "./rooms/standing.ts";
 import { SignalHub } from "./transport/signaling/hub.ts";
 import { messageOf } from "./transport/errors.ts";
@@ -49,6 +50,9 @@ function listenError(err: unknown, flag: string, port: number, host: string): St
  */
 const CHUNK_WORKER = new URL("./storage/chunk-worker.ts", import.meta.url).href;
 
+/** How often a mailbox drops what it kept past its days. */
+const MAILBOX_EXPIRY_MS = 60 * 60_000;
+
 /** How long the ready line waits for the WebRTC helper to start. */
 const WEBRTC_START_WAIT_MS = 2000;
 
@@ -69,17 +73,26 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
     throw err;
   }
   stack.defer(() => storage.close());
+  // Built once the node is: what each rendezvous serves is where the node's mailboxes are.
+  let rendezvous: Rendezvous | undefined;
   const advertised = new Advertised(config.host, { http: config.httpPort, ws: config.wsPort });
   const portMapper = new PortMapper({ enabled: config.portMapping, bind: config.host, ports: () => advertised.ports, log });
   portMapper.onMapped(() => advertised.changed());
   advertised.find(portMapper);
   const hub = new SignalHub();
+  const mailbox = config.mailbox ? new MailboxStore(storage.db, config.mailbox) : null;
   const network = buildNetwork({ config, identity: storage.identity, hub, addresses: () => advertised.addresses(), webrtcHelper: WEBRTC_HELPER, log });
   stack.defer(() => network.webrtcHelper.close());
   const node = openNode({
     storage,
     name: config.name,
-    network: { links: network.links, addresses: network.addresses, log },
+    network: {
+      links: network.links,
+      addresses: network.addresses,
+      log,
+      served: (nodeId) => rendezvous?.served(nodeId) ?? [],
+      mailbox: { store: mailbox, waits: (nodeId, topic) => network.links.waitsAt(nodeId, topic) },
+    },
     maxFileBytes: config.maxFileBytes,
     freeDiskBytes: () => freeBytes(config.db),
   });
@@ -94,7 +107,23 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
     }
   }
   network.discovery.serve(node);
-  const rendezvous = new Rendezvous({ links: network.links, rooms: () => node.joinedRooms(), kept: storage.rendezvous, log, signal: stopping });
+  rendezvous = new Rendezvous({
+    links: network.links,
+    rooms: () => node.joinedRooms(),
+    kept: storage.rendezvous,
+    serves: (nodeId) => node.mailboxServes(nodeId),
+    log,
+    signal: stopping,
+  });
+  if (mailbox) {
+    const store = mailbox;
+    const expire = setInterval(() => {
+      const gone = store.expire();
+      if (gone > 0) log(`mailbox: ${gone} items past ${config.mailbox!.days} days went`);
+    }, MAILBOX_EXPIRY_MS);
+    stack.defer(() => clearInterval(expire));
+    store.expire();
+  }
   node.onRoomsChanged(() => rendezvous.roomsChanged());
   const reachability = new Reachability({
     links: network.links,
@@ -129,6 +158,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
       portMapping: () => portMapper.state(),
     },
     publicHosts: config.publicHosts,
+    mailbox: mailbox ? () => mailbox.stats() : undefined,
     meshHttp: network.http ? (request, server) => network.http!.handle(request, server) : undefined,
   });
   try {

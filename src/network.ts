@@ -84,7 +84,10 @@ export interface LinksInit extends LinkManagerInit {
 }
 
 /** The link manager with its protocols registered, and the calls other layers make of them. */
-export type Links = LinkManager & Pick<Meet, "useRendezvous" | "keeps"> & Pick<ReachProtocol, "checkReach">;
+export type Links = LinkManager & Pick<Meet, "useRendezvous" | "keeps"> & Pick<ReachProtocol, "checkReach"> & {
+  /** Whether `nodeId` waits at `topic` here (this instance as a rendezvous): who may use its mailbox for that room. */
+  waitsAt(nodeId: string, topic: string): boolean;
+};
 
 /** A link manager with the link protocols registered: meeting at rendezvous, relayed links, dial-backs, carried signaling. */
 export function linkManager({ hub, circuits = false, relay = false, relayLimits, dialBack, waitMs, ...init }: LinksInit): Links {
@@ -98,6 +101,7 @@ export function linkManager({ hub, circuits = false, relay = false, relayLimits,
   return Object.assign(links, {
     useRendezvous: (nodeId: string, topics: readonly string[] | null) => meet.useRendezvous(nodeId, topics),
     keeps: (nodeId: string) => meet.keeps(nodeId),
+    waitsAt: (nodeId: string, topic: string) => meet.point.waitsAt(nodeId, topic),
     checkReach: (ports: { http: number; ws: number }) => reach.checkReach(ports),
   });
 }

@@ -6,6 +6,7 @@ import type { Peers } from "./rooms/peers.ts";
 import type { RoomRegistry } from "./rooms/rooms.ts";
 import type { NodeAddress } from "./transport/link.ts";
 import type { Message, NewMessage } from "./storage/index.ts";
+import type { Mailboxes } from "./mailbox/member.ts";
 
 /** Replication as the node drives it (built by open-node.ts from the sync channel and its handlers). */
 export interface NodeSync {
@@ -18,8 +19,10 @@ export interface NodeSync {
   addressesChanged(): void;
   /** How far `origin`'s messages in the room `roomId` reached (see Messages.delivery). */
   delivery(roomId: string, origin: string): { seq: number; members: number };
-  /** Calls `handler` with a room's id whenever what its linked members hold may have changed. */
+  /** Calls `handler` with a room's id whenever what its linked members (or its mailboxes) hold may have changed. */
   onHeld(handler: (roomId: string) => void): () => void;
+  /** The mailboxes this instance uses: what each last answered, how far they hold our messages. */
+  mailboxes: Pick<Mailboxes, "serves" | "answer" | "boxed">;
 }
 
 /** The parts of one instance's room model, and its replication when it has a network. */
@@ -62,6 +65,10 @@ export class Node {
   readonly stopReplication = () => this.parts.sync?.stop();
   readonly introduce = (address: NodeAddress, roomIds?: string[]) => this.parts.sync?.introduce(address, roomIds);
   readonly addressesChanged = () => this.parts.sync?.addressesChanged();
+  /** The rendezvous at `nodeId` serves rooms of ours: its mailbox is read and filled if it is linked. */
+  readonly mailboxServes = (nodeId: string) => this.parts.sync?.mailboxes.serves(nodeId);
+  /** What the mailbox at `nodeId` last answered; undefined when it never did. */
+  readonly mailboxAnswer = (nodeId: string) => this.parts.sync?.mailboxes.answer(nodeId);
 
   readonly rooms = () => this.parts.rooms.rooms();
   readonly room = (name: string) => this.parts.rooms.room(name);
@@ -96,11 +103,12 @@ export class Node {
 
   /**
    * How far this instance's own messages in `room` have reached: every linked member holds those up to `seq`
-   * (0 with no member linked), and how many members are linked.
+   * (0 with no member linked), how many members are linked, and a mailbox holds those up to `boxed`.
    */
-  delivered(room: string): { seq: number; members: number } {
+  delivered(room: string): { seq: number; members: number; boxed: number } {
     const id = this.parts.rooms.room(room)?.id;
-    return id && this.parts.sync ? this.parts.sync.delivery(id, this.id) : { seq: 0, members: 0 };
+    const sync = this.parts.sync;
+    return id && sync ? { ...sync.delivery(id, this.id), boxed: sync.mailboxes.boxed(id) } : { seq: 0, members: 0, boxed: 0 };
   }
 
   /** Calls `handler` with a room's name whenever what its linked members hold may have changed; returns its removal. */

@@ -19,6 +19,9 @@ import type { AdvertisedAddresses } from "./domain/urls.ts";
 import { Membership, type MemberLinks } from "./sync/membership.ts";
 import { Messages } from "./sync/messages.ts";
 import type { LinkStatus } from "./transport/links/index.ts";
+import type { RoomRef } from "./domain/rooms.ts";
+import { MailboxKeeper, type KeeperInit } from "./mailbox/keeper.ts";
+import { Mailboxes } from "./mailbox/member.ts";
 
 /** The links to other instances, when this node replicates its rooms with them. */
 export interface NodeNetwork {
@@ -29,6 +32,12 @@ export interface NodeNetwork {
   antiEntropyMs?: number;
   /** How long a linked instance may share no room with this one before it is unlinked. @default 5000 */
   unsharedGraceMs?: number;
+  /** The joined rooms each rendezvous of ours serves (reach/rendezvous.ts): where their mailboxes are. @default none */
+  served?: (nodeId: string) => RoomRef[];
+  /** This instance as a mailbox (`--mailbox`): where items are kept, and who waits at which topic here. @default none */
+  mailbox?: Pick<KeeperInit, "store" | "waits">;
+  /** How often each linked mailbox is read and filled. @default 10000 */
+  mailboxPollMs?: number;
   log?: (line: string) => void;
 }
 
@@ -78,8 +87,9 @@ function replicate(model: Model, storage: Storage, network: NodeNetwork): { sync
   const replica = replicaOf({ storage, rooms: model.rooms, chat: model.chat, people: model.people, addresses: network.addresses });
   const membership = new Membership({ channel, replica, links, unsharedGraceMs: network.unsharedGraceMs });
   const messages = new Messages({ channel, members: membership, replica, antiEntropyMs: network.antiEntropyMs, log });
+  const fileReplica = model.files.replica();
   const files = new FileSync({
-    replica: model.files.replica(),
+    replica: fileReplica,
     links,
     members: (room) => membership.sharing(room),
     peerRooms: (nodeId) => membership.peerRooms(nodeId),
@@ -91,6 +101,30 @@ function replicate(model: Model, storage: Storage, network: NodeNetwork): { sync
   channel.register(membership);
   channel.register(messages);
   channel.register(fileHandler(files));
+  channel.register(new MailboxKeeper({ channel, store: network.mailbox?.store ?? null, waits: network.mailbox?.waits ?? (() => false) }));
+  const mailboxes = new Mailboxes({
+    channel,
+    served: network.served ?? (() => []),
+    places: storage.mailboxMarks,
+    history: {
+      since: (roomId, stamp, limit) => {
+        const name = model.rooms.nameOf(roomId);
+        if (name === undefined) return [];
+        return storage.messages.signedSince(name, stamp, limit).map(({ timestamp, ...m }) => ({ message: { ...m, room: roomId }, stamp: timestamp }));
+      },
+      ownUpTo: (roomId, stamp) => storage.messages.seqUpTo(model.rooms.nameOf(roomId) ?? "", storage.identity.nodeId, stamp),
+    },
+    files: fileReplica,
+    take: (mailbox, roomId, ms) => messages.fromMailbox(mailbox, roomId, ms),
+    filesCame: (ids) => {
+      for (const id of ids) model.files.progressed(id, storage.files.have(id));
+      files.refresh(undefined, ids);
+    },
+    pollMs: network.mailboxPollMs,
+    log,
+  });
+  channel.register(mailboxes);
+  model.chat.onPosted(() => mailboxes.changed());
   // A peer that proved rooms may hold files we lack; new messages may carry some.
   membership.onSharedChange((nodeId) => files.refresh(nodeId ?? undefined));
   messages.onNewFiles((ids) => files.refresh(undefined, ids));
@@ -121,7 +155,11 @@ function replicate(model: Model, storage: Storage, network: NodeNetwork): { sync
     introduce: (address, roomIds) => membership.introduce(address, roomIds),
     addressesChanged: () => membership.addressesChanged(),
     delivery: (roomId, origin) => messages.delivery(roomId, origin),
-    onHeld: (handler) => messages.onHeld(handler),
+    onHeld: (handler) => {
+      const stops = [messages.onHeld(handler), mailboxes.onBoxed(handler)];
+      return () => stops.forEach((stop) => stop());
+    },
+    mailboxes,
   };
   const linked: LinkedPeers = {
     status: () => links.status(),

@@ -10,14 +10,21 @@ import { RateLimiter } from "../util/rate-limit.ts";
 
 /** What a `box-items` frame carries at most of sealed bytes: a reader gets the rest with its next `box-get`. */
 export const MAX_ITEMS_BYTES = 4 * 1024 * 1024;
+/** The refusal of a member not waiting at the topic here: one whose `meet` is on its way asks again in a moment. */
+export const NOT_WAITING = "wait at this topic here first (meet): only a room's members use its mailbox";
+/** The refusal of an instance started without `--mailbox`. */
+export const NO_MAILBOX = "this instance keeps no mailbox (it was started without --mailbox)";
+/** The largest file whose chunks members push here. @default 100 MB */
+export const MAILBOX_FILE_BYTES = 100_000_000;
 
 export interface KeeperInit {
   /** The sync channel's sending half. */
   channel: { send(nodeId: string, frame: Frame, binary?: Uint8Array): boolean };
+  /** Where items are kept; null: this instance keeps no mailbox, and says so to whoever asks. */
   store: {
     push(topic: string, id: string, pusher: string, sealed: Uint8Array): PushResult;
     since(topic: string, stamp: number, limit: number): MailboxItem[];
-  };
+  } | null;
   /** Whether `nodeId` waits at `topic` here now (the rendezvous's meeting point says). */
   waits: (nodeId: string, topic: string) => boolean;
   /** Frames a member may send a second, in bursts of ten times that. @default 20 */
@@ -34,8 +41,10 @@ export class MailboxKeeper implements SyncHandler<"box-push" | "box-get"> {
   }
 
   receive(from: string, frame: BoxPushFrame | BoxGetFrame, binary: Uint8Array): void {
-    const refusal = !this.init.waits(from, frame.topic)
-      ? "wait at this topic here first (meet): only a room's members use its mailbox"
+    const refusal = !this.init.store
+      ? NO_MAILBOX
+      : !this.init.waits(from, frame.topic)
+      ? NOT_WAITING
       : !this.#rate.take(from)
         ? "too many mailbox requests; ask again in a moment"
         : null;
@@ -49,14 +58,14 @@ export class MailboxKeeper implements SyncHandler<"box-push" | "box-get"> {
     const results = frame.items.map(({ id, bytes }) => {
       const sealed = binary.subarray(at, (at += bytes));
       if (refusal) return { id, kind: "refused" as const, reason: refusal };
-      const result = this.init.store.push(frame.topic, id, from, sealed);
+      const result = this.init.store!.push(frame.topic, id, from, sealed);
       return result.kind === "refused" ? { id, kind: result.kind, reason: result.reason } : { id, kind: result.kind };
     });
     this.init.channel.send(from, { type: "box-pushed", topic: frame.topic, results });
   }
 
   #get(from: string, frame: BoxGetFrame): void {
-    const items = this.init.store.since(frame.topic, frame.after, frame.limit);
+    const items = this.init.store!.since(frame.topic, frame.after, frame.limit);
     // At least one item goes, whatever its size; then as many as fit.
     const sent: MailboxItem[] = [];
     let bytes = 0;
@@ -67,6 +76,6 @@ export class MailboxKeeper implements SyncHandler<"box-push" | "box-get"> {
     }
     const binary = Buffer.concat(sent.map((item) => item.sealed));
     const refs = sent.map((item) => ({ id: item.id, bytes: item.sealed.byteLength, stamp: item.stamp }));
-    this.init.channel.send(from, { type: "box-items", topic: frame.topic, items: refs, more: sent.length < items.length || items.length === frame.limit }, binary);
+    this.init.channel.send(from, { type: "box-items", topic: frame.topic, items: refs, more: sent.length < items.length || items.length === frame.limit, file_bytes: MAILBOX_FILE_BYTES }, binary);
   }
 }

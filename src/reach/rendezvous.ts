@@ -31,6 +31,8 @@ export interface RendezvousInit {
   rooms: () => RoomRef[];
   /** Where rendezvous that invite links named are kept across restarts, each with its room. @default nowhere */
   kept?: { add(rendezvous: ScopedRendezvous): void; list(): ScopedRendezvous[] };
+  /** The rendezvous at `nodeId` serves rooms of ours now (its mailbox, if it keeps one, is read and filled). */
+  serves?: (nodeId: string) => void;
   log: (line: string) => void;
   signal: AbortSignal;
 }
@@ -96,10 +98,17 @@ export class Rendezvous {
     for (const nodeId of new Set([...this.#used.values()].map((used) => used.nodeId))) if (nodeId) this.#wait(nodeId);
   }
 
+  /** The joined rooms the rendezvous at `nodeId` serves (none: it is not one of ours): where we wait there, and what its mailbox keeps. */
+  served(nodeId: string): RoomRef[] {
+    const serves = [...this.#used.values()].filter((used) => used.nodeId === nodeId).map((used) => used.rooms);
+    if (serves.length === 0) return [];
+    return serves.includes("all") ? this.init.rooms() : this.init.rooms().filter((room) => serves.some((s) => s !== "all" && s.has(roomIdOf(room))));
+  }
+
   /** Says where we wait at the rendezvous `nodeId`: the topics of the joined rooms it serves; none, it is not used. */
   #wait(nodeId: string): void {
-    const serves = [...this.#used.values()].filter((used) => used.nodeId === nodeId).map((used) => used.rooms);
-    const rooms = serves.includes("all") ? this.init.rooms() : this.init.rooms().filter((room) => serves.some((s) => s !== "all" && s.has(roomIdOf(room))));
-    this.init.links.useRendezvous(nodeId, serves.length > 0 && rooms.length > 0 ? rooms.map((room) => rendezvousTopic(room, nodeId)) : null);
+    const rooms = this.served(nodeId);
+    this.init.links.useRendezvous(nodeId, rooms.length > 0 ? rooms.map((room) => rendezvousTopic(room, nodeId)) : null);
+    if (rooms.length > 0) this.init.serves?.(nodeId);
   }
 }

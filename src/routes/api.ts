@@ -121,5 +121,11 @@ export function apiRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcce
         body: t.Object({ name: RoomField, private: t.Optional(t.Boolean({ error: "private must be true or false" })) }),
       },
     )
+    .get("/mailbox", ({ request, server }) => {
+      access.ownerOnly(request, server, "what this mailbox keeps");
+      const stats = opts.mailbox?.();
+      if (!stats) throw new HttpError(404, "this instance keeps no mailbox (start it with --mailbox)");
+      return { topics: stats.topics, items: stats.items, bytes: stats.bytes, oldest: stats.oldest, max_bytes: stats.maxBytes };
+    })
     .get("/healthz", () => ({ ok: true, node_id: node.id, name: node.name, version: opts.version }));
 }

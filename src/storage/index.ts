@@ -5,6 +5,7 @@ import { FileStore } from "./files.ts";
 import { loadIdentity, type Identity } from "./identity.ts";
 import { MessageStore } from "./messages.ts";
 import { GuestStore } from "./guests.ts";
+import { MailboxMarks } from "./mailbox-marks.ts";
 import { PeerStore } from "./peers.ts";
 import { RendezvousStore } from "./rendezvous.ts";
 import { RoomStore } from "./rooms.ts";
@@ -29,6 +30,8 @@ export interface Storage {
   settings: SettingsStore;
   /** Which guest (browser) wrote which message here. */
   guests: GuestStore;
+  /** This instance's place, per room, at each mailbox it uses. */
+  mailboxMarks: MailboxMarks;
   files: FileStore;
   /** Stores chunks from peers beside the main thread. */
   chunks: ChunkWriter;
@@ -51,6 +54,7 @@ export function openStorage(path: string, opts: { chunkWorker?: string } = {}): 
     peers: new PeerStore(db),
     settings: new SettingsStore(db),
     guests: new GuestStore(db),
+    mailboxMarks: new MailboxMarks(db),
     files,
     chunks,
     close: () => {

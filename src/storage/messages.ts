@@ -28,6 +28,8 @@ export class MessageStore {
   readonly #before: Statement<Message>;
   readonly #maxSeq: Statement<{ seq: number | null }>;
   readonly #after: Statement<NewMessage>;
+  readonly #signedSince: Statement<NewMessage & { timestamp: number }>;
+  readonly #seqUpTo: Statement<{ seq: number | null }>;
   /** Per room, per origin: the highest sequence held with none missing before it, and the digest of those. */
   readonly #vectors: Vectors;
   readonly #places: RoomAuthors;
@@ -154,6 +156,11 @@ export class MessageStore {
       `SELECT * FROM (SELECT ${COLUMNS} FROM messages WHERE room = ? AND stamp < ? ORDER BY stamp DESC LIMIT ?) ORDER BY timestamp`,
     );
     this.#maxSeq = db.query("SELECT max(seq) AS seq FROM messages WHERE origin = ? AND room = ?");
+    this.#signedSince = db.query(
+      `SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key, files, stamp AS timestamp FROM messages
+       WHERE room = ? AND stamp > ? AND sig IS NOT NULL AND sent_at BETWEEN ${MIN_SENT_AT} AND ${MAX_SENT_AT} ORDER BY stamp LIMIT ?`,
+    );
+    this.#seqUpTo = db.query("SELECT max(seq) AS seq FROM messages WHERE room = ? AND origin = ? AND stamp <= ?");
     this.#after = db.query(
       // A date from before the bound (an older build stored it) is never sent on: members would refuse it.
       `SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key, files FROM messages
@@ -267,6 +274,16 @@ export class MessageStore {
     const out: Record<string, string> = {};
     for (const [origin, run] of this.#vectors.of(room)) if (run.top > 0) out[origin] = run.digest.toString("base64url");
     return out;
+  }
+
+  /** Up to `limit` signed messages of `room` stamped after `since`, in the order they came here, each with its stamp. */
+  signedSince(room: string, since: number, limit: number): (NewMessage & { timestamp: number })[] {
+    return this.#signedSince.all(room, since, limit).map(fromRow);
+  }
+
+  /** The highest sequence of `origin` in `room` among the messages stamped up to `stamp`; 0 if none. */
+  seqUpTo(room: string, origin: string, stamp: number): number {
+    return this.#seqUpTo.get(room, origin, stamp)?.seq ?? 0;
   }
 
   /** Up to `limit` messages of `origin` in `room` with a sequence above `after`, in sequence order. */

@@ -263,4 +263,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX mailbox_items_topic ON mailbox_items (topic, stamp);
   CREATE INDEX mailbox_items_at ON mailbox_items (at);
   `,
+  `
+  -- a member's place at each mailbox it uses, per room (by id): the mailbox's stamp read up to, and this instance's
+  -- message stamp pushed up to (everything held here up to it is kept there)
+  CREATE TABLE mailbox_marks (
+    mailbox TEXT NOT NULL,
+    room TEXT NOT NULL,
+    read INTEGER NOT NULL DEFAULT 0,
+    pushed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (mailbox, room)
+  ) WITHOUT ROWID;
+  `,
 ];

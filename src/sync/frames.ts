@@ -182,6 +182,8 @@ export const BoxItemsFrame = Type.Object(
     }),
     more: Type.Boolean(),
     refused: Type.Optional(Type.String({ maxLength: 200 })),
+    /** The largest file whose chunks this mailbox keeps: larger ones stay with the members. */
+    file_bytes: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   },
   { additionalProperties: false },
 );

@@ -178,11 +178,24 @@ export class Messages implements SyncHandler<"vector" | "messages"> {
     );
   }
 
+  /**
+   * Messages opened from a mailbox's items of the room `roomId` (src/mailbox/pull.ts): stored as a peer's are, each by
+   * its signature and sequence (the mailbox is counted against for what fails), and forwarded to the linked members.
+   */
+  fromMailbox(mailbox: string, roomId: string, messages: WireMessage[]): void {
+    this.#take(mailbox, messages, new Set([roomId]));
+  }
+
   #onMessages(from: string, messages: WireMessage[]): void {
     // Only rooms both sides joined: a peer cannot push into a room it never proved it holds.
     const senderRooms = this.#members.peerInfo(from)?.rooms;
     // Held already or new, the sender learns we have them (a duplicate means it does not know yet).
     if (messages.some((m) => senderRooms?.has(m.room))) this.#ack(from);
+    this.#take(from, messages, senderRooms);
+  }
+
+  /** Stores what is acceptable of `messages` in `rooms`, and forwards what was new here to the rooms' other peers. */
+  #take(from: string, messages: WireMessage[], senderRooms: ReadonlySet<string> | undefined): void {
     // Each room's vector as this frame found it, with the origins the frame adds.
     const held = new Map<string, Map<string, number>>();
     const heldIn = (room: string) => held.get(room) ?? held.set(room, new Map(Object.entries(this.#replica.vector(room)))).get(room)!;

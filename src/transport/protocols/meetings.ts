@@ -124,6 +124,11 @@ export class MeetingPoint {
     }
   }
 
+  /** Whether `nodeId` waits at `topic` here now. */
+  waitsAt(nodeId: string, topic: string): boolean {
+    return this.#topics.get(topic)?.has(nodeId) ?? false;
+  }
+
   /** Whether the two wait at a common topic. */
   together(a: string, b: string): boolean {
     const theirs = this.#waiting.get(b)?.topics;

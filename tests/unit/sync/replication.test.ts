@@ -167,7 +167,7 @@ describe("replication", () => {
     link(b!, a!);
     link(c!, a!);
     await waitFor(() => a!.node.delivered("r").members === 2, 3000, "two members linked");
-    expect(a!.node.delivered("r")).toEqual({ seq: 0, members: 2 });
+    expect(a!.node.delivered("r")).toEqual({ seq: 0, members: 2, boxed: 0 });
     const told: string[] = [];
     a!.node.onDelivery((room) => told.push(room));
     const m = post(a!, "r", "hello");
@@ -181,7 +181,7 @@ describe("replication", () => {
     // With no member linked, nothing is delivered to anyone.
     await Promise.all([b!.links.close(), c!.links.close()]);
     await waitFor(() => a!.node.delivered("r").members === 0, 3000, "members gone");
-    expect(a!.node.delivered("r")).toEqual({ seq: 0, members: 0 });
+    expect(a!.node.delivered("r")).toEqual({ seq: 0, members: 0, boxed: 0 });
   });
 
   it("ignores messages for a room the sender never said it joined", async () => {
