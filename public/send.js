@@ -260,24 +260,35 @@
 
   // ---- delivery marks ----
 
-  let delivered = 0;
+  // How far this instance's messages got: held by every linked member up to `seq`, by a mailbox up to `boxed`. The
+  // words are the server's (src/views/message.tsx MARKS); a mark only moves on.
+  const MARKS = {
+    boxed: { sign: "✓✉", word: "in a mailbox", title: "In a mailbox: members that come online get it from there, even while this instance is away" },
+    delivered: { sign: "✓✓", word: "delivered", title: "Delivered: every linked member instance holds it" },
+  };
+  const RANK = { sent: 0, boxed: 1, delivered: 2 };
+  let reach = { seq: 0, boxed: 0 };
   const markDelivered = () => {
     const l = list();
-    if (!l || delivered === 0) return;
+    if (!l || (reach.seq === 0 && reach.boxed === 0)) return;
     for (const item of l.querySelectorAll(`li.msg.own[data-origin="${CSS.escape(l.dataset.self)}"]`)) {
-      if (Number(item.dataset.seq) > delivered) continue;
-      const mark = item.querySelector(".mark.sent");
-      if (!mark) continue;
-      mark.className = "mark delivered";
-      mark.title = "Delivered: every linked member instance holds it";
-      mark.innerHTML = '<span aria-hidden="true">✓✓</span><span class="visually-hidden">delivered</span>';
+      const seq = Number(item.dataset.seq);
+      const now = seq <= reach.seq ? "delivered" : seq <= reach.boxed ? "boxed" : null;
+      const mark = item.querySelector(".mark");
+      if (!now || !mark) continue;
+      const was = ["sent", "boxed", "delivered"].find((state) => mark.classList.contains(state));
+      if (was && RANK[was] >= RANK[now]) continue;
+      mark.className = `mark ${now}`;
+      mark.title = MARKS[now].title;
+      mark.innerHTML = `<span aria-hidden="true">${MARKS[now].sign}</span><span class="visually-hidden">${MARKS[now].word}</span>`;
     }
   };
   document.addEventListener(
     "delivered",
     (event) => {
       try {
-        delivered = JSON.parse(event.detail?.data).seq || 0;
+        const data = JSON.parse(event.detail?.data);
+        reach = { seq: data.seq || 0, boxed: data.boxed || 0 };
       } catch {
         return;
       }

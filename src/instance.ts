@@ -90,7 +90,11 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
       links: network.links,
       addresses: network.addresses,
       log,
-      served: (nodeId) => rendezvous?.served(nodeId) ?? [],
+      rendezvous: {
+        served: (nodeId) => rendezvous?.served(nodeId) ?? [],
+        rendezvousOf: (roomId) => rendezvous?.forRoom(roomId) ?? [],
+        use: (roomId, url) => rendezvous?.add(url, { room: roomId, keep: true }),
+      },
       mailbox: { store: mailbox, waits: (nodeId, topic) => network.links.waitsAt(nodeId, topic) },
     },
     maxFileBytes: config.maxFileBytes,

@@ -6,7 +6,7 @@ import type { Peers } from "./rooms/peers.ts";
 import type { RoomRegistry } from "./rooms/rooms.ts";
 import type { NodeAddress } from "./transport/link.ts";
 import type { Message, NewMessage } from "./storage/index.ts";
-import type { Mailboxes } from "./mailbox/member.ts";
+import type { Mailboxes, RoomMailbox } from "./mailbox/member.ts";
 
 /** Replication as the node drives it (built by open-node.ts from the sync channel and its handlers). */
 export interface NodeSync {
@@ -22,7 +22,7 @@ export interface NodeSync {
   /** Calls `handler` with a room's id whenever what its linked members (or its mailboxes) hold may have changed. */
   onHeld(handler: (roomId: string) => void): () => void;
   /** The mailboxes this instance uses: what each last answered, how far they hold our messages. */
-  mailboxes: Pick<Mailboxes, "serves" | "answer" | "boxed">;
+  mailboxes: Pick<Mailboxes, "serves" | "answer" | "boxed" | "of" | "keepIn" | "onChange">;
 }
 
 /** The parts of one instance's room model, and its replication when it has a network. */
@@ -69,6 +69,25 @@ export class Node {
   readonly mailboxServes = (nodeId: string) => this.parts.sync?.mailboxes.serves(nodeId);
   /** What the mailbox at `nodeId` last answered; undefined when it never did. */
   readonly mailboxAnswer = (nodeId: string) => this.parts.sync?.mailboxes.answer(nodeId);
+
+  /** The rendezvous of `room`, each with whether it is linked and keeps a mailbox. */
+  mailboxesOf(room: string): RoomMailbox[] {
+    const id = this.parts.rooms.room(room)?.id;
+    return id && this.parts.sync ? this.parts.sync.mailboxes.of(id) : [];
+  }
+
+  /** Calls `handler` when the rooms' mailboxes, or what one answers, may have changed; returns its removal. */
+  onMailboxChange(handler: () => void): () => void {
+    return this.parts.sync?.mailboxes.onChange(handler) ?? (() => {});
+  }
+
+  /** Keeps `room` in the mailbox at `url` (an instance's base URL) from now on; false when the room is not joined here. */
+  keepInMailbox(room: string, url: string): boolean {
+    const id = this.parts.rooms.room(room)?.id;
+    if (!id || !this.parts.sync) return false;
+    this.parts.sync.mailboxes.keepIn(id, url);
+    return true;
+  }
 
   readonly rooms = () => this.parts.rooms.rooms();
   readonly room = (name: string) => this.parts.rooms.room(name);

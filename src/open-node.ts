@@ -19,9 +19,10 @@ import type { AdvertisedAddresses } from "./domain/urls.ts";
 import { Membership, type MemberLinks } from "./sync/membership.ts";
 import { Messages } from "./sync/messages.ts";
 import type { LinkStatus } from "./transport/links/index.ts";
-import type { RoomRef } from "./domain/rooms.ts";
 import { MailboxKeeper, type KeeperInit } from "./mailbox/keeper.ts";
 import { Mailboxes } from "./mailbox/member.ts";
+import type { MailboxesInit } from "./mailbox/ports.ts";
+import { MailboxTelling } from "./mailbox/tell.ts";
 
 /** The links to other instances, when this node replicates its rooms with them. */
 export interface NodeNetwork {
@@ -32,8 +33,8 @@ export interface NodeNetwork {
   antiEntropyMs?: number;
   /** How long a linked instance may share no room with this one before it is unlinked. @default 5000 */
   unsharedGraceMs?: number;
-  /** The joined rooms each rendezvous of ours serves (reach/rendezvous.ts): where their mailboxes are. @default none */
-  served?: (nodeId: string) => RoomRef[];
+  /** The rendezvous of ours (reach/rendezvous.ts), whose mailboxes are used for the rooms each serves. @default none */
+  rendezvous?: Pick<MailboxesInit, "served" | "rendezvousOf" | "use">;
   /** This instance as a mailbox (`--mailbox`): where items are kept, and who waits at which topic here. @default none */
   mailbox?: Pick<KeeperInit, "store" | "waits">;
   /** How often each linked mailbox is read and filled. @default 10000 */
@@ -104,7 +105,9 @@ function replicate(model: Model, storage: Storage, network: NodeNetwork): { sync
   channel.register(new MailboxKeeper({ channel, store: network.mailbox?.store ?? null, waits: network.mailbox?.waits ?? (() => false) }));
   const mailboxes = new Mailboxes({
     channel,
-    served: network.served ?? (() => []),
+    served: (nodeId) => network.rendezvous?.served(nodeId) ?? [],
+    rendezvousOf: (roomId) => network.rendezvous?.rendezvousOf(roomId) ?? [],
+    use: (roomId, url) => network.rendezvous?.use(roomId, url),
     places: storage.mailboxMarks,
     history: {
       since: (roomId, stamp, limit) => {
@@ -124,6 +127,16 @@ function replicate(model: Model, storage: Storage, network: NodeNetwork): { sync
     log,
   });
   channel.register(mailboxes);
+  const telling = new MailboxTelling({
+    channel,
+    shared: (nodeId) => membership.shared(nodeId),
+    kept: (roomId) => mailboxes.kept(roomId),
+    keepIn: (roomId, url) => mailboxes.keepIn(roomId, url),
+    log,
+  });
+  channel.register(telling);
+  membership.onSharedChange((nodeId) => telling.tell(nodeId ?? undefined));
+  mailboxes.onChange(() => telling.tell());
   model.chat.onPosted(() => mailboxes.changed());
   // A peer that proved rooms may hold files we lack; new messages may carry some.
   membership.onSharedChange((nodeId) => files.refresh(nodeId ?? undefined));

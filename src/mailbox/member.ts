@@ -6,6 +6,7 @@
 import type { SyncHandler } from "../sync/channel.ts";
 import { Handlers } from "../util/handlers.ts";
 import type { BoxItemsFrame, BoxPushedFrame, Frame, WireMessage } from "../sync/frames.ts";
+import { NO_MAILBOX } from "./keeper.ts";
 import type { Answer, MailboxesInit } from "./ports.ts";
 import { pull } from "./pull.ts";
 import { push } from "./push.ts";
@@ -24,6 +25,14 @@ export interface MailboxAnswer {
   at: number;
   keeps: boolean;
   refusal?: string;
+}
+
+/** A rendezvous of a room as the members panel shows it: whether it is linked, and what it last answered as a mailbox. */
+export interface RoomMailbox {
+  url: string;
+  nodeId: string | null;
+  linked: boolean;
+  answer?: MailboxAnswer;
 }
 
 interface Waiting {
@@ -48,6 +57,7 @@ export class Mailboxes implements SyncHandler<"box-pushed" | "box-items"> {
   /** Per mailbox and room, until when its refused push waits. */
   readonly #paused = new Map<string, number>();
   readonly #onBoxed = new Handlers<[roomId: string]>();
+  readonly #onChange = new Handlers<[]>();
   #soon: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
@@ -94,9 +104,33 @@ export class Mailboxes implements SyncHandler<"box-pushed" | "box-items"> {
     }, SOON_MS);
   }
 
-  /** A rendezvous of ours is known at `nodeId` now: if it is linked already, its round starts. */
+  /** A rendezvous of ours is known at `nodeId` now, perhaps for more rooms: if it is linked already, its round starts. */
   serves(nodeId: string): void {
+    this.#onChange.emit();
     if (this.#init.channel.isUp(nodeId)) this.#round(nodeId);
+  }
+
+  /** The rendezvous of the room (by id), with whether each is linked and keeps a mailbox. */
+  of(roomId: string): RoomMailbox[] {
+    return this.#init.rendezvousOf(roomId).map(({ url, nodeId }) => {
+      const answer = nodeId === null ? undefined : this.#answers.get(nodeId);
+      return { url, nodeId, linked: nodeId !== null && this.#init.channel.isUp(nodeId), ...(answer ? { answer } : {}) };
+    });
+  }
+
+  /** The URLs of the room's mailboxes: the rendezvous that answered as one. */
+  kept(roomId: string): string[] {
+    return this.of(roomId).flatMap((box) => (box.answer?.keeps ? [box.url] : []));
+  }
+
+  /** Keeps the room (by id) in the mailbox at `url` from now on: it is used at once, and told to the room's members once it answers. */
+  keepIn(roomId: string, url: string): void {
+    this.#init.use(roomId, url);
+  }
+
+  /** Calls `handler` when the rooms' mailboxes, or what one answers, may have changed (see `of` and `kept`). */
+  onChange(handler: () => void): () => void {
+    return this.#onChange.add(handler);
   }
 
   /** What the mailbox at `nodeId` last answered; undefined when it never did. */
@@ -130,14 +164,15 @@ export class Mailboxes implements SyncHandler<"box-pushed" | "box-items"> {
       init: this.#init,
       ask: this.#ask,
       answered: (nodeId: string, refusal: string | null, fileBytes?: number) => {
-        this.#answers.set(nodeId, { at: Date.now(), keeps: refusal === null, ...(refusal === null ? {} : { refusal }) });
+        // Any other refusal comes from a keeper that keeps a mailbox (not for us yet, or not so often).
+        this.#answer(nodeId, refusal !== NO_MAILBOX, refusal);
         if (fileBytes !== undefined) this.#fileBytes.set(nodeId, fileBytes);
       },
       cameFrom: (nodeId: string, roomId: string, m: WireMessage) => this.#from(nodeId).add(`${roomId}\0${m.origin}\0${m.seq}`),
       fromThere: (nodeId: string, roomId: string, m: WireMessage) => this.#from(nodeId).delete(`${roomId}\0${m.origin}\0${m.seq}`),
       fileBytes: (nodeId: string) => this.#fileBytes.get(nodeId) ?? DEFAULT_FILE_BYTES,
       refused: (nodeId: string, reason: string) => {
-        this.#answers.set(nodeId, { at: Date.now(), keeps: true, refusal: reason });
+        this.#answer(nodeId, true, reason);
         this.#init.log?.(`mailbox ${nodeId} refused what we pushed: ${reason}`);
       },
       pushed: (roomId: string) => {
@@ -160,6 +195,13 @@ export class Mailboxes implements SyncHandler<"box-pushed" | "box-items"> {
         });
       });
     }
+  }
+
+  /** Keeps what the mailbox answered; those watching hear of a change. */
+  #answer(nodeId: string, keeps: boolean, refusal: string | null): void {
+    const was = this.#answers.get(nodeId);
+    this.#answers.set(nodeId, { at: Date.now(), keeps, ...(refusal === null ? {} : { refusal }) });
+    if (was?.keeps !== keeps || was.refusal !== (refusal ?? undefined)) this.#onChange.emit();
   }
 
   /** Sends `frame` to the mailbox and waits for its answer on the frame's topic (null: none in time, or the link went). */

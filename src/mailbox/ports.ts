@@ -35,6 +35,10 @@ export interface MailboxesInit {
   channel: { send(nodeId: string, frame: Frame, binary?: Uint8Array): boolean; isUp(nodeId: string): boolean };
   /** The joined rooms the rendezvous `nodeId` serves (none: it is not one of ours). */
   served(nodeId: string): RoomRef[];
+  /** The rendezvous that serve the room (by id), each with its node id once found (reach/rendezvous.ts). */
+  rendezvousOf(roomId: string): { url: string; nodeId: string | null }[];
+  /** Uses the instance at `url` as a rendezvous (and its mailbox) for the room (by id) from now on, across restarts. */
+  use(roomId: string, url: string): void;
   places: MailboxPlaces;
   history: MailboxHistory;
   files: MailboxFiles;

@@ -98,6 +98,11 @@ export class Rendezvous {
     for (const nodeId of new Set([...this.#used.values()].map((used) => used.nodeId))) if (nodeId) this.#wait(nodeId);
   }
 
+  /** The rendezvous that serve the room (by id): the flags' and those its invite or its members named, each with its node id once found. */
+  forRoom(roomId: string): { url: string; nodeId: string | null }[] {
+    return [...this.#used].filter(([, used]) => used.rooms === "all" || used.rooms.has(roomId)).map(([url, used]) => ({ url, nodeId: used.nodeId }));
+  }
+
   /** The joined rooms the rendezvous at `nodeId` serves (none: it is not one of ours): where we wait there, and what its mailbox keeps. */
   served(nodeId: string): RoomRef[] {
     const serves = [...this.#used.values()].filter((used) => used.nodeId === nodeId).map((used) => used.rooms);

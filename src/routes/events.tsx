@@ -114,6 +114,7 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
             presenceTimer ??= setTimeout(sendPresence, PRESENCE_UPDATE_MS);
           };
           const unwatchPresence = node.presence.onChange(presenceSoon);
+          const unwatchMailboxes = client.owner ? node.onMailboxChange(presenceSoon) : () => {};
           const unsubscribe = node.onMessage((m) => {
             if (m.room === room) presenceSoon(); // a new author shows among the members
             // While replaying, a later history page picks the message up instead.
@@ -153,6 +154,7 @@ export function eventRoutes(opts: AppOptions, access: RoomAccess) {
             unwatchDelivery();
             unwatchRooms();
             unwatchPresence();
+            unwatchMailboxes();
             clearTimeout(presenceTimer);
             clearTimeout(fileTimer);
             clearTimeout(roomsTimer);

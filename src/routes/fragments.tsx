@@ -8,7 +8,7 @@ import { PeersPanel } from "../views/peers.tsx";
 import { OlderItem } from "../views/room.tsx";
 import type { RoomAccess } from "./access.ts";
 import { htmlResponse } from "../util/http.ts";
-import { membersOf } from "./members.ts";
+import { membersPanelOf } from "./members.ts";
 import type { AppOptions } from "./options.ts";
 import { PageName, PageRoom, wholeNumber } from "./schemas.ts";
 
@@ -34,6 +34,7 @@ export function messageView(node: Node, room: string, owner: boolean, writeAs: s
     names,
     reader: { nodeId: node.id, writeAs, owner, wrote },
     delivered: () => node.delivered(room).seq,
+    boxed: () => node.delivered(room).boxed,
     files: (ref) => ({
       have: node.files.have(ref.id, room),
       size: node.files.sizeOf(ref),
@@ -74,7 +75,7 @@ export function fragmentRoutes(opts: AppOptions, access: RoomAccess) {
       ({ params: { room }, query, request, server }) => {
         if (!access.room(request, server, room)) return htmlResponse("");
         const owner = access.client(request, server).owner;
-        return htmlResponse(String(<MembersPanel members={membersOf(node, room, owner)} />));
+        return htmlResponse(String(<MembersPanel {...membersPanelOf(node, room, owner)} />));
       },
       { params: t.Object({ room: PageRoom }) },
     )

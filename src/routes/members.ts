@@ -1,5 +1,5 @@
 import type { Node } from "../node.ts";
-import type { MemberView } from "../views/members.tsx";
+import type { MembersPanelView, MemberView } from "../views/members.tsx";
 import { instanceLabel } from "../views/message.tsx";
 import { presence } from "../views/peers.tsx";
 
@@ -38,4 +38,10 @@ export function membersOf(node: Node, room: string, owner: boolean): MemberView[
   const rank = { online: 0, connecting: 1, offline: 2, unknown: 3, left: 4 } as const;
   const [self, ...others] = members.values();
   return [self!, ...others.sort((a, b) => rank[a.presence] - rank[b.presence] || a.name.localeCompare(b.name))];
+}
+
+/** The members panel of `room`: its members, and for the owner the mailboxes the room is kept in. */
+export function membersPanelOf(node: Node, room: string, owner: boolean): MembersPanelView {
+  const members = membersOf(node, room, owner);
+  return owner ? { members, mailboxes: { room, boxes: node.mailboxesOf(room) } } : { members };
 }

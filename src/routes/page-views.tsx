@@ -13,7 +13,7 @@ import type { RoomAccess } from "./access.ts";
 import { messagePage, messageView } from "./fragments.tsx";
 import { refusalOf } from "./refusals.ts";
 import { htmlResponse, internalError } from "../util/http.ts";
-import { membersOf } from "./members.ts";
+import { membersPanelOf } from "./members.ts";
 import type { AppOptions } from "./options.ts";
 
 /**
@@ -97,7 +97,7 @@ export function pageViews(opts: AppOptions, access: RoomAccess) {
               }
             : undefined
         }
-        members={membersOf(node, room.name, owner)}
+        members={membersPanelOf(node, room.name, owner)}
         peers={owner ? node.peers() : []}
         fileSettings={owner ? node.files.settings() : undefined}
         {...extra}

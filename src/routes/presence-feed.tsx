@@ -2,7 +2,7 @@
 import type { Node } from "../node.ts";
 import { MembersPanel } from "../views/members.tsx";
 import { PeersPanel } from "../views/peers.tsx";
-import { membersOf } from "./members.ts";
+import { membersPanelOf } from "./members.ts";
 
 /** A panel drawn for one stream serves the others for this long, unless what it shows changed meanwhile. */
 const KEEP_MS = 1000;
@@ -17,6 +17,7 @@ export class PresenceFeed {
 
   constructor(private readonly node: Node) {
     node.presence.onChange(() => this.#drawn.clear());
+    node.onMailboxChange(() => this.#drawn.clear());
     node.onMessage((m) => {
       this.#drawn.delete(`members\0${m.room}\0owner`);
       this.#drawn.delete(`members\0${m.room}\0guest`);
@@ -34,7 +35,7 @@ export class PresenceFeed {
 
   /** The members panel of `room`, as the owner (with each one's connection) or a guest sees it. */
   members(room: string, owner: boolean): string {
-    return this.#draw(`members\0${room}\0${owner ? "owner" : "guest"}`, () => String(<MembersPanel members={membersOf(this.node, room, owner)} />));
+    return this.#draw(`members\0${room}\0${owner ? "owner" : "guest"}`, () => String(<MembersPanel {...membersPanelOf(this.node, room, owner)} />));
   }
 
   /** The owner's panel of linked instances. */

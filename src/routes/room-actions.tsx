@@ -1,6 +1,8 @@
 /** @jsxImportSource @kitajs/html */
 import type { Server } from "bun";
 import { Elysia, t } from "elysia";
+import { instanceOrigin } from "../domain/rooms.ts";
+import { roomHref } from "../views/links.ts";
 import { SearchPage } from "../views/search.tsx";
 import type { RoomAccess } from "./access.ts";
 import { messageBodyParser, type GuestLimit } from "./refusals.ts";
@@ -38,7 +40,7 @@ function smallBody(guests: GuestLimit) {
 }
 
 /**
- * What the owner does to a room as a whole (leave it, mark it read), and search in a room's history. Mounted after the
+ * What the owner does to a room as a whole (leave it, mark it read, keep it in a mailbox), and search in a room's history. Mounted after the
  * app's onError, which answers their refusals as `{"error"}`.
  */
 export function roomActionRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAccess) {
@@ -68,6 +70,21 @@ export function roomActionRoutes(opts: AppOptions, guests: GuestLimit, access: R
         params: t.Object({ room: PageRoom }),
         parse: smallBody(guests),
         body: t.Object({ stamp: wholeNumber("stamp") }),
+      },
+    )
+    .post(
+      "/rooms/:room/mailboxes",
+      ({ params: { room }, body, request, server }) => {
+        access.ownerOnly(request, server, "the room's mailboxes");
+        const url = instanceOrigin(body.url.trim());
+        if (url === null) throw new HttpError(400, "A mailbox's address is an http:// or https:// URL, such as http://home.example:8080.");
+        if (!node.keepInMailbox(room, url)) throw new HttpError(404, `no room named '${room}' is here`);
+        return new Response(null, { status: 303, headers: { location: `${roomHref(room)}#members` } });
+      },
+      {
+        params: t.Object({ room: PageRoom }),
+        parse: smallBody(guests),
+        body: t.Object({ url: t.String({ minLength: 1, maxLength: 300, error: "A mailbox's address is a URL of at most 300 characters." }) }),
       },
     )
     .get(

@@ -188,7 +188,19 @@ export const BoxItemsFrame = Type.Object(
   { additionalProperties: false },
 );
 
-export const Frame = Type.Union([HelloFrame, VectorFrame, MessagesFrame, PeersFrame, WantFrame, ManifestFrame, ChunkFrame, LackFrame, HaveFrame, BoxPushFrame, BoxPushedFrame, BoxGetFrame, BoxItemsFrame]);
+/** Mailboxes a room is told to members per room: those it may be kept in (src/mailbox/tell.ts). */
+export const MAILBOXES_PER_ROOM = 4;
+
+/** The mailboxes of the rooms both sides share: each member keeps the room in them too. */
+export const MailboxesFrame = Type.Object(
+  {
+    type: Type.Literal("mailboxes"),
+    rooms: Type.Record(RoomId, Type.Array(Type.String({ maxLength: 300, pattern: "^https?://[^\\s]+$" }), { maxItems: MAILBOXES_PER_ROOM }), { maxProperties: LIMITS.rooms }),
+  },
+  { additionalProperties: false },
+);
+
+export const Frame = Type.Union([HelloFrame, VectorFrame, MessagesFrame, PeersFrame, WantFrame, ManifestFrame, ChunkFrame, LackFrame, HaveFrame, BoxPushFrame, BoxPushedFrame, BoxGetFrame, BoxItemsFrame, MailboxesFrame]);
 
 export type WireMessage = Static<typeof WireMessage>;
 export type HelloFrame = Static<typeof HelloFrame>;
@@ -204,6 +216,7 @@ export type BoxPushFrame = Static<typeof BoxPushFrame>;
 export type BoxPushedFrame = Static<typeof BoxPushedFrame>;
 export type BoxGetFrame = Static<typeof BoxGetFrame>;
 export type BoxItemsFrame = Static<typeof BoxItemsFrame>;
+export type MailboxesFrame = Static<typeof MailboxesFrame>;
 export type Frame = Static<typeof Frame>;
 
 /** Per room, per origin: the highest sequence held with no gap before it. */

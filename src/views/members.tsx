@@ -3,6 +3,7 @@ import { groupedNodeId } from "../domain/names.ts";
 import type { Tier } from "../domain/tiers.ts";
 import { instanceMark } from "./message.tsx";
 import { PresenceWords, Since } from "./peers.tsx";
+import { RoomMailboxes, type MailboxView } from "./mailboxes.tsx";
 
 /** Names shown per instance before "and N more". */
 const PEOPLE_SHOWN = 8;
@@ -67,7 +68,13 @@ function MemberPresence({ member }: { member: MemberView }) {
  * instance can take) with whether it is online and the people who wrote from it lately; the owner can open each one's
  * connection. The room's stream sends it anew whenever that changes (`members` events, public/presence.js).
  */
-export function MembersPanel({ members }: { members: MemberView[] }) {
+/** The members panel's contents: the members, and for the owner the room's mailboxes. */
+export interface MembersPanelView {
+  members: MemberView[];
+  mailboxes?: { room: string; boxes: MailboxView[] };
+}
+
+export function MembersPanel({ members, mailboxes }: MembersPanelView) {
   return (
     <section id="members" class="card members">
       <h2>Members</h2>
@@ -95,6 +102,7 @@ export function MembersPanel({ members }: { members: MemberView[] }) {
           </li>
         ))}
       </ul>
+      {mailboxes ? <RoomMailboxes {...mailboxes} /> : ""}
     </section>
   );
 }

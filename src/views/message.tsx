@@ -80,6 +80,8 @@ export interface MessageView {
   reader: Reader;
   /** This instance's messages of the room up to this sequence are held by every linked member (0: none yet). */
   delivered: () => number;
+  /** This instance's messages of the room up to this sequence are held by a mailbox (0: none, or no mailbox). */
+  boxed: () => number;
 }
 
 /**
@@ -91,17 +93,28 @@ export function isOwn(message: Message, reader: Reader): boolean {
   return reader.owner ? !message.guest : message.guest === true && (reader.wrote?.(message.timestamp) ?? false);
 }
 
-/** A message of the reader's: sent (stored here) or delivered (held by every linked member of the room). */
-function DeliveryMark({ delivered }: { delivered: boolean }) {
-  return delivered ? (
-    <span class="mark delivered" title="Delivered: every linked member instance holds it">
-      <span aria-hidden="true">✓✓</span>
-      <span class="visually-hidden">delivered</span>
-    </span>
-  ) : (
-    <span class="mark sent" title="Sent: stored on this instance, not yet held by every linked member">
-      <span aria-hidden="true">✓</span>
-      <span class="visually-hidden">sent</span>
+/** How far a message of the reader's got: stored here, held by a mailbox, held by every linked member. */
+export type Reached = "sent" | "boxed" | "delivered";
+
+/** The words and sign of each mark; public/send.js moves a mark on with the same ones. */
+export const MARKS: Record<Reached, { sign: string; word: string; title: string }> = {
+  sent: { sign: "✓", word: "sent", title: "Sent: stored on this instance, not yet held by every linked member" },
+  boxed: { sign: "✓✉", word: "in a mailbox", title: "In a mailbox: members that come online get it from there, even while this instance is away" },
+  delivered: { sign: "✓✓", word: "delivered", title: "Delivered: every linked member instance holds it" },
+};
+
+/** How far the message of sequence `seq` got, by what the view says of the reader's own. */
+export function reachedOf(seq: number, view: Pick<MessageView, "delivered" | "boxed">): Reached {
+  return seq <= view.delivered() ? "delivered" : seq <= view.boxed() ? "boxed" : "sent";
+}
+
+/** A message of the reader's, with how far it got. */
+function DeliveryMark({ reached }: { reached: Reached }) {
+  const mark = MARKS[reached];
+  return (
+    <span class={`mark ${reached}`} title={mark.title}>
+      <span aria-hidden="true">{mark.sign}</span>
+      <span class="visually-hidden">{mark.word}</span>
     </span>
   );
 }
@@ -134,7 +147,7 @@ export function MessageItem({ message, view }: { message: Message; view: Message
         ) : (
           ""
         )}
-        {own ? <DeliveryMark delivered={message.seq <= view.delivered()} /> : ""}
+        {own ? <DeliveryMark reached={reachedOf(message.seq, view)} /> : ""}
       </div>
       {message.text === "" ? "" : <MessageText text={message.text} />}
       {message.files ? <FileList files={message.files} room={message.room} states={view.files} /> : ""}

@@ -7,7 +7,7 @@ import type { FileSettings } from "../domain/files.ts";
 import { FileSettingsMenu } from "./file.tsx";
 import { Layout, type InstanceInfo } from "./layout.tsx";
 import { nameQuery, roomHref, roomPath } from "./links.ts";
-import { MembersPanel, type MemberView } from "./members.tsx";
+import { MembersPanel, type MembersPanelView } from "./members.tsx";
 import { MessageList, type MessageView } from "./message.tsx";
 import { PeersPanel } from "./peers.tsx";
 import { Invite, type InviteView } from "./reach.tsx";
@@ -31,7 +31,7 @@ export interface RoomProps {
   live: boolean;
   /** The room's invite link and its QR code (SVG), for the owner, with how this instance is reached. */
   invite?: InviteView;
-  members: MemberView[];
+  members: MembersPanelView;
   peers: PeerStatus[];
   /** The owner's file settings (what is fetched by itself, guests' quotas), for its menu. */
   fileSettings?: FileSettings;
@@ -237,7 +237,7 @@ export function Room(props: RoomProps) {
         </section>
         <aside class="side">
           {props.owner ? <OwnerRooms {...props} /> : ""}
-          <MembersPanel members={props.members} />
+          <MembersPanel {...props.members} />
           {props.invite ? <Invite {...props.invite} /> : ""}
           {props.owner ? <PeersPanel peers={props.peers} /> : ""}
         </aside>

@@ -48,7 +48,7 @@ describe("SSE stream of a room", () => {
     expect(event!.id).toBe(String(timestamp));
     // The instance it came from is named beside the author: this instance, by its name.
     const name = ((await (await fetch(`${instance.http}/healthz`)).json()) as { name: string }).name;
-    expect(event!.data).toBe(String(<MessageItem message={stored} view={{ names: () => name, files: () => ({ have: 0, delivery: [] }), reader: { nodeId: stored.origin, writeAs: name, owner: true }, delivered: () => 0 }} />));
+    expect(event!.data).toBe(String(<MessageItem message={stored} view={{ names: () => name, files: () => ({ have: 0, delivery: [] }), reader: { nodeId: stored.origin, writeAs: name, owner: true }, delivered: () => 0, boxed: () => 0 }} />));
     expect(event!.data).toContain("first line\nsecond &lt;b&gt;line&lt;/b&gt;\n\n  fourth, indented\r\nfifth".replace("\r\n", "\n"));
   });
 
