@@ -42,8 +42,11 @@ export interface MailboxesInit {
   places: MailboxPlaces;
   history: MailboxHistory;
   files: MailboxFiles;
-  /** Messages opened from a mailbox's items of a room: checked and stored as a peer's are (sync/messages.ts). */
-  take(mailbox: string, roomId: string, messages: WireMessage[]): void;
+  /**
+   * Messages opened from a mailbox's items of a room: checked and stored as a peer's are (sync/messages.ts); answers
+   * how many were left for later (new authors of a crowded room past the mailbox's rate): they are read again.
+   */
+  take(mailbox: string, roomId: string, messages: WireMessage[]): { later: number };
   /** Chunks of these files came from a mailbox. */
   filesCame(ids: string[]): void;
   /** How often each linked mailbox is asked for what came and given what it lacks. @default 10000 */

@@ -42,20 +42,25 @@ export async function pull(ctx: PullContext, mailbox: string, room: RoomRef): Pr
       continue;
     }
     ctx.answered(mailbox, null, frame.file_bytes);
-    await take(ctx, mailbox, roomId, keys, frame, binary);
+    // A page with messages left for later is read again at the next round (what was taken is then held already).
+    if (!(await take(ctx, mailbox, roomId, keys, frame, binary))) return true;
     if (frame.items.length > 0) ctx.init.places.setRead(mailbox, roomId, (read = frame.items.at(-1)!.stamp));
     if (!frame.more) return true;
   }
 }
 
-/** Opens a page of items and takes them in order: messages in runs, each file item once the messages before it are in. */
-async function take(ctx: PullContext, mailbox: string, roomId: string, keys: ReturnType<typeof mailboxKeys>, frame: BoxItemsFrame, binary: Uint8Array): Promise<void> {
+/**
+ * Opens a page of items and takes them in order: messages in runs, each file item once the messages before it are in.
+ * False when some messages were left for later.
+ */
+async function take(ctx: PullContext, mailbox: string, roomId: string, keys: ReturnType<typeof mailboxKeys>, frame: BoxItemsFrame, binary: Uint8Array): Promise<boolean> {
   const { init } = ctx;
   const run: WireMessage[] = [];
   const files = new Set<string>();
   let unopened = 0;
+  let later = 0;
   const flush = () => {
-    if (run.length > 0) init.take(mailbox, roomId, run.splice(0));
+    if (run.length > 0) later += init.take(mailbox, roomId, run.splice(0)).later;
   };
   let at = 0;
   for (const ref of frame.items) {
@@ -76,6 +81,7 @@ async function take(ctx: PullContext, mailbox: string, roomId: string, keys: Ret
   flush();
   if (unopened > 0) init.log?.(`mailbox ${mailbox}: ${unopened} items of a room of ours would not open as one (a member sealed something else)`);
   if (files.size > 0) init.filesCame([...files]);
+  return later === 0;
 }
 
 /** Takes a file's manifest or chunk for the room, when a message of the room carries the file and it is to be held here. */

@@ -21,18 +21,19 @@ export class Acceptance {
   /**
    * A message is stored only if its author signed it and its sequence is within reach of what is held of it; an
    * author new to a crowded room, only within its sender's rate of new authors (`held`: the room as this frame found it).
+   * `later`: not now, and not counted against the sender (that rate); `refused`: never.
    */
-  acceptable(from: string, m: WireMessage, held: Map<string, number>): boolean {
+  acceptable(from: string, m: WireMessage, held: Map<string, number>): "yes" | "later" | "refused" {
     const top = held.get(m.origin);
     const refusal =
       signatureProblem(m) ?? (m.seq > (top ?? 0) + MAX_SEQ_STEP ? `its sequence ${m.seq} is over ${MAX_SEQ_STEP} past the ${top ?? 0} held` : undefined);
     if (refusal) {
       this.refuse(from, `a message: ${refusal}`);
-      return false;
+      return "refused";
     }
-    if (top !== undefined) return true;
-    if (!this.#newAuthors.allows(from, m.origin, held.size)) return false;
+    if (top !== undefined) return "yes";
+    if (!this.#newAuthors.allows(from, m.origin, held.size)) return "later";
     held.set(m.origin, 0); // an origin new to the room counts from its first message
-    return true;
+    return "yes";
   }
 }

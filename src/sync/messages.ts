@@ -182,8 +182,8 @@ export class Messages implements SyncHandler<"vector" | "messages"> {
    * Messages opened from a mailbox's items of the room `roomId` (src/mailbox/pull.ts): stored as a peer's are, each by
    * its signature and sequence (the mailbox is counted against for what fails), and forwarded to the linked members.
    */
-  fromMailbox(mailbox: string, roomId: string, messages: WireMessage[]): void {
-    this.#take(mailbox, messages, new Set([roomId]));
+  fromMailbox(mailbox: string, roomId: string, messages: WireMessage[]): { later: number } {
+    return { later: this.#take(mailbox, messages, new Set([roomId])).later };
   }
 
   #onMessages(from: string, messages: WireMessage[]): void {
@@ -191,25 +191,33 @@ export class Messages implements SyncHandler<"vector" | "messages"> {
     const senderRooms = this.#members.peerInfo(from)?.rooms;
     // Held already or new, the sender learns we have them (a duplicate means it does not know yet).
     if (messages.some((m) => senderRooms?.has(m.room))) this.#ack(from);
-    this.#take(from, messages, senderRooms);
+    const { kept } = this.#take(from, messages, senderRooms);
+    // The sender holds a message its author signed with the same sequence as one of ours, and ours stays: it gets ours.
+    if (kept.length > 0 && this.#gate.mayPush(from)) this.#sendMessages(from, kept);
   }
 
-  /** Stores what is acceptable of `messages` in `rooms`, and forwards what was new here to the rooms' other peers. */
-  #take(from: string, messages: WireMessage[], senderRooms: ReadonlySet<string> | undefined): void {
+  /**
+   * Stores what is acceptable of `messages` in `rooms`, and forwards what was new here to the rooms' other peers;
+   * answers how many were left for later (new authors of a crowded room, past the sender's rate), and ours of those
+   * that lost to ours (same author and sequence).
+   */
+  #take(from: string, messages: WireMessage[], senderRooms: ReadonlySet<string> | undefined): { later: number; kept: WireMessage[] } {
     // Each room's vector as this frame found it, with the origins the frame adds.
     const held = new Map<string, Map<string, number>>();
     const heldIn = (room: string) => held.get(room) ?? held.set(room, new Map(Object.entries(this.#replica.vector(room)))).get(room)!;
     const fresh: WireMessage[] = [];
     const kept: WireMessage[] = [];
+    let later = 0;
     for (const m of messages) {
-      if (!senderRooms?.has(m.room) || !this.#acceptance.acceptable(from, m, heldIn(m.room))) continue;
+      if (!senderRooms?.has(m.room)) continue;
+      const verdict = this.#acceptance.acceptable(from, m, heldIn(m.room));
+      if (verdict === "later") later++;
+      if (verdict !== "yes") continue;
       const ingested = this.#replica.ingest(m, from);
       if (ingested === "new" || ingested === "won") fresh.push(m);
-      // The sender holds a message its author signed with the same sequence as ours, and ours stays: it gets ours.
       if (ingested === "lost") kept.push(...this.#replica.after(m.origin, m.room, m.seq - 1, 1).filter((ours) => ours.seq === m.seq));
     }
-    if (kept.length > 0 && this.#gate.mayPush(from)) this.#sendMessages(from, kept);
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return { later, kept };
     if (fresh.some((m) => m.files)) this.#newFiles.emit(fresh.flatMap((m) => m.files ?? []).map((f) => f.id));
     // Forward what was new here to the room's other peers, which may not be linked to the sender.
     for (const nodeId of this.#channel.peers()) {
@@ -218,6 +226,7 @@ export class Messages implements SyncHandler<"vector" | "messages"> {
       const forward = fresh.filter((m) => m.origin !== nodeId && info?.rooms.has(m.room));
       if (forward.length > 0) this.#push(nodeId, forward);
     }
+    return { later, kept };
   }
 
   #sendVector(nodeId: string): void {

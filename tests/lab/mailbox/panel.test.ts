@@ -19,7 +19,7 @@ const form = (fields: Record<string, string>) => ({
 it("tells a member that was away of a mailbox added in the panel, and it is used from then on", async () => {
   const ports = { http: deadTcpPort(), ws: deadTcpPort() };
   await using mailbox = await startInstance({ args: [...WS, "--mailbox", "--http-port", String(ports.http), "--ws-port", String(ports.ws)] });
-  const at = `http://127.0.0.1:${ports.http}`;
+  const at = mailbox.http;
   await using alice = await startInstance({ args: WS });
   const created = (await (await fetch(`${alice.http}/rooms`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "den" }) })).json()) as { invite: string };
   let bob = await startInstance({ args: [...WS, "--invite", created.invite] });
