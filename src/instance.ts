@@ -162,7 +162,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
       portMapping: () => portMapper.state(),
     },
     publicHosts: config.publicHosts,
-    mailbox: mailbox ? () => mailbox.stats() : undefined,
+    mailbox: mailbox ?? undefined,
     meshHttp: network.http ? (request, server) => network.http!.handle(request, server) : undefined,
   });
   try {

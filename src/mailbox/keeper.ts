@@ -14,8 +14,6 @@ export const MAX_ITEMS_BYTES = 4 * 1024 * 1024;
 export const NOT_WAITING = "wait at this topic here first (meet): only a room's members use its mailbox";
 /** The refusal of an instance started without `--mailbox`. */
 export const NO_MAILBOX = "this instance keeps no mailbox (it was started without --mailbox)";
-/** The largest file whose chunks members push here. @default 100 MB */
-export const MAILBOX_FILE_BYTES = 100_000_000;
 
 export interface KeeperInit {
   /** The sync channel's sending half. */
@@ -24,6 +22,8 @@ export interface KeeperInit {
   store: {
     push(topic: string, id: string, pusher: string, sealed: Uint8Array): PushResult;
     since(topic: string, stamp: number, limit: number): MailboxItem[];
+    /** The largest file whose chunks members push here: told to each reader. */
+    readonly fileBytes: number;
   } | null;
   /** Whether `nodeId` waits at `topic` here now (the rendezvous's meeting point says). */
   waits: (nodeId: string, topic: string) => boolean;
@@ -76,6 +76,6 @@ export class MailboxKeeper implements SyncHandler<"box-push" | "box-get"> {
     }
     const binary = Buffer.concat(sent.map((item) => item.sealed));
     const refs = sent.map((item) => ({ id: item.id, bytes: item.sealed.byteLength, stamp: item.stamp }));
-    this.init.channel.send(from, { type: "box-items", topic: frame.topic, items: refs, more: sent.length < items.length || items.length === frame.limit, file_bytes: MAILBOX_FILE_BYTES }, binary);
+    this.init.channel.send(from, { type: "box-items", topic: frame.topic, items: refs, more: sent.length < items.length || items.length === frame.limit, file_bytes: this.init.store!.fileBytes }, binary);
   }
 }

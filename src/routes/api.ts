@@ -9,6 +9,7 @@ import { ClientBudget } from "./budgets.ts";
 import { messageBodyParser, type GuestLimit } from "./refusals.ts";
 import { HttpError, jsonObject } from "../util/http.ts";
 import type { AppOptions } from "./options.ts";
+import { mailboxPage } from "./mailbox-page.tsx";
 import { KeyField, PeerIdField, RoomField, TextField, wholeNumber } from "./schemas.ts";
 
 export const MAX_SEND_BODY_BYTES = 64 * 1024;
@@ -123,8 +124,11 @@ export function apiRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcce
     )
     .get("/mailbox", ({ request, server }) => {
       access.ownerOnly(request, server, "what this mailbox keeps");
-      const stats = opts.mailbox?.();
-      if (!stats) throw new HttpError(404, "this instance keeps no mailbox (start it with --mailbox)");
+      const mailbox = opts.mailbox;
+      if (!mailbox) throw new HttpError(404, "this instance keeps no mailbox (start it with --mailbox)");
+      // A browser gets the mailbox's page (routes/mailbox-page.tsx); a script, its figures.
+      if (request.headers.get("accept")?.includes("text/html")) return mailboxPage(opts, mailbox);
+      const stats = mailbox.stats();
       return { topics: stats.topics, items: stats.items, bytes: stats.bytes, oldest: stats.oldest, max_bytes: stats.maxBytes };
     })
     .get("/healthz", () => ({ ok: true, node_id: node.id, name: node.name, version: opts.version }));

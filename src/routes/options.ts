@@ -6,7 +6,7 @@ import type { GuestBudget, GuestRateInit } from "./budgets.ts";
 import type { ClientAddressOf } from "./client.ts";
 import type { Node } from "../node.ts";
 import type { AdvertisedAddresses } from "../domain/urls.ts";
-import type { MailboxStats } from "../storage/mailbox.ts";
+import type { MailboxStats, TopicStats } from "../storage/mailbox.ts";
 
 /** How this instance is reached, as src/reach/ knows it. */
 export interface ReachInfo {
@@ -49,7 +49,13 @@ export interface AppOptions {
   /** Links to the instance that issued an invite whose room was just joined here (the page's "join by invite link"). */
   linkInvite?: (invite: Invite) => void;
   /** What this instance keeps as a mailbox (`--mailbox`); absent: it keeps none. */
-  mailbox?: () => MailboxStats;
+  mailbox?: {
+    stats(): MailboxStats;
+    /** The topics holding the most, up to `limit`. */
+    topics(limit: number): TopicStats[];
+    readonly days: number;
+    readonly fileBytes: number;
+  };
   /** The HTTP link tier's handler for `/mesh/http/*`, when that tier is on. */
   meshHttp?: (request: Request, server: Server<unknown> | null) => Promise<Response>;
 }

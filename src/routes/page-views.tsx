@@ -39,11 +39,12 @@ function fresh(page: Response): Response {
 /** The pages every page route answers with: the landing page (and its asking cards) and a room's page. */
 export function pageViews(opts: AppOptions, access: RoomAccess) {
   const { node } = opts;
-  const instance = (): InstanceInfo => ({ name: node.name, nodeId: node.id, version: opts.version });
+  /** This instance as the page's top bar shows it; the owner's also links to its mailbox, if it keeps one. */
+  const instance = (owner = false): InstanceInfo => ({ name: node.name, nodeId: node.id, version: opts.version, ...(owner && opts.mailbox ? { mailbox: true } : {}) });
   const isOwner = (request: Request, server: Server<unknown> | null) => access.client(request, server).owner;
 
   const landing = (status: number, props: Omit<LandingProps, "instance" | "rooms" | "left">) =>
-    fresh(htmlResponse(String(<Landing instance={instance()} rooms={props.owner ? node.activity() : []} left={props.owner ? node.leftRooms() : []} {...props} />), status));
+    fresh(htmlResponse(String(<Landing instance={instance(props.owner)} rooms={props.owner ? node.activity() : []} left={props.owner ? node.leftRooms() : []} {...props} />), status));
 
   const reachView = (): ReachView => {
     const state = opts.reach.reachability();
@@ -73,7 +74,7 @@ export function pageViews(opts: AppOptions, access: RoomAccess) {
     const invite = owner ? inviteUrl(opts.reach.publicUrl(), room, node.id, opts.reach.rendezvous()) : undefined;
     const page = (
       <Room
-        instance={instance()}
+        instance={instance(owner)}
         room={room.name}
         writeAs={reader.writeAs}
         writer={reader.name}

@@ -15,6 +15,8 @@ export interface MailboxLimits {
   maxItemBytes?: number;
   /** What one pushing instance may hold of `maxBytes`. @default a quarter */
   pusherShare?: number;
+  /** The largest file whose chunks members push here (members enforce it: a sealed chunk names no file). @default 100 MB */
+  fileBytes?: number;
 }
 
 /** One kept item, as a member reading the topic gets it: `stamp` orders the topic and is the reader's cursor. */
@@ -35,6 +37,16 @@ export interface MailboxStats {
   maxBytes: number;
 }
 
+/** One topic (a room, unnamed) as the mailbox's owner sees it. */
+export interface TopicStats {
+  topic: string;
+  items: number;
+  bytes: number;
+  oldest: number;
+  /** Instances that pushed what it holds. */
+  pushers: number;
+}
+
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export class MailboxStore {
@@ -49,9 +61,10 @@ export class MailboxStore {
   readonly #expired: Statement<{ stamp: number; topic: string; pusher: string; bytes: number }>;
   readonly #drop: Statement;
   readonly #oldest: Statement<{ at: number | null; items: number }>;
+  readonly #topics: Statement<TopicStats>;
 
   constructor(db: Database, limits: MailboxLimits) {
-    this.#limits = { maxItemBytes: 320 * 1024, pusherShare: Math.floor(limits.maxBytes / 4), ...limits };
+    this.#limits = { maxItemBytes: 320 * 1024, pusherShare: Math.floor(limits.maxBytes / 4), fileBytes: 100_000_000, ...limits };
     for (const row of db.query<{ topic: string; bytes: number }, []>("SELECT topic, sum(bytes) AS bytes FROM mailbox_items GROUP BY topic").all()) {
       this.#byTopic.set(row.topic, row.bytes);
       this.#bytes += row.bytes;
@@ -66,6 +79,10 @@ export class MailboxStore {
     this.#expired = db.query("SELECT stamp, topic, pusher, bytes FROM mailbox_items WHERE at < ? ORDER BY stamp LIMIT 1000");
     this.#drop = db.query("DELETE FROM mailbox_items WHERE stamp = ?");
     this.#oldest = db.query("SELECT min(at) AS at, count(*) AS items FROM mailbox_items");
+    this.#topics = db.query(
+      `SELECT topic, count(*) AS items, sum(bytes) AS bytes, min(at) AS oldest, count(DISTINCT pusher) AS pushers
+       FROM mailbox_items GROUP BY topic ORDER BY bytes DESC LIMIT ?`,
+    );
   }
 
   /** Keeps `sealed` as item `id` of `topic`, pushed by the instance `pusher`; an item held already is not kept twice. */
@@ -107,6 +124,21 @@ export class MailboxStore {
   stats(): MailboxStats {
     const { at, items } = this.#oldest.get()!;
     return { topics: this.#byTopic.size, items, bytes: this.#bytes, oldest: at, maxBytes: this.#limits.maxBytes };
+  }
+
+  /** The topics holding the most, up to `limit`, each with its items, bytes, oldest item and pushers. */
+  topics(limit: number): TopicStats[] {
+    return this.#topics.all(limit);
+  }
+
+  /** How long an item is kept, in days. */
+  get days(): number {
+    return this.#limits.days;
+  }
+
+  /** The largest file members push here. */
+  get fileBytes(): number {
+    return this.#limits.fileBytes;
   }
 
   /** The topic to make room in: the one holding the most, or `incoming` itself when it holds as much. */

@@ -6,6 +6,8 @@ export interface InstanceInfo {
   name: string;
   nodeId: string;
   version: string;
+  /** The reader is the owner of an instance that keeps a mailbox: the top bar links to its page. */
+  mailbox?: boolean;
 }
 
 export function Layout({ title, instance, children }: { title: string; instance: InstanceInfo; children: Children }) {
@@ -41,6 +43,13 @@ export function Layout({ title, instance, children }: { title: string; instance:
             <span class="instance" title={`node ${groupedNodeId(instance.nodeId)} · e-goat ${instance.version}`} safe>
               {instance.name}
             </span>
+            {instance.mailbox ? (
+              <a class="topbar-link" href="/mailbox">
+                Mailbox
+              </a>
+            ) : (
+              ""
+            )}
           </header>
           {/* Filled by the page's script when the page cannot reach this instance, and when it can again. */}
           <div id="connection" class="connection" role="status" aria-live="assertive" hidden></div>
