@@ -12,6 +12,8 @@ import { RateLimiter } from "../util/rate-limit.ts";
 export const MAX_ITEMS_BYTES = 4 * 1024 * 1024;
 /** The refusal of a member not waiting at the topic here: one whose `meet` is on its way asks again in a moment. */
 export const NOT_WAITING = "wait at this topic here first (meet): only a room's members use its mailbox";
+/** The refusal of a member past its rate: it asks again in a moment. */
+export const TOO_MANY = "too many mailbox requests; ask again in a moment";
 /** The refusal of an instance started without `--mailbox`. */
 export const NO_MAILBOX = "this instance keeps no mailbox (it was started without --mailbox)";
 
@@ -46,7 +48,7 @@ export class MailboxKeeper implements SyncHandler<"box-push" | "box-get"> {
       : !this.init.waits(from, frame.topic)
       ? NOT_WAITING
       : !this.#rate.take(from)
-        ? "too many mailbox requests; ask again in a moment"
+        ? TOO_MANY
         : null;
     if (frame.type === "box-push") return this.#push(from, frame, binary, refusal);
     if (refusal) return void this.init.channel.send(from, { type: "box-items", topic: frame.topic, items: [], more: false, refused: refusal });

@@ -9,13 +9,16 @@ import { manifestProblem } from "../storage/files.ts";
 import type { BoxItemsFrame, WireMessage } from "../sync/frames.ts";
 import { LIMITS } from "../sync/frames.ts";
 import { decodeItem, type Item } from "./items.ts";
-import { NOT_WAITING } from "./keeper.ts";
+import { NOT_WAITING, TOO_MANY } from "./keeper.ts";
 import type { Ask, MailboxesInit } from "./ports.ts";
 import { mailboxKeys, openItem } from "./seal.ts";
 
-/** Tries of a read the mailbox refused because our `meet` had not reached it yet (it goes on the same link, just before). */
-const WAIT_TRIES = 5;
-const WAIT_RETRY_MS = 1000;
+/**
+ * Tries of a read the mailbox refused for a moment: our `meet` had not reached it yet (it goes on the same link, just
+ * before), or we asked faster than its rate.
+ */
+const RETRIES = 10;
+export const RETRY_MS = 1000;
 
 export interface PullContext {
   init: MailboxesInit;
@@ -37,8 +40,8 @@ export async function pull(ctx: PullContext, mailbox: string, room: RoomRef): Pr
     const { frame, binary } = answer;
     if (frame.refused !== undefined) {
       ctx.answered(mailbox, frame.refused);
-      if (frame.refused !== NOT_WAITING || ++tries > WAIT_TRIES) return false;
-      await Bun.sleep(WAIT_RETRY_MS);
+      if ((frame.refused !== NOT_WAITING && frame.refused !== TOO_MANY) || ++tries > RETRIES) return false;
+      await Bun.sleep(RETRY_MS);
       continue;
     }
     ctx.answered(mailbox, null, frame.file_bytes);

@@ -5,15 +5,18 @@
  * mailbox kept (or held) all of a page, so what it refused is offered again later, never lost.
  */
 import { roomIdOf, type RoomRef } from "../domain/rooms.ts";
-import type { BoxPushedFrame, WireMessage } from "../sync/frames.ts";
+import type { BoxPushedFrame, BoxPushFrame, WireMessage } from "../sync/frames.ts";
 import { LIMITS } from "../sync/frames.ts";
 import { encodeItem, itemRef, type Item } from "./items.ts";
-import { MAX_ITEMS_BYTES } from "./keeper.ts";
+import { MAX_ITEMS_BYTES, TOO_MANY } from "./keeper.ts";
+import { RETRY_MS } from "./pull.ts";
 import type { Ask, MailboxesInit } from "./ports.ts";
 import { itemId, mailboxKeys, sealItem, type MailboxKeys } from "./seal.ts";
 
 /** Messages read from storage at a time for a push. */
-const PAGE = 64;
+const PAGE = 256;
+/** Tries of a frame the mailbox refused because we pushed faster than its rate. */
+const RETRIES = 10;
 
 /** An item to push: its id, and its bytes read only when its frame is filled (a file's chunks are not all held in memory). */
 interface Outgoing {
@@ -73,18 +76,20 @@ function outgoing(ctx: PushContext, mailbox: string, keys: MailboxKeys, roomId: 
 
 /** Sends items in frames of at most LIMITS.boxItemsPerFrame and MAX_ITEMS_BYTES, each answered before the next. */
 async function send(ctx: PushContext, mailbox: string, keys: MailboxKeys, out: Outgoing[]): Promise<boolean> {
-  let frame: { id: string; sealed: Uint8Array }[] = [];
+  let filling: { id: string; sealed: Uint8Array }[] = [];
   let bytes = 0;
   const flush = async () => {
-    if (frame.length === 0) return true;
-    const items = frame;
-    frame = [];
+    if (filling.length === 0) return true;
+    const items = filling;
+    filling = [];
     bytes = 0;
-    const answer = await ctx.ask<BoxPushedFrame>(
-      mailbox,
-      { type: "box-push", topic: keys.topic, items: items.map((i) => ({ id: i.id, bytes: i.sealed.byteLength })) },
-      Buffer.concat(items.map((i) => i.sealed)),
-    );
+    const frame: BoxPushFrame = { type: "box-push", topic: keys.topic, items: items.map((i) => ({ id: i.id, bytes: i.sealed.byteLength })) };
+    const binary = Buffer.concat(items.map((i) => i.sealed));
+    let answer = await ctx.ask<BoxPushedFrame>(mailbox, frame, binary);
+    for (let tries = 0; answer && answer.frame.results.every((r) => r.reason === TOO_MANY) && tries < RETRIES; tries++) {
+      await Bun.sleep(RETRY_MS);
+      answer = await ctx.ask<BoxPushedFrame>(mailbox, frame, binary);
+    }
     if (!answer) return false;
     const refusal = answer.frame.results.find((r) => r.kind === "refused");
     if (refusal) ctx.refused(mailbox, refusal.reason ?? "refused");
@@ -94,10 +99,10 @@ async function send(ctx: PushContext, mailbox: string, keys: MailboxKeys, out: O
     const got = item();
     if (!got) continue; // a chunk gone meanwhile (the file was dropped): nothing to give
     const sealed = sealItem(keys, id, encodeItem(got));
-    if (frame.length === LIMITS.boxItemsPerFrame || (frame.length > 0 && bytes + sealed.byteLength > MAX_ITEMS_BYTES)) {
+    if (filling.length === LIMITS.boxItemsPerFrame || (filling.length > 0 && bytes + sealed.byteLength > MAX_ITEMS_BYTES)) {
       if (!(await flush())) return false;
     }
-    frame.push({ id, sealed });
+    filling.push({ id, sealed });
     bytes += sealed.byteLength;
   }
   return flush();
