@@ -71,7 +71,7 @@ const FLAGS = {
   "lan-addr": { type: "string", placeholder: "ADDR", help: "where LAN beacons and frames go [each interface's broadcast address]" },
   "max-file-size": { type: "string", placeholder: "SIZE", default: "1GiB", help: "largest file this instance stores or fetches (bytes, or with KB, MB, GB, KiB, MiB, GiB)" },
   mailbox: { type: "boolean", help: "keep, sealed and unreadable here, the messages and files of the rooms whose members use this instance as a rendezvous" },
-  "mailbox-size": { type: "string", placeholder: "SIZE", default: "1GiB", help: "what a mailbox keeps in all; the oldest items go first" },
+  "mailbox-size": { type: "string", placeholder: "SIZE", default: "1GiB", help: "what a mailbox keeps in all, up to 1TiB; the oldest items go first" },
   "mailbox-days": { type: "string", placeholder: "N", default: "30", help: "how long a mailbox keeps an item, in days" },
   "self-test": { type: "boolean", help: "open a WebRTC DataChannel to this process over loopback, print the result and exit" },
   help: { type: "boolean", help: "print this help and exit" },
@@ -171,7 +171,7 @@ function parseAddr(flag: string, raw: string): string {
   return raw;
 }
 
-const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
 
 /** A size such as `1GiB`, `500MB` or `1048576`: a whole number of bytes from 1 to `max` (MAX_FILE_BYTES). */
 export function parseSize(flag: string, raw: string, max = MAX_FILE_BYTES): number {
@@ -179,8 +179,15 @@ export function parseSize(flag: string, raw: string, max = MAX_FILE_BYTES): numb
   const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined) throw new ConfigError(`--${flag}: '${raw}' is not a size (such as 1GiB, 500MB or 1048576)`);
   const bytes = Math.floor(Number(m[1]) * unit);
-  if (bytes < 1 || bytes > max) throw new ConfigError(`--${flag}: ${raw} is out of range (1 byte to ${max / 1024 ** 3} GiB)`);
+  const most = max >= 1024 ** 4 ? `${max / 1024 ** 4} TiB` : `${max / 1024 ** 3} GiB`;
+  if (bytes < 1 || bytes > max) throw new ConfigError(`--${flag}: ${raw} is out of range (1 byte to ${most})`);
   return bytes;
+}
+
+/** `--mailbox` with its size and days, each checked whether or not `--mailbox` is given. */
+function parseMailbox(flags: { mailbox?: boolean; "mailbox-size": string; "mailbox-days": string }): Config["mailbox"] {
+  const limits = { maxBytes: parseSize("mailbox-size", flags["mailbox-size"], MAX_MAILBOX_BYTES), days: parseDays("mailbox-days", flags["mailbox-days"]) };
+  return flags.mailbox ? limits : null;
 }
 
 /** The most a mailbox may be given to keep: 1 TiB. */
@@ -253,9 +260,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     publicHosts: [...new Set((flags["public-host"] ?? []).map(parsePublicHost))],
     maxFileBytes: parseSize("max-file-size", flags["max-file-size"]),
     portMapping: parseSwitch("port-mapping", flags["port-mapping"]),
-    mailbox: flags.mailbox
-      ? { maxBytes: parseSize("mailbox-size", flags["mailbox-size"], MAX_MAILBOX_BYTES), days: parseDays("mailbox-days", flags["mailbox-days"]) }
-      : null,
+    mailbox: parseMailbox(flags),
   };
   return { kind: "run", config };
 }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "bun:test";
 import { send } from "../helpers/mesh.ts";
 import { startInstance, waitFor } from "../helpers/instance.ts";
-import { createTestLan, netnsUnavailable, startHosted, type TestHost } from "../helpers/netns.ts";
+import { createTestLan, curlFrom, netnsUnavailable, startHosted, type TestHost } from "../helpers/netns.ts";
 
 const WS = ["--transports", "websocket"];
 const FIELDS = ["bytes", "items", "max_bytes", "oldest", "topics"];
@@ -59,12 +59,6 @@ const unavailable = netnsUnavailable() ?? (Bun.which("curl") ? null : "curl is m
 if (unavailable) console.log(`GET /mailbox from a guest on another host skipped: ${unavailable}`);
 
 /** A GET made with curl from inside `host`: its status and body. */
-function curlFrom(host: TestHost, url: string): { status: number; body: string } {
-  const r = Bun.spawnSync(["ip", "netns", "exec", host.ns, "curl", "-s", "-m", "10", "-w", "\n%{http_code}", url], { stdout: "pipe", stderr: "pipe" });
-  const out = r.stdout.toString();
-  const at = out.lastIndexOf("\n");
-  return { status: Number(out.slice(at + 1)), body: out.slice(0, at) };
-}
 
 describe.skipIf(unavailable !== null)("GET /mailbox from a guest on another host", () => {
   it("is refused with 403 whether the instance keeps a mailbox or not, and the owner still reads it", async () => {

@@ -256,3 +256,12 @@ export async function startRestartable(host: TestHost, args: string[], opts: Omi
     },
   };
 }
+
+/** `curl` from inside `host`'s namespace (a client on another machine): the status and body; `json` posts it. */
+export function curlFrom(host: TestHost, url: string, json?: unknown): { status: number; body: string } {
+  const data = json === undefined ? [] : ["-H", "content-type: application/json", "--data-binary", JSON.stringify(json)];
+  const r = Bun.spawnSync(["ip", "netns", "exec", host.ns, "curl", "-s", "-m", "10", "-w", "\n%{http_code}", ...data, url], { stdout: "pipe", stderr: "pipe" });
+  const out = r.stdout.toString();
+  const at = out.lastIndexOf("\n");
+  return { status: Number(out.slice(at + 1)), body: out.slice(0, at) };
+}

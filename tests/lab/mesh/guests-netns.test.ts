@@ -3,19 +3,12 @@
  * socket's address alone. The owner reaches its instance from inside the host (loopback, through the test's proxy).
  */
 import { describe, expect, it } from "bun:test";
-import { createTestLan, netnsUnavailable, startHosted, type TestHost } from "../../helpers/netns.ts";
+import { createTestLan, curlFrom, netnsUnavailable, startHosted, type TestHost } from "../../helpers/netns.ts";
 
 const unavailable = netnsUnavailable() ?? (Bun.which("curl") ? null : "curl is missing");
 if (unavailable) console.log(`guest namespace test skipped: ${unavailable}`);
 
 /** A request made with curl from inside `host`: its status and body. */
-function curlFrom(host: TestHost, url: string, json?: unknown): { status: number; body: string } {
-  const data = json === undefined ? [] : ["-H", "content-type: application/json", "--data-binary", JSON.stringify(json)];
-  const r = Bun.spawnSync(["ip", "netns", "exec", host.ns, "curl", "-s", "-m", "10", "-w", "\n%{http_code}", ...data, url], { stdout: "pipe", stderr: "pipe" });
-  const out = r.stdout.toString();
-  const at = out.lastIndexOf("\n");
-  return { status: Number(out.slice(at + 1)), body: out.slice(0, at) };
-}
 
 describe.skipIf(unavailable !== null)("a guest on another host", () => {
   it("gets a private room only with its key, never the room list or the peers, and is marked as a guest", async () => {
