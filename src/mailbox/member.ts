@@ -126,6 +126,7 @@ export class Mailboxes implements SyncHandler<"box-pushed" | "box-items"> {
   /** Keeps the room (by id) in the mailbox at `url` from now on: it is used at once, and told to the room's members once it answers. */
   keepIn(roomId: string, url: string): void {
     this.#init.use(roomId, url);
+    this.#onChange.emit();
   }
 
   /** Calls `handler` when the rooms' mailboxes, or what one answers, may have changed (see `of` and `kept`). */

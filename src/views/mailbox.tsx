@@ -20,7 +20,7 @@ function percent(part: number, whole: number): string {
 
 function Ago({ ms, now }: { ms: number; now: number }) {
   return (
-    <time datetime={isoTime(ms) ?? ""} title={isoTime(ms) ?? ""} safe>
+    <time datetime={isoTime(ms) ?? ""} title={isoTime(ms) ?? ""} data-local="1" safe>
       {`${span(now - ms)} ago`}
     </time>
   );

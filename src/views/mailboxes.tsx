@@ -48,12 +48,12 @@ export function RoomMailboxes({ room, boxes }: { room: string; boxes: MailboxVie
           })}
         </ul>
       )}
-      <details class="keep-in-mailbox">
+      <details class="keep-in-mailbox" data-keep="mailbox-form">
         <summary>Keep this room in a mailbox</summary>
         <form method="post" action={roomPath(room, "mailboxes")} class="mailbox-form">
           <label>
             The mailbox's address (an E-Goat instance started with --mailbox)
-            <input name="url" type="url" required maxlength="300" placeholder="http://home.example:8080" />
+            <input name="url" type="url" required maxlength="300" pattern="https?://.+" placeholder="http://home.example:8080" title="An http:// or https:// address" />
           </label>
           <p class="hint">It keeps this room's messages and files sealed: it cannot read them. Every member is told of it.</p>
           <button type="submit">Keep</button>
