@@ -1,17 +1,21 @@
 // Issue 24: catching up from a mailbox against catching up from a live member, in one run, between real instances
 // (websocket tier, loopback). A mailbox M (`--mailbox`); Alice, using M as her rendezvous, creates a private room and
 // writes COUNT messages (POST /send, 8 in flight), which she pushes to M; the bench waits until M's GET /mailbox holds
-// them all. Member path: a new Carol joins with an invite that names no rendezvous (she links to Alice alone) and is
-// timed from her ready line until her /history holds all COUNT; RUNS Carols, one after another. Then Alice stops.
-// Mailbox path: a new Bob joins with the invite and `--rendezvous M`, with nobody else up, timed the same; RUNS Bobs.
+// them all. Then RUNS rounds, each of both paths in turn (so a busy moment of the machine weighs on both alike):
+// - member path: a new Carol joins with an invite that names no rendezvous (she links to Alice alone) and is timed from
+//   her ready line until her /history holds all COUNT; then Carol and Alice stop;
+// - mailbox path: a new Bob joins with the invite and `--rendezvous M`, nobody else up, timed the same; then Bob stops
+//   and Alice comes back (same ports, same database) for the next round.
 // Every catch-up must give every message once, in Alice's order, from the one instance it is meant to link to.
 // Bytes are the TCP payload the catching-up instance's sockets carried each way (`ss -ti`: bytes_received,
 // bytes_sent), its own HTTP server's excluded: it is a new process, so that is all of its linking and catching up.
 // CPU is utime+stime from /proc/<pid>/stat, from the ready line to the last message, of the instance catching up and
-// of the one serving it (the machine may have 2 cores only). The table gives the median of the runs of each path.
+// of the one serving it; "waited for a core" is the time the catching-up instance's JavaScript thread was runnable but
+// not running (/proc/<pid>/schedstat), as on a busy 2-core machine; "first" is when its first message showed, "stall"
+// the longest time its long-polled /history then brought nothing new. The table gives the median of each path's runs.
 // Targets (printed, not enforced): the mailbox path within 1.5x the member path's seconds, and under 3 s.
-// Usage: bun run bench/mailbox.ts [COUNT=10000] [RUNS=5]; with PROFILE_DIR=DIR, each instance writes a CPU profile there
-// (DIR/<name>.md, Bun's --cpu-prof-md) as it stops.
+// Usage: bun run bench/mailbox.ts [COUNT=10000] [RUNS=5]; with PROFILE_DIR=DIR, each instance started writes a CPU
+// profile there as it stops (DIR/<name>-<n>.md, Bun's --cpu-prof-md).
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,10 +58,11 @@ const runTimer = setTimeout(() => killNow(`no result within ${RUN_TIMEOUT_MS / 6
 
 /** With PROFILE_DIR set, every instance writes a CPU profile there (markdown) when it stops. */
 const PROFILE_DIR = process.env.PROFILE_DIR;
+let profiles = 0;
 
 async function start(name: string, args: string[]): Promise<Instance> {
   const cmd = PROFILE_DIR
-    ? [process.execPath, "--cpu-prof-md", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.md`, "run", join(import.meta.dir, "../src/main.ts")]
+    ? [process.execPath, "--cpu-prof-md", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}-${++profiles}.md`, "run", join(import.meta.dir, "../src/main.ts")]
     : undefined;
   const instance = await startInstance({ db: join(dir, `${name}.db`), args: [...WS, "--name", name, ...args], cmd, timeoutMs: 60_000 });
   started.push(instance);
