@@ -2,8 +2,9 @@
 // (websocket tier, loopback). A mailbox M (`--mailbox`); Alice, using M as her rendezvous, creates a private room and
 // writes COUNT messages (POST /send, 8 in flight), which she pushes to M; the bench waits until M's GET /mailbox holds
 // them all. Then RUNS rounds, each of both paths in turn (so a busy moment of the machine weighs on both alike):
-// - member path: a new Carol joins with an invite that names no rendezvous (she links to Alice alone) and is timed from
-//   her ready line until her /history holds all COUNT; then Carol and Alice stop;
+// - member path: with M away (Alice would tell Carol of it), a new Carol joins with an invite that names no rendezvous
+//   (she links to Alice alone) and is timed from her ready line until her /history holds all COUNT; then Carol and
+//   Alice stop, and M comes back;
 // - mailbox path: a new Bob joins with the invite and `--rendezvous M`, nobody else up, timed the same; then Bob stops
 //   and Alice comes back (same ports, same database) for the next round.
 // Every catch-up must give every message once, in Alice's order, from the one instance it is meant to link to.
@@ -246,7 +247,9 @@ try {
   console.log(
     `${COUNT} messages in a private room, caught up by a new member from a live member and from a mailbox alone, ${RUNS} times each (websocket tier, loopback)\n`,
   );
-  const m = await start("mailbox", ["--mailbox"]);
+  // M on fixed ports too: it is away while Carol catches up (Alice tells her of it, and she would read it as well).
+  const mArgs = ["--mailbox", "--http-port", String(deadTcpPort()), "--ws-port", String(deadTcpPort())];
+  let m = await start("mailbox", mArgs);
   // Alice on fixed ports: she stops before each mailbox run and comes back, at the same URL, for the next member run.
   const aliceArgs = ["--rendezvous", m.http, "--http-port", String(deadTcpPort()), "--ws-port", String(deadTcpPort())];
   let alice = await start("alice", aliceArgs);
@@ -299,10 +302,13 @@ try {
       await waitUntil(async () => (await json<{ node_id: string; state: string }[]>(fetch(`${alice.http}/peers`))).some((p) => p.node_id === m.nodeId && p.state === "connected"), 30_000, "Alice linked to M again");
       await Bun.sleep(1000);
     }
-    // The member path: Carol links to Alice alone and gets everything from her.
+    // The member path: Carol links to Alice alone and gets everything from her; M is away meanwhile.
+    await m.stop();
+    started.splice(started.indexOf(m), 1);
     member.push(await once(`member path ${run}, Carol`, () => start(`carol-${run}`, ["--invite", direct.toString()]), alice, reference, m));
     await alice.stop();
     started.splice(started.indexOf(alice), 1);
+    m = await start("mailbox", mArgs);
     // The mailbox path: Bob, with nobody but M up.
     mailbox.push(await once(`mailbox path ${run}, Bob`, () => start(`bob-${run}`, ["--rendezvous", m.http, "--invite", created.invite]), m, reference, m));
   }

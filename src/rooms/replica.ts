@@ -42,6 +42,10 @@ export function replicaOf({ storage, rooms, chat, people, addresses }: ReplicaIn
       const name = rooms.nameOf(id);
       return name === undefined ? [] : storage.messages.after(origin, name, seq, limit).map((m) => ({ ...m, room: id }));
     },
+    holds: (m) => {
+      const name = rooms.nameOf(m.room);
+      return name !== undefined && storage.messages.holds({ ...m, room: name });
+    },
     ingest: (m, from) => {
       const name = rooms.nameOf(m.room);
       return (name !== undefined && chat.ingest({ ...m, room: name }, from)?.kind) || "ignored";

@@ -29,6 +29,7 @@ export class MessageStore {
   readonly #maxSeq: Statement<{ seq: number | null }>;
   readonly #after: Statement<NewMessage>;
   readonly #signedSince: Statement<NewMessage & { timestamp: number }>;
+  readonly #heldHash: Statement<{ hash: Uint8Array | null }>;
   readonly #seqUpTo: Statement<{ seq: number | null }>;
   /** Per room, per origin: the highest sequence held with none missing before it, and the digest of those. */
   readonly #vectors: Vectors;
@@ -160,6 +161,7 @@ export class MessageStore {
       `SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key, files, stamp AS timestamp FROM messages
        WHERE room = ? AND stamp > ? AND sig IS NOT NULL AND sent_at BETWEEN ${MIN_SENT_AT} AND ${MAX_SENT_AT} ORDER BY stamp LIMIT ?`,
     );
+    this.#heldHash = db.query("SELECT hash FROM messages WHERE origin = ? AND room = ? AND seq = ?");
     this.#seqUpTo = db.query("SELECT max(seq) AS seq FROM messages WHERE room = ? AND origin = ? AND stamp <= ?");
     this.#after = db.query(
       // A date from before the bound (an older build stored it) is never sent on: members would refuse it.
@@ -274,6 +276,15 @@ export class MessageStore {
     const out: Record<string, string> = {};
     for (const [origin, run] of this.#vectors.of(room)) if (run.top > 0) out[origin] = run.digest.toString("base64url");
     return out;
+  }
+
+  /**
+   * Whether this very message (its author's signature) is stored here already: `receive` would store nothing, so a
+   * copy that comes again need not have its signature checked.
+   */
+  holds(m: Pick<NewMessage, "origin" | "room" | "seq" | "sig">): boolean {
+    const hash = this.#heldHash.get(m.origin, m.room, m.seq)?.hash;
+    return hash !== undefined && hash !== null && messageHash(m.sig).equals(hash);
   }
 
   /** Up to `limit` signed messages of `room` stamped after `since`, in the order they came here, each with its stamp. */

@@ -16,6 +16,8 @@ export interface MessageReplica extends HistoryReplica {
    * not joined here) when nothing changed.
    */
   ingest(message: WireMessage, from: string): Ingested;
+  /** Whether this very message is stored here already (its signature need not be checked again). */
+  holds(message: WireMessage): boolean;
 }
 
 export type Ingested = "new" | "won" | "lost" | "held" | "passed" | "ignored";
@@ -209,7 +211,9 @@ export class Messages implements SyncHandler<"vector" | "messages"> {
     const kept: WireMessage[] = [];
     let later = 0;
     for (const m of messages) {
-      if (!senderRooms?.has(m.room)) continue;
+      // A copy of what is here already changes nothing: no signature is checked for it (a catch-up from several peers,
+      // a mailbox handing back what this instance pushed).
+      if (!senderRooms?.has(m.room) || this.#replica.holds(m)) continue;
       const verdict = this.#acceptance.acceptable(from, m, heldIn(m.room));
       if (verdict === "later") later++;
       if (verdict !== "yes") continue;
