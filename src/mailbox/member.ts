@@ -17,6 +17,8 @@ export const DEFAULT_FILE_BYTES = 100_000_000;
 const ANSWER_MS = 30_000;
 /** A message written here goes to the mailboxes this soon after (one round for a burst). */
 const SOON_MS = 200;
+/** A rendezvous that keeps no mailbox is asked again this much later (or when it links again: it may have restarted as one). */
+const NO_MAILBOX_AGAIN_MS = 10 * 60_000;
 /** A room's push refused (a share used up, say) is tried again this much later. */
 const REFUSED_PAUSE_MS = 60_000;
 
@@ -86,6 +88,7 @@ export class Mailboxes implements SyncHandler<"box-pushed" | "box-items"> {
       waiting.resolve(null);
     }
     this.#running.get(nodeId)?.();
+    if (this.#answers.get(nodeId)?.keeps === false) this.#answers.delete(nodeId);
   }
 
   stop(): void {
@@ -182,7 +185,9 @@ export class Mailboxes implements SyncHandler<"box-pushed" | "box-items"> {
       },
     };
     while (!this.#stopped && this.#init.channel.isUp(mailbox)) {
-      for (const room of this.#init.served(mailbox)) {
+      const said = this.#answers.get(mailbox);
+      const none = said?.keeps === false && Date.now() - said.at < NO_MAILBOX_AGAIN_MS;
+      for (const room of none ? [] : this.#init.served(mailbox)) {
         if (!(await pull(ctx, mailbox, room))) continue;
         const key = `${mailbox}\0${room.name}`;
         if ((this.#paused.get(key) ?? 0) > Date.now()) continue;
