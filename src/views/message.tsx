@@ -113,8 +113,12 @@ function DeliveryMark({ reached }: { reached: Reached }) {
   const mark = MARKS[reached];
   return (
     <span class={`mark ${reached}`} title={mark.title}>
-      <span aria-hidden="true">{mark.sign}</span>
-      <span class="visually-hidden">{mark.word}</span>
+      <span aria-hidden="true" safe>
+        {mark.sign}
+      </span>
+      <span class="visually-hidden" safe>
+        {mark.word}
+      </span>
     </span>
   );
 }
