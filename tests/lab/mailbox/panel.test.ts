@@ -51,7 +51,8 @@ it("tells a member that was away of a mailbox added in the panel, and it is used
   const page = await (await fetch(`${at}/mailbox`, { headers: { accept: "text/html" } })).text();
   expect(page).toContain("This instance is a mailbox");
   expect(page).toMatch(/\d+ in 1 topic/);
-  expect(page).toContain("1 instance"); // bob's copy of alice's first message was held there already
+  // Alice pushed them, and Bob maybe the first (whichever of the two came first keeps it).
+  expect(page).toMatch(/<td>[12] instances?<\/td>/);
   expect(page).not.toContain("bramblecove");
   expect(await (await fetch(`${at}/`)).text()).toContain('href="/mailbox"');
   expect(await (await fetch(`${at}/mailbox`)).json()).toMatchObject({ topics: 1, items: 6 });

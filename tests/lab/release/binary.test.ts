@@ -126,7 +126,9 @@ describe("compiled binary", () => {
     expect(sha256(cached)).toBe(sha256(ADDON));
     expect(statSync(cache.addonDir).mode & 0o777).toBe(0o700);
     const { ino, mtimeMs } = statSync(cached);
-    expect((await run(["--self-test"], dir, cache.env)).code).toBe(0);
+    const again = await run(["--self-test"], dir, cache.env);
+    expect(again.stderr).toBe("");
+    expect(again.code).toBe(0);
     expect(statSync(cached)).toMatchObject({ ino, mtimeMs });
     // Two self-tests: libdatachannel's ICE over loopback sometimes takes a retransmission (setup ~1 s, not 8 ms), and
     // 5 s ran out in a full run.
