@@ -4,7 +4,6 @@
  * (an AsyncDisposableStack) on failure and at shutdown. It wires; what each part does lives in that part.
  */
 import { statfsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
 import { localHost } from "./util/ip.ts";
 import type { Config } from "./config.ts";
@@ -18,6 +17,8 @@ import { PortMapper } from "./reach/port-mapping/index.ts";
 import { Reachability } from "./reach/reachability.ts";
 import { Rendezvous } from "./reach/rendezvous.ts";
 import { MailboxStore } from "./storage/mailbox.ts";
+import { makeBackup } from "./backup/download.ts";
+import { SELF, WEBRTC_HELPER } from "./program.ts";
 import { standingOf } from "./rooms/standing.ts";
 import { SignalHub } from "./transport/signaling/hub.ts";
 import { messageOf } from "./transport/errors.ts";
@@ -55,13 +56,6 @@ const MAILBOX_EXPIRY_MS = 60 * 60_000;
 
 /** How long the ready line waits for the WebRTC helper to start. */
 const WEBRTC_START_WAIT_MS = 2000;
-
-/** The flag that makes this program the WebRTC helper process (transport/webrtc/helper-process.ts), never given by users. */
-export const WEBRTC_HELPER_FLAG = "--webrtc-helper";
-/** The WebRTC helper: the binary itself with the flag, or bun running the helper's own entry from source. */
-const WEBRTC_HELPER = /[\\/]\$bunfs[\\/]|~BUN/.test(import.meta.path)
-  ? [process.execPath, WEBRTC_HELPER_FLAG]
-  : [process.execPath, fileURLToPath(new URL("./transport/webrtc/helper-main.ts", import.meta.url))];
 
 /** Opens storage, builds the node and its network, and starts both servers; every step is undone in reverse by `stack`. */
 async function open(config: Config, stack: AsyncDisposableStack, log: (line: string) => void, stopping: AbortSignal) {
@@ -163,6 +157,7 @@ async function open(config: Config, stack: AsyncDisposableStack, log: (line: str
     },
     publicHosts: config.publicHosts,
     mailbox: mailbox ?? undefined,
+    backup: (passphrase) => makeBackup(SELF, config.db, passphrase),
     meshHttp: network.http ? (request, server) => network.http!.handle(request, server) : undefined,
   });
   try {

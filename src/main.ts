@@ -4,7 +4,8 @@
  */
 import { BACKUP_USAGE, CommandError, runBackupCommand } from "./backup/cli.ts";
 import { ConfigError, parseArgs, usage } from "./config.ts";
-import { runInstance, StartError, WEBRTC_HELPER_FLAG } from "./instance.ts";
+import { runInstance, StartError } from "./instance.ts";
+import { WEBRTC_HELPER_FLAG } from "./program.ts";
 import { messageOf } from "./transport/errors.ts";
 import { VERSION } from "./version.ts";
 

@@ -15,6 +15,7 @@ import { ownerFormRoutes } from "./owner-forms.tsx";
 import { pageViews } from "./page-views.tsx";
 import { pageRoutes } from "./pages.tsx";
 import { roomActionRoutes } from "./room-actions.tsx";
+import { backupRoutes } from "./backup.ts";
 
 export type { AppOptions } from "./options.ts";
 
@@ -42,6 +43,7 @@ export function createApp(opts: AppOptions) {
       .use(eventRoutes(opts, access))
       .use(fragmentRoutes(opts, access))
       .use(roomActionRoutes(opts, guests, access))
+      .use(backupRoutes(opts, guests, access))
       .use(meshRoutes(opts))
   );
 }

@@ -56,6 +56,8 @@ export interface AppOptions {
     readonly days: number;
     readonly fileBytes: number;
   };
+  /** Makes a backup of this instance's database (encrypted with the passphrase, if one is given), for a download. */
+  backup?: (passphrase?: string) => Promise<{ path: string; bytes: number; remove(): void }>;
   /** The HTTP link tier's handler for `/mesh/http/*`, when that tier is on. */
   meshHttp?: (request: Request, server: Server<unknown> | null) => Promise<Response>;
 }

@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import type { RoomActivity } from "../rooms/news.ts";
+import { BackupCard } from "./backup.tsx";
 import { Layout, type InstanceInfo } from "./layout.tsx";
 import { roomPath } from "./links.ts";
 import { RoomList } from "./rooms.tsx";
@@ -272,6 +273,7 @@ export function Landing(props: LandingProps) {
         {asking ? "" : <JoinByInvite instance={props.instance} invite={props.invite} />}
         <Rooms {...props} />
         <LeftRooms {...props} />
+        {asking ? "" : <BackupCard />}
       </main>
     </Layout>
   );

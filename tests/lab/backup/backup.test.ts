@@ -80,6 +80,32 @@ describe("backup and restore", () => {
     console.log(`backup of ${before.length}+ messages (of ${sent} sent at 1000/s): ${bytes.length} bytes; ${made.out.trim()}`);
   }, 60_000);
 
+  it("offers the same as a download in the owner's page: encrypted with a passphrase, else the database itself", async () => {
+    const dir = tempDir();
+    await using alice = await startInstance({ args: ["--transports", "websocket", "--name", "alice"] });
+    await fetch(`${alice.http}/send`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ room: "kept", text: "worth keeping" }) });
+    expect(await (await fetch(`${alice.http}/`)).text()).toContain('action="/backup"');
+    const form = (fields: Record<string, string>) => ({ method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields).toString() });
+    const sealed = await fetch(`${alice.http}/backup`, form({ passphrase: "a long enough passphrase" }));
+    expect(sealed.status).toBe(200);
+    expect(sealed.headers.get("content-disposition")).toMatch(/^attachment; filename="e-goat-[0-9a-f]{8}-\d{4}-\d{2}-\d{2}\.age"$/);
+    const bytes = new Uint8Array(await sealed.arrayBuffer());
+    expect(Buffer.from(bytes.subarray(0, 21)).toString()).toBe("age-encryption.org/v1");
+    expect(Buffer.from(bytes).includes("worth keeping")).toBe(false);
+    writeFileSync(join(dir, "download.age"), bytes);
+    writeFileSync(join(dir, "pass"), "a long enough passphrase");
+    expect((await eGoat(["restore", "--in", join(dir, "download.age"), "--db", join(dir, "back.db"), "--passphrase-file", join(dir, "pass")])).code).toBe(0);
+    const plain = await fetch(`${alice.http}/backup`, form({ passphrase: "" }));
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get("content-disposition")).toEndWith('.db"');
+    expect(Buffer.from(await plain.arrayBuffer()).subarray(0, 15).toString()).toBe("SQLite format 3");
+    expect((await fetch(`${alice.http}/backup`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(415);
+    await alice.stop();
+    await using back = await startInstance({ db: join(dir, "back.db"), args: ["--transports", "websocket"] });
+    expect(back.nodeId).toBe(alice.nodeId);
+    expect((await history(back, "kept")).map((m) => m.text)).toEqual(["worth keeping"]);
+  }, 60_000);
+
   it("says what is wrong with a command line, on one line, with exit 2", async () => {
     const dir = tempDir();
     for (const [args, words] of [
