@@ -74,7 +74,8 @@ export class Chat {
     }
     const roomId = this.#rooms.room(input.room)!.id;
     const seq = this.#nextSeq.get(input.room) ?? Math.max(this.#storage.messages.maxSeq(this.#id, input.room), this.#storage.rooms.usedSeq(roomId)) + 1;
-    // Signed as it travels: with the room's id, which every member knows it by.
+    // Signed as it travels: with the room's id, which every member knows it by, and this device's person.
+    const { cert } = this.#storage.identity;
     const signed = {
       origin: this.#id,
       room: roomId,
@@ -84,6 +85,7 @@ export class Chat {
       sent_at: Math.min(Math.max(Date.now(), MIN_SENT_AT), MAX_SENT_AT), // a clock gone mad still writes what members accept
       ...(input.guest ? { guest: true as const } : {}),
       ...(input.files?.length ? { files: input.files } : {}),
+      person: { key: cert.person, at: cert.at, sig: cert.sig },
     };
     const outgoing = { ...signed, ...signMessage(signed, this.#storage.identity) };
     const message = this.#storage.messages.insert({ ...outgoing, room: input.room }, input.nonce);

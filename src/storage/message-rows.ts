@@ -22,10 +22,19 @@ export interface Message {
   files?: FileRef[];
   /** Its author signed two different messages with one sequence number in this room; absent otherwise. */
   conflicting?: true;
+  /** The author's person id (issue 25); the origin for a message from before persons. */
+  person: string;
+}
+
+/** A person's certificate of a message's origin, as the message carries it (src/domain/persons.ts). */
+export interface PersonCert {
+  key: string;
+  at: number;
+  sig: string;
 }
 
 /** What an author's instance decides about a message, with its signature; the stamp is added by whoever stores it. */
-export type NewMessage = Omit<Message, "id" | "timestamp" | "conflicting"> & { sig: string; key: string };
+export type NewMessage = Omit<Message, "id" | "timestamp" | "conflicting" | "person"> & { sig: string; key: string; person?: PersonCert };
 
 /** What became of a message from another instance (`MessageStore.receive`). */
 export type Received =
@@ -47,7 +56,7 @@ export function messageId(origin: string, seq: number, room: string): string {
   return `${origin}:${seq}:${room}`;
 }
 
-export const COLUMNS = `id, room, origin, seq, peer_id, text, sent_at, stamp AS timestamp, guest, files,
+export const COLUMNS = `id, room, origin, seq, peer_id, text, sent_at, stamp AS timestamp, guest, files, coalesce(person, origin) AS person,
   EXISTS (SELECT 1 FROM conflicting_authors c WHERE c.room = messages.room AND c.origin = messages.origin) AS conflicting`;
 
 
@@ -69,12 +78,13 @@ export interface Author {
 export const UNREAD_CAP = 1000;
 
 /** A row as a message: `guest` and `conflicting` only when set (SQLite has no booleans), `files` parsed and only when there are some. */
-export function fromRow<T extends { guest?: unknown; files?: unknown; conflicting?: unknown }>(row: T): T {
-  const { guest, files, conflicting, ...rest } = row;
+export function fromRow<T extends { guest?: unknown; files?: unknown; conflicting?: unknown; person_cert?: unknown }>(row: T): T {
+  const { guest, files, conflicting, person_cert, ...rest } = row;
   return {
     ...rest,
     ...(guest ? { guest: true } : {}),
     ...(typeof files === "string" ? { files: JSON.parse(files) } : {}),
     ...(conflicting ? { conflicting: true } : {}),
+    ...(typeof person_cert === "string" ? { person: JSON.parse(person_cert) } : {}),
   } as T;
 }

@@ -4,6 +4,7 @@ import type { FileRef } from "../domain/files.ts";
 import { MAX_ROOM_AUTHORS } from "../domain/authors.ts";
 import { RoomAuthors } from "./authors.ts";
 import { messageHash, Vectors } from "./vectors.ts";
+import { personIdOf } from "../domain/persons.ts";
 import { COLUMNS, fromRow, MessageDateError, messageId, type Author, type Message, type NewMessage, type Received, type SearchHit, UNREAD_CAP } from "./message-rows.ts";
 
 /** How long a page's send nonce is kept: a retry comes within minutes; a day covers a laptop that slept. */
@@ -44,7 +45,7 @@ export class MessageStore {
     this.#places = new RoomAuthors(db, self, maxAuthors);
     hashUnhashed(db);
     this.#insert = db.query(
-      "INSERT OR IGNORE INTO messages (stamp, origin, room, seq, peer_id, text, sent_at, guest, sig, key, files, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT OR IGNORE INTO messages (stamp, origin, room, seq, peer_id, text, sent_at, guest, sig, key, files, hash, person, person_cert) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.#insertRef = db.query("INSERT OR IGNORE INTO file_refs (file, room, name, type, size) VALUES (?, ?, ?, ?, ?)");
     const insertSend = db.query("INSERT INTO sends (nonce, stamp, at) VALUES (?, ?, ?)");
@@ -60,7 +61,8 @@ export class MessageStore {
     const dropStamp = db.query("DELETE FROM messages WHERE stamp = ?");
     const write = (m: NewMessage, stamp: number, hash: Buffer) => {
       const files = m.files ? JSON.stringify(m.files) : null;
-      this.#insert.run(stamp, m.origin, m.room, m.seq, m.peer_id, m.text, m.sent_at, m.guest ? 1 : 0, m.sig, m.key, files, hash);
+      const person = m.person ? [personIdOf(m.person.key), JSON.stringify({ key: m.person.key, at: m.person.at, sig: m.person.sig })] : [null, null];
+      this.#insert.run(stamp, m.origin, m.room, m.seq, m.peer_id, m.text, m.sent_at, m.guest ? 1 : 0, m.sig, m.key, files, hash, ...person);
       for (const f of m.files ?? []) this.#insertRef.run(f.id, m.room, f.name, f.type, f.size);
     };
     // A message, the rooms its files are in and its author's place are written together, or not at all.
@@ -158,14 +160,14 @@ export class MessageStore {
     );
     this.#maxSeq = db.query("SELECT max(seq) AS seq FROM messages WHERE origin = ? AND room = ?");
     this.#signedSince = db.query(
-      `SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key, files, stamp AS timestamp FROM messages
+      `SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key, files, person_cert, stamp AS timestamp FROM messages
        WHERE room = ? AND stamp > ? AND sig IS NOT NULL AND sent_at BETWEEN ${MIN_SENT_AT} AND ${MAX_SENT_AT} ORDER BY stamp LIMIT ?`,
     );
     this.#heldHash = db.query("SELECT hash FROM messages WHERE origin = ? AND room = ? AND seq = ?");
     this.#seqUpTo = db.query("SELECT max(seq) AS seq FROM messages WHERE room = ? AND origin = ? AND stamp <= ?");
     this.#after = db.query(
       // A date from before the bound (an older build stored it) is never sent on: members would refuse it.
-      `SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key, files FROM messages
+      `SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key, files, person_cert FROM messages
        WHERE origin = ? AND room = ? AND seq > ? AND sig IS NOT NULL AND sent_at BETWEEN ${MIN_SENT_AT} AND ${MAX_SENT_AT} ORDER BY seq LIMIT ?`,
     );
   }
@@ -199,8 +201,8 @@ export class MessageStore {
       this.#places.forget(m.room); // rolled back: its counts are read again
       throw err;
     }
-    const { sig: _sig, key: _key, ...fields } = m;
-    const message: Message = { ...fields, id: messageId(m.origin, m.seq, m.room), timestamp: stamp };
+    const { sig: _sig, key: _key, person: cert, ...fields } = m;
+    const message: Message = { ...fields, person: cert ? personIdOf(cert.key) : m.origin, id: messageId(m.origin, m.seq, m.room), timestamp: stamp };
     switch (put.kind) {
       case "new":
         if (nonce !== undefined && stamp % 64 === 0) this.#pruneSends.run(Date.now() - NONCE_KEEP_MS);

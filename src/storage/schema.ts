@@ -274,4 +274,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (mailbox, room)
   ) WITHOUT ROWID;
   `,
+  `
+  -- the author's person (issue 25): its id, and its certificate of the origin as the message carries it (JSON
+  -- {key, at, sig}); null in messages from before persons, whose person is their origin
+  ALTER TABLE messages ADD COLUMN person TEXT;
+  ALTER TABLE messages ADD COLUMN person_cert TEXT;
+  `,
 ];

@@ -40,7 +40,7 @@ export function inFrames(messages: readonly WireMessage[]): WireMessage[][] {
   return frames;
 }
 
-/** A message's size in a frame, at most: its text at 3 bytes a character, its files, and the rest. */
+/** A message's size in a frame, at most: its text at 3 bytes a character, its files, and the rest (names, keys, signatures, its person). */
 function wireSize(m: WireMessage): number {
-  return m.text.length * 3 + (m.files ? JSON.stringify(m.files).length : 0) + 256;
+  return m.text.length * 3 + (m.files ? JSON.stringify(m.files).length : 0) + 512;
 }

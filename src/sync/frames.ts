@@ -19,6 +19,17 @@ export const LIMITS = {
 
 const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 
+/** A person's certificate of the device a message comes from (the device is the message's origin). */
+export const PersonCertField = Type.Object(
+  {
+    key: Type.String({ pattern: "^[A-Za-z0-9_-]{43}$" }),
+    at: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    sig: Type.String({ pattern: "^[A-Za-z0-9_-]{86}$" }),
+  },
+  { additionalProperties: false },
+);
+export type PersonCertField = Static<typeof PersonCertField>;
+
 /** A message as it travels between instances: the author's fields, without this instance's stamp. */
 export const WireMessage = Type.Object(
   {
@@ -32,6 +43,11 @@ export const WireMessage = Type.Object(
     sent_at: Type.Integer({ minimum: MIN_SENT_AT, maximum: MAX_SENT_AT }),
     guest: Type.Optional(Type.Literal(true)),
     files: Type.Optional(FileRefs),
+    /**
+     * The author's person: its raw public key, base64url, and its certificate (when issued, and its signature) that
+     * the origin is one of its devices (src/domain/persons.ts). Absent in messages from before persons.
+     */
+    person: Type.Optional(PersonCertField),
     /** The author instance's Ed25519 signature and raw public key, base64url (src/sync/signatures.ts). */
     sig: Type.String({ pattern: "^[A-Za-z0-9_-]{86}$" }),
     key: Type.String({ pattern: "^[A-Za-z0-9_-]{43}$" }),

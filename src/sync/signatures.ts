@@ -6,6 +6,7 @@
 import { createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import type { FileRef } from "../domain/files.ts";
 import { nodeIdOfKey } from "../domain/names.ts";
+import { certProblem } from "../domain/persons.ts";
 
 /** What is signed: the fields of a wire message, the room by its id. */
 export interface SignedFields {
@@ -17,14 +18,19 @@ export interface SignedFields {
   sent_at: number;
   guest?: true;
   files?: FileRef[];
+  /** The author's person and its certificate of the origin (see src/domain/persons.ts). */
+  person?: { key: string; at: number; sig: string };
 }
 
 const CONTEXT = "e-goat message 1";
+/** A message that names its person signs that too, under a context of its own. */
+const PERSON_CONTEXT = "e-goat message 2";
 
 /** A message with files signs them too, each field in a fixed order; one without signs what it always did. */
 function signedBytes(m: SignedFields): Buffer {
-  const fields: unknown[] = [CONTEXT, m.room, m.origin, m.seq, m.peer_id, m.text, m.sent_at, m.guest === true];
+  const fields: unknown[] = [m.person ? PERSON_CONTEXT : CONTEXT, m.room, m.origin, m.seq, m.peer_id, m.text, m.sent_at, m.guest === true];
   if (m.files) fields.push(m.files.map((f) => [f.id, f.name, f.size, f.type]));
+  if (m.person) fields.push([m.person.key, m.person.at, m.person.sig]);
   return Buffer.from(JSON.stringify(fields));
 }
 
@@ -46,5 +52,21 @@ export function signatureProblem(m: SignedFields & { sig?: string; key?: string 
   } catch {
     return "its key is not an Ed25519 key";
   }
-  return verify(null, signedBytes(m), key, Buffer.from(m.sig, "base64url")) ? undefined : "its signature does not match";
+  if (!verify(null, signedBytes(m), key, Buffer.from(m.sig, "base64url"))) return "its signature does not match";
+  const cert = m.person && personProblem(m.origin, m.person);
+  return cert ? `its person's certificate of its origin does not hold (${cert})` : undefined;
+}
+
+/** Certificates checked and found to hold: a device's are the same on each of its messages, and checked once. */
+const heldCerts = new Set<string>();
+const MAX_HELD_CERTS = 4096;
+
+function personProblem(origin: string, person: NonNullable<SignedFields["person"]>): string | undefined {
+  const id = `${origin}\0${person.key}\0${person.at}\0${person.sig}`;
+  if (heldCerts.has(id)) return undefined;
+  const problem = certProblem({ person: person.key, device: origin, at: person.at, sig: person.sig });
+  if (problem) return problem;
+  if (heldCerts.size >= MAX_HELD_CERTS) heldCerts.delete(heldCerts.values().next().value!);
+  heldCerts.add(id);
+  return undefined;
 }

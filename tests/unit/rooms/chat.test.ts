@@ -4,7 +4,7 @@ import { NonceTakenError } from "../../../src/rooms/chat.ts";
 import { RoomLeftError } from "../../../src/rooms/rooms.ts";
 import { openStorage, type Message } from "../../../src/storage/index.ts";
 import type { WireMessage } from "../../../src/sync/frames.ts";
-import { signatureProblem } from "../../../src/sync/signatures.ts";
+import { signatureProblem, signMessage } from "../../../src/sync/signatures.ts";
 import { foreignMessage, roomModel } from "../../helpers/room-model.ts";
 
 describe("chat", () => {
@@ -26,6 +26,32 @@ describe("chat", () => {
       [rooms.room("lobby")!.id, 2],
     ]);
     expect(posted.map((m) => signatureProblem(m))).toEqual([undefined, undefined]);
+  });
+
+  it("signs each message with its device's person: shown as the author's person, refused where the certificate is not the origin's", () => {
+    const { chat, storage } = roomModel();
+    const posted: WireMessage[] = [];
+    chat.onPosted((m) => posted.push(m));
+    const stored = chat.post({ room: "lobby", peer_id: "me", text: "one" });
+    const { identity } = storage;
+    expect(stored.person).toBe(identity.person.id);
+    expect(stored.person).not.toBe(identity.nodeId);
+    const m = posted[0]!;
+    expect(m.person).toEqual({ key: identity.cert.person, at: identity.cert.at, sig: identity.cert.sig });
+    expect(chat.history("lobby")[0]!.person).toBe(identity.person.id);
+    // Another person's key on this device's certificate, a certificate moved in time, the person taken away: refused.
+    const other = openStorage(":memory:").identity;
+    expect(signatureProblem({ ...m, person: { ...m.person!, key: other.cert.person } })).toContain("does not match");
+    expect(signatureProblem({ ...m, person: { ...m.person!, at: m.person!.at + 1 } })).toContain("does not match");
+    const { person: _dropped, ...bare } = m;
+    expect(signatureProblem(bare)).toBe("its signature does not match");
+    // This device claiming another person, with that person's certificate of another device, signed as its own:
+    // the message's signature holds, the certificate is not of this origin.
+    const { sig: _sig, key: _key, ...fields } = m;
+    const claimed = { ...fields, person: { key: other.cert.person, at: other.cert.at, sig: other.cert.sig } };
+    expect(signatureProblem({ ...claimed, ...signMessage(claimed, identity) })).toBe(
+      "its person's certificate of its origin does not hold (its person's signature does not match)",
+    );
   });
 
   it("answers a retried send (the same nonce) with the message stored then, and refuses the nonce in another room", () => {
