@@ -280,4 +280,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN person TEXT;
   ALTER TABLE messages ADD COLUMN person_cert TEXT;
   `,
+  `
+  -- one-time links that make a new instance another device of this person (issue 25), by the hash of their token
+  CREATE TABLE device_links (
+    hash TEXT PRIMARY KEY,
+    expires INTEGER NOT NULL,
+    used INTEGER
+  ) WITHOUT ROWID;
+  `,
 ];
