@@ -1,4 +1,5 @@
 import type { RoomFiles } from "./rooms/files.ts";
+import type { Person } from "./rooms/person.ts";
 import type { Chat, PostInput } from "./rooms/chat.ts";
 import type { News } from "./rooms/news.ts";
 import type { People } from "./rooms/people.ts";
@@ -33,6 +34,8 @@ export interface NodeParts {
   people: People;
   peers: Peers;
   files: RoomFiles;
+  /** The person this instance is a device of. */
+  person: Person;
   sync?: NodeSync;
 }
 
@@ -46,6 +49,8 @@ export class Node {
   readonly presence: People["presence"];
   /** The files of the rooms' messages. */
   readonly files: RoomFiles;
+  /** The person this instance is a device of. */
+  readonly person: Person;
   readonly parts: NodeParts;
 
   constructor(parts: NodeParts, id: string) {
@@ -53,6 +58,7 @@ export class Node {
     this.id = id;
     this.presence = parts.people.presence;
     this.files = parts.files;
+    this.person = parts.person;
   }
 
   /** This instance's display name: the owner's setting (see `rename`). */

@@ -8,6 +8,7 @@ import { Chat } from "./rooms/chat.ts";
 import { RoomFiles } from "./rooms/files.ts";
 import { News } from "./rooms/news.ts";
 import { People } from "./rooms/people.ts";
+import { Person } from "./rooms/person.ts";
 import { Peers, type LinkedPeers } from "./rooms/peers.ts";
 import { replicaOf } from "./rooms/replica.ts";
 import { RoomRegistry } from "./rooms/rooms.ts";
@@ -73,13 +74,13 @@ export function openNode(init: NodeInit): Node {
     files.forgetRoom(name);
   });
   const chat = new Chat({ storage, rooms, files, news });
-  const model = { rooms, chat, news, people, files };
+  const model = { rooms, chat, news, people, files, person: new Person(storage) };
   if (!init.network) return new Node({ ...model, peers: new Peers({ storage, rooms, people }) }, storage.identity.nodeId);
   const { sync, linked } = replicate(model, storage, init.network);
   return new Node({ ...model, peers: new Peers({ storage, rooms, people, linked }), sync }, storage.identity.nodeId);
 }
 
-type Model = Pick<Required<NodeParts>, "rooms" | "chat" | "news" | "people" | "files">;
+type Model = Pick<Required<NodeParts>, "rooms" | "chat" | "news" | "people" | "files" | "person">;
 
 /** The sync channel and its handlers over the room model, registered in the order their peerUp runs: hello, then vector. */
 function replicate(model: Model, storage: Storage, network: NodeNetwork): { sync: NodeSync; linked: LinkedPeers } {

@@ -16,6 +16,7 @@ import { pageViews } from "./page-views.tsx";
 import { pageRoutes } from "./pages.tsx";
 import { roomActionRoutes } from "./room-actions.tsx";
 import { backupRoutes } from "./backup.ts";
+import { personRoutes } from "./person.tsx";
 
 export type { AppOptions } from "./options.ts";
 
@@ -44,6 +45,7 @@ export function createApp(opts: AppOptions) {
       .use(fragmentRoutes(opts, access))
       .use(roomActionRoutes(opts, guests, access))
       .use(backupRoutes(opts, guests, access))
+      .use(personRoutes(opts, guests, access))
       .use(meshRoutes(opts))
   );
 }

@@ -6,6 +6,7 @@ import { loadIdentity, type Identity } from "./identity.ts";
 import { MessageStore } from "./messages.ts";
 import { GuestStore } from "./guests.ts";
 import { MailboxMarks } from "./mailbox-marks.ts";
+import { PersonStore } from "./person.ts";
 import { PeerStore } from "./peers.ts";
 import { RendezvousStore } from "./rendezvous.ts";
 import { RoomStore } from "./rooms.ts";
@@ -32,6 +33,8 @@ export interface Storage {
   guests: GuestStore;
   /** This instance's place, per room, at each mailbox it uses. */
   mailboxMarks: MailboxMarks;
+  /** The person this instance is a device of: its key brought back, its recovery phrase shown once. */
+  person: PersonStore;
   files: FileStore;
   /** Stores chunks from peers beside the main thread. */
   chunks: ChunkWriter;
@@ -55,6 +58,7 @@ export function openStorage(path: string, opts: { chunkWorker?: string } = {}): 
     settings: new SettingsStore(db),
     guests: new GuestStore(db),
     mailboxMarks: new MailboxMarks(db),
+    person: new PersonStore(db, identity),
     files,
     chunks,
     close: () => {

@@ -31,6 +31,7 @@ export class MessageStore {
   readonly #after: Statement<NewMessage>;
   readonly #signedSince: Statement<NewMessage & { timestamp: number }>;
   readonly #heldHash: Statement<{ hash: Uint8Array | null }>;
+  readonly #wrote: Statement<{ one: number }>;
   readonly #seqUpTo: Statement<{ seq: number | null }>;
   /** Per room, per origin: the highest sequence held with none missing before it, and the digest of those. */
   readonly #vectors: Vectors;
@@ -163,6 +164,7 @@ export class MessageStore {
       `SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key, files, person_cert, stamp AS timestamp FROM messages
        WHERE room = ? AND stamp > ? AND sig IS NOT NULL AND sent_at BETWEEN ${MIN_SENT_AT} AND ${MAX_SENT_AT} ORDER BY stamp LIMIT ?`,
     );
+    this.#wrote = db.query("SELECT 1 AS one FROM messages WHERE origin = ? LIMIT 1");
     this.#heldHash = db.query("SELECT hash FROM messages WHERE origin = ? AND room = ? AND seq = ?");
     this.#seqUpTo = db.query("SELECT max(seq) AS seq FROM messages WHERE room = ? AND origin = ? AND stamp <= ?");
     this.#after = db.query(
@@ -261,6 +263,11 @@ export class MessageStore {
   /** The `limit` newest messages of a room stamped before `before`, oldest first. */
   before(room: string, before: number, limit: number): Message[] {
     return this.#before.all(room, before, limit).map(fromRow);
+  }
+
+  /** Whether any message of `origin` is stored, in any room. */
+  wrote(origin: string): boolean {
+    return this.#wrote.get(origin) !== null;
   }
 
   /** The highest sequence number stored from `origin` in `room`, 0 if none. */

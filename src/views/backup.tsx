@@ -19,6 +19,9 @@ export function BackupCard() {
         </label>
         <button type="submit">Download a backup</button>
       </form>
+      <p class="hint">
+        Without a backup, your <a href="/recovery">recovery phrase</a> brings back who you are (your person) on a new instance.
+      </p>
     </section>
   );
 }
