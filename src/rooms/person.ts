@@ -23,6 +23,12 @@ export class Person {
     return this.storage.identity.person.id;
   }
 
+  /** The person's devices known here: this one first, then those whose messages here carry the person. */
+  devices(): string[] {
+    const self = this.storage.identity.nodeId;
+    return [self, ...this.storage.messages.devicesOf(this.id).filter((id) => id !== self)];
+  }
+
   /** When the recovery phrase was shown; null when never. */
   shownAt(): number | null {
     return this.storage.person.shownAt();

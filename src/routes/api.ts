@@ -122,6 +122,15 @@ export function apiRoutes(opts: AppOptions, guests: GuestLimit, access: RoomAcce
         body: t.Object({ name: RoomField, private: t.Optional(t.Boolean({ error: "private must be true or false" })) }),
       },
     )
+    .get("/devices", ({ request, server }) => {
+      access.ownerOnly(request, server, "the list of this person's devices");
+      const peers = new Map(node.peers().map((p) => [p.node_id, p]));
+      return node.person.devices().map((id) => {
+        const peer = peers.get(id);
+        const self = id === node.id;
+        return { node_id: id, name: self ? node.name : (peer?.name ?? node.instanceName(id) ?? null), this: self, online: self || peer?.state === "connected", last_seen: self ? null : (peer?.last_seen ?? null) };
+      });
+    })
     .get("/mailbox", ({ request, server }) => {
       access.ownerOnly(request, server, "what this mailbox keeps");
       const mailbox = opts.mailbox;

@@ -32,6 +32,7 @@ export class MessageStore {
   readonly #signedSince: Statement<NewMessage & { timestamp: number }>;
   readonly #heldHash: Statement<{ hash: Uint8Array | null }>;
   readonly #wrote: Statement<{ one: number }>;
+  readonly #devicesOf: Statement<{ origin: string }>;
   readonly #seqUpTo: Statement<{ seq: number | null }>;
   /** Per room, per origin: the highest sequence held with none missing before it, and the digest of those. */
   readonly #vectors: Vectors;
@@ -164,6 +165,7 @@ export class MessageStore {
       `SELECT origin, room, seq, peer_id, text, sent_at, guest, sig, key, files, person_cert, stamp AS timestamp FROM messages
        WHERE room = ? AND stamp > ? AND sig IS NOT NULL AND sent_at BETWEEN ${MIN_SENT_AT} AND ${MAX_SENT_AT} ORDER BY stamp LIMIT ?`,
     );
+    this.#devicesOf = db.query("SELECT DISTINCT origin FROM messages WHERE person = ? LIMIT 64");
     this.#wrote = db.query("SELECT 1 AS one FROM messages WHERE origin = ? LIMIT 1");
     this.#heldHash = db.query("SELECT hash FROM messages WHERE origin = ? AND room = ? AND seq = ?");
     this.#seqUpTo = db.query("SELECT max(seq) AS seq FROM messages WHERE room = ? AND origin = ? AND stamp <= ?");
@@ -263,6 +265,11 @@ export class MessageStore {
   /** The `limit` newest messages of a room stamped before `before`, oldest first. */
   before(room: string, before: number, limit: number): Message[] {
     return this.#before.all(room, before, limit).map(fromRow);
+  }
+
+  /** The devices (origins) whose stored messages carry `person`, at most 64. */
+  devicesOf(person: string): string[] {
+    return this.#devicesOf.all(person).map((row) => row.origin);
   }
 
   /** Whether any message of `origin` is stored, in any room. */

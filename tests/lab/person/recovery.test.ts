@@ -54,6 +54,18 @@ it("shows the phrase once, and brings the person back from it on a new instance,
   const fromLaptop = atAlice.find((m) => m.text === "from the new laptop")!;
   expect(fromLaptop.person).toBe(aliceMessage.person);
   expect(fromLaptop.origin).toBe(laptop.nodeId);
+  // Each lists the other among the person's devices: this one first, the other online.
+  type Device = { node_id: string; name: string | null; this: boolean; online: boolean; last_seen: number | null };
+  const devices = async (at: { http: string }) => (await (await fetch(`${at.http}/devices`)).json()) as Device[];
+  expect((await devices(alice)).map((d) => [d.node_id, d.this, d.online])).toEqual([
+    [alice.nodeId, true, true],
+    [laptop.nodeId, false, true],
+  ]);
+  await waitForCount(laptop, "hall", 2);
+  expect((await devices(laptop)).map((d) => [d.node_id, d.this, d.name])).toEqual([
+    [laptop.nodeId, true, "alice"],
+    [alice.nodeId, false, "alice"],
+  ]);
   // Now that it has written, the laptop is not turned into yet another person.
   const other = await fetch(`${laptop.http}/recovery/restore`, form({ phrase: "abandon ".repeat(23) + "art" }));
   expect(other.status).toBe(409);
