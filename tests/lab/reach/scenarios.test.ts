@@ -210,15 +210,18 @@ describe.skipIf(unavailable !== null)("reach, in a lab of NATs", () => {
       // Each learns of the other from C; the negotiation goes through C, sealed; the link is their own.
       await expectLinked(a, b, nat === "cone" ? ["webrtc", "turn"] : ["turn"]);
       expect(await tierOf(a, c)).not.toBeNull();
-      // B's private address (another network's) stops being dialled once it failed a few times with B linked.
-      const failures = async () => {
-        const rows = (await (await a.api("/peers?log=1")).json()) as { node_id: string; log: { event: string }[] }[];
-        const log = rows.find((r) => r.node_id === b.nodeId)?.log ?? [];
+      // The other's private address (another network's) stops being dialled once it failed a few times with the two
+      // linked. Which side dials it is the one that heard of the other first: the other may link to it before it is
+      // introduced, and a linked peer is not dialled again; so both sides' logs are read.
+      const failedAt = async (from: HostedInstance, to: HostedInstance) => {
+        const rows = (await (await from.api("/peers?log=1")).json()) as { node_id: string; log: { event: string }[] }[];
+        const log = rows.find((r) => r.node_id === to.nodeId)?.log ?? [];
         return Math.max(0, ...log.map((e) => Number(/^websocket dial failed \((\d+)x\)/.exec(e.event)?.[1] ?? 0)));
       };
+      const failures = async () => Math.max(await failedAt(a, b), await failedAt(b, a));
       // Each failure takes the dial's 10 s timeout here (the lab's routers drop what has no route), then backoff.
-      await waitFor(async () => (await failures()) >= DROP_AFTER, 60_000, `${DROP_AFTER} failed websocket dials to B's private address`).catch(async (err) => {
-        throw new Error(`${(err as Error).message}: ${JSON.stringify(await (await a.api("/peers?log=1")).json())}`);
+      await waitFor(async () => (await failures()) >= DROP_AFTER, 60_000, `${DROP_AFTER} failed websocket dials to the other's private address`).catch(async (err) => {
+        throw new Error(`${(err as Error).message}: A: ${JSON.stringify(await (await a.api("/peers?log=1")).json())} B: ${JSON.stringify(await (await b.api("/peers?log=1")).json())}`);
       });
       const settled = await failures();
       await Bun.sleep(12_000);
