@@ -7,9 +7,14 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { backup, BackupError, restore } from "./backup.ts";
 
+const SYNOPSIS = {
+  backup: "e-goat backup --db PATH --out FILE [--passphrase-file F]",
+  restore: "e-goat restore --in FILE --db PATH [--passphrase-file F]",
+};
+
 export const BACKUP_USAGE = [
-  "e-goat backup --db PATH --out FILE [--passphrase-file F]   a consistent copy of a database, also while its instance runs",
-  "e-goat restore --in FILE --db PATH [--passphrase-file F]   that copy as a database again (never over an existing one)",
+  `${SYNOPSIS.backup}   a consistent copy of a database, also while its instance runs`,
+  `${SYNOPSIS.restore}   that copy as a database again (never over an existing one)`,
 ];
 
 /** A command line that cannot be run as given (exit 2), or a backup or restore that cannot be done (exit 1). */
@@ -48,7 +53,7 @@ function flagsOf(command: "backup" | "restore", argv: string[], needs: ("db" | "
   for (const name of Object.keys(values)) {
     if (!needs.includes(name as "db") && name !== "passphrase-file") throw new CommandError(`${command}: --${name} is not a flag of ${command} (see --help)`, 2);
   }
-  for (const name of needs) if (!values[name]) throw new CommandError(`${command}: --${name} is needed (${BACKUP_USAGE[command === "backup" ? 0 : 1]!.split("   ")[0]})`, 2);
+  for (const name of needs) if (!values[name]) throw new CommandError(`${command}: --${name} is needed (${SYNOPSIS[command]})`, 2);
   return { ...values, passphrase: passphraseFrom(values["passphrase-file"]) };
 }
 

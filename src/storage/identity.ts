@@ -49,11 +49,16 @@ function loadPerson(db: Database, nodeId: string): { person: PersonKey; cert: De
     if (cert.person === person.key && certProblem(cert, nodeId) === undefined) return { person, cert };
   }
   const person = seed ? personFromSeed(new Uint8Array(seed)) : newPerson();
-  const cert = certifyDevice(person, nodeId);
+  return { person, cert: keepPerson(db, person, nodeId) };
+}
+
+/** Makes the device `nodeId` one of `person`'s: the person's key and a new certificate of the device, kept together. */
+export function keepPerson(db: Database, person: PersonKey, nodeId: string, now = Date.now()): DeviceCert {
+  const cert = certifyDevice(person, nodeId, now);
   const put = db.query("INSERT INTO identity (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   db.transaction(() => {
     put.run("person_seed", Buffer.from(seedOfKey(person)));
     put.run("device_cert", Buffer.from(JSON.stringify(cert)));
   })();
-  return { person, cert };
+  return cert;
 }

@@ -1,6 +1,6 @@
 import type { Database, Statement } from "bun:sqlite";
-import { certifyDevice, seedOf, type PersonKey } from "../domain/persons.ts";
-import type { Identity } from "./identity.ts";
+import type { PersonKey } from "../domain/persons.ts";
+import { keepPerson, type Identity } from "./identity.ts";
 
 /**
  * The person this instance is a device of, as kept in the identity table: its key can be replaced (brought back from
@@ -30,12 +30,7 @@ export class PersonStore {
 
   /** Makes this instance a device of `person` from now on: its key and a certificate of this device, kept and in use at once. */
   replace(person: PersonKey, now = Date.now()): void {
-    const cert = certifyDevice(person, this.identity.nodeId, now);
-    this.db.transaction(() => {
-      this.#put.run("person_seed", Buffer.from(seedOf(person)));
-      this.#put.run("device_cert", Buffer.from(JSON.stringify(cert)));
-    })();
+    this.identity.cert = keepPerson(this.db, person, this.identity.nodeId, now);
     this.identity.person = person;
-    this.identity.cert = cert;
   }
 }
