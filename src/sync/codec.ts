@@ -11,7 +11,7 @@ export class FrameError extends Error {
  * Wire layout of a sync frame: [u8 type][u32 big-endian JSON length][JSON][binary payload].
  * The binary tail lets file chunks travel as raw bytes next to a small JSON header, not as base64.
  */
-const TYPE_CODES = { hello: 1, vector: 2, messages: 3, peers: 4, want: 5, manifest: 6, chunk: 7, lack: 8, have: 9, "box-push": 10, "box-pushed": 11, "box-get": 12, "box-items": 13, mailboxes: 14 } as const satisfies Record<Frame["type"], number>;
+export const TYPE_CODES = { hello: 1, vector: 2, messages: 3, peers: 4, want: 5, manifest: 6, chunk: 7, lack: 8, have: 9, "box-push": 10, "box-pushed": 11, "box-get": 12, "box-items": 13, mailboxes: 14 } as const satisfies Record<Frame["type"], number>;
 const TYPE_NAMES = Object.fromEntries(Object.entries(TYPE_CODES).map(([name, code]) => [code, name])) as Record<number, Frame["type"]>;
 const HEADER_BYTES = 5;
 export const MAX_JSON_BYTES = 4 * 1024 * 1024;

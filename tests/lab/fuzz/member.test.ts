@@ -9,7 +9,7 @@ import { describe, expect, it } from "bun:test";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import fc from "fast-check";
 import { roomIdOf } from "../../../src/domain/rooms.ts";
-import { encodeFrame } from "../../../src/sync/codec.ts";
+import { encodeFrame, TYPE_CODES as CODEC_TYPE_CODES } from "../../../src/sync/codec.ts";
 import { Frame, WireMessage } from "../../../src/sync/frames.ts";
 import { signMessage } from "../../../src/sync/signatures.ts";
 import { ControlMessage } from "../../../src/transport/links/control.ts";
@@ -23,7 +23,8 @@ const SECONDS = Number(process.env.FUZZ_SECONDS ?? 20);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 const ROGUES = 3;
 const WS = ["--transports", "websocket"];
-const TYPE_CODES: Record<string, number> = { hello: 1, vector: 2, messages: 3, peers: 4, want: 5, manifest: 6, chunk: 7, lack: 8, have: 9 };
+/** The codec's own type bytes: every frame kind, the mailbox frames too. */
+const TYPE_CODES: Record<string, number> = CODEC_TYPE_CODES;
 
 /** A sync frame as the codec lays it out, with the type byte its `type` names (or any, when that is no type). */
 function encodeAny(value: unknown, binary: Uint8Array, typeByte?: number): Uint8Array {
